@@ -1,0 +1,162 @@
+/* config: the YAML configuration file, parsed with libyaml into typed structs,
+ * with defaults filled in and every value validated.
+ *
+ * Strict: an unknown key, a wrong type, a bad duration or URL, a value out of
+ * range is an error reported as "FILE:LINE:COL: message" (1-based), and the
+ * caller exits with status 2. Nothing is half-loaded: on error *out is left
+ * zeroed and owns nothing.
+ *
+ * Collectors and BPF collectors describe their own options (name, type,
+ * default, offset into their options struct) in a section_schema; this module
+ * knows nothing about any particular collector. */
+#ifndef BPFPUSH_CONFIG_H
+#define BPFPUSH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_MAX 512
+
+struct config_error {
+	char text[CONFIG_ERR_MAX]; /* "FILE:LINE:COL: message", or "FILE: message" */
+	int line, col;             /* 1-based; 0 when the error has no position */
+};
+
+/* ---- durations ------------------------------------------------------- */
+
+/* Prometheus duration syntax: one or more <int><unit> with units in
+ * decreasing order, unit in y w d h m s ms ("15s", "30ms", "1m30s", "0s");
+ * a bare "0" is accepted. Returns 0 and sets *ms, or -1. */
+int parse_duration_ms(const char *text, int64_t *ms);
+
+/* ---- option schemas for collectors ---------------------------------- */
+
+enum opt_type {
+	OPT_BOOL,     /* bool */
+	OPT_INT,      /* int64_t, must be >= 0 */
+	OPT_DURATION, /* int64_t milliseconds */
+	OPT_STRING,   /* char *, owned by the config, freed by config_free */
+};
+
+struct opt_desc {
+	const char *name;
+	enum opt_type type;
+	const char *default_value; /* parsed like a YAML value; NULL: zero/NULL */
+	size_t offset;             /* into the section's options struct */
+};
+
+struct section_schema {
+	const char *name;             /* key under collectors: or bpf: */
+	bool default_enabled;         /* enabled when the key is absent */
+	size_t opts_size;             /* sizeof the options struct (may be 0) */
+	const struct opt_desc *opts;  /* terminated by an entry with name NULL */
+};
+
+/* A key maps to a collector as:  cpu: {}   cpu: {opt: v}   cpu: true
+ * (enabled) or  cpu: false (disabled); an absent key leaves the default. */
+struct section_config {
+	const struct section_schema *schema;
+	bool enabled;
+	void *opts; /* malloc'd opts_size bytes, defaults applied; NULL if size 0 */
+};
+
+/* ---- the configuration ----------------------------------------------- */
+
+struct kv {
+	char *key;
+	char *value;
+};
+
+struct tls_config {
+	char *ca_file, *cert_file, *key_file, *server_name; /* NULL when unset */
+	bool insecure_skip_verify;
+};
+
+struct basic_auth {
+	char *username, *password, *password_file; /* password XOR password_file */
+};
+
+struct authorization {
+	char *type; /* default "Bearer" */
+	char *credentials, *credentials_file; /* at most one of them */
+};
+
+struct queue_config {             /* Prometheus' defaults */
+	int64_t capacity;             /* 10000 */
+	int64_t max_shards;           /* 50 */
+	int64_t min_shards;           /* 1, and <= max_shards */
+	int64_t max_samples_per_send; /* 2000 */
+	int64_t batch_send_deadline_ms; /* 5s */
+	int64_t min_backoff_ms;       /* 30ms */
+	int64_t max_backoff_ms;       /* 5s, and >= min_backoff */
+	bool retry_on_http_429;       /* true */
+	int64_t sample_age_limit_ms;  /* 0: no limit */
+};
+
+struct connection_config {        /* recycling, seed 002; 0 = never */
+	int64_t max_requests;
+	int64_t max_age_ms;
+};
+
+struct remote_write_config {
+	char *url;                    /* http:// or https://, with a host */
+	char *name;                   /* default: "" -> caller derives one */
+	int64_t remote_timeout_ms;    /* 30s */
+	struct kv *headers;           /* user headers; never the protocol's own */
+	size_t n_headers;
+	bool has_basic_auth;
+	struct basic_auth basic_auth;
+	bool has_authorization;
+	struct authorization authorization;
+	struct tls_config tls;
+	struct queue_config queue;
+	struct connection_config connection;
+};
+
+struct global_config {
+	int64_t interval_ms;          /* 15s */
+	struct kv *external_labels;   /* ${VAR} expanded, in file order */
+	size_t n_external_labels;
+	char *procfs, *sysfs, *rootfs; /* "/proc", "/sys", "/" */
+};
+
+struct http_config {
+	char *listen_address;         /* "127.0.0.1:9477"; "" disables */
+};
+
+struct config {
+	char *file;
+	struct global_config global;
+	struct remote_write_config *remote_write;
+	size_t n_remote_write;
+	struct section_config *collectors; /* one per schema entry, schema order */
+	size_t n_collectors;
+	struct section_config *bpf;
+	size_t n_bpf;
+	struct http_config http;
+};
+
+struct config_schemas {
+	const struct section_schema *collectors; /* array of n_collectors */
+	size_t n_collectors;
+	const struct section_schema *bpf;
+	size_t n_bpf;
+};
+
+/* Loads and validates path. Returns 0, or -1 with err filled in. */
+int config_load(const char *path, const struct config_schemas *schemas,
+		struct config *out, struct config_error *err);
+
+/* Same, from a buffer; name is used in error messages in place of a path. */
+int config_load_string(const char *name, const char *yaml, size_t len,
+		       const struct config_schemas *schemas, struct config *out,
+		       struct config_error *err);
+
+void config_free(struct config *cfg);
+
+/* The section config named name, or NULL. */
+const struct section_config *config_collector(const struct config *cfg, const char *name);
+const struct section_config *config_bpf(const struct config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,71 @@
+/* queue: one per remote_write endpoint. Samples go to shard
+ * hash(series) % shards, each shard a bounded ring of `capacity` samples
+ * drained by its own sender thread, which batches up to
+ * max_samples_per_send samples or whatever is there when
+ * batch_send_deadline has passed since the oldest unsent one, encodes,
+ * compresses and POSTs them on the shard's own keep-alive connection.
+ *
+ * queue_append never blocks the collector: when a ring is full the oldest
+ * samples are dropped and counted (reason "queue_full").
+ *
+ * Retries: SEND_RETRY outcomes are retried with backoff from min_backoff
+ * doubling to max_backoff (with jitter), honouring Retry-After; SEND_DROP
+ * drops the batch, counts it as failed and logs status and body once. */
+#ifndef BPFPUSH_QUEUE_H
+#define BPFPUSH_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "sample.h"
+
+enum drop_reason {
+	DROP_QUEUE_FULL,
+	DROP_TOO_OLD,
+	DROP_SHUTDOWN,
+	DROP_REASONS
+};
+
+const char *drop_reason_name(enum drop_reason r); /* "queue_full", ... */
+
+/* A snapshot of one queue's counters; every field is cumulative unless said. */
+struct queue_stats {
+	uint64_t samples_in;          /* offered to queue_append */
+	uint64_t samples_sent;        /* accepted by the receiver (2xx) */
+	uint64_t samples_failed;      /* in batches the receiver refused (4xx) */
+	uint64_t samples_retried;     /* re-sent after a retryable failure */
+	uint64_t samples_dropped[DROP_REASONS];
+	uint64_t samples_pending;     /* gauge: in rings and in flight */
+	uint64_t bytes_sent;          /* compressed bytes of accepted requests */
+	uint64_t requests_total;      /* HTTP requests made, retries included */
+	uint64_t batches_failed;      /* batches dropped on a 4xx */
+	uint64_t connections_opened;
+	int64_t highest_sent_timestamp_ms; /* gauge */
+	uint32_t shards;              /* gauge */
+	uint32_t shards_desired;      /* gauge */
+};
+
+struct queue;
+
+/* cfg must outlive the queue. name is the remote_name label. NULL on error. */
+struct queue *queue_create(const struct remote_write_config *cfg, const char *name);
+
+/* Starts the sender threads. 0 or -1. */
+int queue_start(struct queue *q);
+
+/* Copies samples into their shards' rings. Never blocks on the network. */
+void queue_append(struct queue *q, const struct sample *samples, size_t n);
+
+/* Stops accepting, lets the shards send what they hold until deadline_ms
+ * (a CLOCK_MONOTONIC time in ms) and then stops them; samples still unsent
+ * are counted as dropped, reason "shutdown". Returns the number dropped. */
+uint64_t queue_stop(struct queue *q, int64_t deadline_ms);
+
+void queue_destroy(struct queue *q);
+
+void queue_get_stats(const struct queue *q, struct queue_stats *out);
+const char *queue_name(const struct queue *q);
+const char *queue_masked_url(const struct queue *q);
+
+#endif

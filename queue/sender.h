@@ -1,0 +1,51 @@
+/* sender: one HTTP/1.1 keep-alive connection (one libcurl easy handle) that
+ * POSTs remote-write bodies to one endpoint. One per shard; not thread-safe.
+ *
+ * Adds the four protocol headers (Content-Encoding: snappy, Content-Type:
+ * application/x-protobuf, X-Prometheus-Remote-Write-Version: 0.1.0,
+ * User-Agent: bpfpush/<version>), the user's headers (which can never
+ * override those four), basic auth or an Authorization header (secrets read
+ * from their files at each connect, so rotated tokens are picked up) and TLS
+ * settings. Response bodies are always read to the end so the connection
+ * stays reusable; the first 1 KiB is kept for the log. */
+#ifndef BPFPUSH_SENDER_H
+#define BPFPUSH_SENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+enum send_result {
+	SEND_OK,    /* 2xx */
+	SEND_RETRY, /* 5xx, 429 when retry_on_http_429, timeout, network error */
+	SEND_DROP,  /* any other status: the batch will never be accepted */
+};
+
+#define SENDER_BODY_KEEP 1024
+
+struct send_outcome {
+	long http_status;            /* 0 when no response arrived */
+	int64_t retry_after_ms;      /* from Retry-After (seconds or HTTP date); -1 if absent */
+	char error[256];             /* curl's error text for network errors */
+	char body[SENDER_BODY_KEEP + 1]; /* first 1 KiB of the response, NUL-terminated */
+	size_t body_len;
+	double duration_s;           /* wall time of the request */
+};
+
+struct sender;
+
+/* NULL on failure (logged). cfg must outlive the sender. */
+struct sender *sender_create(const struct remote_write_config *cfg);
+void sender_destroy(struct sender *s);
+
+enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
+			     struct send_outcome *out);
+
+/* Connections this sender has opened so far (libcurl's count). */
+uint64_t sender_connections_opened(const struct sender *s);
+
+/* url with userinfo replaced by "<secret>" (for labels and logs). */
+void sender_mask_url(const char *url, char *out, size_t outsz);
+
+#endif
