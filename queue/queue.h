@@ -48,6 +48,12 @@ struct queue_stats {
 
 struct queue;
 
+/* libcurl's global state: call once per program, before any queue is
+ * created and before other threads start; cleanup after the last queue is
+ * destroyed. 0 or -1. */
+int queue_global_init(void);
+void queue_global_cleanup(void);
+
 /* cfg must outlive the queue. name is the remote_name label. NULL on error. */
 struct queue *queue_create(const struct remote_write_config *cfg, const char *name);
 

@@ -42,6 +42,11 @@ void sender_destroy(struct sender *s);
 enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 			     struct send_outcome *out);
 
+/* Makes requests end by deadline_ms (CLOCK_MONOTONIC): a request in flight
+ * is aborted (within about a second) and later ones fail at once with
+ * SEND_RETRY. The one call that may come from any thread (queue_stop). */
+void sender_abort_at(struct sender *s, int64_t deadline_ms);
+
 /* Connections this sender has opened so far (libcurl's count). */
 uint64_t sender_connections_opened(const struct sender *s);
 

@@ -1,0 +1,581 @@
+/* One libcurl easy handle (driven through a private multi handle, which
+ * holds the connection cache) per shard, so consecutive POSTs reuse one
+ * HTTP/1.1 keep-alive connection (seed 003: a connection per batch caused a
+ * TIME_WAIT storm). Recycling after N requests or an age is optional (seed
+ * 002). */
+#include "queue/sender.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "agent/log.h"
+
+#define SECRET_FILE_MAX (64 * 1024)
+
+struct sender {
+	const struct remote_write_config *cfg;
+	CURL *curl;
+	CURLM *multi;                  /* owns the connection cache; see perform() */
+	struct curl_slist *headers;    /* protocol + user (+ Host, Authorization) */
+	struct curl_slist *connect_to; /* tls.server_name: where to really connect */
+	char *url;                     /* cfg->url, or with its host = server_name */
+	char *host_header;             /* "Host: ..." when the URL was rewritten */
+	char *auth_header;             /* the Authorization line in headers */
+	struct send_outcome *out;      /* of the request in progress */
+	char errbuf[CURL_ERROR_SIZE];
+	uint64_t connections;
+	int64_t conn_requests;         /* requests made on the current connection */
+	int64_t conn_opened_ms;
+	_Atomic int64_t abort_at_ms;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sender_mask_url(const char *url, char *out, size_t outsz)
+{
+	const char *auth = strstr(url, "://"), *end, *at;
+
+	if (outsz == 0)
+		return;
+	if (!auth) {
+		snprintf(out, outsz, "%s", url);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	at = NULL;
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last '@': a password may hold one */
+	if (!at) {
+		snprintf(out, outsz, "%s", url);
+		return;
+	}
+	snprintf(out, outsz, "%.*s<secret>%s", (int)(auth - url), url, at);
+}
+
+/* Reads a secret file whole, without trailing newlines (editors add one).
+ * Returns a malloc'd string or NULL with errno set. */
+static char *read_secret(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *s;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	s = malloc(SECRET_FILE_MAX + 1);
+	if (!s) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	n = fread(s, 1, SECRET_FILE_MAX + 1, f);
+	if (ferror(f) || n > SECRET_FILE_MAX) {
+		int err = ferror(f) ? EIO : EFBIG;
+		fclose(f);
+		free(s);
+		errno = err;
+		return NULL;
+	}
+	fclose(f);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	s[n] = '\0';
+	return s;
+}
+
+static int append_header(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(*list, line);
+
+	if (!l)
+		return -1;
+	*list = l;
+	return 0;
+}
+
+/* "Name: value"; curl sends an empty value only when written "Name;". */
+static int append_user_header(struct curl_slist **list, const struct kv *h)
+{
+	char *line;
+	int rc;
+
+	if (h->value[0] == '\0')
+		rc = asprintf(&line, "%s;", h->key);
+	else
+		rc = asprintf(&line, "%s: %s", h->key, h->value);
+	if (rc < 0)
+		return -1;
+	rc = append_header(list, line);
+	free(line);
+	return rc;
+}
+
+/* (Re)builds the header list; called at create and when a rotated
+ * credentials file changes the Authorization line. */
+static int build_headers(struct sender *s)
+{
+	static const char *const fixed[] = {
+		"Content-Encoding: snappy",
+		"Content-Type: application/x-protobuf",
+		"X-Prometheus-Remote-Write-Version: 0.1.0",
+		"User-Agent: bpfpush/" BPFPUSH_VERSION,
+		"Expect:", /* no 100-continue round trip before each body */
+	};
+	const struct remote_write_config *cfg = s->cfg;
+	struct curl_slist *list = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (append_header(&list, fixed[i]) < 0)
+			goto fail;
+	for (i = 0; i < cfg->n_headers; i++)
+		if (append_user_header(&list, &cfg->headers[i]) < 0)
+			goto fail;
+	if (s->host_header && append_header(&list, s->host_header) < 0)
+		goto fail;
+	if (s->auth_header && append_header(&list, s->auth_header) < 0)
+		goto fail;
+	curl_slist_free_all(s->headers);
+	s->headers = list;
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
+	return 0;
+fail:
+	curl_slist_free_all(list);
+	return -1;
+}
+
+/* tls.server_name: libcurl has no SNI override, so the URL's host becomes
+ * server_name (used for SNI and certificate checks), CONNECT_TO sends the
+ * connection to the real host, and a Host header keeps what the URL said,
+ * as Prometheus does. */
+static int apply_server_name(struct sender *s)
+{
+	const char *sni = s->cfg->tls.server_name;
+	char *scheme = NULL, *host = NULL, *port = NULL, *url = NULL, *line = NULL;
+	CURLU *u;
+	int rc = -1, explicit_port;
+
+	if (!sni || !*sni)
+		return 0;
+	u = curl_url();
+	if (!u || curl_url_set(u, CURLUPART_URL, s->cfg->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		goto out;
+	if (strcasecmp(scheme, "https") != 0) {
+		rc = 0; /* no TLS, nothing to name */
+		goto out;
+	}
+	explicit_port = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
+	curl_free(port);
+	port = NULL;
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, sni, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto out;
+	if (asprintf(&line, "%s:%s:%s:%s", sni, port, host, port) < 0) {
+		line = NULL;
+		goto out;
+	}
+	if (append_header(&s->connect_to, line) < 0 || !(s->url = strdup(url)))
+		goto out;
+	if (asprintf(&s->host_header, "Host: %s%s%s", host, explicit_port ? ":" : "",
+		     explicit_port ? port : "") < 0) {
+		s->host_header = NULL;
+		goto out;
+	}
+	curl_easy_setopt(s->curl, CURLOPT_CONNECT_TO, s->connect_to);
+	rc = 0;
+out:
+	free(line);
+	curl_free(url);
+	curl_free(port);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int64_t parse_retry_after(const char *v)
+{
+	char *end;
+	long long secs;
+	time_t t;
+
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		secs = strtoll(v, &end, 10);
+		if (errno || *end != '\0')
+			return -1;
+		if (secs > 86400LL * 365)
+			secs = 86400LL * 365;
+		return (int64_t)secs * 1000;
+	}
+	t = curl_getdate(v, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	t -= time(NULL);
+	return t > 0 ? (int64_t)t * 1000 : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
+{
+	static const char name[] = "retry-after:";
+	struct sender *s = ud;
+	size_t len = size * nitems, vlen;
+	char value[128];
+	const char *v;
+
+	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
+		s->out->retry_after_ms = -1; /* a new response (after a 1xx) */
+		return len;
+	}
+	if (len < sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
+		return len;
+	v = data + sizeof(name) - 1;
+	vlen = len - (sizeof(name) - 1);
+	while (vlen && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+			v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	if (vlen == 0 || vlen >= sizeof(value))
+		return len;
+	memcpy(value, v, vlen);
+	value[vlen] = '\0';
+	s->out->retry_after_ms = parse_retry_after(value);
+	return len;
+}
+
+/* Keeps the start of the body for the log and swallows the rest: a body
+ * left unread would make curl close the connection. */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct sender *s = ud;
+	struct send_outcome *o = s->out;
+	size_t len = size * nmemb, room = SENDER_BODY_KEEP - o->body_len;
+	size_t take = len < room ? len : room;
+
+	memcpy(o->body + o->body_len, data, take);
+	o->body_len += take;
+	o->body[o->body_len] = '\0';
+	return len;
+}
+
+static void set_tls(struct sender *s)
+{
+	const struct tls_config *t = &s->cfg->tls;
+
+	if (t->ca_file)
+		curl_easy_setopt(s->curl, CURLOPT_CAINFO, t->ca_file);
+	if (t->cert_file)
+		curl_easy_setopt(s->curl, CURLOPT_SSLCERT, t->cert_file);
+	if (t->key_file)
+		curl_easy_setopt(s->curl, CURLOPT_SSLKEY, t->key_file);
+	if (t->insecure_skip_verify) {
+		curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+static void set_options(struct sender *s)
+{
+	CURL *c = s->curl;
+
+	curl_easy_setopt(c, CURLOPT_URL, s->url ? s->url : s->cfg->url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* sender threads */
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Like Prometheus, ignore http_proxy & co from the environment. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	if (s->cfg->has_basic_auth) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME,
+				 s->cfg->basic_auth.username ? s->cfg->basic_auth.username : "");
+	}
+	set_tls(s);
+}
+
+static char *auth_line(const struct authorization *a, const char *credentials)
+{
+	char *line;
+
+	if (asprintf(&line, "Authorization: %s %s", a->type ? a->type : "Bearer",
+		     credentials) < 0)
+		return NULL;
+	return line;
+}
+
+struct sender *sender_create(const struct remote_write_config *cfg)
+{
+	struct sender *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->curl = curl_easy_init()) || !(s->multi = curl_multi_init())) {
+		log_msg(LOG_ERROR, "remote_write: cannot create HTTP client", NULL);
+		if (s)
+			curl_easy_cleanup(s->curl);
+		free(s);
+		return NULL;
+	}
+	s->cfg = cfg;
+	/* One cached connection: a recycled one is closed, not kept idle. */
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
+	atomic_init(&s->abort_at_ms, INT64_MAX);
+	if (cfg->has_authorization && cfg->authorization.credentials &&
+	    !(s->auth_header = auth_line(&cfg->authorization, cfg->authorization.credentials)))
+		goto fail;
+	if (apply_server_name(s) < 0 || build_headers(s) < 0)
+		goto fail;
+	set_options(s);
+	return s;
+fail:
+	log_msg(LOG_ERROR, "remote_write: cannot set up HTTP client", NULL);
+	sender_destroy(s);
+	return NULL;
+}
+
+void sender_destroy(struct sender *s)
+{
+	if (!s)
+		return;
+	curl_multi_cleanup(s->multi);
+	curl_easy_cleanup(s->curl);
+	curl_slist_free_all(s->headers);
+	curl_slist_free_all(s->connect_to);
+	free(s->url);
+	free(s->host_header);
+	free(s->auth_header);
+	free(s);
+}
+
+void sender_abort_at(struct sender *s, int64_t deadline_ms)
+{
+	atomic_store_explicit(&s->abort_at_ms, deadline_ms, memory_order_relaxed);
+	curl_multi_wakeup(s->multi); /* the poll in perform() re-reads it */
+}
+
+uint64_t sender_connections_opened(const struct sender *s)
+{
+	return s->connections;
+}
+
+static void set_error(struct send_outcome *out, const char *what, const char *path)
+{
+	snprintf(out->error, sizeof(out->error), "reading %s %s: %s", what, path,
+		 strerror(errno));
+}
+
+/* Secrets from files are read per request so rotated ones are picked up. */
+static int load_credentials(struct sender *s, struct send_outcome *out)
+{
+	const struct remote_write_config *cfg = s->cfg;
+	char *secret, *line;
+
+	if (cfg->has_basic_auth && cfg->basic_auth.password_file) {
+		if (!(secret = read_secret(cfg->basic_auth.password_file))) {
+			set_error(out, "password_file", cfg->basic_auth.password_file);
+			return -1;
+		}
+		curl_easy_setopt(s->curl, CURLOPT_PASSWORD, secret);
+		free(secret);
+	} else if (cfg->has_basic_auth) {
+		curl_easy_setopt(s->curl, CURLOPT_PASSWORD,
+				 cfg->basic_auth.password ? cfg->basic_auth.password : "");
+	}
+	if (!cfg->has_authorization || !cfg->authorization.credentials_file)
+		return 0;
+	if (!(secret = read_secret(cfg->authorization.credentials_file))) {
+		set_error(out, "credentials_file", cfg->authorization.credentials_file);
+		return -1;
+	}
+	line = auth_line(&cfg->authorization, secret);
+	free(secret);
+	if (!line)
+		goto oom;
+	if (s->auth_header && strcmp(line, s->auth_header) == 0) {
+		free(line);
+		return 0;
+	}
+	free(s->auth_header);
+	s->auth_header = line;
+	if (build_headers(s) == 0)
+		return 0;
+oom:
+	snprintf(out->error, sizeof(out->error), "out of memory");
+	return -1;
+}
+
+/* Decides, before a request, whether its connection must be a new one
+ * (too old) or the last one (enough requests), per connection_config. */
+static long plan_recycling(struct sender *s, int64_t now)
+{
+	const struct connection_config *c = &s->cfg->connection;
+	long fresh = 0, forbid = 0;
+
+	if (s->conn_requests > 0 && c->max_age_ms > 0 &&
+	    now - s->conn_opened_ms >= c->max_age_ms)
+		fresh = 1;
+	if (c->max_requests > 0 && (fresh ? 1 : s->conn_requests + 1) >= c->max_requests)
+		forbid = 1;
+	curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
+	curl_easy_setopt(s->curl, CURLOPT_FORBID_REUSE, forbid);
+	return forbid;
+}
+
+static void count_connection(struct sender *s, int64_t started)
+{
+	long n = 0;
+
+	if (curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &n) != CURLE_OK)
+		n = 0;
+	if (n > 0) {
+		s->connections += (uint64_t)n;
+		s->conn_requests = 0;
+		s->conn_opened_ms = started;
+	}
+	s->conn_requests++;
+}
+
+static enum send_result classify(const struct sender *s, long status)
+{
+	if (status >= 200 && status < 300)
+		return SEND_OK;
+	if (status >= 500 && status < 600)
+		return SEND_RETRY;
+	if (status == 429)
+		return s->cfg->queue.retry_on_http_429 ? SEND_RETRY : SEND_DROP;
+	return SEND_DROP;
+}
+
+/* remote_timeout (0: none), shortened to the stop deadline when one is
+ * set; the caller has checked that the deadline is still ahead. */
+static long request_timeout_ms(int64_t remote_timeout, int64_t abort_at, int64_t now)
+{
+	int64_t t = remote_timeout > 0 ? remote_timeout : 0;
+
+	if (abort_at != INT64_MAX && (t == 0 || abort_at - now < t))
+		t = abort_at - now;
+	return t > 0x7fffffff ? 0x7fffffffL : (long)t;
+}
+
+/* curl_easy_perform, but on our own multi handle so that a request in
+ * flight ends exactly at the stop deadline: the poll never outlasts it, and
+ * sender_abort_at wakes it when the deadline moves. The multi handle keeps
+ * the connection between requests. */
+static CURLcode perform(struct sender *s)
+{
+	CURLcode rc = CURLE_OK;
+	CURLMcode mc;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		int64_t abort_at, now, wait;
+
+		mc = curl_multi_perform(s->multi, &running);
+		if (mc != CURLM_OK || !running)
+			break;
+		abort_at = atomic_load_explicit(&s->abort_at_ms, memory_order_relaxed);
+		now = mono_ms();
+		if (now >= abort_at) {
+			snprintf(s->errbuf, sizeof(s->errbuf), "aborted at the stop deadline");
+			rc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		wait = abort_at - now < 1000 ? abort_at - now : 1000;
+		mc = curl_multi_poll(s->multi, NULL, 0, (int)wait, NULL);
+		if (mc != CURLM_OK)
+			break;
+	}
+	if (mc != CURLM_OK) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "%s", curl_multi_strerror(mc));
+		rc = CURLE_FAILED_INIT;
+	}
+	while (rc == CURLE_OK && !running && (msg = curl_multi_info_read(s->multi, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			rc = msg->data.result;
+	curl_multi_remove_handle(s->multi, s->curl);
+	return rc;
+}
+
+static void outcome_reset(struct send_outcome *out)
+{
+	out->http_status = 0;
+	out->retry_after_ms = -1;
+	out->error[0] = '\0';
+	out->body[0] = '\0';
+	out->body_len = 0;
+	out->duration_s = 0;
+}
+
+enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
+			     struct send_outcome *out)
+{
+	int64_t now = mono_ms(), abort_at;
+	double t0 = mono_s();
+	long timeout, status = 0, last;
+	CURLcode rc;
+
+	outcome_reset(out);
+	s->out = out;
+	s->errbuf[0] = '\0';
+	if (load_credentials(s, out) < 0)
+		return SEND_RETRY;
+	abort_at = atomic_load_explicit(&s->abort_at_ms, memory_order_relaxed);
+	if (now >= abort_at) {
+		snprintf(out->error, sizeof(out->error), "stop deadline passed");
+		return SEND_RETRY;
+	}
+	timeout = request_timeout_ms(s->cfg->remote_timeout_ms, abort_at, now);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)body);
+	last = plan_recycling(s, now);
+	rc = perform(s);
+	out->duration_s = mono_s() - t0;
+	count_connection(s, now);
+	if (last)
+		s->conn_requests = 0; /* curl closed it: the next one starts afresh */
+	s->out = NULL;
+	if (rc != CURLE_OK) {
+		snprintf(out->error, sizeof(out->error), "%s",
+			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		return SEND_RETRY;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	out->http_status = status;
+	return classify(s, status);
+}

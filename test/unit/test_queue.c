@@ -1,0 +1,1153 @@
+/* queue and sender against a real, fault-injecting HTTP/1.1 receiver that
+ * runs in a thread of this test: it decodes the real wire format (snappy
+ * block + protobuf-c), checks the protocol headers, records what it got and
+ * answers per a script. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "remote.pb-c.h"
+
+#include "agent/log.h"
+#include "queue/buf.h"
+#include "queue/encode.h"
+#include "queue/queue.h"
+#include "queue/sender.h"
+
+/* ---- clocks ---------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- the receiver ------------------------------------------------------ */
+
+#define MAX_CONNS 16
+#define MAX_SCRIPT 16
+#define MAX_RECORDS 4096
+
+struct reply {
+	int status;
+	const char *retry_after; /* header value, or NULL */
+	size_t body_len;         /* body: "error: " then 'z's up to body_len */
+};
+
+struct got_sample {
+	int series;
+	int64_t ts;
+	double value;
+};
+
+struct conn {
+	int fd;
+	struct buf in;
+};
+
+struct receiver {
+	int lfd, wake[2];
+	uint16_t port;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	struct conn conns[MAX_CONNS];
+	/* script, set before the queue starts (or under mu) */
+	struct reply script[MAX_SCRIPT];
+	size_t n_script;
+	int64_t fail_until_ms; /* answer fail_status until then */
+	int fail_status;
+	bool hang;             /* read requests, never answer */
+	/* what happened, under mu */
+	unsigned accepts, closes, requests, header_errors, decode_errors;
+	int64_t request_ms[MAX_RECORDS];
+	int status[MAX_RECORDS];
+	size_t batch_len[MAX_RECORDS];
+	struct got_sample accepted[MAX_RECORDS];
+	size_t n_accepted;
+	char authorization[256], org_id[256];
+	bool saw_expect;
+};
+
+static const char *header_value(const char *hdrs, const char *name, char *out, size_t outsz)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *line = hdrs; line && *line; line = strstr(line, "\r\n")) {
+		if (line[0] == '\r')
+			line += 2;
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			const char *v = line + nlen + 1, *end = strstr(v, "\r\n");
+			size_t len;
+
+			while (*v == ' ')
+				v++;
+			len = end ? (size_t)(end - v) : strlen(v);
+			if (len >= outsz)
+				len = outsz - 1;
+			memcpy(out, v, len);
+			out[len] = '\0';
+			return out;
+		}
+	}
+	return NULL;
+}
+
+static bool header_is(const char *hdrs, const char *name, const char *want)
+{
+	char v[256];
+
+	return header_value(hdrs, name, v, sizeof(v)) && strcmp(v, want) == 0;
+}
+
+static bool check_headers(struct receiver *r, const char *hdrs)
+{
+	char v[256];
+	bool ok = strncmp(hdrs, "POST /api/v1/write HTTP/1.1\r\n", 29) == 0 &&
+		  header_is(hdrs, "Content-Encoding", "snappy") &&
+		  header_is(hdrs, "Content-Type", "application/x-protobuf") &&
+		  header_is(hdrs, "X-Prometheus-Remote-Write-Version", "0.1.0") &&
+		  header_is(hdrs, "User-Agent", "bpfpush/" BPFPUSH_VERSION);
+
+	r->saw_expect |= header_value(hdrs, "Expect", v, sizeof(v)) != NULL;
+	if (header_value(hdrs, "Authorization", v, sizeof(v)))
+		snprintf(r->authorization, sizeof(r->authorization), "%s", v);
+	if (header_value(hdrs, "X-Scope-OrgID", v, sizeof(v)))
+		snprintf(r->org_id, sizeof(r->org_id), "%s", v);
+	return ok;
+}
+
+/* The label "series" holds the test's series number. */
+static int series_number(const Prometheus__TimeSeries *t)
+{
+	for (size_t l = 0; l < t->n_labels; l++)
+		if (strcmp(t->labels[l]->name, "series") == 0)
+			return atoi(t->labels[l]->value);
+	return -1;
+}
+
+static Prometheus__WriteRequest *decode(const uint8_t *body, size_t len)
+{
+	struct buf raw = {0};
+	Prometheus__WriteRequest *req = NULL;
+
+	if (snappy_uncompress_block(body, len, &raw) == 0)
+		req = prometheus__write_request__unpack(NULL, raw.len, raw.data);
+	buf_free(&raw);
+	return req;
+}
+
+static void record_accepted(struct receiver *r, const Prometheus__WriteRequest *req)
+{
+	for (size_t t = 0; t < req->n_timeseries; t++) {
+		const Prometheus__TimeSeries *ts = req->timeseries[t];
+
+		for (size_t s = 0; s < ts->n_samples && r->n_accepted < MAX_RECORDS; s++)
+			r->accepted[r->n_accepted++] = (struct got_sample){
+				series_number(ts), ts->samples[s]->timestamp,
+				ts->samples[s]->value};
+	}
+}
+
+static size_t count_samples(const Prometheus__WriteRequest *req)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < req->n_timeseries; t++)
+		n += req->timeseries[t]->n_samples;
+	return n;
+}
+
+static struct reply choose_reply(struct receiver *r, unsigned idx)
+{
+	if (mono_ms() < r->fail_until_ms)
+		return (struct reply){.status = r->fail_status};
+	if (idx < r->n_script)
+		return r->script[idx];
+	return (struct reply){.status = 200};
+}
+
+static void send_reply(int fd, const struct reply *rep)
+{
+	char head[256], *body = malloc(rep->body_len + 1);
+	int n;
+
+	memset(body, 'z', rep->body_len);
+	memcpy(body, "error: ", rep->body_len < 7 ? rep->body_len : 7);
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n"
+		     "%s%s%s\r\n",
+		     rep->status, rep->body_len, rep->retry_after ? "Retry-After: " : "",
+		     rep->retry_after ? rep->retry_after : "", rep->retry_after ? "\r\n" : "");
+	(void)!write(fd, head, (size_t)n);
+	for (size_t off = 0; off < rep->body_len;) {
+		ssize_t w = write(fd, body + off, rep->body_len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(body);
+}
+
+static void handle_request(struct receiver *r, int fd, const char *hdrs,
+			   const uint8_t *body, size_t len)
+{
+	Prometheus__WriteRequest *req = decode(body, len);
+	struct reply rep;
+	unsigned idx;
+
+	pthread_mutex_lock(&r->mu);
+	idx = r->requests++;
+	if (!check_headers(r, hdrs))
+		r->header_errors++;
+	rep = choose_reply(r, idx);
+	if (!req) {
+		r->decode_errors++;
+		rep = (struct reply){.status = 400};
+	}
+	if (idx < MAX_RECORDS) {
+		r->request_ms[idx] = mono_ms();
+		r->status[idx] = rep.status;
+		r->batch_len[idx] = req ? count_samples(req) : 0;
+	}
+	if (req && rep.status / 100 == 2)
+		record_accepted(r, req);
+	pthread_mutex_unlock(&r->mu);
+	if (req)
+		prometheus__write_request__free_unpacked(req, NULL);
+	if (!r->hang)
+		send_reply(fd, &rep);
+}
+
+/* Handles every complete request in c->in. */
+static void parse_requests(struct receiver *r, struct conn *c)
+{
+	for (;;) {
+		char *hdrs = (char *)c->in.data, *end, cl[32];
+		size_t hlen, blen, total;
+
+		if (c->in.len == 0 || buf_reserve(&c->in, 1) < 0)
+			return;
+		c->in.data[c->in.len] = '\0';
+		hdrs = (char *)c->in.data;
+		end = strstr(hdrs, "\r\n\r\n");
+		if (!end)
+			return;
+		hlen = (size_t)(end - hdrs) + 4;
+		blen = header_value(hdrs, "Content-Length", cl, sizeof(cl)) ? strtoul(cl, NULL, 10) : 0;
+		total = hlen + blen;
+		if (c->in.len < total)
+			return;
+		end[2] = '\0'; /* headers end with their last CRLF */
+		handle_request(r, c->fd, hdrs, c->in.data + hlen, blen);
+		memmove(c->in.data, c->in.data + total, c->in.len - total);
+		c->in.len -= total;
+	}
+}
+
+static void conn_close(struct receiver *r, struct conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
+	pthread_mutex_lock(&r->mu);
+	r->closes++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void conn_read(struct receiver *r, struct conn *c)
+{
+	ssize_t n;
+
+	if (buf_reserve(&c->in, 65536) < 0) {
+		conn_close(r, c);
+		return;
+	}
+	n = read(c->fd, c->in.data + c->in.len, 65536);
+	if (n <= 0) {
+		conn_close(r, c);
+		return;
+	}
+	c->in.len += (size_t)n;
+	parse_requests(r, c);
+}
+
+static void accept_conn(struct receiver *r)
+{
+	int fd = accept(r->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CONNS; i++) {
+		if (r->conns[i].fd < 0) {
+			r->conns[i].fd = fd;
+			pthread_mutex_lock(&r->mu);
+			r->accepts++;
+			pthread_mutex_unlock(&r->mu);
+			return;
+		}
+	}
+	close(fd);
+}
+
+static void *receiver_main(void *arg)
+{
+	struct receiver *r = arg;
+
+	for (;;) {
+		struct pollfd p[MAX_CONNS + 2];
+		int idx[MAX_CONNS + 2], n = 2;
+
+		p[0] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
+		p[1] = (struct pollfd){.fd = r->lfd, .events = POLLIN};
+		for (int i = 0; i < MAX_CONNS; i++) {
+			if (r->conns[i].fd >= 0) {
+				idx[n] = i;
+				p[n++] = (struct pollfd){.fd = r->conns[i].fd, .events = POLLIN};
+			}
+		}
+		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (p[1].revents & POLLIN)
+			accept_conn(r);
+		for (int i = 2; i < n; i++)
+			if (p[i].revents)
+				conn_read(r, &r->conns[idx[i]]);
+	}
+	return NULL;
+}
+
+static struct receiver *receiver_new(void)
+{
+	struct receiver *r = calloc(1, sizeof(*r));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+
+	assert_non_null(r);
+	for (int i = 0; i < MAX_CONNS; i++)
+		r->conns[i].fd = -1;
+	pthread_mutex_init(&r->mu, NULL);
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(r->lfd >= 0);
+	assert_int_equal(bind(r->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(r->lfd, 16), 0);
+	assert_int_equal(getsockname(r->lfd, (struct sockaddr *)&sa, &sl), 0);
+	r->port = ntohs(sa.sin_port);
+	assert_int_equal(pipe(r->wake), 0);
+	return r;
+}
+
+static void receiver_start(struct receiver *r)
+{
+	assert_int_equal(pthread_create(&r->thread, NULL, receiver_main, r), 0);
+}
+
+static void receiver_free(struct receiver *r)
+{
+	(void)!write(r->wake[1], "x", 1);
+	pthread_join(r->thread, NULL);
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (r->conns[i].fd >= 0)
+			conn_close(r, &r->conns[i]);
+	close(r->lfd);
+	close(r->wake[0]);
+	close(r->wake[1]);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+/* A port nothing listens on: connections are refused. */
+static uint16_t dead_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static unsigned rget(struct receiver *r, const unsigned *field)
+{
+	unsigned v;
+
+	pthread_mutex_lock(&r->mu);
+	v = *field;
+	pthread_mutex_unlock(&r->mu);
+	return v;
+}
+
+static size_t accepted_count(struct receiver *r)
+{
+	size_t v;
+
+	pthread_mutex_lock(&r->mu);
+	v = r->n_accepted;
+	pthread_mutex_unlock(&r->mu);
+	return v;
+}
+
+static bool wait_accepted(struct receiver *r, size_t n, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+
+	while (accepted_count(r) < n && mono_ms() < end)
+		sleep_ms(5);
+	return accepted_count(r) >= n;
+}
+
+static bool wait_requests(struct receiver *r, unsigned n, int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+
+	while (rget(r, &r->requests) < n && mono_ms() < end)
+		sleep_ms(5);
+	return rget(r, &r->requests) >= n;
+}
+
+/* ---- test fixtures ----------------------------------------------------- */
+
+#define N_SERIES 32
+
+struct fixture {
+	struct receiver *rx;
+	char url[128];
+	struct remote_write_config cfg;
+	struct buf labels[N_SERIES];
+	struct wire_series series[N_SERIES];
+	int64_t base_ts;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct queue_config *qc = &f->cfg.queue;
+
+	f->rx = receiver_new();
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/api/v1/write", f->rx->port);
+	f->cfg.url = f->url;
+	f->cfg.name = "test";
+	f->cfg.remote_timeout_ms = 5000;
+	qc->capacity = 1000;
+	qc->max_shards = 1;
+	qc->min_shards = 1;
+	qc->max_samples_per_send = 10;
+	qc->batch_send_deadline_ms = 50;
+	qc->min_backoff_ms = 20;
+	qc->max_backoff_ms = 100;
+	qc->retry_on_http_429 = true;
+	for (int i = 0; i < N_SERIES; i++) {
+		char v[16];
+		int n = snprintf(v, sizeof(v), "%d", i);
+
+		assert_int_equal(encode_label(&f->labels[i], "__name__", 8, "test_metric", 11), 0);
+		assert_int_equal(encode_label(&f->labels[i], "series", 6, v, (size_t)n), 0);
+		f->series[i] = (struct wire_series){f->labels[i].data,
+						    (uint32_t)f->labels[i].len, (uint64_t)i};
+	}
+	f->base_ts = wall_ms();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	receiver_free(f->rx);
+	for (int i = 0; i < N_SERIES; i++)
+		buf_free(&f->labels[i]);
+	free(f);
+	return 0;
+}
+
+/* Appends samples first..first+n-1 of series s: value = sequence number. */
+static void append_seq(struct fixture *f, struct queue *q, int s, int first, int n)
+{
+	struct sample *smp = calloc((size_t)n, sizeof(*smp));
+
+	for (int i = 0; i < n; i++)
+		smp[i] = (struct sample){&f->series[s], f->base_ts + first + i, first + i};
+	queue_append(q, smp, (size_t)n);
+	free(smp);
+}
+
+static struct queue *start_queue(struct fixture *f)
+{
+	struct queue *q = queue_create(&f->cfg, "test");
+
+	assert_non_null(q);
+	receiver_start(f->rx);
+	assert_int_equal(queue_start(q), 0);
+	return q;
+}
+
+static void stats_of(struct queue *q, struct queue_stats *st)
+{
+	queue_get_stats(q, st);
+}
+
+/* Every sample offered is accounted for exactly once. */
+static void assert_balanced(const struct queue_stats *st)
+{
+	uint64_t dropped = 0;
+
+	for (int r = 0; r < DROP_REASONS; r++)
+		dropped += st->samples_dropped[r];
+	assert_int_equal(st->samples_in,
+			 st->samples_sent + st->samples_failed + dropped + st->samples_pending);
+}
+
+static void assert_values_in_order(struct receiver *r, size_t from, size_t n, int first)
+{
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(r->accepted[from + i].value, first + (int)i);
+		assert_int_equal(r->accepted[from + i].ts - r->accepted[from].ts, (int64_t)i);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+static uint64_t stop_now(struct queue *q, int ms)
+{
+	return queue_stop(q, mono_ms() + ms);
+}
+
+/* ---- log capture --------------------------------------------------------- */
+
+struct capture {
+	int saved;
+	char path[64];
+};
+
+static void capture_start(struct capture *c)
+{
+	int fd;
+
+	snprintf(c->path, sizeof(c->path), "/tmp/test_queue_log.XXXXXX");
+	fd = mkstemp(c->path);
+	assert_true(fd >= 0);
+	c->saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static char *capture_end(struct capture *c)
+{
+	FILE *fp = fopen(c->path, "r");
+	char *text = calloc(1, 1 << 20);
+
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	assert_non_null(fp);
+	(void)!fread(text, 1, (1 << 20) - 1, fp);
+	fclose(fp);
+	unlink(c->path);
+	return text;
+}
+
+static int count_lines_with(const char *text, const char *a, const char *b)
+{
+	int n = 0;
+
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char *copy = strndup(line, len);
+
+		if (strstr(copy, a) && (!b || strstr(copy, b)))
+			n++;
+		free(copy);
+		line += len + (nl ? 1 : 0);
+	}
+	return n;
+}
+
+/* ---- queue tests ------------------------------------------------------------ */
+
+static void test_in_order_after_500(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+
+	f->rx->script[0] = (struct reply){.status = 500};
+	f->rx->n_script = 1;
+	q = start_queue(f);
+	append_seq(f, q, 3, 0, 50);
+	assert_true(wait_accepted(f->rx, 50, 3000));
+	assert_int_equal(stop_now(q, 1000), 0);
+	stats_of(q, &st);
+	assert_values_in_order(f->rx, 0, 50, 0);
+	assert_int_equal(f->rx->n_accepted, 50);
+	assert_int_equal(f->rx->requests, 6);
+	assert_int_equal(f->rx->batch_len[0], 10);
+	assert_int_equal(f->rx->batch_len[1], 10); /* the same batch again */
+	assert_int_equal(st.samples_sent, 50);
+	assert_int_equal(st.samples_retried, 10);
+	assert_int_equal(st.requests_total, 6);
+	assert_int_equal(st.samples_pending, 0);
+	assert_int_equal(st.highest_sent_timestamp_ms, f->base_ts + 49);
+	assert_true(st.bytes_sent > 0);
+	assert_int_equal(f->rx->header_errors, 0);
+	assert_int_equal(f->rx->decode_errors, 0);
+	assert_false(f->rx->saw_expect);
+	assert_balanced(&st);
+	queue_destroy(q);
+}
+
+static void test_per_series_order_across_shards(void **state)
+{
+	struct fixture *f = *state;
+	int64_t last[N_SERIES];
+	struct queue_stats st;
+	struct queue *q;
+
+	f->cfg.queue.min_shards = f->cfg.queue.max_shards = 4;
+	f->rx->fail_until_ms = mono_ms() + 150; /* retries on every shard */
+	f->rx->fail_status = 503;
+	q = start_queue(f);
+	for (int round = 0; round < 20; round++)
+		for (int s = 0; s < N_SERIES; s++)
+			append_seq(f, q, s, round, 1);
+	assert_true(wait_accepted(f->rx, 20 * N_SERIES, 5000));
+	stop_now(q, 1000);
+	stats_of(q, &st);
+	assert_int_equal(st.shards, 4);
+	assert_int_equal(st.samples_sent, 20 * N_SERIES);
+	assert_true(f->rx->accepts >= 4);
+	for (int s = 0; s < N_SERIES; s++)
+		last[s] = INT64_MIN;
+	for (size_t i = 0; i < f->rx->n_accepted; i++) {
+		struct got_sample *g = &f->rx->accepted[i];
+
+		assert_true(g->ts > last[g->series]);
+		last[g->series] = g->ts;
+	}
+	assert_balanced(&st);
+	queue_destroy(q);
+}
+
+static void test_400_dropped_not_resent(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	char *log;
+
+	/* A body larger than what is kept: the rest must still be drained. */
+	f->rx->script[0] = (struct reply){.status = 400, .body_len = 3000};
+	f->rx->n_script = 1;
+	capture_start(&cap);
+	q = start_queue(f);
+	append_seq(f, q, 1, 0, 10);
+	assert_true(wait_requests(f->rx, 1, 2000));
+	sleep_ms(100);
+	append_seq(f, q, 1, 10, 10);
+	assert_true(wait_accepted(f->rx, 10, 2000));
+	stop_now(q, 1000);
+	log = capture_end(&cap);
+	stats_of(q, &st);
+	assert_int_equal(f->rx->requests, 2);
+	assert_int_equal(f->rx->accepts, 1);
+	assert_values_in_order(f->rx, 0, 10, 10);
+	assert_int_equal(st.samples_failed, 10);
+	assert_int_equal(st.batches_failed, 1);
+	assert_int_equal(st.samples_retried, 0);
+	assert_int_equal(st.samples_sent, 10);
+	assert_balanced(&st);
+	/* One warn line, with the status and exactly the first 1 KiB. */
+	assert_int_equal(count_lines_with(log, "level=warn", NULL), 1);
+	assert_int_equal(count_lines_with(log, "level=warn", "status=400"), 1);
+	{
+		char *b = strstr(log, "body=\"error: ");
+		size_t z = 0;
+
+		assert_non_null(b);
+		for (b += 13; b[z] == 'z'; z++)
+			;
+		assert_int_equal(z, 1024 - 7);
+		assert_int_equal(b[z], '"');
+	}
+	free(log);
+	queue_destroy(q);
+}
+
+static void test_overflow_drops_oldest(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+
+	f->cfg.queue.capacity = 100;
+	f->rx->fail_until_ms = mono_ms() + 400;
+	f->rx->fail_status = 503;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 10);
+	assert_true(wait_requests(f->rx, 1, 2000)); /* first batch in flight */
+	append_seq(f, q, 0, 10, 1000);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_dropped[DROP_QUEUE_FULL], 900);
+	assert_int_equal(st.samples_pending, 110);
+	assert_balanced(&st);
+	assert_true(wait_accepted(f->rx, 110, 4000));
+	assert_int_equal(stop_now(q, 1000), 0);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_in, 1010);
+	assert_int_equal(st.samples_sent, 110);
+	assert_int_equal(st.samples_failed, 0);
+	assert_int_equal(st.samples_in, st.samples_sent + st.samples_failed +
+						st.samples_dropped[DROP_QUEUE_FULL]);
+	assert_int_equal(st.samples_pending, 0);
+	assert_int_equal(f->rx->n_accepted, 110);
+	assert_values_in_order(f->rx, 0, 10, 0);     /* the batch that was in flight */
+	assert_values_in_order(f->rx, 10, 100, 910); /* the newest the ring kept */
+	queue_destroy(q);
+}
+
+static void test_429_honours_retry_after(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+
+	f->rx->script[0] = (struct reply){.status = 429, .retry_after = "1"};
+	f->rx->n_script = 1;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 10);
+	assert_true(wait_accepted(f->rx, 10, 3000));
+	stop_now(q, 1000);
+	stats_of(q, &st);
+	assert_int_equal(f->rx->requests, 2);
+	assert_true(f->rx->request_ms[1] - f->rx->request_ms[0] >= 990);
+	assert_int_equal(st.samples_retried, 10);
+	assert_int_equal(st.samples_sent, 10);
+	queue_destroy(q);
+}
+
+static void test_429_dropped_when_not_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+
+	f->cfg.queue.retry_on_http_429 = false;
+	f->rx->script[0] = (struct reply){.status = 429, .retry_after = "1"};
+	f->rx->n_script = 1;
+	capture_start(&cap);
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 20);
+	assert_true(wait_accepted(f->rx, 10, 2000));
+	stop_now(q, 1000);
+	free(capture_end(&cap));
+	stats_of(q, &st);
+	assert_int_equal(f->rx->requests, 2);
+	assert_int_equal(st.samples_failed, 10);
+	assert_int_equal(st.samples_sent, 10);
+	assert_values_in_order(f->rx, 0, 10, 10);
+	assert_balanced(&st);
+	queue_destroy(q);
+}
+
+static void test_connection_reuse(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+
+	f->cfg.queue.max_samples_per_send = 5;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 100);
+	assert_true(wait_accepted(f->rx, 100, 3000));
+	stop_now(q, 1000);
+	stats_of(q, &st);
+	assert_int_equal(f->rx->requests, 20);
+	assert_int_equal(f->rx->accepts, 1);
+	assert_int_equal(st.connections_opened, 1);
+	assert_int_equal(st.requests_total, 20);
+	assert_values_in_order(f->rx, 0, 100, 0);
+	queue_destroy(q);
+}
+
+static void test_recycle_after_max_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+
+	f->cfg.queue.max_samples_per_send = 5;
+	f->cfg.connection.max_requests = 5;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 100);
+	assert_true(wait_accepted(f->rx, 100, 3000));
+	sleep_ms(50); /* let the receiver see the last close */
+	stats_of(q, &st);
+	assert_int_equal(f->rx->requests, 20);
+	assert_int_equal(f->rx->accepts, 4);
+	assert_int_equal(rget(f->rx, &f->rx->closes), 4); /* none left idle */
+	assert_int_equal(st.connections_opened, 4);
+	stop_now(q, 1000);
+	queue_destroy(q);
+}
+
+static void test_recycle_after_max_age(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q;
+
+	f->cfg.queue.max_samples_per_send = 5;
+	f->cfg.connection.max_age_ms = 150;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 5);
+	assert_true(wait_accepted(f->rx, 5, 2000));
+	append_seq(f, q, 0, 5, 5);
+	assert_true(wait_accepted(f->rx, 10, 2000));
+	assert_int_equal(rget(f->rx, &f->rx->accepts), 1);
+	sleep_ms(200);
+	append_seq(f, q, 0, 10, 5);
+	assert_true(wait_accepted(f->rx, 15, 2000));
+	sleep_ms(50);
+	assert_int_equal(rget(f->rx, &f->rx->accepts), 2);
+	assert_int_equal(rget(f->rx, &f->rx->closes), 1); /* the old one is closed */
+	stop_now(q, 1000);
+	queue_destroy(q);
+}
+
+static void test_stop_flushes_without_waiting(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+	int64_t t0;
+
+	f->cfg.queue.batch_send_deadline_ms = 60000;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 7);
+	sleep_ms(50);
+	assert_int_equal(rget(f->rx, &f->rx->requests), 0); /* batch not due yet */
+	t0 = mono_ms();
+	assert_int_equal(stop_now(q, 2000), 0);
+	assert_true(mono_ms() - t0 < 1000);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_sent, 7);
+	assert_int_equal(f->rx->n_accepted, 7);
+	/* Appends after stop are refused and counted. */
+	append_seq(f, q, 0, 7, 3);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_dropped[DROP_SHUTDOWN], 3);
+	assert_balanced(&st);
+	queue_destroy(q);
+}
+
+static void test_stop_with_receiver_down(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	int64_t t0, took;
+	uint64_t dropped;
+	char *log;
+
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/api/v1/write", dead_port());
+	capture_start(&cap);
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 50);
+	sleep_ms(200);
+	t0 = mono_ms();
+	dropped = stop_now(q, 300);
+	took = mono_ms() - t0;
+	log = capture_end(&cap);
+	stats_of(q, &st);
+	assert_true(took >= 250);
+	assert_true(took < 300 + 1000);
+	assert_int_equal(dropped, 50);
+	assert_int_equal(st.samples_dropped[DROP_SHUTDOWN], 50);
+	assert_int_equal(st.samples_sent, 0);
+	assert_int_equal(st.samples_pending, 0);
+	assert_true(st.requests_total > 3);
+	assert_balanced(&st);
+	/* Many attempts, one warn line about retrying. */
+	assert_int_equal(count_lines_with(log, "level=warn", "retrying"), 1);
+	free(log);
+	queue_destroy(q);
+}
+
+static void test_stop_aborts_hung_request(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+	int64_t t0, took;
+
+	f->rx->hang = true;
+	f->cfg.remote_timeout_ms = 30000;
+	q = start_queue(f);
+	append_seq(f, q, 0, 0, 10);
+	assert_true(wait_requests(f->rx, 1, 2000));
+	t0 = mono_ms();
+	assert_int_equal(stop_now(q, 300), 10);
+	took = mono_ms() - t0;
+	assert_true(took < 300 + 1000);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_dropped[DROP_SHUTDOWN], 10);
+	assert_balanced(&st);
+	queue_destroy(q);
+}
+
+static void test_sample_age_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+	struct sample smp[6];
+
+	f->cfg.queue.sample_age_limit_ms = 60000;
+	q = start_queue(f);
+	for (int i = 0; i < 6; i++)
+		smp[i] = (struct sample){&f->series[0],
+					 i % 2 ? wall_ms() : wall_ms() - 3600 * 1000, i};
+	queue_append(q, smp, 6);
+	assert_true(wait_accepted(f->rx, 3, 2000));
+	stop_now(q, 1000);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_dropped[DROP_TOO_OLD], 3);
+	assert_int_equal(st.samples_sent, 3);
+	assert_int_equal(f->rx->n_accepted, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(f->rx->accepted[i].value, 2 * i + 1);
+	assert_balanced(&st);
+	queue_destroy(q);
+}
+
+static void test_drop_reason_names(void **state)
+{
+	(void)state;
+	assert_string_equal(drop_reason_name(DROP_QUEUE_FULL), "queue_full");
+	assert_string_equal(drop_reason_name(DROP_TOO_OLD), "too_old");
+	assert_string_equal(drop_reason_name(DROP_SHUTDOWN), "shutdown");
+}
+
+static void test_masked_url_and_name(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q;
+
+	snprintf(f->url, sizeof(f->url), "http://u:pw@127.0.0.1:%u/api/v1/write", f->rx->port);
+	q = queue_create(&f->cfg, "lts");
+	receiver_start(f->rx);
+	assert_string_equal(queue_name(q), "lts");
+	assert_null(strstr(queue_masked_url(q), "pw"));
+	assert_non_null(strstr(queue_masked_url(q), "<secret>@127.0.0.1"));
+	queue_destroy(q); /* never started: destroy alone is enough */
+}
+
+/* ---- sender tests ------------------------------------------------------------ */
+
+static void post_one(struct fixture *f, struct sender *s, struct send_outcome *out,
+		     enum send_result want)
+{
+	struct sample smp = {&f->series[0], f->base_ts, 1};
+	struct buf pb = {0}, z = {0};
+
+	assert_int_equal(encode_write_request(&smp, 1, &pb), 0);
+	assert_int_equal(snappy_compress_block(&pb, &z), 0);
+	assert_int_equal(sender_post(s, z.data, z.len, out), want);
+	buf_free(&pb);
+	buf_free(&z);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_sender_headers_and_auth(void **state)
+{
+	struct fixture *f = *state;
+	char pw[] = "/tmp/test_queue_pw.XXXXXX";
+	struct kv hdr = {"X-Scope-OrgID", "team-a"};
+	struct send_outcome out;
+	struct sender *s;
+
+	close(mkstemp(pw));
+	write_file(pw, "s3cret\n");
+	f->cfg.headers = &hdr;
+	f->cfg.n_headers = 1;
+	f->cfg.has_basic_auth = true;
+	f->cfg.basic_auth = (struct basic_auth){.username = "u", .password_file = pw};
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	assert_non_null(s);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.http_status, 200);
+	assert_string_equal(f->rx->org_id, "team-a");
+	assert_string_equal(f->rx->authorization, "Basic dTpzM2NyZXQ="); /* u:s3cret */
+	/* A rotated password is used on the next request. */
+	write_file(pw, "n3w\r\n");
+	post_one(f, s, &out, SEND_OK);
+	assert_string_equal(f->rx->authorization, "Basic dTpuM3c="); /* u:n3w */
+	unlink(pw);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_non_null(strstr(out.error, "password_file"));
+	assert_int_equal(f->rx->requests, 2);
+	assert_int_equal(f->rx->header_errors, 0);
+	assert_false(f->rx->saw_expect);
+	assert_int_equal(sender_connections_opened(s), 1);
+	sender_destroy(s);
+}
+
+static void test_sender_bearer_from_file(void **state)
+{
+	struct fixture *f = *state;
+	char tok[] = "/tmp/test_queue_tok.XXXXXX";
+	struct send_outcome out;
+	struct sender *s;
+
+	close(mkstemp(tok));
+	write_file(tok, "t0ken\n");
+	f->cfg.has_authorization = true;
+	f->cfg.authorization = (struct authorization){.type = "Bearer", .credentials_file = tok};
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	post_one(f, s, &out, SEND_OK);
+	assert_string_equal(f->rx->authorization, "Bearer t0ken");
+	write_file(tok, "r0tated");
+	post_one(f, s, &out, SEND_OK);
+	assert_string_equal(f->rx->authorization, "Bearer r0tated");
+	assert_int_equal(f->rx->header_errors, 0);
+	unlink(tok);
+	sender_destroy(s);
+}
+
+static void test_sender_outcomes(void **state)
+{
+	struct fixture *f = *state;
+	char date[64];
+	time_t later = time(NULL) + 3;
+	struct tm tm;
+	struct send_outcome out;
+	struct sender *s;
+
+	gmtime_r(&later, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	f->rx->script[0] = (struct reply){.status = 503, .retry_after = date};
+	f->rx->script[1] = (struct reply){.status = 404, .body_len = 2000};
+	f->rx->script[2] = (struct reply){.status = 301};
+	f->rx->script[3] = (struct reply){.status = 204};
+	f->rx->n_script = 4;
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_int_equal(out.http_status, 503);
+	assert_true(out.retry_after_ms >= 1000 && out.retry_after_ms <= 3000);
+	post_one(f, s, &out, SEND_DROP);
+	assert_int_equal(out.http_status, 404);
+	assert_int_equal(out.retry_after_ms, -1);
+	assert_int_equal(out.body_len, SENDER_BODY_KEEP);
+	assert_int_equal(strlen(out.body), SENDER_BODY_KEEP);
+	assert_memory_equal(out.body, "error: zzz", 10);
+	post_one(f, s, &out, SEND_DROP);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.body_len, 0);
+	assert_true(out.duration_s > 0 && out.duration_s < 5);
+	assert_int_equal(sender_connections_opened(s), 1);
+	sender_destroy(s);
+}
+
+static void test_sender_network_error_is_retry(void **state)
+{
+	struct fixture *f = *state;
+	struct send_outcome out;
+	struct sender *s;
+
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/api/v1/write", dead_port());
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_int_equal(out.http_status, 0);
+	assert_true(out.error[0] != '\0');
+	/* Past an abort deadline, nothing is even tried. */
+	sender_abort_at(s, mono_ms() - 1);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_non_null(strstr(out.error, "deadline"));
+	sender_destroy(s);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_in_order_after_500),
+		T(test_per_series_order_across_shards),
+		T(test_400_dropped_not_resent),
+		T(test_overflow_drops_oldest),
+		T(test_429_honours_retry_after),
+		T(test_429_dropped_when_not_retried),
+		T(test_connection_reuse),
+		T(test_recycle_after_max_requests),
+		T(test_recycle_after_max_age),
+		T(test_stop_flushes_without_waiting),
+		T(test_stop_with_receiver_down),
+		T(test_stop_aborts_hung_request),
+		T(test_sample_age_limit),
+		cmocka_unit_test(test_drop_reason_names),
+		T(test_masked_url_and_name),
+		T(test_sender_headers_and_auth),
+		T(test_sender_bearer_from_file),
+		T(test_sender_outcomes),
+		T(test_sender_network_error_is_retry),
+	};
+	int rc;
+
+	if (queue_global_init() < 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	queue_global_cleanup();
+	return rc;
+}
