@@ -1,0 +1,400 @@
+/* The series registry. A series is identified by its encoded label bytes
+ * (sorted, so the encoding is canonical): the same bytes the queue sends,
+ * hashed with XXH3 for the table and for shard choice. */
+#include "agent/registry.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "queue/encode.h"
+
+#define INITIAL_BUCKETS 1024
+
+struct series_node {
+	struct series s;          /* keep first: series_of() casts back */
+	struct series_node *next; /* hash chain */
+	uint64_t emitted_round;
+};
+
+struct family_node {
+	struct family f;
+	struct family_node *next;
+};
+
+struct series_vec {
+	struct series_node **items;
+	size_t len, cap;
+};
+
+struct registry {
+	struct label *base_labels; /* external, then job and instance if unset */
+	size_t n_base;
+
+	struct series_node **buckets;
+	size_t n_buckets, n_series;
+	struct family_node *families;
+
+	uint64_t round;
+	int64_t round_ts_ms;
+	struct sample *samples;
+	size_t n_samples, cap_samples;
+	struct series_vec emitted, previously_emitted;
+
+	/* Scratch, reused by every emit. */
+	struct label *scratch;
+	size_t cap_scratch;
+	struct buf pb;
+};
+
+const char *metric_type_name(enum metric_type t)
+{
+	switch (t) {
+	case METRIC_COUNTER: return "counter";
+	case METRIC_GAUGE: return "gauge";
+	case METRIC_HISTOGRAM: return "histogram";
+	case METRIC_SUMMARY: return "summary";
+	default: return "untyped";
+	}
+}
+
+static bool is_name_start(char c, bool colon_ok)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (colon_ok && c == ':');
+}
+
+static bool valid_name(const char *s, size_t len, bool colon_ok)
+{
+	if (len == 0 || !is_name_start(s[0], colon_ok))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!is_name_start(s[i], colon_ok) && !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+	return true;
+}
+
+bool valid_metric_name(const char *s, size_t len)
+{
+	return valid_name(s, len, true);
+}
+
+bool valid_label_name(const char *s, size_t len)
+{
+	return valid_name(s, len, false);
+}
+
+static bool has_label(const struct label *labels, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(labels[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int add_base_label(struct registry *r, const char *name, const char *value)
+{
+	struct label *l = &r->base_labels[r->n_base];
+
+	if (!value || !*value || !valid_label_name(name, strlen(name)) ||
+	    has_label(r->base_labels, r->n_base, name))
+		return 0; /* empty values are removed; config rejected bad names */
+	l->name = strdup(name);
+	l->value = strdup(value);
+	if (!l->name || !l->value)
+		return -1;
+	r->n_base++;
+	return 0;
+}
+
+struct registry *registry_create(const struct kv *external, size_t n_external,
+				 const char *job, const char *instance)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->base_labels = calloc(n_external + 2, sizeof(*r->base_labels));
+	r->n_buckets = INITIAL_BUCKETS;
+	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
+	if (!r->base_labels || !r->buckets)
+		goto fail;
+	for (size_t i = 0; i < n_external; i++)
+		if (add_base_label(r, external[i].key, external[i].value) < 0)
+			goto fail;
+	if (add_base_label(r, "job", job) < 0 || add_base_label(r, "instance", instance) < 0)
+		goto fail;
+	return r;
+fail:
+	registry_destroy(r);
+	return NULL;
+}
+
+static void series_vec_free(struct series_vec *v)
+{
+	free(v->items);
+}
+
+void registry_destroy(struct registry *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; r->buckets && i < r->n_buckets; i++) {
+		struct series_node *n = r->buckets[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			free(n);
+		}
+	}
+	for (struct family_node *f = r->families, *next; f; f = next) {
+		next = f->next;
+		free(f);
+	}
+	for (size_t i = 0; i < r->n_base; i++) {
+		free((char *)r->base_labels[i].name);
+		free((char *)r->base_labels[i].value);
+	}
+	free(r->base_labels);
+	free(r->buckets);
+	free(r->samples);
+	free(r->scratch);
+	series_vec_free(&r->emitted);
+	series_vec_free(&r->previously_emitted);
+	buf_free(&r->pb);
+	free(r);
+}
+
+size_t registry_series_count(const struct registry *r)
+{
+	return r->n_series;
+}
+
+void registry_begin_round(struct registry *r, int64_t ts_ms)
+{
+	r->round++;
+	r->round_ts_ms = ts_ms;
+	r->n_samples = 0;
+	r->emitted.len = 0;
+}
+
+static int grow(void **items, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*items, n * size);
+	if (!p)
+		return -1;
+	*items = p;
+	*cap = n;
+	return 0;
+}
+
+static int push_sample(struct registry *r, const struct series *s, int64_t ts, double v)
+{
+	if (grow((void **)&r->samples, &r->cap_samples, r->n_samples + 1, sizeof(*r->samples)) < 0)
+		return -1;
+	r->samples[r->n_samples++] = (struct sample){&s->wire, ts, v};
+	return 0;
+}
+
+static int push_emitted(struct series_vec *v, struct series_node *n)
+{
+	if (grow((void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items)) < 0)
+		return -1;
+	v->items[v->len++] = n;
+	return 0;
+}
+
+static const struct family *intern_family(struct registry *r, const struct metric_desc *d)
+{
+	struct family_node *f;
+	size_t name_len = strlen(d->name), help_len = d->help ? strlen(d->help) : 0;
+
+	for (f = r->families; f; f = f->next)
+		if (strcmp(f->f.name, d->name) == 0)
+			return &f->f;
+	f = malloc(sizeof(*f) + name_len + help_len + 2);
+	if (!f)
+		return NULL;
+	f->f.name = (char *)(f + 1);
+	f->f.help = f->f.name + name_len + 1;
+	memcpy(f->f.name, d->name, name_len + 1);
+	memcpy(f->f.help, d->help ? d->help : "", help_len + 1);
+	f->f.type = d->type;
+	f->next = r->families;
+	r->families = f;
+	return &f->f;
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
+}
+
+/* Builds the sorted label set into r->scratch: __name__, the collector's
+ * labels (empty values removed), then base labels the collector did not set. */
+static int build_labels(struct registry *r, const char *name, const struct label *labels,
+			size_t n_labels, size_t *n_out)
+{
+	size_t n = 0;
+
+	if (grow((void **)&r->scratch, &r->cap_scratch, n_labels + r->n_base + 1,
+		 sizeof(*r->scratch)) < 0)
+		return -1;
+	r->scratch[n++] = (struct label){"__name__", name};
+	for (size_t i = 0; i < n_labels; i++) {
+		size_t len = strlen(labels[i].name);
+		if (!valid_label_name(labels[i].name, len) || strcmp(labels[i].name, "__name__") == 0)
+			return -1;
+		if (labels[i].value && labels[i].value[0])
+			r->scratch[n++] = labels[i];
+	}
+	size_t n_own = n;
+	for (size_t i = 0; i < r->n_base; i++)
+		if (!has_label(r->scratch, n_own, r->base_labels[i].name))
+			r->scratch[n++] = r->base_labels[i];
+	qsort(r->scratch, n, sizeof(*r->scratch), cmp_label);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(r->scratch[i - 1].name, r->scratch[i].name) == 0)
+			return -1;
+	*n_out = n;
+	return 0;
+}
+
+static int encode_labels(struct registry *r, size_t n)
+{
+	buf_reset(&r->pb);
+	for (size_t i = 0; i < n; i++)
+		if (encode_label(&r->pb, r->scratch[i].name, strlen(r->scratch[i].name),
+				 r->scratch[i].value, strlen(r->scratch[i].value)) < 0)
+			return -1;
+	return 0;
+}
+
+static struct series_node *lookup(struct registry *r, uint64_t hash)
+{
+	struct series_node *n = r->buckets[hash & (r->n_buckets - 1)];
+
+	for (; n; n = n->next)
+		if (n->s.wire.hash == hash && n->s.wire.labels_len == r->pb.len &&
+		    memcmp(n->s.wire.labels_pb, r->pb.data, r->pb.len) == 0)
+			return n;
+	return NULL;
+}
+
+static void rehash(struct registry *r)
+{
+	size_t n_buckets = r->n_buckets * 2;
+	struct series_node **buckets = calloc(n_buckets, sizeof(*buckets));
+
+	if (!buckets)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < r->n_buckets; i++) {
+		struct series_node *n = r->buckets[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			n->next = buckets[n->s.wire.hash & (n_buckets - 1)];
+			buckets[n->s.wire.hash & (n_buckets - 1)] = n;
+		}
+	}
+	free(r->buckets);
+	r->buckets = buckets;
+	r->n_buckets = n_buckets;
+}
+
+/* One allocation holds the node, its label array, the strings and the
+ * encoded labels: a series costs one malloc in its life. */
+static struct series_node *create_series(struct registry *r, const struct family *family,
+					 size_t n, uint64_t hash)
+{
+	size_t strings = 0;
+	struct series_node *node;
+	char *p;
+
+	for (size_t i = 0; i < n; i++)
+		strings += strlen(r->scratch[i].name) + strlen(r->scratch[i].value) + 2;
+	node = malloc(sizeof(*node) + n * sizeof(struct label) + strings + r->pb.len);
+	if (!node)
+		return NULL;
+	node->s.labels = (struct label *)(node + 1);
+	p = (char *)(node->s.labels + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(r->scratch[i].name) + 1, vl = strlen(r->scratch[i].value) + 1;
+		node->s.labels[i].name = memcpy(p, r->scratch[i].name, nl);
+		node->s.labels[i].value = memcpy(p + nl, r->scratch[i].value, vl);
+		if (strcmp(r->scratch[i].name, "__name__") == 0)
+			node->s.name = node->s.labels[i].value;
+		p += nl + vl;
+	}
+	node->s.n_labels = n;
+	node->s.family = family;
+	node->s.wire.labels_pb = memcpy(p, r->pb.data, r->pb.len);
+	node->s.wire.labels_len = (uint32_t)r->pb.len;
+	node->s.wire.hash = hash;
+	node->emitted_round = 0;
+	node->next = r->buckets[hash & (r->n_buckets - 1)];
+	r->buckets[hash & (r->n_buckets - 1)] = node;
+	if (++r->n_series > r->n_buckets)
+		rehash(r);
+	return node;
+}
+
+int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
+		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms)
+{
+	struct series_node *node;
+	size_t n;
+	uint64_t hash;
+
+	if (!name)
+		name = family->name;
+	if (!valid_metric_name(name, strlen(name)) || build_labels(r, name, labels, n_labels, &n) < 0)
+		return -1;
+	if (encode_labels(r, n) < 0)
+		return -1;
+	hash = XXH3_64bits(r->pb.data, r->pb.len);
+	node = lookup(r, hash);
+	if (!node) {
+		const struct family *f = intern_family(r, family);
+		if (!f || !(node = create_series(r, f, n, hash)))
+			return -1;
+	}
+	if (node->emitted_round == r->round)
+		return 0; /* the same series twice in a round: the first wins */
+	node->emitted_round = r->round;
+	if (push_emitted(&r->emitted, node) < 0)
+		return -1;
+	return push_sample(r, &node->s, ts_ms ? ts_ms : r->round_ts_ms, value);
+}
+
+static double stale_nan(void)
+{
+	uint64_t bits = STALE_NAN_BITS;
+	double d;
+
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+const struct sample *registry_end_round(struct registry *r, size_t *n)
+{
+	struct series_vec tmp;
+
+	for (size_t i = 0; i < r->previously_emitted.len; i++) {
+		struct series_node *node = r->previously_emitted.items[i];
+		if (node->emitted_round != r->round)
+			push_sample(r, &node->s, r->round_ts_ms, stale_nan());
+	}
+	tmp = r->previously_emitted;
+	r->previously_emitted = r->emitted;
+	r->emitted = tmp;
+	r->emitted.len = 0;
+	*n = r->n_samples;
+	return r->samples;
+}
