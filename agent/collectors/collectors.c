@@ -1,0 +1,11 @@
+/* The collector table, in the order the scheduler runs them. */
+#include "agent/collectors/all.h"
+
+const struct collector *const collector_table[] = {
+	&collector_cpu,
+	&collector_meminfo,
+	&collector_loadavg,
+	&collector_textfile,
+};
+
+const size_t collector_count = sizeof(collector_table) / sizeof(collector_table[0]);

@@ -1,0 +1,97 @@
+/* Whole-file reads into a reused buffer. */
+#include "agent/collectors/readfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Procfs files report size 0, so this is only a first guess. */
+#define MIN_READ 4096
+
+static int reserve(struct file_buf *b, size_t extra)
+{
+	size_t cap = b->cap ? b->cap : MIN_READ;
+	char *data;
+
+	if (b->len + extra + 1 <= b->cap)
+		return 0;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	if (!(data = realloc(b->data, cap)))
+		return -1;
+	b->data = data;
+	b->cap = cap;
+	return 0;
+}
+
+static int read_all(struct file_buf *b, int fd, size_t size_hint)
+{
+	b->len = 0;
+	/* +1: room left after the whole file, so the read that sees EOF
+	 * does not grow the buffer first. */
+	if (reserve(b, size_hint >= MIN_READ ? size_hint + 1 : MIN_READ) < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		if (b->cap - b->len - 1 == 0 && reserve(b, b->cap) < 0)
+			return -1;
+	}
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why)
+{
+	struct stat local;
+	int fd, rc = -1;
+
+	if (!st)
+		st = &local;
+	/* O_NONBLOCK: opening a FIFO someone named x.prom must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, st) < 0)
+		*why = strerror(errno);
+	else if (!S_ISREG(st->st_mode))
+		*why = "not a regular file";
+	else if (read_all(b, fd, (size_t)st->st_size) < 0)
+		*why = strerror(errno);
+	else
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+void file_buf_free(struct file_buf *b)
+{
+	free(b->data);
+	*b = (struct file_buf){0};
+}
+
+char *collector_path(const char *root, const char *fallback, const char *rel)
+{
+	char *path;
+
+	if (!root || !*root)
+		root = fallback;
+	/* "/" + "/proc/..." must not become "//proc". */
+	size_t len = strlen(root);
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (asprintf(&path, "%.*s%s%s", (int)len, root, root[len - 1] == '/' ? "" : "/", rel) < 0)
+		return NULL;
+	return path;
+}

@@ -1,0 +1,27 @@
+/* readfile: what every procfs/sysfs/textfile collector does each interval,
+ * reading a whole small file into a buffer it keeps, so that steady state
+ * allocates nothing. */
+#ifndef BPFPUSH_READFILE_H
+#define BPFPUSH_READFILE_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+
+struct file_buf {
+	char *data; /* NUL-terminated after len, for strto*() parsers */
+	size_t len, cap;
+};
+
+/* Replaces b's content with the file at path, a regular file (procfs and
+ * sysfs files are; a FIFO or a directory is refused without blocking).
+ * Returns 0, or -1 with *why set to a static text (strerror or "not a
+ * regular file"). st, if not NULL, receives the file's fstat. */
+int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why);
+void file_buf_free(struct file_buf *b);
+
+/* root + "/" + rel, malloc'd; root is one of ctx->global's procfs, sysfs,
+ * rootfs (fallback when NULL: "/proc", "/sys", "/"). NULL on ENOMEM. */
+char *collector_path(const char *root, const char *fallback, const char *rel);
+
+#endif

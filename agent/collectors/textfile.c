@@ -1,0 +1,468 @@
+/* textfile: every *.prom file of a directory, in file name order, each
+ * interval, as node_exporter's textfile collector reads them, except that
+ * client-side timestamps are passed on instead of refused (seed 000: remote
+ * write carries them, and late data such as a 3-hours-old air quality
+ * reading belongs at its own time).
+ *
+ * A file is parsed whole before anything of it is emitted: one bad line
+ * skips the whole file, so a half-written file never shows half its series.
+ * node_textfile_scrape_error says whether some file (or the directory) could
+ * not be read; node_textfile_mtime_seconds{file} tells when each good file
+ * last changed, so a writer that stopped can be alerted on.
+ *
+ * A condition is logged when it appears, not every interval: what was
+ * logged last round is remembered, and the same line is not logged again
+ * while the condition lasts. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "agent/collectors/all.h"
+#include "agent/collectors/readfile.h"
+#include "agent/collectors/textfile.h"
+#include "agent/collectors/textparse.h"
+#include "agent/log.h"
+
+#define QUOTED_MAX 512
+
+static const struct opt_desc textfile_opt_descs[] = {
+	{"directory", OPT_STRING, TEXTFILE_DEFAULT_DIRECTORY,
+	 offsetof(struct textfile_opts, directory)},
+	{NULL, 0, NULL, 0},
+};
+
+static const struct metric_desc mtime_desc = {
+	"node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.",
+	METRIC_GAUGE};
+static const struct metric_desc scrape_error_desc = {
+	"node_textfile_scrape_error",
+	"1 if there was an error opening or reading a file, 0 otherwise", METRIC_GAUGE};
+
+/* The series of this round, to find a file's duplicates of series already
+ * emitted (the first one wins). Keys are name\0(label\0value\0)* with the
+ * labels sorted and empty values dropped, as the registry sees them. */
+struct seen_entry {
+	uint64_t hash;
+	size_t off, len; /* into keys; len 0: an empty slot */
+};
+
+struct seen_set {
+	struct seen_entry *table;
+	size_t cap, count;
+	char *keys;
+	size_t keys_len, keys_cap;
+};
+
+/* Hashes of the log lines of the previous and of this round. */
+struct log_memory {
+	uint64_t *before, *now;
+	size_t n_before, n_now, cap_before, cap_now;
+};
+
+/* The *.prom names, NUL-separated in chars, sorted through offs. */
+struct name_list {
+	char *chars;
+	size_t len, cap;
+	size_t *offs;
+	size_t n, cap_offs;
+};
+
+struct textfile_state {
+	char *directory;   /* without a trailing '/' */
+	struct name_list names;
+	char *path;        /* directory/name of the file being read */
+	char *help;        /* "Metric read from <path>", for families without HELP */
+	size_t path_cap, help_cap;
+	struct file_buf file;
+	struct textparse parser;
+	struct seen_set seen;
+	struct log_memory logged;
+};
+
+/* Doubles *cap until need fits. */
+static int grow(void **items, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (!(p = realloc(*items, n * size)))
+		return -1;
+	*items = p;
+	*cap = n;
+	return 0;
+}
+
+/* ---- log once per condition ------------------------------------------ */
+
+static bool log_memory_is_new(struct log_memory *m, uint64_t key)
+{
+	if (grow((void **)&m->now, &m->cap_now, m->n_now + 1, sizeof(*m->now)) == 0)
+		m->now[m->n_now++] = key;
+	for (size_t i = 0; i < m->n_before; i++)
+		if (m->before[i] == key)
+			return false;
+	return true;
+}
+
+static void log_memory_end_round(struct log_memory *m)
+{
+	uint64_t *tmp = m->before;
+	size_t cap = m->cap_before;
+
+	m->before = m->now;
+	m->cap_before = m->cap_now;
+	m->n_before = m->n_now;
+	m->now = tmp;
+	m->cap_now = cap;
+	m->n_now = 0;
+}
+
+static void note(struct textfile_state *st, const char *msg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note(struct textfile_state *st, const char *msg, const char *fmt, ...)
+{
+	char tail[2 * QUOTED_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tail, sizeof(tail), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (log_memory_is_new(&st->logged,
+			      XXH3_64bits_withSeed(tail, strlen(tail), XXH3_64bits(msg, strlen(msg)))))
+		log_msg(LOG_WARN, msg, "%s", tail);
+}
+
+static const char *quote(const char *s, char out[QUOTED_MAX])
+{
+	return log_quote(s, strlen(s), out, QUOTED_MAX);
+}
+
+/* ---- series seen this round ------------------------------------------ */
+
+static void seen_reset(struct seen_set *s)
+{
+	s->count = 0;
+	s->keys_len = 0;
+	if (s->table)
+		memset(s->table, 0, s->cap * sizeof(*s->table));
+}
+
+/* The entry holding key, or the empty slot where it belongs. */
+static struct seen_entry *seen_slot(struct seen_entry *table, size_t cap, const char *keys,
+				    uint64_t hash, const char *key, size_t len)
+{
+	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1)) {
+		struct seen_entry *e = &table[i];
+		if (e->len == 0 ||
+		    (e->hash == hash && e->len == len && memcmp(keys + e->off, key, len) == 0))
+			return e;
+	}
+}
+
+/* Keeps the table at most half full. */
+static int seen_reserve(struct seen_set *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 256;
+	struct seen_entry *table;
+
+	if ((s->count + 1) * 2 <= s->cap)
+		return 0;
+	if (!(table = calloc(cap, sizeof(*table))))
+		return -1;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->table[i].len)
+			*seen_slot(table, cap, s->keys, s->table[i].hash, s->keys + s->table[i].off,
+				   s->table[i].len) = s->table[i];
+	free(s->table);
+	s->table = table;
+	s->cap = cap;
+	return 0;
+}
+
+static int key_append(struct seen_set *s, size_t *len, const char *str)
+{
+	size_t n = strlen(str) + 1;
+
+	if (grow((void **)&s->keys, &s->keys_cap, s->keys_len + *len + n, 1) < 0)
+		return -1;
+	memcpy(s->keys + s->keys_len + *len, str, n);
+	*len += n;
+	return 0;
+}
+
+static int cmp_label_name(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
+}
+
+/* 1: first time this round (remembered), 0: a duplicate, -1: ENOMEM.
+ * Sorts labels in place. */
+static int seen_add(struct seen_set *s, const char *name, struct label *labels, size_t n)
+{
+	struct seen_entry *e;
+	size_t len = 0;
+	uint64_t hash;
+
+	if (n > 1)
+		qsort(labels, n, sizeof(*labels), cmp_label_name);
+	if (seen_reserve(s) < 0 || key_append(s, &len, name) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (labels[i].value[0] &&
+		    (key_append(s, &len, labels[i].name) < 0 || key_append(s, &len, labels[i].value) < 0))
+			return -1;
+	hash = XXH3_64bits(s->keys + s->keys_len, len);
+	e = seen_slot(s->table, s->cap, s->keys, hash, s->keys + s->keys_len, len);
+	if (e->len)
+		return 0;
+	*e = (struct seen_entry){hash, s->keys_len, len};
+	s->keys_len += len;
+	s->count++;
+	return 1;
+}
+
+/* ---- the directory --------------------------------------------------- */
+
+static int name_list_add(struct name_list *l, const char *name)
+{
+	size_t n = strlen(name) + 1;
+
+	if (grow((void **)&l->chars, &l->cap, l->len + n, 1) < 0 ||
+	    grow((void **)&l->offs, &l->cap_offs, l->n + 1, sizeof(*l->offs)) < 0)
+		return -1;
+	memcpy(l->chars + l->len, name, n);
+	l->offs[l->n++] = l->len;
+	l->len += n;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b, void *chars)
+{
+	return strcmp((const char *)chars + *(const size_t *)a, (const char *)chars + *(const size_t *)b);
+}
+
+static bool is_prom_file(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len >= 5 && strcmp(name + len - 5, ".prom") == 0;
+}
+
+/* The *.prom names in the directory, in strcmp order (Go's ReadDir order). */
+static int list_prom_files(struct textfile_state *st, const char **why)
+{
+	struct name_list *l = &st->names;
+	DIR *dir = opendir(st->directory);
+	struct dirent *e;
+
+	l->len = l->n = 0;
+	if (!dir) {
+		*why = strerror(errno);
+		return -1;
+	}
+	for (errno = 0; (e = readdir(dir)); errno = 0) {
+		if (is_prom_file(e->d_name) && name_list_add(l, e->d_name) < 0) {
+			errno = ENOMEM;
+			break;
+		}
+	}
+	*why = errno ? strerror(errno) : NULL;
+	closedir(dir);
+	if (*why)
+		return -1;
+	if (l->n > 1)
+		qsort_r(l->offs, l->n, sizeof(*l->offs), cmp_names, l->chars);
+	return 0;
+}
+
+/* ---- one file -------------------------------------------------------- */
+
+static int set_path_and_help(struct textfile_state *st, const char *name)
+{
+	static const char prefix[] = "Metric read from ";
+	size_t path_len = strlen(st->directory) + 1 + strlen(name);
+
+	if (grow((void **)&st->path, &st->path_cap, path_len + 1, 1) < 0 ||
+	    grow((void **)&st->help, &st->help_cap, sizeof(prefix) + path_len, 1) < 0)
+		return -1;
+	snprintf(st->path, st->path_cap, "%s%s%s", st->directory,
+		 strcmp(st->directory, "/") == 0 ? "" : "/", name);
+	snprintf(st->help, st->help_cap, "%s%s", prefix, st->path);
+	return 0;
+}
+
+static bool is_reserved(const char *name)
+{
+	return strcmp(name, mtime_desc.name) == 0 || strcmp(name, scrape_error_desc.name) == 0;
+}
+
+struct drops {
+	size_t duplicates, rejected;
+	unsigned first_line;
+};
+
+static void drop(struct drops *d, size_t *counter, unsigned line)
+{
+	if (d->duplicates + d->rejected == 0)
+		d->first_line = line;
+	(*counter)++;
+}
+
+static void emit_sample(struct textfile_state *st, struct registry *reg,
+			const struct textparse_sample *s, struct drops *d)
+{
+	const struct textparse_family *f = &st->parser.families[s->family];
+	struct label *labels = &st->parser.labels[s->first_label];
+	struct metric_desc desc = {f->name, f->help ? f->help : st->help, f->type};
+
+	if (is_reserved(s->name) || seen_add(&st->seen, s->name, labels, s->n_labels) == 0) {
+		drop(d, &d->duplicates, s->line);
+		return;
+	}
+	if (registry_emit(reg, &desc, s->name, labels, s->n_labels, s->value,
+			  s->has_ts ? s->ts_ms : 0) < 0)
+		drop(d, &d->rejected, s->line);
+}
+
+static void emit_samples(struct textfile_state *st, struct registry *reg)
+{
+	struct drops d = {0};
+	char qpath[QUOTED_MAX];
+
+	for (size_t i = 0; i < st->parser.n_samples; i++)
+		emit_sample(st, reg, &st->parser.samples[i], &d);
+	if (d.duplicates + d.rejected)
+		note(st, "textfile series dropped",
+		     "file=%s duplicates=%zu rejected=%zu first_line=%u", quote(st->path, qpath),
+		     d.duplicates, d.rejected, d.first_line);
+}
+
+/* 0, or -1 when the file could not be read or parsed (nothing emitted). */
+static int collect_file(struct textfile_state *st, struct registry *reg, const char *name)
+{
+	char qpath[QUOTED_MAX], qwhy[QUOTED_MAX], at[QUOTED_MAX];
+	struct label file_label;
+	const char *why;
+	struct stat sb;
+
+	if (set_path_and_help(st, name) < 0) {
+		note(st, "textfile skipped", "file=%s err=\"out of memory\"", quote(name, qpath));
+		return -1;
+	}
+	if (file_buf_read(&st->file, st->path, &sb, &why) < 0) {
+		note(st, "textfile unreadable", "file=%s err=%s", quote(st->path, qpath),
+		     quote(why, qwhy));
+		return -1;
+	}
+	if (textparse_parse(&st->parser, st->file.data, st->file.len) < 0) {
+		snprintf(at, sizeof(at), "%s:%u", st->path, st->parser.error.line);
+		note(st, "textfile skipped", "at=%s err=%s", quote(at, qpath),
+		     quote(st->parser.error.reason, qwhy));
+		return -1;
+	}
+	emit_samples(st, reg);
+	file_label = (struct label){"file", st->path};
+	/* Whole seconds, as node_exporter reports it. */
+	registry_emit(reg, &mtime_desc, NULL, &file_label, 1, (double)sb.st_mtim.tv_sec, 0);
+	return 0;
+}
+
+/* ---- the collector --------------------------------------------------- */
+
+/* 0, or -1 when the directory or some file in it could not be read. */
+static int collect_directory(struct textfile_state *st, struct registry *reg)
+{
+	char qdir[QUOTED_MAX], qwhy[QUOTED_MAX];
+	const char *why;
+	int rc = 0;
+
+	if (list_prom_files(st, &why) < 0) {
+		note(st, "textfile directory unreadable", "dir=%s err=%s",
+		     quote(st->directory, qdir), quote(why, qwhy));
+		return -1;
+	}
+	for (size_t i = 0; i < st->names.n; i++)
+		if (collect_file(st, reg, st->names.chars + st->names.offs[i]) < 0)
+			rc = -1; /* the other files still count */
+	return rc;
+}
+
+/* Always 0: as in node_exporter, what went wrong is in
+ * node_textfile_scrape_error, not in the collector's success. */
+static int textfile_update(struct collector_ctx *ctx, struct registry *reg)
+{
+	struct textfile_state *st = ctx->state;
+	bool failed = false;
+
+	seen_reset(&st->seen);
+	if (st->directory[0])
+		failed = collect_directory(st, reg) < 0;
+	registry_emit(reg, &scrape_error_desc, NULL, NULL, 0, failed ? 1 : 0, 0);
+	log_memory_end_round(&st->logged);
+	return 0;
+}
+
+static void textfile_exit(struct collector_ctx *ctx)
+{
+	struct textfile_state *st = ctx->state;
+
+	if (!st)
+		return;
+	free(st->directory);
+	free(st->names.chars);
+	free(st->names.offs);
+	free(st->path);
+	free(st->help);
+	file_buf_free(&st->file);
+	textparse_free(&st->parser);
+	free(st->seen.table);
+	free(st->seen.keys);
+	free(st->logged.before);
+	free(st->logged.now);
+	free(st);
+	ctx->state = NULL;
+}
+
+static int textfile_init(struct collector_ctx *ctx)
+{
+	const struct textfile_opts *opts = ctx->opts;
+	const char *dir = opts && opts->directory ? opts->directory : TEXTFILE_DEFAULT_DIRECTORY;
+	struct textfile_state *st = calloc(1, sizeof(*st));
+	size_t len = strlen(dir);
+
+	/* "" disables, as node_exporter's empty default does. "dir/" loses its
+	 * '/', so that file labels read "dir/x.prom", never "dir//x.prom". */
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (!st || !(st->directory = strndup(dir, len))) {
+		free(st);
+		log_msg(LOG_ERROR, "textfile: out of memory", NULL);
+		return -1;
+	}
+	textparse_init(&st->parser);
+	ctx->state = st;
+	return 0;
+}
+
+const struct collector collector_textfile = {
+	.name = "textfile",
+	.default_enabled = true,
+	.opts_size = sizeof(struct textfile_opts),
+	.opts = textfile_opt_descs,
+	.init = textfile_init,
+	.update = textfile_update,
+	.exit = textfile_exit,
+};
