@@ -16,12 +16,15 @@ struct series_node {
 	struct series s;          /* keep first: series_of() casts back */
 	struct series_node *next; /* hash chain */
 	uint64_t emitted_round;
+	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
 };
 
 struct family_node {
 	struct family f;
-	struct family_node *next;
+	struct family_node *next; /* hash chain */
 };
+
+#define FAMILY_BUCKETS 4096
 
 struct series_vec {
 	struct series_node **items;
@@ -34,7 +37,7 @@ struct registry {
 
 	struct series_node **buckets;
 	size_t n_buckets, n_series;
-	struct family_node *families;
+	struct family_node *families[FAMILY_BUCKETS];
 
 	uint64_t round;
 	int64_t round_ts_ms;
@@ -147,9 +150,11 @@ void registry_destroy(struct registry *r)
 			free(n);
 		}
 	}
-	for (struct family_node *f = r->families, *next; f; f = next) {
-		next = f->next;
-		free(f);
+	for (size_t i = 0; i < FAMILY_BUCKETS; i++) {
+		for (struct family_node *f = r->families[i], *next; f; f = next) {
+			next = f->next;
+			free(f);
+		}
 	}
 	for (size_t i = 0; i < r->n_base; i++) {
 		free((char *)r->base_labels[i].name);
@@ -213,10 +218,11 @@ static int push_emitted(struct series_vec *v, struct series_node *n)
 
 static const struct family *intern_family(struct registry *r, const struct metric_desc *d)
 {
-	struct family_node *f;
 	size_t name_len = strlen(d->name), help_len = d->help ? strlen(d->help) : 0;
+	struct family_node **bucket = &r->families[XXH3_64bits(d->name, name_len) % FAMILY_BUCKETS];
+	struct family_node *f;
 
-	for (f = r->families; f; f = f->next)
+	for (f = *bucket; f; f = f->next)
 		if (strcmp(f->f.name, d->name) == 0)
 			return &f->f;
 	f = malloc(sizeof(*f) + name_len + help_len + 2);
@@ -227,8 +233,8 @@ static const struct family *intern_family(struct registry *r, const struct metri
 	memcpy(f->f.name, d->name, name_len + 1);
 	memcpy(f->f.help, d->help ? d->help : "", help_len + 1);
 	f->f.type = d->type;
-	f->next = r->families;
-	r->families = f;
+	f->next = *bucket;
+	*bucket = f;
 	return &f->f;
 }
 
@@ -338,6 +344,7 @@ static struct series_node *create_series(struct registry *r, const struct family
 	node->s.wire.labels_len = (uint32_t)r->pb.len;
 	node->s.wire.hash = hash;
 	node->emitted_round = 0;
+	node->last_ts_ms = INT64_MIN;
 	node->next = r->buckets[hash & (r->n_buckets - 1)];
 	r->buckets[hash & (r->n_buckets - 1)] = node;
 	if (++r->n_series > r->n_buckets)
@@ -370,7 +377,15 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 	node->emitted_round = r->round;
 	if (push_emitted(&r->emitted, node) < 0)
 		return -1;
-	return push_sample(r, &node->s, ts_ms ? ts_ms : r->round_ts_ms, value);
+	if (!ts_ms)
+		ts_ms = r->round_ts_ms;
+	/* A client-side timestamp that is not newer than what was sent (an
+	 * unchanged textfile) is seen but not sent again: storage would get a
+	 * duplicate, or an out-of-order sample it refuses. */
+	if (ts_ms <= node->last_ts_ms)
+		return 0;
+	node->last_ts_ms = ts_ms;
+	return push_sample(r, &node->s, ts_ms, value);
 }
 
 static double stale_nan(void)
@@ -388,8 +403,13 @@ const struct sample *registry_end_round(struct registry *r, size_t *n)
 
 	for (size_t i = 0; i < r->previously_emitted.len; i++) {
 		struct series_node *node = r->previously_emitted.items[i];
-		if (node->emitted_round != r->round)
-			push_sample(r, &node->s, r->round_ts_ms, stale_nan());
+		if (node->emitted_round != r->round) {
+			/* After the last sample, even one a client stamped ahead of us. */
+			int64_t ts = r->round_ts_ms > node->last_ts_ms ? r->round_ts_ms
+								       : node->last_ts_ms + 1;
+			node->last_ts_ms = ts;
+			push_sample(r, &node->s, ts, stale_nan());
+		}
 	}
 	tmp = r->previously_emitted;
 	r->previously_emitted = r->emitted;

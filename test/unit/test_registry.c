@@ -28,10 +28,11 @@ static struct registry *new_registry(void)
 static const struct series *emit_one(struct registry *r, const char *name,
 				     const struct label *l, size_t n)
 {
+	static int64_t round_ts = 1000;
 	const struct sample *s;
 	size_t count;
 
-	registry_begin_round(r, 1000);
+	registry_begin_round(r, round_ts++);
 	assert_int_equal(registry_emit(r, &gauge, name, l, n, 1.5, 0), 0);
 	s = registry_end_round(r, &count);
 	assert_true(count >= 1);
@@ -171,6 +172,35 @@ static void explicit_timestamps_and_duplicates_in_a_round(void **state)
 	registry_destroy(r);
 }
 
+static void client_timestamps_are_sent_once_and_stale_after_them(void **state)
+{
+	struct registry *r = new_registry();
+	const struct sample *s;
+	size_t n;
+	(void)state;
+
+	registry_begin_round(r, 1000);
+	registry_emit(r, &gauge, NULL, NULL, 0, 1, 900);
+	registry_end_round(r, &n);
+	assert_int_equal(n, 1);
+
+	registry_begin_round(r, 2000); /* the file did not change */
+	registry_emit(r, &gauge, NULL, NULL, 0, 1, 900);
+	registry_end_round(r, &n);
+	assert_int_equal(n, 0);
+
+	registry_begin_round(r, 3000); /* stamped ahead of the agent's clock */
+	registry_emit(r, &gauge, NULL, NULL, 0, 2, 9000);
+	registry_end_round(r, &n);
+	assert_int_equal(n, 1);
+
+	registry_begin_round(r, 4000); /* gone: the marker goes after 9000 */
+	s = registry_end_round(r, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].timestamp_ms, 9001);
+	registry_destroy(r);
+}
+
 static void many_series_survive_rehashing(void **state)
 {
 	struct registry *r = new_registry();
@@ -201,6 +231,7 @@ int main(void)
 		cmocka_unit_test(series_are_interned_and_encoded_once),
 		cmocka_unit_test(vanished_series_get_one_stale_marker),
 		cmocka_unit_test(explicit_timestamps_and_duplicates_in_a_round),
+		cmocka_unit_test(client_timestamps_are_sent_once_and_stale_after_them),
 		cmocka_unit_test(many_series_survive_rehashing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
