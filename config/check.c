@@ -1,0 +1,334 @@
+/* Validators of values that reach the network or the series: URLs, the
+ * listen address, label and header names, and ${VAR} expansion. Pure text,
+ * no YAML, so each can be reasoned about (and tested) alone. */
+#include "config/internal.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- URL ------------------------------------------------------------- */
+
+/* Parsed by libcurl itself, the library that will use it, so "valid here"
+ * means "curl will connect to it". */
+int cfg_check_url(const char *url, char *why, size_t why_size)
+{
+	char *scheme = NULL, *host = NULL;
+	const char *sep = strstr(url, "://");
+	CURLUcode rc;
+	CURLU *h;
+	int ret = -1;
+
+	why[0] = '\0';
+	if (!sep) {
+		snprintf(why, why_size, "no scheme");
+		return -1;
+	}
+	h = curl_url();
+	if (!h) {
+		snprintf(why, why_size, "out of memory");
+		return -1;
+	}
+	/* No CURLU_DEFAULT_SCHEME: "host:port/path" must not become http. */
+	rc = curl_url_set(h, CURLUPART_URL, url, 0);
+	if (rc != CURLUE_OK) {
+		snprintf(why, why_size, "%s", curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") && strcmp(scheme, "https")))
+		goto out;
+	/* curl reads "http:///x" as host "x"; nobody means that. */
+	if (sep[3] == '/' || curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+		snprintf(why, why_size, "no host");
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(h);
+	return ret;
+}
+
+/* ---- listen address ------------------------------------------------- */
+
+static int check_port(const char *p, char *why, size_t why_size)
+{
+	long v = 0;
+
+	if (!*p || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+		goto bad;
+	v = strtol(p, NULL, 10);
+	if (v >= 1 && v <= 65535)
+		return 0;
+bad:
+	snprintf(why, why_size, "the port must be a number from 1 to 65535");
+	return -1;
+}
+
+static int check_ipv6(const char *host, size_t len, char *why, size_t why_size)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *zone = memchr(host, '%', len);
+
+	/* A zone ("fe80::1%eth0") is for the resolver, not inet_pton. */
+	if (zone && zone + 1 == host + len)
+		goto bad;
+	if (zone)
+		len = (size_t)(zone - host);
+	if (len == 0 || len >= sizeof(buf))
+		goto bad;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, addr) == 1)
+		return 0;
+bad:
+	snprintf(why, why_size, "bad IPv6 address in brackets");
+	return -1;
+}
+
+static int check_hostname(const char *host, size_t len, char *why, size_t why_size)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = host[i];
+		if (c == ':') {
+			snprintf(why, why_size, "an IPv6 address needs brackets, e.g. [::1]:9477");
+			return -1;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')) {
+			snprintf(why, why_size, "bad host name");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* HOST:PORT, [IPV6]:PORT, or :PORT for every interface, as Go's
+ * net.Listen reads it (node_exporter users write ":9100"). */
+int cfg_check_listen_address(const char *addr, char *why, size_t why_size)
+{
+	const char *colon;
+
+	if (!*addr)
+		return 0;
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close) {
+			snprintf(why, why_size, "missing \"]\"");
+			return -1;
+		}
+		if (check_ipv6(addr + 1, (size_t)(close - addr - 1), why, why_size) < 0)
+			return -1;
+		if (close[1] != ':') {
+			snprintf(why, why_size, "missing \":PORT\"");
+			return -1;
+		}
+		return check_port(close + 2, why, why_size);
+	}
+	colon = strrchr(addr, ':');
+	if (!colon) {
+		snprintf(why, why_size, "missing \":PORT\"");
+		return -1;
+	}
+	if (check_hostname(addr, (size_t)(colon - addr), why, why_size) < 0)
+		return -1;
+	return check_port(colon + 1, why, why_size);
+}
+
+/* ---- names ----------------------------------------------------------- */
+
+/* Prometheus' label name syntax: [a-zA-Z_][a-zA-Z0-9_]* */
+bool cfg_valid_label_name(const char *name)
+{
+	if (!*name || (*name >= '0' && *name <= '9'))
+		return false;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* RFC 9110 token. */
+bool cfg_valid_header_name(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c)))
+			return false;
+	}
+	return true;
+}
+
+/* No control characters but tab: a CR or LF would let a value inject
+ * headers or split the request. */
+bool cfg_valid_header_value(const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* The remote-write protocol's own headers (the sender sets them; the spec
+ * says users may not override them), and the ones that frame the request
+ * or run the persistent connection, which one header could break
+ * (Connection: close would bring back seed 003's TIME_WAIT storm). */
+static const char *const protocol_headers[] = {
+	"Content-Encoding", "Content-Type", "X-Prometheus-Remote-Write-Version",
+	"User-Agent", "Host", "Content-Length", "Transfer-Encoding", "Connection",
+	"Keep-Alive",
+};
+
+const char *cfg_reserved_header(const char *name)
+{
+	if (!strcasecmp(name, "Authorization"))
+		return "authorization";
+	for (size_t i = 0; i < sizeof(protocol_headers) / sizeof(protocol_headers[0]); i++)
+		if (!strcasecmp(name, protocol_headers[i]))
+			return "protocol";
+	return NULL;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------ */
+
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
+ * receivers reject label values that are not. */
+bool cfg_valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned int cp;
+		int n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			n = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			n = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			n = 3;
+		} else {
+			return false;
+		}
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* ---- ${VAR} ---------------------------------------------------------- */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static int sbuf_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->s, cap);
+		if (!p)
+			return -1;
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+/* At p (just past "${"), the variable's value; *end is past the "}". */
+static const char *env_ref(const char *p, const char **end, char *why, size_t why_size)
+{
+	const char *close = strchr(p, '}');
+	char name[256];
+	size_t len;
+	const char *v;
+
+	if (!close) {
+		snprintf(why, why_size, "unterminated \"${\"");
+		return NULL;
+	}
+	len = (size_t)(close - p);
+	/* Environment variable names as the shell has them. */
+	if (len == 0 || len >= sizeof(name) || (*p >= '0' && *p <= '9') ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len) {
+		snprintf(why, why_size, "bad variable name in \"${%.*s}\"",
+			 (int)(len > 64 ? 64 : len), p);
+		return NULL;
+	}
+	memcpy(name, p, len);
+	name[len] = '\0';
+	*end = close + 1;
+	/* Unset is "", as Prometheus expands external labels. */
+	v = getenv(name);
+	return v ? v : "";
+}
+
+char *cfg_expand_env(const char *text, char *why, size_t why_size)
+{
+	struct sbuf b = {0};
+	const char *p = text;
+
+	if (sbuf_add(&b, "", 0) < 0)
+		goto oom;
+	while (*p) {
+		const char *dollar = strchr(p, '$'), *v, *end;
+
+		if (!dollar)
+			dollar = p + strlen(p);
+		if (sbuf_add(&b, p, (size_t)(dollar - p)) < 0)
+			goto oom;
+		p = dollar;
+		if (!*p)
+			break;
+		if (p[1] == '$' || p[1] != '{') {
+			/* "$$" is one "$"; "$X" is left alone: only ${X} expands. */
+			if (sbuf_add(&b, "$", 1) < 0)
+				goto oom;
+			p += p[1] == '$' ? 2 : 1;
+			continue;
+		}
+		v = env_ref(p + 2, &end, why, why_size);
+		if (!v) {
+			free(b.s);
+			return NULL;
+		}
+		if (sbuf_add(&b, v, strlen(v)) < 0)
+			goto oom;
+		p = end;
+	}
+	return b.s;
+oom:
+	free(b.s);
+	snprintf(why, why_size, "out of memory");
+	return NULL;
+}

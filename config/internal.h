@@ -1,0 +1,167 @@
+/* config/internal.h: shared by the files of the config module only; other
+ * modules include config/config.h. The pieces:
+ *
+ *   node.c      error reporting, scalars and typed values, the table-driven
+ *               mapping walker every section of the file goes through
+ *   check.c     text validators (URL, listen address, label and header
+ *               names) and ${VAR} expansion; no YAML in there
+ *   sections.c  collectors: and bpf: against the collectors' own schemas
+ *   duration.c  Prometheus durations
+ *   config.c    loading, the sections of the file, config_free
+ *
+ * Typed scalars are read the same whether plain or quoted ("15s", 15s,
+ * "100", 100, "true"): every key has exactly one type, so a quote never
+ * changes meaning, and templating tools (Helm, envsubst) quote freely.
+ * A YAML null (~, null, or nothing after the colon) is the same as leaving
+ * the key out, except under collectors:/bpf:, where "cpu:" enables cpu. */
+#ifndef BPFPUSH_CONFIG_INTERNAL_H
+#define BPFPUSH_CONFIG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "config/config.h"
+
+/* Room for a user value quoted in a message (it is truncated to fit). */
+#define QUOTE_BUF 96
+
+struct cfg_ctx {
+	const char *name;                     /* file name for messages */
+	yaml_document_t *doc;
+	const struct config_schemas *schemas; /* never NULL */
+	struct config_error *err;
+};
+
+/* ---- errors (node.c) ------------------------------------------------- */
+
+/* Fills err with "NAME:LINE:COL: message" (line/col 1-based; 0 means no
+ * position, and the text is "NAME: message"). Keeps the first error. */
+void cfg_verror(struct config_error *err, const char *name, int line, int col,
+		const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+void cfg_error(struct config_error *err, const char *name, int line, int col,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Error at node's start (NULL: no position). Always returns -1. */
+int cfg_fail(struct cfg_ctx *ctx, const yaml_node_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- nodes and scalars (node.c) -------------------------------------- */
+
+yaml_node_t *cfg_node(struct cfg_ctx *ctx, int index);
+bool cfg_is_null(const yaml_node_t *n);
+/* Number of pairs of a mapping node. */
+size_t cfg_map_len(const yaml_node_t *map);
+/* The scalar's text, or NULL (with the error set) when n is not a scalar or
+ * holds a NUL byte, which no C string could carry. what names the key. */
+const char *cfg_scalar(struct cfg_ctx *ctx, const yaml_node_t *n, const char *what);
+
+/* A mapping key's text, or NULL with the error set (complex keys). */
+const char *cfg_key(struct cfg_ctx *ctx, const yaml_node_t *key);
+
+/* s (len bytes) in double quotes, escaped, truncated: for messages. */
+const char *cfg_quote(const char *s, size_t len, char *buf, size_t size);
+const char *cfg_quote_str(const char *s, char *buf, size_t size);
+/* "a mapping", "a sequence", "null", "an empty value", or the quoted scalar. */
+const char *cfg_describe(const yaml_node_t *n, char *buf, size_t size);
+
+/* Error unless n is a mapping or null; label is how the message names it
+ * ("\"queue_config\"", "remote_write[2]"). */
+int cfg_expect_mapping(struct cfg_ctx *ctx, const yaml_node_t *n, const char *label);
+
+/* Error when the key of pair i of map repeats an earlier key. */
+int cfg_check_duplicate(struct cfg_ctx *ctx, const yaml_node_t *map, size_t i, bool nocase);
+
+/* The closest name to key among n names found at base + i * stride (each
+ * a const char *), or NULL when none is close enough to be a likely typo. */
+const char *cfg_suggest(const char *key, const void *base, size_t n, size_t stride);
+
+/* ---- typed values ---------------------------------------------------- */
+
+enum field_type {
+	F_STRING,    /* char *; min 1: must not be empty */
+	F_OPTSTRING, /* char *; "" is the same as unset (NULL), as in Prometheus */
+	F_BOOL,      /* bool: true or false */
+	F_INT,       /* int64_t decimal, >= min */
+	F_DURATION,  /* int64_t ms, >= min */
+	F_CUSTOM,    /* parse() does it */
+};
+
+/* Parses text as type t into dst (for strings, replacing and freeing the old
+ * value). Returns 0, or -1 with why set to a message such as
+ * `expected true or false, got "yes"`. Shared by values from the file and by
+ * the default_value texts of the collectors' schemas. */
+int cfg_text_value(enum field_type t, const char *text, int64_t min, void *dst,
+		   char *why, size_t why_size);
+
+/* The same for a node; messages start with "\"key\": ". */
+int cfg_node_value(struct cfg_ctx *ctx, const char *key, enum field_type t, int64_t min,
+		   const yaml_node_t *value, void *dst);
+
+/* ---- the mapping walker ---------------------------------------------- */
+
+struct field {
+	const char *name; /* first member: cfg_suggest() relies on it */
+	enum field_type type;
+	size_t offset;    /* of the value in the object being filled */
+	int64_t min;
+	/* F_CUSTOM: value may be a null node; dst is object + offset. */
+	int (*parse)(struct cfg_ctx *ctx, const yaml_node_t *key,
+		     const yaml_node_t *value, void *dst);
+};
+
+/* Where each field was set: key and value nodes, value NULL when the key
+ * is absent or its value null. For errors that involve two keys. */
+struct field_pos {
+	const yaml_node_t *key, *value;
+};
+
+struct mapping_spec {
+	const char *label; /* for "LABEL: expected a mapping" */
+	const char *noun;  /* "key" or "option" */
+	const char *where; /* "in queue_config", "at top level" */
+	const struct field *fields;
+	size_t n_fields;
+};
+
+/* Walks map (a mapping or null) and fills obj: unknown and duplicate keys
+ * are errors, null values leave the default. pos has n_fields entries. */
+int cfg_parse_mapping(struct cfg_ctx *ctx, const yaml_node_t *map,
+		      const struct mapping_spec *spec, void *obj, struct field_pos *pos);
+
+/* The later of two keys in the file (either may be NULL). */
+const yaml_node_t *cfg_later(const yaml_node_t *a, const yaml_node_t *b);
+
+/* ---- validators (check.c); each returns 0 or -1 with why set --------- */
+
+int cfg_check_url(const char *url, char *why, size_t why_size);
+int cfg_check_listen_address(const char *addr, char *why, size_t why_size);
+bool cfg_valid_label_name(const char *name);
+bool cfg_valid_header_name(const char *name);
+bool cfg_valid_header_value(const char *value);
+/* NULL, or the kind of reserved header this is (see check.c). */
+const char *cfg_reserved_header(const char *name);
+bool cfg_valid_utf8(const char *s);
+/* ${VAR} from the environment (unset: ""), $$ -> $, any other $ literal.
+ * Returns a malloc'd string, or NULL with why set. */
+char *cfg_expand_env(const char *text, char *why, size_t why_size);
+
+/* ---- durations (duration.c) ------------------------------------------ */
+
+/* ms in Prometheus' form ("1m30s", "0s") into buf. */
+const char *cfg_format_duration_ms(int64_t ms, char *buf, size_t size);
+
+/* ---- collector sections (sections.c) --------------------------------- */
+
+/* One section_config per schema, defaults applied. */
+int cfg_sections_init(struct cfg_ctx *ctx, const struct section_schema *schemas, size_t n,
+		      struct section_config **out, size_t *n_out);
+/* Applies collectors: or bpf: (kind is "collector" or "BPF collector"). */
+int cfg_sections_parse(struct cfg_ctx *ctx, const yaml_node_t *key,
+		       const yaml_node_t *value, const char *kind,
+		       struct section_config *secs, size_t n);
+void cfg_sections_free(struct section_config *secs, size_t n);
+
+#endif
