@@ -18,7 +18,7 @@ CC        ?= cc
 DEB_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev \
 	libyaml-dev libcmocka-dev libxxhash-dev prometheus victoria-metrics \
-	python3 python3-pytest curl procps iproute2
+	python3 python3-pytest python3-snappy curl procps iproute2
 
 PKGS      := libcurl yaml-0.1 libprotobuf-c
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -26,7 +26,7 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
 	-DBPFPUSH_VERSION='"$(VERSION)"' -I. -I$(BUILD) -I$(BUILD)/proto \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lpthread -lm
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lxxhash -lpthread -lm
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
@@ -92,6 +92,7 @@ install: all
 	install -D -m 0755 $(BUILD)/bpfpush $(DESTDIR)$(PREFIX)/bin/bpfpush
 	install -D -m 0644 deploy/examples/bpfpush.yml $(DESTDIR)/etc/bpfpush/bpfpush.yml
 	install -D -m 0644 deploy/systemd/bpfpush.service $(DESTDIR)/lib/systemd/system/bpfpush.service
+	install -d -m 0755 $(DESTDIR)/var/lib/bpfpush/textfile
 
 clean:
 	rm -rf build

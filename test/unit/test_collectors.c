@@ -499,9 +499,11 @@ static void test_textfile_fixtures(void **state)
 	/* 8 from a_good, 1 from c_duplicate, 3 mtimes, scrape_error. */
 	assert_int_equal(r.n, 13);
 
-	/* The same files next round: the same series, nothing stale. */
+	/* The same files next round: the same series, nothing stale, and the
+	 * unchanged client-timestamped city_pm25 sample is not sent again. */
 	run_round(&r, ROUND_TS + 15000);
-	assert_int_equal(r.n, 13);
+	assert_int_equal(r.n, 12);
+	assert_null(find(&r, "city_pm25{city=\"nyc\"}"));
 	assert_value(&r, "dup_file_own{}", 7);
 	run_stop(&r);
 }
@@ -536,6 +538,8 @@ static void test_textfile_changes(void **state)
 	assert_value(&r, "node_textfile_scrape_error{}", 1);
 	/* Both its series and its mtime go stale. */
 	assert_true(isnan(must_find(&r, "air_quality{city=\"nyc\"}")->value));
+	/* The marker goes after the reading it ends, whatever the round's time. */
+	assert_true(must_find(&r, "air_quality{city=\"nyc\"}")->timestamp_ms > late);
 	snprintf(mtime_series, sizeof(mtime_series), "node_textfile_mtime_seconds{file=\"%s\"}",
 		 reading);
 	assert_int_equal(count_named(&r, "node_textfile_mtime_seconds"), 1);
@@ -546,10 +550,14 @@ static void test_textfile_changes(void **state)
 		assert_null(find(&r, "air_quality{city=\"nyc\"}"));
 	}
 	assert_int_equal(logged, 1);
+	/* Fixed, with a newer reading: it arrives at its own time. */
+	snprintf(good, sizeof(good), "# TYPE air_quality gauge\nair_quality{city=\"nyc\"} 5.61 %lld\n",
+		 (long long)(late + 60000));
 	write_file(reading, good);
 	run_round(&r, ROUND_TS + 5 * 15000);
 	assert_value(&r, "node_textfile_scrape_error{}", 0);
-	assert_value(&r, "air_quality{city=\"nyc\"}", 5.59);
+	assert_value(&r, "air_quality{city=\"nyc\"}", 5.61);
+	assert_int_equal(must_find(&r, "air_quality{city=\"nyc\"}")->timestamp_ms, late + 60000);
 	write_file(reading, broken);
 	assert_int_equal(run_round_logged(&r, ROUND_TS + 6 * 15000, "air.prom:1"), 1);
 	run_stop(&r);

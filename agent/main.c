@@ -1,0 +1,320 @@
+/* bpfpush: collect host and kernel metrics, push them with remote_write.
+ *
+ * Lifecycle: load and validate the config (exit 2 on error), start one queue
+ * per remote_write endpoint, then collect a round every interval until
+ * SIGTERM/SIGINT, then let the queues flush until --flush-deadline. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/exposition.h"
+#include "agent/log.h"
+#include "agent/registry.h"
+#include "agent/scheduler.h"
+#include "agent/selfmetrics.h"
+#include "config/config.h"
+#include "queue/queue.h"
+
+#define DEFAULT_CONFIG "/etc/bpfpush/bpfpush.yml"
+#define EXIT_CONFIG 2
+
+struct options {
+	const char *config_path;
+	bool check_only, once, dry_run;
+	int64_t flush_deadline_ms;
+};
+
+struct agent {
+	struct options opt;
+	struct config cfg;
+	struct registry *registry;
+	struct scheduler *scheduler;
+	struct queue **queues;
+	size_t n_queues;
+	struct agent_totals totals;
+	sigset_t signals; /* the ones the main loop waits for */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bpfpush [--config FILE] [--once] [--dry-run] [--flush-deadline DURATION]\n"
+		"               [--log-level debug|info|warn|error]\n"
+		"       bpfpush --check-config FILE\n"
+		"       bpfpush --version\n"
+		"\n"
+		"  --config FILE            configuration (default " DEFAULT_CONFIG ")\n"
+		"  --check-config FILE      validate FILE and exit: 0 valid, 2 invalid\n"
+		"  --once                   collect one round, push it, flush, exit\n"
+		"                           (exit 1 if any sample was not accepted)\n"
+		"  --dry-run                print what would be pushed (text format), push nothing\n"
+		"  --flush-deadline D       on SIGTERM, time left to send what is queued (default 1m)\n"
+		"  --log-level LEVEL        default info\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, 'C'},
+		{"once", no_argument, NULL, 'o'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"flush-deadline", required_argument, NULL, 'f'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*opt = (struct options){DEFAULT_CONFIG, false, false, false, 60000};
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opt->config_path = optarg; break;
+		case 'C': opt->config_path = optarg; opt->check_only = true; break;
+		case 'o': opt->once = true; break;
+		case 'n': opt->dry_run = true; break;
+		case 'f':
+			if (parse_duration_ms(optarg, &opt->flush_deadline_ms) < 0) {
+				fprintf(stderr, "bpfpush: --flush-deadline: bad duration \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'l':
+			if (log_set_level_name(optarg) < 0) {
+				fprintf(stderr, "bpfpush: --log-level: unknown level \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'V': printf("bpfpush %s\n", BPFPUSH_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bpfpush: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The remote_name label: the configured name, else the URL's host[:port]. */
+static void queue_display_name(const struct remote_write_config *rw, size_t index, char *out,
+			       size_t outsz)
+{
+	const char *host = strstr(rw->url, "://");
+	size_t len;
+
+	if (rw->name && rw->name[0]) {
+		snprintf(out, outsz, "%s", rw->name);
+		return;
+	}
+	host = host ? host + 3 : rw->url;
+	if (strchr(host, '@') && strchr(host, '@') < host + strcspn(host, "/"))
+		host = strchr(host, '@') + 1;
+	len = strcspn(host, "/?#");
+	snprintf(out, outsz, "%.*s", (int)len, host);
+	if (!out[0])
+		snprintf(out, outsz, "remote-%zu", index + 1);
+}
+
+static int start_queues(struct agent *a)
+{
+	a->queues = calloc(a->cfg.n_remote_write + 1, sizeof(*a->queues));
+	if (!a->queues)
+		return -1;
+	for (size_t i = 0; i < a->cfg.n_remote_write; i++) {
+		char name[256];
+		queue_display_name(&a->cfg.remote_write[i], i, name, sizeof(name));
+		a->queues[i] = queue_create(&a->cfg.remote_write[i], name);
+		if (!a->queues[i])
+			return -1;
+		a->n_queues++;
+		if (!a->opt.dry_run && queue_start(a->queues[i]) < 0)
+			return -1;
+	}
+	if (a->n_queues == 0 && !a->opt.dry_run)
+		log_msg(LOG_WARN, "no remote_write endpoint configured: nothing will be pushed", NULL);
+	return 0;
+}
+
+static void collect_round(struct agent *a)
+{
+	int64_t started = monotonic_ms(), round_ts = wall_ms();
+	const struct sample *samples;
+	size_t n;
+
+	registry_begin_round(a->registry, round_ts);
+	scheduler_collect(a->scheduler, a->registry);
+	selfmetrics_emit(a->registry, a->queues, a->n_queues, &a->totals);
+	samples = registry_end_round(a->registry, &n);
+
+	if (a->opt.dry_run) {
+		exposition_write(stdout, samples, n, round_ts);
+		fflush(stdout);
+	} else {
+		for (size_t i = 0; i < a->n_queues; i++)
+			queue_append(a->queues[i], samples, n);
+	}
+	a->totals.samples_in += n;
+	a->totals.rounds++;
+	a->totals.last_round_seconds = (double)(monotonic_ms() - started) / 1000.0;
+	log_msg(LOG_DEBUG, "round collected", "samples=%zu series=%zu", n,
+		registry_series_count(a->registry));
+}
+
+/* Waits until deadline (monotonic ms) or a signal. Returns the signal, or 0. */
+static int wait_for_tick(struct agent *a, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - monotonic_ms();
+		struct timespec ts;
+		int sig;
+
+		if (left <= 0)
+			return 0;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000;
+		sig = sigtimedwait(&a->signals, NULL, &ts);
+		if (sig == SIGHUP) {
+			log_msg(LOG_WARN, "SIGHUP: config reload is not supported yet; restart to apply",
+				NULL);
+			continue;
+		}
+		if (sig > 0)
+			return sig;
+		if (errno != EAGAIN && errno != EINTR)
+			return 0;
+	}
+}
+
+static void run_loop(struct agent *a)
+{
+	int64_t next = monotonic_ms();
+
+	for (;;) {
+		int sig;
+		collect_round(a);
+		if (a->opt.once)
+			return;
+		next += a->cfg.global.interval_ms;
+		if (next < monotonic_ms()) /* a round overran: skip, don't burst */
+			next = monotonic_ms() + a->cfg.global.interval_ms;
+		sig = wait_for_tick(a, next);
+		if (sig) {
+			log_msg(LOG_INFO, "signal received, stopping", "signal=%s", strsignal(sig));
+			return;
+		}
+	}
+}
+
+/* Flushes every queue until the shared deadline; returns the samples that
+ * were not accepted (refused, or dropped for any reason). */
+static uint64_t stop_queues(struct agent *a)
+{
+	int64_t deadline = monotonic_ms() + a->opt.flush_deadline_ms;
+	uint64_t lost = 0;
+
+	for (size_t i = 0; i < a->n_queues; i++) {
+		struct queue_stats st;
+		if (!a->opt.dry_run)
+			queue_stop(a->queues[i], deadline);
+		queue_get_stats(a->queues[i], &st);
+		lost += st.samples_failed;
+		for (int r = 0; r < DROP_REASONS; r++)
+			lost += st.samples_dropped[r];
+	}
+	return lost;
+}
+
+static void agent_free(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_queues; i++)
+		queue_destroy(a->queues[i]);
+	free(a->queues);
+	scheduler_destroy(a->scheduler);
+	registry_destroy(a->registry);
+	config_free(&a->cfg);
+	queue_global_cleanup();
+}
+
+static int setup(struct agent *a)
+{
+	char host[256] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	/* Block the signals we wait for before any thread starts, so they are
+	 * delivered only to sigtimedwait in the main loop. */
+	sigemptyset(&a->signals);
+	sigaddset(&a->signals, SIGTERM);
+	sigaddset(&a->signals, SIGINT);
+	sigaddset(&a->signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &a->signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (queue_global_init() < 0)
+		return -1;
+	a->registry = registry_create(a->cfg.global.external_labels,
+				      a->cfg.global.n_external_labels, "bpfpush", host);
+	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
+	if (!a->scheduler)
+		return -1;
+	return start_queues(a);
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent a;
+	struct config_error err;
+	uint64_t lost;
+
+	if (parse_options(argc, argv, &a.opt) < 0)
+		return EXIT_CONFIG;
+	if (config_load(a.opt.config_path, scheduler_schemas(), &a.cfg, &err) < 0) {
+		fprintf(stderr, "%s\n", err.text);
+		return EXIT_CONFIG;
+	}
+	if (a.opt.check_only) {
+		printf("%s: ok\n", a.opt.config_path);
+		config_free(&a.cfg);
+		return 0;
+	}
+	if (setup(&a) < 0) {
+		log_msg(LOG_ERROR, "startup failed", NULL);
+		agent_free(&a);
+		return 1;
+	}
+	log_msg(LOG_INFO, "bpfpush started", "version=%s config=%s interval_ms=%lld",
+		BPFPUSH_VERSION, a.opt.config_path, (long long)a.cfg.global.interval_ms);
+	run_loop(&a);
+	lost = stop_queues(&a);
+	log_msg(LOG_INFO, "bpfpush stopped", "rounds=%llu samples_collected=%llu not_delivered=%llu",
+		(unsigned long long)a.totals.rounds, (unsigned long long)a.totals.samples_in,
+		(unsigned long long)lost);
+	agent_free(&a);
+	return a.opt.once && lost ? 1 : 0;
+}

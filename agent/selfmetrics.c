@@ -1,0 +1,76 @@
+#include "agent/selfmetrics.h"
+
+#include <stdio.h>
+
+#define RS "bpfpush_remote_storage_"
+
+static const struct metric_desc build_info = {
+	"bpfpush_build_info", "A metric with a constant '1' value labeled by version.", METRIC_GAUGE};
+static const struct metric_desc samples_in = {
+	"bpfpush_samples_in_total", "Samples collected and handed to the remote_write queues.",
+	METRIC_COUNTER};
+static const struct metric_desc rounds = {
+	"bpfpush_collection_rounds_total", "Collection rounds completed.", METRIC_COUNTER};
+static const struct metric_desc round_seconds = {
+	"bpfpush_collection_round_duration_seconds", "Duration of the last collection round.",
+	METRIC_GAUGE};
+
+static const struct metric_desc rs_samples = {
+	RS "samples_total", "Samples sent to remote storage and accepted.", METRIC_COUNTER};
+static const struct metric_desc rs_failed = {
+	RS "samples_failed_total",
+	"Samples that failed on send to remote storage with a non-recoverable error.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_retried = {
+	RS "samples_retried_total",
+	"Samples that failed on send to remote storage with a recoverable error and were retried.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_dropped = {
+	RS "samples_dropped_total", "Samples dropped before they could be sent, by reason.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_pending = {
+	RS "samples_pending", "Samples queued or in flight, not yet accepted.", METRIC_GAUGE};
+static const struct metric_desc rs_bytes = {
+	RS "bytes_total", "Compressed bytes of requests accepted by remote storage.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_shards = {
+	RS "shards", "Shards currently used to send to remote storage.", METRIC_GAUGE};
+static const struct metric_desc rs_connections = {
+	RS "connections_opened_total", "TCP connections opened to remote storage.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_highest = {
+	RS "queue_highest_sent_timestamp_seconds",
+	"Timestamp of the newest sample remote storage accepted.", METRIC_GAUGE};
+
+static void emit_queue(struct registry *reg, struct queue *q)
+{
+	struct queue_stats st;
+	struct label l[3] = {{"remote_name", queue_name(q)}, {"url", queue_masked_url(q)}, {0}};
+
+	queue_get_stats(q, &st);
+	registry_emit(reg, &rs_samples, NULL, l, 2, (double)st.samples_sent, 0);
+	registry_emit(reg, &rs_failed, NULL, l, 2, (double)st.samples_failed, 0);
+	registry_emit(reg, &rs_retried, NULL, l, 2, (double)st.samples_retried, 0);
+	for (int r = 0; r < DROP_REASONS; r++) {
+		l[2] = (struct label){"reason", drop_reason_name((enum drop_reason)r)};
+		registry_emit(reg, &rs_dropped, NULL, l, 3, (double)st.samples_dropped[r], 0);
+	}
+	registry_emit(reg, &rs_pending, NULL, l, 2, (double)st.samples_pending, 0);
+	registry_emit(reg, &rs_bytes, NULL, l, 2, (double)st.bytes_sent, 0);
+	registry_emit(reg, &rs_shards, NULL, l, 2, (double)st.shards, 0);
+	registry_emit(reg, &rs_connections, NULL, l, 2, (double)st.connections_opened, 0);
+	registry_emit(reg, &rs_highest, NULL, l, 2, (double)st.highest_sent_timestamp_ms / 1000.0, 0);
+}
+
+void selfmetrics_emit(struct registry *reg, struct queue *const *queues, size_t n_queues,
+		      const struct agent_totals *totals)
+{
+	struct label version = {"version", BPFPUSH_VERSION};
+
+	registry_emit(reg, &build_info, NULL, &version, 1, 1, 0);
+	registry_emit(reg, &samples_in, NULL, NULL, 0, (double)totals->samples_in, 0);
+	registry_emit(reg, &rounds, NULL, NULL, 0, (double)totals->rounds, 0);
+	registry_emit(reg, &round_seconds, NULL, NULL, 0, totals->last_round_seconds, 0);
+	for (size_t i = 0; i < n_queues; i++)
+		emit_queue(reg, queues[i]);
+}

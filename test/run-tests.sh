@@ -1,0 +1,60 @@
+#!/bin/bash
+# Runs every test and ends with one line "N passed, N failed".
+#   unit tests (cmocka), built plain (build/) and with ASan+UBSan (build/san/)
+#   integration tests (pytest; real VictoriaMetrics and Prometheus receivers)
+# A unit binary that dies without cmocka's summary counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+run_unit() {
+	local bin=$1 name out p f
+	name=$(echo "$bin" | tr '/' '_')
+	out="$log_dir/$name.log"
+	echo "== $bin"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		timeout 300 "$bin" >"$out" 2>&1
+	local rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed, leaked or timed out after its summary
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		echo "   FAILED (exit $rc): $out"
+		tail -40 "$out"
+	else
+		echo "   $p passed"
+	fi
+}
+
+for bin in build/test/test_* build/san/test/test_*; do
+	[ -x "$bin" ] && run_unit "$bin"
+done
+
+echo "== integration (pytest)"
+out="$log_dir/integration.log"
+BPFPUSH_BIN=build/bpfpush BPFPUSH_SAN_BIN=build/san/bpfpush \
+	timeout 2400 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE test/integration \
+	2>&1 | tee "$out"
+summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$out" | tail -1)
+p=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+f=$(echo "$summary" | grep -oE '[0-9]+ (failed|errors?)' | awk '{s += $1} END {print s + 0}')
+p=${p:-0}
+f=${f:-0}
+if [ -z "$summary" ]; then
+	f=$((f + 1)) # pytest itself failed to run
+fi
+passed=$((passed + p))
+failed=$((failed + f))
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
