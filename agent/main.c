@@ -21,6 +21,7 @@
 #include "agent/selfmetrics.h"
 #include "config/config.h"
 #include "queue/queue.h"
+#include "agent/clock.h"
 
 #define DEFAULT_CONFIG "/etc/bpfpush/bpfpush.yml"
 #define EXIT_CONFIG 2
@@ -105,22 +106,6 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The remote_name label: the configured name, else the URL's host[:port]. */
 static void queue_display_name(const struct remote_write_config *rw, size_t index, char *out,
 			       size_t outsz)
@@ -163,7 +148,7 @@ static int start_queues(struct agent *a)
 
 static void collect_round(struct agent *a)
 {
-	int64_t started = monotonic_ms(), round_ts = wall_ms();
+	int64_t started = mono_ms(), round_ts = wall_ms();
 	const struct sample *samples;
 	size_t n;
 
@@ -181,7 +166,7 @@ static void collect_round(struct agent *a)
 	}
 	a->totals.samples_in += n;
 	a->totals.rounds++;
-	a->totals.last_round_seconds = (double)(monotonic_ms() - started) / 1000.0;
+	a->totals.last_round_seconds = (double)(mono_ms() - started) / 1000.0;
 	log_msg(LOG_DEBUG, "round collected", "samples=%zu series=%zu", n,
 		registry_series_count(a->registry));
 }
@@ -190,7 +175,7 @@ static void collect_round(struct agent *a)
 static int wait_for_tick(struct agent *a, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - monotonic_ms();
+		int64_t left = deadline - mono_ms();
 		struct timespec ts;
 		int sig;
 
@@ -213,7 +198,7 @@ static int wait_for_tick(struct agent *a, int64_t deadline)
 
 static void run_loop(struct agent *a)
 {
-	int64_t next = monotonic_ms();
+	int64_t next = mono_ms();
 
 	for (;;) {
 		int sig;
@@ -221,8 +206,8 @@ static void run_loop(struct agent *a)
 		if (a->opt.once)
 			return;
 		next += a->cfg.global.interval_ms;
-		if (next < monotonic_ms()) /* a round overran: skip, don't burst */
-			next = monotonic_ms() + a->cfg.global.interval_ms;
+		if (next < mono_ms()) /* a round overran: skip, don't burst */
+			next = mono_ms() + a->cfg.global.interval_ms;
 		sig = wait_for_tick(a, next);
 		if (sig) {
 			log_msg(LOG_INFO, "signal received, stopping", "signal=%s", strsignal(sig));
@@ -235,7 +220,7 @@ static void run_loop(struct agent *a)
  * were not accepted (refused, or dropped for any reason). */
 static uint64_t stop_queues(struct agent *a)
 {
-	int64_t deadline = monotonic_ms() + a->opt.flush_deadline_ms;
+	int64_t deadline = mono_ms() + a->opt.flush_deadline_ms;
 	uint64_t lost = 0;
 
 	for (size_t i = 0; i < a->n_queues; i++) {

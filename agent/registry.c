@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include "queue/encode.h"
+#include "agent/grow.h"
 
 #define INITIAL_BUCKETS 1024
 
@@ -183,26 +184,9 @@ void registry_begin_round(struct registry *r, int64_t ts_ms)
 	r->emitted.len = 0;
 }
 
-static int grow(void **items, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*items, n * size);
-	if (!p)
-		return -1;
-	*items = p;
-	*cap = n;
-	return 0;
-}
-
 static int push_sample(struct registry *r, const struct series *s, int64_t ts, double v)
 {
-	if (grow((void **)&r->samples, &r->cap_samples, r->n_samples + 1, sizeof(*r->samples)) < 0)
+	if (grow_array((void **)&r->samples, &r->cap_samples, r->n_samples + 1, sizeof(*r->samples)) < 0)
 		return -1;
 	r->samples[r->n_samples++] = (struct sample){&s->wire, ts, v};
 	return 0;
@@ -210,7 +194,7 @@ static int push_sample(struct registry *r, const struct series *s, int64_t ts, d
 
 static int push_emitted(struct series_vec *v, struct series_node *n)
 {
-	if (grow((void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items)) < 0)
+	if (grow_array((void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items)) < 0)
 		return -1;
 	v->items[v->len++] = n;
 	return 0;
@@ -250,7 +234,7 @@ static int build_labels(struct registry *r, const char *name, const struct label
 {
 	size_t n = 0;
 
-	if (grow((void **)&r->scratch, &r->cap_scratch, n_labels + r->n_base + 1,
+	if (grow_array((void **)&r->scratch, &r->cap_scratch, n_labels + r->n_base + 1,
 		 sizeof(*r->scratch)) < 0)
 		return -1;
 	r->scratch[n++] = (struct label){"__name__", name};

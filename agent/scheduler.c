@@ -5,6 +5,7 @@
 
 #include "agent/collectors/collector.h"
 #include "agent/log.h"
+#include "agent/clock.h"
 
 struct scheduler {
 	struct collector_ctx *active; /* collectors whose init succeeded */
@@ -71,22 +72,14 @@ void scheduler_destroy(struct scheduler *s)
 	free(s);
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void scheduler_collect(struct scheduler *s, struct registry *reg)
 {
 	for (size_t i = 0; i < s->n_active; i++) {
 		struct collector_ctx *ctx = &s->active[i];
 		struct label l = {"collector", ctx->collector->name};
-		double start = now_seconds();
+		double start = mono_seconds();
 		int rc = ctx->collector->update(ctx, reg);
-		double took = now_seconds() - start;
+		double took = mono_seconds() - start;
 
 		if (rc < 0)
 			log_msg(LOG_DEBUG, "collector failed", "collector=%s", ctx->collector->name);

@@ -21,6 +21,7 @@
 #include "queue/buf.h"
 #include "queue/encode.h"
 #include "queue/sender.h"
+#include "agent/clock.h"
 
 /* Room for a logfmt-quoted 1 KiB body: every byte may become "\xNN". */
 #define QUOTED_BODY_MAX (SENDER_BODY_KEEP * 4 + 3)
@@ -65,22 +66,6 @@ struct queue {
 	bool stopped;
 	struct counters c;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void add(_Atomic uint64_t *c, uint64_t n)
 {

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "agent/log.h"
+#include "agent/clock.h"
 
 #define SECRET_FILE_MAX (64 * 1024)
 
@@ -35,22 +36,6 @@ struct sender {
 	int64_t conn_opened_ms;
 	_Atomic int64_t abort_at_ms;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void sender_mask_url(const char *url, char *out, size_t outsz)
 {
@@ -545,7 +530,7 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 			     struct send_outcome *out)
 {
 	int64_t now = mono_ms(), abort_at;
-	double t0 = mono_s();
+	double t0 = mono_seconds();
 	long timeout, status = 0, last;
 	CURLcode rc;
 
@@ -565,7 +550,7 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)body);
 	last = plan_recycling(s, now);
 	rc = perform(s);
-	out->duration_s = mono_s() - t0;
+	out->duration_s = mono_seconds() - t0;
 	count_connection(s, now);
 	if (last)
 		s->conn_requests = 0; /* curl closed it: the next one starts afresh */

@@ -42,8 +42,7 @@ struct cpu_ticks {
 };
 
 struct cpu_state {
-	char *path; /* <procfs>/stat */
-	struct file_buf buf;
+	struct source_file *stat; /* <procfs>/stat */
 	double ticks_per_second;
 	struct cpu_ticks *reported; /* by CPU id: what we reported last time */
 	size_t n_reported;
@@ -130,14 +129,11 @@ static int cpu_update(struct collector_ctx *ctx, struct registry *reg)
 {
 	struct cpu_state *st = ctx->state;
 	uint64_t jump_back = (uint64_t)(JUMP_BACK_SECONDS * st->ticks_per_second);
-	const char *why;
 	size_t n_cpus = 0;
 
-	if (file_buf_read(&st->buf, st->path, NULL, &why) < 0) {
-		log_msg(LOG_DEBUG, "cpu: cannot read", "path=%s err=\"%s\"", st->path, why);
+	if (source_file_read(st->stat) < 0)
 		return -1;
-	}
-	for (const char *line = st->buf.data; line && *line; line = strchr(line, '\n')) {
+	for (const char *line = st->stat->buf.data; line && *line; line = strchr(line, '\n')) {
 		struct cpu_ticks now, *reported;
 		unsigned id;
 
@@ -161,10 +157,9 @@ static int cpu_init(struct collector_ctx *ctx)
 	struct cpu_state *st = calloc(1, sizeof(*st));
 	long hz = sysconf(_SC_CLK_TCK);
 
-	if (!st || !(st->path = collector_path(ctx->global ? ctx->global->procfs : NULL,
-					       "/proc", "stat"))) {
+	if (!st || !(st->stat = source_file_open("cpu", ctx->global ? ctx->global->procfs : NULL,
+						 "/proc", "stat"))) {
 		free(st);
-		log_msg(LOG_ERROR, "cpu: out of memory", NULL);
 		return -1;
 	}
 	st->ticks_per_second = hz > 0 ? (double)hz : 100.0;
@@ -178,9 +173,8 @@ static void cpu_exit(struct collector_ctx *ctx)
 
 	if (!st)
 		return;
-	file_buf_free(&st->buf);
+	source_file_close(st->stat);
 	free(st->reported);
-	free(st->path);
 	free(st);
 	ctx->state = NULL;
 }

@@ -12,24 +12,16 @@ static const struct metric_desc load_descs[3] = {
 	{"node_load15", "15m load average.", METRIC_GAUGE},
 };
 
-struct loadavg_state {
-	char *path; /* <procfs>/loadavg */
-	struct file_buf buf;
-};
-
 static int loadavg_update(struct collector_ctx *ctx, struct registry *reg)
 {
-	struct loadavg_state *st = ctx->state;
+	struct source_file *src = ctx->state;
 	double load[3];
-	const char *why;
 
-	if (file_buf_read(&st->buf, st->path, NULL, &why) < 0) {
-		log_msg(LOG_DEBUG, "loadavg: cannot read", "path=%s err=\"%s\"", st->path, why);
+	if (source_file_read(src) < 0)
 		return -1;
-	}
 	/* "0.52 0.58 0.59 2/431 12345" */
-	if (sscanf(st->buf.data, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) {
-		log_msg(LOG_DEBUG, "loadavg: unexpected format", "path=%s", st->path);
+	if (sscanf(src->buf.data, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) {
+		log_msg(LOG_DEBUG, "loadavg: unexpected format", "path=%s", src->path);
 		return -1;
 	}
 	for (size_t i = 0; i < 3; i++)
@@ -39,27 +31,14 @@ static int loadavg_update(struct collector_ctx *ctx, struct registry *reg)
 
 static int loadavg_init(struct collector_ctx *ctx)
 {
-	struct loadavg_state *st = calloc(1, sizeof(*st));
-
-	if (!st || !(st->path = collector_path(ctx->global ? ctx->global->procfs : NULL,
-					       "/proc", "loadavg"))) {
-		free(st);
-		log_msg(LOG_ERROR, "loadavg: out of memory", NULL);
-		return -1;
-	}
-	ctx->state = st;
-	return 0;
+	ctx->state = source_file_open("loadavg", ctx->global ? ctx->global->procfs : NULL,
+				      "/proc", "loadavg");
+	return ctx->state ? 0 : -1;
 }
 
 static void loadavg_exit(struct collector_ctx *ctx)
 {
-	struct loadavg_state *st = ctx->state;
-
-	if (!st)
-		return;
-	file_buf_free(&st->buf);
-	free(st->path);
-	free(st);
+	source_file_close(ctx->state);
 	ctx->state = NULL;
 }
 

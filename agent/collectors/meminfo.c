@@ -13,11 +13,6 @@
 /* Field names are short (the longest today is ~20 bytes). */
 #define NAME_MAX_LEN 128
 
-struct meminfo_state {
-	char *path; /* <procfs>/meminfo */
-	struct file_buf buf;
-};
-
 /* node_exporter's reParens, `\((.*)\)` replaced by "_$1": from the first
  * '(' to the last ')'. Returns the length written, 0 if it does not fit. */
 static size_t rewrite_key(const char *key, size_t len, char *out, size_t outsz)
@@ -99,16 +94,14 @@ static int emit_line(struct registry *reg, const char *line, const char *eol)
 
 static int meminfo_update(struct collector_ctx *ctx, struct registry *reg)
 {
-	struct meminfo_state *st = ctx->state;
-	const char *why, *line, *end;
+	struct source_file *src = ctx->state;
+	const char *line, *end;
 	size_t n_fields = 0;
 
-	if (file_buf_read(&st->buf, st->path, NULL, &why) < 0) {
-		log_msg(LOG_DEBUG, "meminfo: cannot read", "path=%s err=\"%s\"", st->path, why);
+	if (source_file_read(src) < 0)
 		return -1;
-	}
-	end = st->buf.data + st->buf.len;
-	for (line = st->buf.data; line < end;) {
+	end = src->buf.data + src->buf.len;
+	for (line = src->buf.data; line < end;) {
 		const char *eol = memchr(line, '\n', (size_t)(end - line));
 		n_fields += (size_t)emit_line(reg, line, eol ? eol : end);
 		if (!eol)
@@ -120,27 +113,14 @@ static int meminfo_update(struct collector_ctx *ctx, struct registry *reg)
 
 static int meminfo_init(struct collector_ctx *ctx)
 {
-	struct meminfo_state *st = calloc(1, sizeof(*st));
-
-	if (!st || !(st->path = collector_path(ctx->global ? ctx->global->procfs : NULL,
-					       "/proc", "meminfo"))) {
-		free(st);
-		log_msg(LOG_ERROR, "meminfo: out of memory", NULL);
-		return -1;
-	}
-	ctx->state = st;
-	return 0;
+	ctx->state = source_file_open("meminfo", ctx->global ? ctx->global->procfs : NULL,
+				      "/proc", "meminfo");
+	return ctx->state ? 0 : -1;
 }
 
 static void meminfo_exit(struct collector_ctx *ctx)
 {
-	struct meminfo_state *st = ctx->state;
-
-	if (!st)
-		return;
-	file_buf_free(&st->buf);
-	free(st->path);
-	free(st);
+	source_file_close(ctx->state);
 	ctx->state = NULL;
 }
 

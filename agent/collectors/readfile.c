@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/log.h"
+
 /* Procfs files report size 0, so this is only a first guess. */
 #define MIN_READ 4096
 
@@ -94,4 +96,38 @@ char *collector_path(const char *root, const char *fallback, const char *rel)
 	if (asprintf(&path, "%.*s%s%s", (int)len, root, root[len - 1] == '/' ? "" : "/", rel) < 0)
 		return NULL;
 	return path;
+}
+
+struct source_file *source_file_open(const char *collector, const char *root,
+				     const char *fallback, const char *rel)
+{
+	struct source_file *f = calloc(1, sizeof(*f));
+
+	if (!f || !(f->path = collector_path(root, fallback, rel))) {
+		free(f);
+		log_msg(LOG_ERROR, "collector: out of memory", "collector=%s", collector);
+		return NULL;
+	}
+	f->collector = collector;
+	return f;
+}
+
+int source_file_read(struct source_file *f)
+{
+	const char *why;
+
+	if (file_buf_read(&f->buf, f->path, NULL, &why) == 0)
+		return 0;
+	log_msg(LOG_DEBUG, "collector cannot read its source", "collector=%s path=%s err=\"%s\"",
+		f->collector, f->path, why);
+	return -1;
+}
+
+void source_file_close(struct source_file *f)
+{
+	if (!f)
+		return;
+	file_buf_free(&f->buf);
+	free(f->path);
+	free(f);
 }

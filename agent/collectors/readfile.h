@@ -24,4 +24,20 @@ void file_buf_free(struct file_buf *b);
  * rootfs (fallback when NULL: "/proc", "/sys", "/"). NULL on ENOMEM. */
 char *collector_path(const char *root, const char *fallback, const char *rel);
 
+/* One file a collector reads every interval: its path, built once, and the
+ * buffer it is read into. */
+struct source_file {
+	const char *collector; /* for log lines */
+	char *path;
+	struct file_buf buf;
+};
+
+/* root, fallback and rel as for collector_path(). NULL on ENOMEM (logged). */
+struct source_file *source_file_open(const char *collector, const char *root,
+				     const char *fallback, const char *rel);
+/* Reads the file into f->buf. -1 when it cannot be read: logged at debug
+ * only, since the scheduler's node_scrape_collector_success says it. */
+int source_file_read(struct source_file *f);
+void source_file_close(struct source_file *f);
+
 #endif

@@ -27,6 +27,7 @@
 #include "agent/collectors/textfile.h"
 #include "agent/collectors/textparse.h"
 #include "agent/log.h"
+#include "agent/grow.h"
 
 #define QUOTED_MAX 512
 
@@ -84,28 +85,11 @@ struct textfile_state {
 	struct log_memory logged;
 };
 
-/* Doubles *cap until need fits. */
-static int grow(void **items, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	if (!(p = realloc(*items, n * size)))
-		return -1;
-	*items = p;
-	*cap = n;
-	return 0;
-}
-
 /* ---- log once per condition ------------------------------------------ */
 
 static bool log_memory_is_new(struct log_memory *m, uint64_t key)
 {
-	if (grow((void **)&m->now, &m->cap_now, m->n_now + 1, sizeof(*m->now)) == 0)
+	if (grow_array((void **)&m->now, &m->cap_now, m->n_now + 1, sizeof(*m->now)) == 0)
 		m->now[m->n_now++] = key;
 	for (size_t i = 0; i < m->n_before; i++)
 		if (m->before[i] == key)
@@ -196,7 +180,7 @@ static int key_append(struct seen_set *s, size_t *len, const char *str)
 {
 	size_t n = strlen(str) + 1;
 
-	if (grow((void **)&s->keys, &s->keys_cap, s->keys_len + *len + n, 1) < 0)
+	if (grow_array((void **)&s->keys, &s->keys_cap, s->keys_len + *len + n, 1) < 0)
 		return -1;
 	memcpy(s->keys + s->keys_len + *len, str, n);
 	*len += n;
@@ -240,8 +224,8 @@ static int name_list_add(struct name_list *l, const char *name)
 {
 	size_t n = strlen(name) + 1;
 
-	if (grow((void **)&l->chars, &l->cap, l->len + n, 1) < 0 ||
-	    grow((void **)&l->offs, &l->cap_offs, l->n + 1, sizeof(*l->offs)) < 0)
+	if (grow_array((void **)&l->chars, &l->cap, l->len + n, 1) < 0 ||
+	    grow_array((void **)&l->offs, &l->cap_offs, l->n + 1, sizeof(*l->offs)) < 0)
 		return -1;
 	memcpy(l->chars + l->len, name, n);
 	l->offs[l->n++] = l->len;
@@ -295,8 +279,8 @@ static int set_path_and_help(struct textfile_state *st, const char *name)
 	static const char prefix[] = "Metric read from ";
 	size_t path_len = strlen(st->directory) + 1 + strlen(name);
 
-	if (grow((void **)&st->path, &st->path_cap, path_len + 1, 1) < 0 ||
-	    grow((void **)&st->help, &st->help_cap, sizeof(prefix) + path_len, 1) < 0)
+	if (grow_array((void **)&st->path, &st->path_cap, path_len + 1, 1) < 0 ||
+	    grow_array((void **)&st->help, &st->help_cap, sizeof(prefix) + path_len, 1) < 0)
 		return -1;
 	snprintf(st->path, st->path_cap, "%s%s%s", st->directory,
 		 strcmp(st->directory, "/") == 0 ? "" : "/", name);

@@ -4,6 +4,7 @@
  * operator searches for leads to the same explanations node_exporter users
  * find. Parsing stops at the first error: the caller skips the whole file. */
 #include "agent/collectors/textparse.h"
+#include "agent/grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -199,23 +200,6 @@ static bool parse_int64(const char *s, size_t len, int64_t *out)
 
 /* ---- storage ------------------------------------------------------- */
 
-static int grow(void **items, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*items, n * size);
-	if (!p)
-		return -1;
-	*items = p;
-	*cap = n;
-	return 0;
-}
-
 static uint64_t hash_name(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
@@ -279,7 +263,7 @@ static int index_reserve(struct textparse *p, size_t n_families)
 static int add_family(struct textparse *p, const struct cursor *c, const char *name,
 		      size_t len, uint32_t *out)
 {
-	if (grow((void **)&p->families, &p->cap_families, p->n_families + 1,
+	if (grow_array((void **)&p->families, &p->cap_families, p->n_families + 1,
 		 sizeof(*p->families)) < 0 ||
 	    index_reserve(p, p->n_families + 1) < 0)
 		return fail_oom(p, c);
@@ -518,7 +502,7 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 		return fail(p, c, "invalid label value of \"%s\": not UTF-8", name);
 	if (check_special_label(p, c, f, name, value) < 0)
 		return -1;
-	if (grow((void **)&p->labels, &p->cap_labels, p->n_labels + 1, sizeof(*p->labels)) < 0)
+	if (grow_array((void **)&p->labels, &p->cap_labels, p->n_labels + 1, sizeof(*p->labels)) < 0)
 		return fail_oom(p, c);
 	p->labels[p->n_labels++] = (struct label){name, value};
 	return 0;
@@ -592,7 +576,7 @@ static int parse_timestamp(struct textparse *p, struct cursor *c, struct textpar
 
 static struct textparse_sample *new_sample(struct textparse *p)
 {
-	if (grow((void **)&p->samples, &p->cap_samples, p->n_samples + 1, sizeof(*p->samples)) < 0)
+	if (grow_array((void **)&p->samples, &p->cap_samples, p->n_samples + 1, sizeof(*p->samples)) < 0)
 		return NULL;
 	return &p->samples[p->n_samples++];
 }

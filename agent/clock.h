@@ -1,0 +1,36 @@
+/* clock: the two clocks the agent uses. A leaf utility like log.h.
+ * Monotonic time for intervals, deadlines and backoff (immune to the wall
+ * clock being stepped); wall time only for sample timestamps. */
+#ifndef BPFPUSH_CLOCK_H
+#define BPFPUSH_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+static inline int64_t wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+static inline double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif
