@@ -17,10 +17,10 @@ CC        ?= cc
 # Debian packages: build, run, test. `make deps` installs the missing ones.
 DEB_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev \
-	libyaml-dev libcmocka-dev libxxhash-dev prometheus victoria-metrics \
+	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev prometheus victoria-metrics \
 	python3 python3-pytest python3-snappy curl procps iproute2
 
-PKGS      := libcurl yaml-0.1 libprotobuf-c
+PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \

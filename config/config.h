@@ -37,6 +37,8 @@ enum opt_type {
 	OPT_INT,      /* int64_t, must be >= 0 */
 	OPT_DURATION, /* int64_t milliseconds */
 	OPT_STRING,   /* char *, owned by the config, freed by config_free */
+	OPT_REGEX,    /* char *, a PCRE2 pattern checked at load (node_exporter's
+			 RE2 patterns mean the same); "" or unset: NULL */
 };
 
 struct opt_desc {

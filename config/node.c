@@ -2,6 +2,9 @@
  * file is read through here, so every section reports the same way. */
 #include "config/internal.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -420,6 +423,28 @@ static int text_duration(const char *text, int64_t min, int64_t *dst, char *why,
 	return 0;
 }
 
+/* A pattern is checked here, where its position is known, so that a typo
+ * is a config error and not a collector that silently matches nothing. */
+static int text_regex(const char *text, void *dst, char *why, size_t why_size)
+{
+	int err;
+	PCRE2_SIZE at;
+	pcre2_code *re;
+
+	if (text[0]) {
+		re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &at, NULL);
+		if (!re) {
+			PCRE2_UCHAR msg[128];
+			pcre2_get_error_message(err, msg, sizeof(msg));
+			snprintf(why, why_size, "invalid regular expression at offset %zu: %s",
+				 (size_t)at, (const char *)msg);
+			return -1;
+		}
+		pcre2_code_free(re);
+	}
+	return text_string(F_OPTSTRING, text, 0, dst, why, why_size);
+}
+
 int cfg_text_value(enum field_type t, const char *text, int64_t min, void *dst,
 		   char *why, size_t why_size)
 {
@@ -433,6 +458,8 @@ int cfg_text_value(enum field_type t, const char *text, int64_t min, void *dst,
 		return text_int(text, min, dst, why, why_size);
 	case F_DURATION:
 		return text_duration(text, min, dst, why, why_size);
+	case F_REGEX:
+		return text_regex(text, dst, why, why_size);
 	case F_CUSTOM:
 		break;
 	}

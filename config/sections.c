@@ -20,6 +20,8 @@ static enum field_type opt_field_type(enum opt_type t)
 		return F_DURATION;
 	case OPT_STRING:
 		return F_STRING;
+	case OPT_REGEX:
+		return F_REGEX;
 	}
 	return F_CUSTOM;
 }
@@ -33,6 +35,7 @@ static size_t opt_type_size(enum opt_type t)
 	case OPT_DURATION:
 		return sizeof(int64_t);
 	case OPT_STRING:
+	case OPT_REGEX:
 		return sizeof(char *);
 	}
 	return SIZE_MAX;
@@ -254,7 +257,7 @@ void cfg_sections_free(struct section_config *secs, size_t n)
 		const struct section_schema *s = secs[i].schema;
 
 		for (size_t j = 0; secs[i].opts && s->opts && s->opts[j].name; j++)
-			if (s->opts[j].type == OPT_STRING)
+			if (s->opts[j].type == OPT_STRING || s->opts[j].type == OPT_REGEX)
 				free(*(char **)((char *)secs[i].opts + s->opts[j].offset));
 		free(secs[i].opts);
 	}

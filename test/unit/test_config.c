@@ -33,6 +33,7 @@ struct fake_opts {
 	int64_t count, count_zero;
 	int64_t every_ms, every_zero;
 	char *path, *path_null;
+	char *pattern, *pattern_unset;
 };
 
 static const struct opt_desc fake_opts[] = {
@@ -44,6 +45,8 @@ static const struct opt_desc fake_opts[] = {
 	{"every_zero", OPT_DURATION, NULL, offsetof(struct fake_opts, every_zero)},
 	{"path", OPT_STRING, "/default/path", offsetof(struct fake_opts, path)},
 	{"path_null", OPT_STRING, NULL, offsetof(struct fake_opts, path_null)},
+	{"pattern", OPT_REGEX, "^(ram|loop)\\d+$", offsetof(struct fake_opts, pattern)},
+	{"pattern_unset", OPT_REGEX, "", offsetof(struct fake_opts, pattern_unset)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -304,6 +307,8 @@ static void assert_full_sections(const struct config *cfg)
 	assert_int_equal(fk->every_zero, 500);
 	assert_string_equal(fk->path, "/p");
 	assert_string_equal(fk->path_null, "/q");
+	assert_string_equal(fk->pattern, "^(ram|loop)\\d+$");
+	assert_null(fk->pattern_unset);
 	assert_true(config_bpf(cfg, "runqlat")->enabled);
 	assert_false(config_bpf(cfg, "biolatency")->enabled);
 	assert_null(config_collector(cfg, "runqlat"));
@@ -895,6 +900,9 @@ static const struct error_case error_cases[] = {
 	{"yaml unclosed quote", "http:\n  listen_address: \"abc\n", 3, 1,
 	 "YAML syntax error: found unexpected end of stream"},
 	{"yaml bad utf8", "global: {}\nhttp: \xff\n", 2, 7, "YAML encoding error: invalid leading UTF-8 octet"},
+	/* collector option patterns */
+	{"bad regex", "collectors:\n  fake: {pattern: \"^(sd[a-z\"}\n", 2, 19,
+	 "\"pattern\": invalid regular expression at offset 8: missing terminating ]"},
 	{"yaml two documents", "global: {}\n---\nhttp: {}\n", 2, 1,
 	 "a second YAML document starts here; the file must hold only one"},
 };

@@ -1,0 +1,24 @@
+/* filter: node_exporter's include/exclude options (device-exclude,
+ * mount-points-exclude, fields...), as PCRE2 patterns, unanchored as Go's
+ * regexp.MatchString is (node_exporter's defaults carry their own ^ and $).
+ * The config already checked that each pattern compiles. */
+#ifndef BPFPUSH_FILTER_H
+#define BPFPUSH_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct name_filter {
+	void *include, *exclude; /* pcre2_code *, NULL when unset */
+	void *match_data;        /* reused by every match: no malloc per name */
+};
+
+/* include/exclude may be NULL or "" (no filter). 0, or -1 (logged). */
+int name_filter_init(struct name_filter *f, const char *include, const char *exclude);
+
+/* A name is kept when it matches include (if set) and not exclude (if set). */
+bool name_filter_keep(const struct name_filter *f, const char *name, size_t len);
+
+void name_filter_free(struct name_filter *f);
+
+#endif
