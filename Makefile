@@ -26,15 +26,24 @@ CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \
 	-DBPFPUSH_VERSION='"$(VERSION)"' -I. -I$(BUILD) -I$(BUILD)/proto \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lxxhash -lpthread -lm
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbpf -lelf -lz -lsnappy -lxxhash \
+	-lpthread -lm
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
 
-SRCS      := $(wildcard agent/*.c agent/collectors/*.c config/*.c queue/*.c)
+SRCS      := $(wildcard agent/*.c agent/collectors/*.c config/*.c queue/*.c) \
+	$(filter-out %.bpf.c,$(wildcard bpf/*.c))
 PROTOS    := $(wildcard proto/*.proto)
 PROTO_C   := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H   := $(PROTO_C:.c=.h)
+
+# BPF: kernel sides compiled with clang against this kernel's BTF (CO-RE),
+# then turned into skeleton headers that the user sides include.
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+VMLINUX_H := $(BUILD)/bpf/vmlinux.h
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
@@ -44,7 +53,7 @@ UNIT_LINK_OBJS ?= $(LIB_OBJS)
 
 .PHONY: all deps run test unit integration bench install clean
 .DELETE_ON_ERROR:
-.SECONDARY: $(PROTO_C) $(PROTO_H)
+.SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 all: $(BUILD)/bpfpush
 
@@ -60,6 +69,22 @@ deps:
 $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(@D)
 	protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(VMLINUX_H):
+	@mkdir -p $(@D)
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h)
+	clang -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(BUILD)/bpf -I. -c $< -o $@
+	llvm-strip -g $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.o: bpf/%.c $(PROTO_H) $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(@D)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/numfmt.h"
 #include "agent/registry.h"
 
 struct entry {
@@ -36,22 +37,6 @@ static void write_escaped(FILE *out, const char *s, bool quote_too)
 	}
 }
 
-/* Shortest text that reads back as the same double, like Go's 'g', -1. */
-static void format_value(double v, char *out, size_t outsz)
-{
-	if (isnan(v)) {
-		snprintf(out, outsz, "NaN");
-	} else if (isinf(v)) {
-		snprintf(out, outsz, v > 0 ? "+Inf" : "-Inf");
-	} else {
-		for (int precision = 15; precision <= 17; precision++) {
-			snprintf(out, outsz, "%.*g", precision, v);
-			if (strtod(out, NULL) == v)
-				break;
-		}
-	}
-}
-
 static bool is_stale(double v)
 {
 	uint64_t bits;
@@ -75,7 +60,7 @@ static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_m
 		fputc('"', out);
 		first = false;
 	}
-	format_value(smp->value, value, sizeof(value));
+	format_double(smp->value, value, sizeof(value));
 	fprintf(out, "%s %s", first ? "" : "}", value);
 	if (smp->timestamp_ms != round_ts_ms)
 		fprintf(out, " %lld", (long long)smp->timestamp_ms);

@@ -158,6 +158,9 @@ static void collect_round(struct agent *a)
 	samples = registry_end_round(a->registry, &n);
 
 	if (a->opt.dry_run) {
+		/* A comment line (valid text format) that marks where a round starts. */
+		printf("# bpfpush round %llu at %lld\n", (unsigned long long)a->totals.rounds + 1,
+		       (long long)round_ts);
 		exposition_write(stdout, samples, n, round_ts);
 		fflush(stdout);
 	} else {

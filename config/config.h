@@ -56,10 +56,12 @@ struct section_schema {
 };
 
 /* A key maps to a collector as:  cpu: {}   cpu: {opt: v}   cpu: true
- * (enabled) or  cpu: false (disabled); an absent key leaves the default. */
+ * (enabled) or  cpu: false (disabled); an absent key leaves the default,
+ * unless the section says `defaults: false`: then only listed ones run. */
 struct section_config {
 	const struct section_schema *schema;
 	bool enabled;
+	bool explicit;  /* its key is in the file */
 	void *opts; /* malloc'd opts_size bytes, defaults applied; NULL if size 0 */
 };
 

@@ -202,6 +202,7 @@ static int parse_section(struct cfg_ctx *ctx, const yaml_node_t *value, const ch
 	const char *name = sec->schema->name;
 	char q[QUOTE_BUF];
 
+	sec->explicit = true;
 	if (cfg_is_null(value)) {
 		sec->enabled = true;
 		return 0;
@@ -242,6 +243,17 @@ int cfg_sections_parse(struct cfg_ctx *ctx, const yaml_node_t *key,
 
 		if (!name || cfg_check_duplicate(ctx, value, i, false) < 0)
 			return -1;
+		if (!strcmp(name, "defaults")) {
+			/* Like node_exporter's --collector.disable-defaults: only
+			 * what is listed runs. Applies wherever the key stands. */
+			bool on = true;
+			if (cfg_node_value(ctx, name, F_BOOL, 0, cfg_node(ctx, pr->value), &on) < 0)
+				return -1;
+			for (size_t j = 0; j < n; j++)
+				if (!secs[j].explicit)
+					secs[j].enabled = on && secs[j].schema->default_enabled;
+			continue;
+		}
 		sec = find_section(secs, n, name);
 		if (!sec)
 			return unknown_section(ctx, k, kind, secs, n);

@@ -900,12 +900,30 @@ static const struct error_case error_cases[] = {
 	{"yaml unclosed quote", "http:\n  listen_address: \"abc\n", 3, 1,
 	 "YAML syntax error: found unexpected end of stream"},
 	{"yaml bad utf8", "global: {}\nhttp: \xff\n", 2, 7, "YAML encoding error: invalid leading UTF-8 octet"},
+	{"defaults not a bool", "collectors:\n  defaults: maybe\n", 2, 13,
+	 "\"defaults\": expected true or false, got \"maybe\""},
 	/* collector option patterns */
 	{"bad regex", "collectors:\n  fake: {pattern: \"^(sd[a-z\"}\n", 2, 19,
 	 "\"pattern\": invalid regular expression at offset 8: missing terminating ]"},
 	{"yaml two documents", "global: {}\n---\nhttp: {}\n", 2, 1,
 	 "a second YAML document starts here; the file must hold only one"},
 };
+
+static void defaults_false_keeps_only_listed_collectors(void **state)
+{
+	static const char yaml[] = "collectors:\n  meminfo: {}\n  defaults: false\n"
+				   "bpf:\n  defaults: false\n";
+	struct config cfg;
+	struct config_error err;
+	(void)state;
+
+	assert_int_equal(config_load_string("t.yml", yaml, strlen(yaml), &schemas, &cfg, &err), 0);
+	assert_false(config_collector(&cfg, "cpu")->enabled);
+	assert_true(config_collector(&cfg, "meminfo")->enabled);
+	assert_false(config_collector(&cfg, "loadavg")->enabled);
+	assert_false(config_bpf(&cfg, "biolatency")->enabled);
+	config_free(&cfg);
+}
 
 static void run_error_case(void **state)
 {
@@ -982,6 +1000,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_defaults_empty),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(defaults_false_keeps_only_listed_collectors),
 		cmocka_unit_test(test_remote_write_defaults),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_env_only_in_labels),

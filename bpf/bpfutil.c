@@ -1,0 +1,229 @@
+#include "bpf/bpfutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "agent/grow.h"
+#include "agent/log.h"
+#include "agent/numfmt.h"
+#include "bpf/histogram.h"
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static int stats_fd = -1;      /* keeps BPF_ENABLE_STATS on while open */
+static bool stats_enabled;
+static struct btf *vmlinux_btf; /* loaded on first probe, for all of them */
+static bool vmlinux_btf_tried;
+
+/* libbpf explains every failure at length; we log our own one line where
+ * a collector is disabled, so libbpf's text goes to debug. */
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char text[512], quoted[1100];
+	int n;
+
+	if (!log_enabled(LOG_DEBUG))
+		return 0;
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	if (n < 0)
+		return 0;
+	while (n > 0 && (text[n - 1] == '\n' || (size_t)n >= sizeof(text)))
+		text[--n] = '\0';
+	log_msg(LOG_DEBUG, "libbpf", "level=%d text=%s", (int)level,
+		log_quote(text, strlen(text), quoted, sizeof(quoted)));
+	return 0;
+}
+
+static bool sysctl_stats_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int v = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v == 1;
+}
+
+static void setup(void)
+{
+	libbpf_set_print(libbpf_to_log);
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	stats_enabled = stats_fd >= 0 || sysctl_stats_enabled();
+	if (!stats_enabled)
+		log_msg(LOG_WARN,
+			"BPF run statistics are off: program cost is not reported",
+			"hint=\"run as CAP_SYS_ADMIN once, or set sysctl kernel.bpf_stats_enabled=1\"");
+}
+
+void bpf_setup(void)
+{
+	pthread_once(&setup_once, setup);
+}
+
+bool bpf_run_stats_enabled(void)
+{
+	return stats_enabled;
+}
+
+static const struct btf *kernel_btf(void)
+{
+	if (!vmlinux_btf_tried) {
+		vmlinux_btf_tried = true;
+		vmlinux_btf = btf__load_vmlinux_btf();
+		if (libbpf_get_error(vmlinux_btf)) {
+			vmlinux_btf = NULL;
+			log_msg(LOG_WARN, "no kernel BTF: BPF collectors cannot load",
+				"path=/sys/kernel/btf/vmlinux");
+		}
+	}
+	return vmlinux_btf;
+}
+
+void bpf_teardown(void)
+{
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
+	vmlinux_btf_tried = false;
+	if (stats_fd >= 0)
+		close(stats_fd);
+	stats_fd = -1;
+}
+
+bool bpf_has_raw_tracepoint(const char *name)
+{
+	const struct btf *btf = kernel_btf();
+	char type_name[128];
+
+	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
+	return btf && btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF) >= 0;
+}
+
+bool bpf_has_kernel_function(const char *name)
+{
+	const struct btf *btf = kernel_btf();
+
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
+}
+
+bool bpf_has_tracefs_event(const char *category, const char *name)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], category, name);
+		if (access(path, R_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool bpf_has_map_type_task_storage(void)
+{
+	return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
+}
+
+int bpf_possible_cpus(void)
+{
+	static int n;
+
+	if (!n)
+		n = libbpf_num_possible_cpus();
+	return n;
+}
+
+/* Scratch for per-CPU values; only the collection thread reads maps. */
+static uint64_t *percpu_values;
+static size_t percpu_cap;
+
+int bpf_percpu_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out)
+{
+	int ncpu = bpf_possible_cpus();
+
+	if (ncpu <= 0 || grow_array((void **)&percpu_values, &percpu_cap, (size_t)ncpu,
+				    sizeof(*percpu_values)) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t key = first + i;
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &key, percpu_values) < 0)
+			return -1;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += percpu_values[cpu];
+	}
+	return 0;
+}
+
+#define MAX_HIST_LABELS 6
+
+void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *desc,
+			     const struct label *labels, size_t n_labels,
+			     const uint64_t *entries, unsigned n_slots, double unit_seconds,
+			     double sum_scale)
+{
+	struct label l[MAX_HIST_LABELS + 1];
+	char name[160], le[32];
+	uint64_t cumulative = 0, total = 0;
+
+	if (n_labels > MAX_HIST_LABELS || n_slots == 0 || n_slots > HIST_SLOTS)
+		return;
+	memcpy(l, labels, n_labels * sizeof(*l));
+	l[n_labels] = (struct label){"le", le};
+	for (unsigned i = 0; i < HIST_SLOTS; i++)
+		total += entries[i];
+	snprintf(name, sizeof(name), "%s_bucket", desc->name);
+	for (unsigned i = 0; i < n_slots; i++) {
+		cumulative += entries[i];
+		format_double(ldexp(unit_seconds, (int)i + 1), le, sizeof(le));
+		registry_emit(reg, desc, name, l, n_labels + 1, (double)cumulative, 0);
+	}
+	snprintf(le, sizeof(le), "+Inf");
+	registry_emit(reg, desc, name, l, n_labels + 1, (double)total, 0);
+	snprintf(name, sizeof(name), "%s_sum", desc->name);
+	registry_emit(reg, desc, name, labels, n_labels,
+		      (double)entries[HIST_SUM_SLOT] * sum_scale, 0);
+	snprintf(name, sizeof(name), "%s_count", desc->name);
+	registry_emit(reg, desc, name, labels, n_labels, (double)total, 0);
+}
+
+static const struct metric_desc prog_seconds = {
+	"bpfpush_bpf_program_run_seconds_total",
+	"Time the kernel spent running this BPF program (run statistics).", METRIC_COUNTER};
+static const struct metric_desc prog_runs = {
+	"bpfpush_bpf_program_runs_total",
+	"Times the kernel ran this BPF program (run statistics).", METRIC_COUNTER};
+
+void bpf_emit_program_stats(struct registry *reg, const char *collector,
+			    struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	if (!stats_enabled || !obj)
+		return;
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+		struct label l[2] = {{"collector", collector}, {"program", bpf_program__name(prog)}};
+
+		if (fd < 0)
+			continue; /* not loaded: a hook this kernel lacks */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		registry_emit(reg, &prog_seconds, NULL, l, 2, (double)info.run_time_ns / 1e9, 0);
+		registry_emit(reg, &prog_runs, NULL, l, 2, (double)info.run_cnt, 0);
+	}
+}

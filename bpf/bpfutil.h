@@ -1,0 +1,52 @@
+/* bpfutil: what the user sides of the BPF collectors share: one-time libbpf
+ * setup, probing which hooks this kernel has, reading per-CPU maps, and
+ * turning log2 histograms and program run statistics into series. */
+#ifndef BPFPUSH_BPFUTIL_H
+#define BPFPUSH_BPFUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/registry.h"
+
+struct bpf_object;
+
+/* Once per process: libbpf's messages into our log (debug), and BPF run
+ * statistics switched on (BPF_ENABLE_STATS needs CAP_SYS_ADMIN; without it
+ * the sysctl kernel.bpf_stats_enabled, set by a privileged init step, is
+ * used). Safe to call from every collector's init. */
+void bpf_setup(void);
+bool bpf_run_stats_enabled(void);
+
+/* Hook probes: does this kernel have it? */
+bool bpf_has_raw_tracepoint(const char *name);   /* btf_trace_<name> in vmlinux BTF */
+bool bpf_has_kernel_function(const char *name);  /* a BTF FUNC: fentry/kprobe target */
+bool bpf_has_tracefs_event(const char *category, const char *name);
+bool bpf_has_map_type_task_storage(void);
+
+/* Number of possible CPUs (the width of a per-CPU map value). */
+/* Frees what bpf_setup and the probes keep; after every collector exited. */
+void bpf_teardown(void);
+
+int bpf_possible_cpus(void);
+
+/* out[i] = sum over CPUs of keys first + i, for i < n. 0 or -1. */
+int bpf_percpu_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out);
+
+/* A log2 histogram (see histogram.h) as a Prometheus histogram: buckets
+ * le = 2^(i+1) * unit_seconds for slots i < n_slots (slots past n_slots
+ * fold into the last), +Inf, _sum = entries[HIST_SUM_SLOT] * sum_scale,
+ * and _count. labels: at most 6. */
+void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *desc,
+			     const struct label *labels, size_t n_labels,
+			     const uint64_t *entries, unsigned n_slots, double unit_seconds,
+			     double sum_scale);
+
+/* bpfpush_bpf_program_run_seconds_total{collector,program} and
+ * bpfpush_bpf_program_runs_total: each program's own cost, from the
+ * kernel's run statistics (when enabled). */
+void bpf_emit_program_stats(struct registry *reg, const char *collector,
+			    struct bpf_object *obj);
+
+#endif

@@ -1,0 +1,16 @@
+/* runqlat: what runqlat.bpf.c and runqlat.c share. */
+#ifndef BPFPUSH_RUNQLAT_H
+#define BPFPUSH_RUNQLAT_H
+
+#include "bpf/histogram.h"
+
+/* Slots are microseconds: 2^31 us is 36 minutes, far past any wait. */
+#define RUNQLAT_UNIT_NS 1000
+
+/* Per-CPU counters next to the histogram. */
+enum runqlat_counter {
+	RUNQLAT_START_OVERFLOW, /* wakeups not timed: the start map was full */
+	RUNQLAT_COUNTERS
+};
+
+#endif

@@ -1,0 +1,103 @@
+"""Helpers for BPF tests: an agent in --dry-run mode whose rounds are
+parsed from its stdout, and small text-format parsing."""
+import re
+import subprocess
+import threading
+import time
+
+ROUND = re.compile(r"^# bpfpush round (\d+) at (\d+)$")
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)( \d+)?$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_labels(text):
+    return {k: v.encode().decode("unicode_escape") for k, v in LABEL.findall(text or "")}
+
+
+class Round:
+    def __init__(self, number, ts_ms):
+        self.number, self.ts_ms, self.samples = number, ts_ms, []
+
+    def get(self, name, **labels):
+        """Values of name whose labels include the given ones."""
+        return [v for n, l, v in self.samples
+                if n == name and all(l.get(k) == str(x) for k, x in labels.items())]
+
+    def one(self, name, **labels):
+        found = self.get(name, **labels)
+        assert len(found) == 1, f"{name}{labels}: {found}"
+        return found[0]
+
+
+class DryRunAgent:
+    """bpfpush --dry-run in the background; .rounds fills as it prints."""
+
+    def __init__(self, binary, config_path, extra=(), env=None):
+        self.proc = subprocess.Popen([binary, "--config", config_path, "--dry-run", *extra],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        self.rounds, self.stderr = [], []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
+
+    def _read_stdout(self):
+        current = None
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            m = ROUND.match(line)
+            if m:
+                if current:
+                    with self._lock:
+                        self.rounds.append(current)
+                current = Round(int(m.group(1)), int(m.group(2)))
+                continue
+            m = SAMPLE.match(line)
+            if m and current:
+                current.samples.append((m.group(1), parse_labels(m.group(3)), float(m.group(4))))
+        if current:
+            with self._lock:
+                self.rounds.append(current)
+
+    def wait_rounds(self, n, timeout=30):
+        """Waits until n complete rounds have been printed; returns the last."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.rounds) >= n:
+                    return self.rounds[n - 1]
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise TimeoutError(f"{len(self.rounds)} rounds of {n}; stderr: {''.join(self.stderr)[-2000:]}")
+
+    def next_round(self, timeout=30):
+        """Waits for a round that starts after now."""
+        start_ms = time.time() * 1000
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                done = [r for r in self.rounds if r.ts_ms >= start_ms]
+                # A round is complete once the next one has started.
+                if done and len(self.rounds) > self.rounds.index(done[0]) + 1:
+                    return done[0]
+            time.sleep(0.05)
+        raise TimeoutError("no new round")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode, "".join(self.stderr)
+
+
+def bpf_only_config(collectors, interval="1s"):
+    """A config with only the given BPF collectors (YAML mapping text per
+    collector, e.g. {"runqlat": "{}"}): no system collectors, no push."""
+    text = ("global:\n  interval: %s\ncollectors:\n  defaults: false\nbpf:\n"
+            "  defaults: false\n" % interval)
+    return text + "".join(f"  {name}: {opts}\n" for name, opts in collectors.items())

@@ -1,0 +1,60 @@
+"""runqlat under CPU contention, against the kernel's own schedstat."""
+import multiprocessing
+import os
+import time
+
+from bpfharness import DryRunAgent, bpf_only_config
+from conftest import BIN
+
+
+def spin(seconds, results):
+    """Burns CPU, then reports its own (wait ns, timeslices) from the
+    kernel's per-task schedstat: the independent count."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    with open("/proc/self/schedstat") as f:
+        _, waited_ns, slices = (int(x) for x in f.read().split())
+    results.put((waited_ns, slices))
+
+
+def contend(seconds, workers):
+    """Returns the spinners' total wait (s) and timeslices."""
+    results = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=spin, args=(seconds, results))
+             for _ in range(workers)]
+    for p in procs:
+        p.start()
+    reports = [results.get(timeout=seconds + 30) for _ in procs]
+    for p in procs:
+        p.join()
+    return sum(r[0] for r in reports) / 1e9, sum(r[1] for r in reports)
+
+
+def test_runqlat_sees_cpu_contention(tmp_path):
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"runqlat": "{}"}))
+    agent = DryRunAgent(BIN, str(cfg))
+    try:
+        before = agent.next_round()
+        # Twice as many spinners as CPUs: every one of them waits in turn.
+        spinners_waited, spinner_slices = contend(3, 2 * os.cpu_count())
+        after = agent.next_round()
+    finally:
+        rc, err = agent.stop()
+    assert rc == 0, err
+    assert after.one("bpfpush_bpf_collector_up", collector="runqlat") == 1
+
+    name = "kernel_runqueue_latency_seconds"
+    count = after.one(name + "_count") - before.one(name + "_count")
+    waited = after.one(name + "_sum") - before.one(name + "_sum")
+    assert spinners_waited > 1.0, "the workload did not contend"
+    # runqlat sees every task; the spinners' own waits are a floor, and the
+    # rest of the machine adds little next to them. A spinner's every
+    # timeslice but its first began with a wait.
+    assert 0.8 * spinners_waited <= waited <= 3 * spinners_waited, (waited, spinners_waited)
+    assert count >= 0.8 * (spinner_slices - 2 * os.cpu_count()), (count, spinner_slices)
+    # Spinners preempted by each other wait milliseconds, not microseconds.
+    assert after.one(name + "_bucket", le="0.001024") < after.one(name + "_bucket", le="+Inf")
+    runs = after.one("bpfpush_bpf_program_runs_total", collector="runqlat", program="runqlat_switch")
+    assert runs >= spinner_slices
