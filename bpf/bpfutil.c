@@ -101,11 +101,29 @@ void bpf_teardown(void)
 	stats_fd = -1;
 }
 
+/* BPFPUSH_BPF_HIDE_HOOKS=a,b makes the probes report hooks a and b as
+ * absent: the only way to exercise the "kernel lacks this hook" path on a
+ * kernel that has them all (tests), or to keep one program off a host. */
+static bool hidden(const char *name)
+{
+	const char *list = getenv("BPFPUSH_BPF_HIDE_HOOKS");
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && *p; p += strcspn(p, ",")) {
+		p += *p == ',';
+		if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+			return true;
+	}
+	return false;
+}
+
 bool bpf_has_raw_tracepoint(const char *name)
 {
 	const struct btf *btf = kernel_btf();
 	char type_name[128];
 
+	if (hidden(name))
+		return false;
 	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
 	return btf && btf__find_by_name_kind(btf, type_name, BTF_KIND_TYPEDEF) >= 0;
 }
@@ -114,7 +132,7 @@ bool bpf_has_kernel_function(const char *name)
 {
 	const struct btf *btf = kernel_btf();
 
-	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
+	return !hidden(name) && btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
 }
 
 bool bpf_has_tracefs_event(const char *category, const char *name)
@@ -122,6 +140,8 @@ bool bpf_has_tracefs_event(const char *category, const char *name)
 	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 	char path[256];
 
+	if (hidden(name))
+		return false;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], category, name);
 		if (access(path, R_OK) == 0)

@@ -19,7 +19,8 @@ struct bpf_object;
 void bpf_setup(void);
 bool bpf_run_stats_enabled(void);
 
-/* Hook probes: does this kernel have it? */
+/* Hook probes: does this kernel have it? A hook named in the environment
+ * variable BPFPUSH_BPF_HIDE_HOOKS (comma-separated) is reported absent. */
 bool bpf_has_raw_tracepoint(const char *name);   /* btf_trace_<name> in vmlinux BTF */
 bool bpf_has_kernel_function(const char *name);  /* a BTF FUNC: fentry/kprobe target */
 bool bpf_has_tracefs_event(const char *category, const char *name);

@@ -1,0 +1,92 @@
+"""What a BPF collector needs and what happens without it: loading as an
+unprivileged uid with only CAP_BPF and CAP_PERFMON, and a kernel that
+lacks a hook (one collector off, the agent and the others go on)."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+from bpfharness import DryRunAgent, bpf_only_config
+from conftest import BIN
+
+UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=-all,+bpf,+perfmon", "--ambient-caps=+bpf,+perfmon",
+                "--bounding-set=-all,+bpf,+perfmon"]
+
+
+def readable_config(text):
+    """A config the unprivileged uid can read (pytest's tmp root is 0700)."""
+    d = tempfile.mkdtemp(prefix="bpfpush-unpriv-")
+    os.chmod(d, 0o755)
+    path = os.path.join(d, "bpfpush.yml")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    return d, path
+
+
+def sysctl_stats(value=None):
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(path) as f:
+        old = f.read().strip()
+    if value is not None:
+        with open(path, "w") as f:
+            f.write(value)
+    return old
+
+
+def test_unprivileged_with_cap_bpf_and_cap_perfmon_still_collects():
+    d, cfg = readable_config(bpf_only_config({"runqlat": "{}"}))
+    # The privileged init step a DaemonSet or unit would run once: without
+    # CAP_SYS_ADMIN the agent cannot switch run statistics on itself.
+    old = sysctl_stats("1")
+    try:
+        proc = subprocess.run(UNPRIVILEGED + [BIN, "--config", str(cfg), "--dry-run", "--once"],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        sysctl_stats(old)
+        shutil.rmtree(d)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert 'bpfpush_bpf_collector_up{collector="runqlat"' in out
+    assert [l for l in out.splitlines() if l.startswith("bpfpush_bpf_collector_up")][0].endswith(" 1")
+    assert "kernel_runqueue_latency_seconds_count" in out
+    assert 'bpfpush_bpf_program_runs_total{collector="runqlat"' in out
+    assert "level=error" not in proc.stderr
+
+
+def test_unprivileged_without_stats_sysctl_warns_once_and_collects():
+    d, cfg = readable_config(bpf_only_config({"runqlat": "{}"}))
+    old = sysctl_stats("0")
+    try:
+        proc = subprocess.run(UNPRIVILEGED + [BIN, "--config", str(cfg), "--dry-run", "--once"],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        sysctl_stats(old)
+        shutil.rmtree(d)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("BPF run statistics are off") == 1, proc.stderr
+    assert "kernel_runqueue_latency_seconds_count" in proc.stdout
+    assert "bpfpush_bpf_program_runs_total" not in proc.stdout
+
+
+def test_a_missing_hook_disables_only_its_collector(tmp_path):
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"runqlat": "{}"}).replace(
+        "collectors:\n  defaults: false\n", "collectors:\n  defaults: false\n  loadavg: {}\n"))
+    env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS="sched_switch")
+    agent = DryRunAgent(BIN, str(cfg), env=env)
+    try:
+        first = agent.wait_rounds(1)
+        second = agent.wait_rounds(2)
+    finally:
+        rc, err = agent.stop()
+    assert rc == 0, err
+    for r in (first, second):
+        assert r.one("bpfpush_bpf_collector_up", collector="runqlat") == 0
+        assert r.one("node_scrape_collector_success", collector="loadavg") == 1
+        assert r.get("node_load1")
+        assert not r.get("kernel_runqueue_latency_seconds_count")
+    warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
+    assert len(warned) == 1, err
+    assert "collector=runqlat" in warned[0] and "raw_tp/sched_switch" in warned[0]
