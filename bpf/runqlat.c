@@ -16,7 +16,7 @@
 #define RUNQLAT_BUCKETS 27
 
 struct runqlat_opts {
-	int64_t max_inflight; /* runnable tasks timed at once */
+	int64_t max_inflight; /* runnable tasks timed at once (hash fallback only) */
 };
 
 static const struct opt_desc runqlat_opt_descs[] = {
@@ -35,9 +35,53 @@ static const struct metric_desc overflow = {
 
 static const char *const hooks[] = {"sched_wakeup", "sched_wakeup_new", "sched_switch"};
 
+enum method { SCHEDINFO, TASK_STORAGE, HASH, METHODS };
+
+static const char *const method_names[METHODS] = {"schedinfo", "task_storage", "hash"};
+
+/* Leaves on only the programs and maps of method m. */
+static void choose(struct runqlat_bpf *skel, enum method m, const struct runqlat_opts *opts)
+{
+	struct bpf_program *progs[METHODS][3] = {
+		{skel->progs.runqlat_switch_schedinfo, NULL, NULL},
+		{skel->progs.runqlat_switch_btf, skel->progs.runqlat_wakeup_btf,
+		 skel->progs.runqlat_wakeup_new_btf},
+		{skel->progs.runqlat_switch, skel->progs.runqlat_wakeup,
+		 skel->progs.runqlat_wakeup_new},
+	};
+
+	for (int i = 0; i < METHODS; i++)
+		for (int j = 0; j < 3; j++)
+			if (progs[i][j])
+				bpf_program__set_autoload(progs[i][j], i == (int)m);
+	bpf_map__set_autocreate(skel->maps.task_start, m == TASK_STORAGE);
+	bpf_map__set_max_entries(skel->maps.start, m == HASH && opts && opts->max_inflight > 0 ?
+							   (uint32_t)opts->max_inflight : 1);
+}
+
+/* The cheapest method this kernel loads: the verifier is the judge (the
+ * first needs CONFIG_SCHED_INFO and per-CPU ksyms, the second task
+ * storage). libbpf's reasons for a refusal go to the debug log. */
+static struct runqlat_bpf *load_cheapest(const struct runqlat_opts *opts)
+{
+	for (int m = 0; m < METHODS; m++) {
+		struct runqlat_bpf *skel = runqlat_bpf__open();
+
+		if (!skel)
+			return NULL;
+		choose(skel, (enum method)m, opts);
+		if (runqlat_bpf__load(skel) == 0 && runqlat_bpf__attach(skel) == 0) {
+			log_msg(LOG_INFO, "bpf collector loaded", "collector=runqlat method=%s",
+				method_names[m]);
+			return skel;
+		}
+		runqlat_bpf__destroy(skel);
+	}
+	return NULL;
+}
+
 static int runqlat_init(struct collector_ctx *ctx)
 {
-	const struct runqlat_opts *opts = ctx->opts;
 	struct runqlat_bpf *skel;
 
 	bpf_setup();
@@ -48,20 +92,14 @@ static int runqlat_init(struct collector_ctx *ctx)
 			return -1;
 		}
 	}
-	skel = runqlat_bpf__open();
-	if (!skel)
-		goto fail;
-	if (opts && opts->max_inflight > 0)
-		bpf_map__set_max_entries(skel->maps.start, (uint32_t)opts->max_inflight);
-	if (runqlat_bpf__load(skel) || runqlat_bpf__attach(skel))
-		goto fail;
+	skel = load_cheapest(ctx->opts);
+	if (!skel) {
+		log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
+			"collector=runqlat err=%d", -errno);
+		return -1;
+	}
 	ctx->state = skel;
 	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach", "collector=runqlat err=%d",
-		-errno);
-	runqlat_bpf__destroy(skel);
-	return -1;
 }
 
 static int runqlat_update(struct collector_ctx *ctx, struct registry *reg)
