@@ -15,11 +15,18 @@ static inline void format_double(double v, char *out, size_t outsz)
 	} else if (isinf(v)) {
 		snprintf(out, outsz, v > 0 ? "+Inf" : "-Inf");
 	} else {
-		for (int precision = 1; precision <= 17; precision++) {
+		int precision = 1, exp10 = v != 0 ? (int)floor(log10(fabs(v))) : 0;
+
+		for (; precision < 17; precision++) {
 			snprintf(out, outsz, "%.*g", precision, v);
 			if (strtod(out, NULL) == v)
 				break;
 		}
+		/* %g turns 50 into 5e+01 at precision 1; Go keeps plain digits
+		 * below 1e21, and so do we. */
+		if (exp10 >= precision && exp10 < 21)
+			precision = exp10 + 1;
+		snprintf(out, outsz, "%.*g", precision, v);
 	}
 }
 

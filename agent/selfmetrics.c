@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "agent/numfmt.h"
+
 #define RS "bpfpush_remote_storage_"
 
 static const struct metric_desc build_info = {
@@ -35,12 +37,47 @@ static const struct metric_desc rs_bytes = {
 	METRIC_COUNTER};
 static const struct metric_desc rs_shards = {
 	RS "shards", "Shards currently used to send to remote storage.", METRIC_GAUGE};
+static const struct metric_desc rs_shards_desired = {
+	RS "shards_desired", "Shards the last resharding calculation asked for.", METRIC_GAUGE};
+static const struct metric_desc rs_shards_min = {
+	RS "shards_min", "Minimum number of shards (queue_config.min_shards).", METRIC_GAUGE};
+static const struct metric_desc rs_shards_max = {
+	RS "shards_max", "Maximum number of shards (queue_config.max_shards).", METRIC_GAUGE};
+static const struct metric_desc rs_capacity = {
+	RS "shard_capacity", "Samples one shard can hold (queue_config.capacity).", METRIC_GAUGE};
+static const struct metric_desc rs_duration = {
+	RS "sent_batch_duration_seconds", "Duration of remote_write requests, retries included.",
+	METRIC_HISTOGRAM};
 static const struct metric_desc rs_connections = {
 	RS "connections_opened_total", "TCP connections opened to remote storage.",
 	METRIC_COUNTER};
 static const struct metric_desc rs_highest = {
 	RS "queue_highest_sent_timestamp_seconds",
 	"Timestamp of the newest sample remote storage accepted.", METRIC_GAUGE};
+
+/* Prometheus' classic histogram: cumulative _bucket{le}, _sum, _count. */
+static void emit_duration_histogram(struct registry *reg, struct label *l,
+				    const struct queue_stats *st)
+{
+	char le[32];
+	uint64_t cumulative = 0;
+
+	l[2].name = "le";
+	l[2].value = le;
+	for (int i = 0; i <= QUEUE_DURATION_BUCKETS; i++) {
+		cumulative += st->batch_duration_counts[i];
+		if (i < QUEUE_DURATION_BUCKETS)
+			format_double(queue_batch_duration_bounds[i], le, sizeof(le));
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		registry_emit(reg, &rs_duration, RS "sent_batch_duration_seconds_bucket", l, 3,
+			      (double)cumulative, 0);
+	}
+	registry_emit(reg, &rs_duration, RS "sent_batch_duration_seconds_sum", l, 2,
+		      st->batch_duration_sum, 0);
+	registry_emit(reg, &rs_duration, RS "sent_batch_duration_seconds_count", l, 2,
+		      (double)st->batch_duration_count, 0);
+}
 
 static void emit_queue(struct registry *reg, struct queue *q)
 {
@@ -58,6 +95,11 @@ static void emit_queue(struct registry *reg, struct queue *q)
 	registry_emit(reg, &rs_pending, NULL, l, 2, (double)st.samples_pending, 0);
 	registry_emit(reg, &rs_bytes, NULL, l, 2, (double)st.bytes_sent, 0);
 	registry_emit(reg, &rs_shards, NULL, l, 2, (double)st.shards, 0);
+	registry_emit(reg, &rs_shards_desired, NULL, l, 2, (double)st.shards_desired, 0);
+	registry_emit(reg, &rs_shards_min, NULL, l, 2, (double)st.shards_min, 0);
+	registry_emit(reg, &rs_shards_max, NULL, l, 2, (double)st.shards_max, 0);
+	registry_emit(reg, &rs_capacity, NULL, l, 2, (double)st.shard_capacity, 0);
+	emit_duration_histogram(reg, l, &st);
 	registry_emit(reg, &rs_connections, NULL, l, 2, (double)st.connections_opened, 0);
 	registry_emit(reg, &rs_highest, NULL, l, 2, (double)st.highest_sent_timestamp_ms / 1000.0, 0);
 }

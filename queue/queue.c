@@ -1,12 +1,26 @@
 /* Sharded remote-write queue: bounded rings filled by collectors, drained
- * by one sender thread per shard.
+ * by one sender thread per shard, and a manager thread that changes the
+ * number of shards the way Prometheus does (storage/remote/queue_manager.go).
  *
- * Locking: each shard's mutex guards its ring and is held only to copy
- * samples in or out, never across encoding or the network. Counters are
- * relaxed atomics, so stats can be read from any thread without locks. */
+ * Locking, outermost first:
+ *   route_mu  queue_append holds it for one call (one appender: never
+ *             contended but by a reshard's two short critical sections); it
+ *             guards n_shards' writes, `resharding` and the staging ring.
+ *   mgr_mu    the manager's sleeps: ticks and the drain barrier.
+ *   shard mu  one shard's ring and flags; held only to copy samples in or
+ *             out, never across encoding or the network.
+ * Counters are relaxed atomics, so stats can be read from any thread.
+ *
+ * Resharding is a drain barrier: appends go to a staging ring while every
+ * current shard sends what it holds and finishes its batch in flight; then,
+ * under route_mu, n_shards changes and the staged samples move, in order,
+ * into their new shards. A series is thus never in two rings at once, which
+ * keeps its samples in timestamp order across the change, and queue_append
+ * never waits for the network. */
 #include "queue/queue.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,21 +40,55 @@
 /* Room for a logfmt-quoted 1 KiB body: every byte may become "\xNN". */
 #define QUOTED_BODY_MAX (SENDER_BODY_KEEP * 4 + 3)
 
+/* Prometheus' shardUpdateDuration, shardToleranceFraction, ewma alpha. */
+#define RESHARD_INTERVAL_MS 10000
+#define RESHARD_TOLERANCE 0.3
+#define EWMA_ALPHA 0.2
+/* Prometheus: no downsharding while more than this far behind. */
+#define RESHARD_MAX_DELAY_S 10.0
+#define MAX_SHARDS_LIMIT 1024
+
+const double queue_batch_duration_bounds[QUEUE_DURATION_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300};
+
 struct counters {
 	_Atomic uint64_t in, sent, failed, retried, pending, bytes, requests;
 	_Atomic uint64_t batches_failed, connections;
 	_Atomic uint64_t dropped[DROP_REASONS];
 	_Atomic int64_t highest_ts;
+	/* For the resharding rates: */
+	_Atomic uint64_t out;         /* samples in batches whose send ended */
+	_Atomic uint64_t out_ns;      /* wall time of those sends, retries included */
+	_Atomic int64_t highest_in_ts; /* newest timestamp appended */
+	_Atomic int64_t last_ok_ms;   /* monotonic time of the last 2xx */
+	/* Request durations: */
+	_Atomic uint64_t dur_counts[QUEUE_DURATION_BUCKETS + 1];
+	_Atomic uint64_t dur_ns;
+	/* Gauges and the reshard count: */
+	_Atomic unsigned shards_desired;
+	_Atomic uint64_t reshards;
 };
 
+/* Prometheus' ewmaRate: alpha-weighted, first non-zero tick sets it. */
+struct ewma {
+	double rate;
+	bool init;
+	uint64_t last;               /* the cumulative counter at the last tick */
+};
+
+/* One of max_shards slots, allocated up front so pointers stay stable; the
+ * ring, batch and sender exist only while the slot is active. */
 struct shard {
 	struct queue *q;
 	unsigned idx;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;           /* appends, stop, and backoff wake-ups */
+	pthread_cond_t cv;           /* appends, stop, flush, retire, backoff */
 	struct sample *ring;         /* q->capacity slots */
 	size_t head, count;
 	int64_t oldest_ms;           /* monotonic append time of the oldest unsent */
+	bool busy;                   /* a batch is taken and its send not ended */
+	bool flush;                  /* resharding: send now, ignore the deadline */
+	bool retire;                 /* resharding: exit once empty */
 	/* Owned by the shard's thread, outside the lock: */
 	struct sample *batch;        /* q->batch_max slots */
 	size_t batch_n;
@@ -50,6 +98,10 @@ struct shard {
 	uint64_t conns_seen;
 	uint64_t rng;
 	bool failing;                /* retrying: log when the endpoint recovers */
+	/* Owned by whoever starts and stops shards (queue_start, the manager,
+	 * then queue_stop once the manager is joined): */
+	bool slot_ready;             /* mu and cv initialised */
+	bool active;                 /* ring, batch and sender allocated */
 	pthread_t thread;
 	bool running;
 };
@@ -59,8 +111,25 @@ struct queue {
 	char *name, *masked_url;
 	char *log_name, *log_url;    /* logfmt-quoted */
 	size_t capacity, batch_max;
-	struct shard *shards;
-	unsigned n_shards;
+	unsigned min_shards, max_shards;
+	struct shard *shards;        /* max_shards slots */
+	/* Written under route_mu by the manager only; read under route_mu by
+	 * queue_append, freely by the manager, relaxed by stats. */
+	_Atomic unsigned n_shards;
+	pthread_mutex_t route_mu;
+	bool route_ready;
+	bool resharding;             /* appends go to staging (under route_mu) */
+	struct sample *staging;      /* st_alloc slots, st_cap of them in use */
+	size_t st_alloc, st_cap, st_head, st_count;
+	int64_t st_since_ms;         /* when staging started: its oldest append */
+	/* The manager: */
+	pthread_mutex_t mgr_mu;
+	pthread_cond_t mgr_cv;       /* stop, and shards going idle in a drain */
+	bool mgr_ready, mgr_running;
+	pthread_t mgr;
+	int64_t reshard_interval_ms;
+	struct ewma in_rate, out_rate, dropped_rate, out_dur_rate;
+	bool skip_logged;            /* "skipping resharding" said once per outage */
 	_Atomic int64_t deadline_ms; /* set before stopping */
 	atomic_bool stopping;
 	bool stopped;
@@ -110,11 +179,17 @@ void queue_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-/* The one place that maps a series to a shard: resharding will change it,
- * and per-series order holds as long as a series maps to one ring. */
-static struct shard *shard_for(const struct queue *q, const struct wire_series *ws)
+static unsigned shards_now(const struct queue *q)
 {
-	return &q->shards[ws->hash % q->n_shards];
+	return atomic_load_explicit(&q->n_shards, memory_order_relaxed);
+}
+
+/* The one place that maps a series to a shard, for n shards: per-series
+ * order holds as long as a series is in one ring at a time. */
+static struct shard *shard_for(const struct queue *q, const struct wire_series *ws,
+			       unsigned n)
+{
+	return &q->shards[ws->hash % n];
 }
 
 static void drop(struct queue *q, enum drop_reason r, uint64_t n)
@@ -123,46 +198,80 @@ static void drop(struct queue *q, enum drop_reason r, uint64_t n)
 	sub(&q->c.pending, n);
 }
 
-/* ---- shard lifetime --------------------------------------------------- */
-
-static int shard_init(struct queue *q, struct shard *sh, unsigned idx)
+static int cond_init_monotonic(pthread_cond_t *cv)
 {
 	pthread_condattr_t ca;
 	int rc;
 
-	sh->idx = idx;
-	sh->rng = ((uint64_t)mono_ms() << 16) ^ (0x9e3779b97f4a7c15ULL * (idx + 1));
 	if (pthread_condattr_init(&ca))
 		return -1;
 	/* Timed waits on the monotonic clock: wall-clock steps must not
-	 * stretch a batch deadline or a backoff. */
+	 * stretch a batch deadline, a backoff or a tick. */
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(&sh->cv, &ca);
+	rc = pthread_cond_init(cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (rc)
+	return rc ? -1 : 0;
+}
+
+/* ---- shard lifetime --------------------------------------------------- */
+
+/* Every slot gets its lock and condvar at queue_create, so that waking or
+ * locking any slot is always safe. */
+static int slot_init(struct queue *q, struct shard *sh, unsigned idx)
+{
+	sh->q = q;
+	sh->idx = idx;
+	if (cond_init_monotonic(&sh->cv) < 0)
 		return -1;
 	if (pthread_mutex_init(&sh->mu, NULL)) {
 		pthread_cond_destroy(&sh->cv);
 		return -1;
 	}
-	sh->q = q; /* from here on shard_fini has something to undo */
-	sh->ring = calloc(q->capacity, sizeof(*sh->ring));
-	sh->batch = calloc(q->batch_max, sizeof(*sh->batch));
-	sh->sender = sender_create(q->cfg);
-	return sh->ring && sh->batch && sh->sender ? 0 : -1;
+	sh->slot_ready = true;
+	return 0;
 }
 
-static void shard_fini(struct shard *sh)
+/* Frees what an active slot holds; the slot's thread is not running. */
+static void shard_release(struct shard *sh)
 {
-	if (!sh->q)
-		return; /* never initialised */
-	pthread_mutex_destroy(&sh->mu);
-	pthread_cond_destroy(&sh->cv);
 	free(sh->ring);
 	free(sh->batch);
 	buf_free(&sh->pb);
 	buf_free(&sh->body);
 	sender_destroy(sh->sender);
+	sh->ring = sh->batch = NULL;
+	sh->sender = NULL;
+	sh->active = false;
+}
+
+/* Gives an idle slot its ring, batch buffer and sender. */
+static int shard_activate(struct shard *sh)
+{
+	struct queue *q = sh->q;
+
+	sh->head = sh->count = sh->batch_n = 0;
+	sh->busy = sh->flush = sh->retire = sh->failing = false;
+	sh->conns_seen = 0;
+	sh->rng = ((uint64_t)mono_ms() << 16) ^ (0x9e3779b97f4a7c15ULL * (sh->idx + 1));
+	sh->ring = calloc(q->capacity, sizeof(*sh->ring));
+	sh->batch = calloc(q->batch_max, sizeof(*sh->batch));
+	sh->sender = sender_create(q->cfg);
+	sh->active = true;
+	if (sh->ring && sh->batch && sh->sender)
+		return 0;
+	shard_release(sh);
+	return -1;
+}
+
+static void slot_fini(struct shard *sh)
+{
+	if (sh->active)
+		shard_release(sh);
+	if (!sh->slot_ready)
+		return;
+	pthread_mutex_destroy(&sh->mu);
+	pthread_cond_destroy(&sh->cv);
+	sh->slot_ready = false;
 }
 
 static char *quote_dup(const char *s)
@@ -178,7 +287,8 @@ static int check_config(const struct remote_write_config *cfg)
 	const struct queue_config *qc = &cfg->queue;
 
 	if (!cfg->url || qc->capacity < 1 || qc->min_shards < 1 ||
-	    qc->min_shards > 1024 || qc->max_samples_per_send < 1 ||
+	    qc->max_shards < qc->min_shards || qc->max_shards > MAX_SHARDS_LIMIT ||
+	    qc->max_samples_per_send < 1 ||
 	    qc->batch_send_deadline_ms < 0 || qc->min_backoff_ms < 0 ||
 	    qc->max_backoff_ms < qc->min_backoff_ms) {
 		log_msg(LOG_ERROR, "remote_write: invalid queue configuration", NULL);
@@ -201,6 +311,21 @@ static int queue_init_names(struct queue *q, const char *name)
 	return q->log_name && q->log_url ? 0 : -1;
 }
 
+static int queue_init_sync(struct queue *q)
+{
+	if (pthread_mutex_init(&q->route_mu, NULL))
+		return -1;
+	q->route_ready = true;
+	if (pthread_mutex_init(&q->mgr_mu, NULL))
+		return -1;
+	if (cond_init_monotonic(&q->mgr_cv) < 0) {
+		pthread_mutex_destroy(&q->mgr_mu);
+		return -1;
+	}
+	q->mgr_ready = true;
+	return 0;
+}
+
 struct queue *queue_create(const struct remote_write_config *cfg, const char *name)
 {
 	struct queue *q;
@@ -218,16 +343,25 @@ struct queue *queue_create(const struct remote_write_config *cfg, const char *na
 	q->batch_max = (size_t)cfg->queue.max_samples_per_send;
 	if (q->batch_max > q->capacity)
 		q->batch_max = q->capacity;
-	q->n_shards = (unsigned)cfg->queue.min_shards;
+	q->min_shards = (unsigned)cfg->queue.min_shards;
+	q->max_shards = (unsigned)cfg->queue.max_shards;
+	q->reshard_interval_ms = RESHARD_INTERVAL_MS;
+	atomic_init(&q->n_shards, q->min_shards);
 	atomic_init(&q->deadline_ms, INT64_MAX);
 	atomic_init(&q->c.highest_ts, 0);
-	if (queue_init_names(q, name) < 0)
+	atomic_init(&q->c.highest_in_ts, INT64_MIN);
+	atomic_init(&q->c.last_ok_ms, INT64_MIN);
+	atomic_init(&q->c.shards_desired, q->min_shards);
+	if (queue_init_names(q, name) < 0 || queue_init_sync(q) < 0)
 		goto oom;
-	q->shards = calloc(q->n_shards, sizeof(*q->shards));
+	q->shards = calloc(q->max_shards, sizeof(*q->shards));
 	if (!q->shards)
 		goto oom;
-	for (unsigned i = 0; i < q->n_shards; i++)
-		if (shard_init(q, &q->shards[i], i) < 0)
+	for (unsigned i = 0; i < q->max_shards; i++)
+		if (slot_init(q, &q->shards[i], i) < 0)
+			goto oom;
+	for (unsigned i = 0; i < q->min_shards; i++)
+		if (shard_activate(&q->shards[i]) < 0)
 			goto oom;
 	return q;
 oom:
@@ -244,9 +378,16 @@ void queue_destroy(struct queue *q)
 		return;
 	if (!q->stopped)
 		queue_stop(q, mono_ms());
-	for (unsigned i = 0; q->shards && i < q->n_shards; i++)
-		shard_fini(&q->shards[i]);
+	for (unsigned i = 0; q->shards && i < q->max_shards; i++)
+		slot_fini(&q->shards[i]);
 	free(q->shards);
+	free(q->staging);
+	if (q->route_ready)
+		pthread_mutex_destroy(&q->route_mu);
+	if (q->mgr_ready) {
+		pthread_mutex_destroy(&q->mgr_mu);
+		pthread_cond_destroy(&q->mgr_cv);
+	}
 	free(q->name);
 	free(q->masked_url);
 	free(q->log_name);
@@ -254,23 +395,35 @@ void queue_destroy(struct queue *q)
 	free(q);
 }
 
+void queue_set_reshard_interval(struct queue *q, int64_t interval_ms)
+{
+	q->reshard_interval_ms = interval_ms > 0 ? interval_ms : RESHARD_INTERVAL_MS;
+}
+
 /* ---- the collectors' side ------------------------------------------- */
 
-/* Returns 1 when the ring was full and its oldest sample was overwritten. */
-static int ring_push(struct shard *sh, const struct sample *s)
+/* Pushes s at the tail of a ring of cap slots holding *count from *head.
+ * Returns 1 when the ring was full and its oldest sample was overwritten. */
+static int ring_push(struct sample *ring, size_t cap, size_t *head, size_t *count,
+		     const struct sample *s)
 {
-	size_t cap = sh->q->capacity, tail;
+	size_t tail;
 	int dropped = 0;
 
-	if (sh->count == cap) {
-		sh->head = sh->head + 1 == cap ? 0 : sh->head + 1;
-		sh->count--;
+	if (*count == cap) {
+		*head = *head + 1 == cap ? 0 : *head + 1;
+		(*count)--;
 		dropped = 1;
 	}
-	tail = sh->head + sh->count;
-	sh->ring[tail >= cap ? tail - cap : tail] = *s;
-	sh->count++;
+	tail = *head + *count;
+	ring[tail >= cap ? tail - cap : tail] = *s;
+	(*count)++;
 	return dropped;
+}
+
+static int shard_push(struct shard *sh, const struct sample *s)
+{
+	return ring_push(sh->ring, sh->q->capacity, &sh->head, &sh->count, s);
 }
 
 /* Pushes samples[0..n), all of one shard, under one lock. */
@@ -290,7 +443,7 @@ static void shard_append(struct shard *sh, const struct sample *samples, size_t 
 	if (before == 0)
 		sh->oldest_ms = now;
 	for (size_t i = 0; i < n; i++)
-		full += (size_t)ring_push(sh, &samples[i]);
+		full += (size_t)shard_push(sh, &samples[i]);
 	/* Wake the sender only on the edges it waits for: the first sample
 	 * (to arm the batch deadline) and a full batch. */
 	if (before == 0 || (before < q->batch_max && sh->count >= q->batch_max))
@@ -300,20 +453,61 @@ static void shard_append(struct shard *sh, const struct sample *samples, size_t 
 	add(&q->c.dropped[DROP_QUEUE_FULL], full);
 }
 
+/* While resharding: into the staging ring, oldest dropped when full.
+ * Under route_mu. */
+static void staging_append(struct queue *q, const struct sample *samples, size_t n)
+{
+	size_t full = 0;
+
+	for (size_t i = 0; i < n; i++)
+		full += (size_t)ring_push(q->staging, q->st_cap, &q->st_head, &q->st_count,
+					  &samples[i]);
+	add(&q->c.pending, n - full);
+	add(&q->c.dropped[DROP_QUEUE_FULL], full);
+}
+
+static void atomic_max(_Atomic int64_t *v, int64_t x)
+{
+	int64_t cur = atomic_load_explicit(v, memory_order_relaxed);
+
+	while (x > cur && !atomic_compare_exchange_weak_explicit(
+				  v, &cur, x, memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 void queue_append(struct queue *q, const struct sample *samples, size_t n)
 {
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), newest = INT64_MIN;
 	size_t i = 0, j;
+	unsigned ns;
 
+	if (n == 0)
+		return;
 	add(&q->c.in, n);
-	while (i < n) {
-		struct shard *sh = shard_for(q, samples[i].series);
+	for (i = 0; i < n; i++)
+		if (samples[i].timestamp_ms > newest)
+			newest = samples[i].timestamp_ms;
+	atomic_max(&q->c.highest_in_ts, newest);
+	pthread_mutex_lock(&q->route_mu);
+	if (atomic_load(&q->stopping)) {
+		pthread_mutex_unlock(&q->route_mu);
+		add(&q->c.dropped[DROP_SHUTDOWN], n);
+		return;
+	}
+	if (q->resharding) {
+		staging_append(q, samples, n);
+		pthread_mutex_unlock(&q->route_mu);
+		return;
+	}
+	ns = shards_now(q);
+	for (i = 0; i < n; i = j) {
+		struct shard *sh = shard_for(q, samples[i].series, ns);
 
-		for (j = i + 1; j < n && shard_for(q, samples[j].series) == sh; j++)
+		for (j = i + 1; j < n && shard_for(q, samples[j].series, ns) == sh; j++)
 			;
 		shard_append(sh, samples + i, j - i, now);
-		i = j;
 	}
+	pthread_mutex_unlock(&q->route_mu);
 }
 
 /* ---- the sender side --------------------------------------------------- */
@@ -357,7 +551,8 @@ static void take_batch(struct shard *sh)
 }
 
 /* Waits until a batch is due and takes it. false: the thread must exit
- * (stopping with nothing left, or the stop deadline passed). */
+ * (stopping with nothing left, the stop deadline passed, or retired). A
+ * flush (resharding) makes whatever the ring holds due at once. */
 static bool next_batch(struct shard *sh)
 {
 	struct queue *q = sh->q;
@@ -371,17 +566,20 @@ static bool next_batch(struct shard *sh)
 		if (now >= deadline)
 			break;
 		if (sh->count >= q->batch_max ||
-		    (sh->count > 0 && (deadline != INT64_MAX || now >= sh->oldest_ms + bsd))) {
+		    (sh->count > 0 &&
+		     (deadline != INT64_MAX || sh->flush || now >= sh->oldest_ms + bsd))) {
 			go = true;
 			break;
 		}
-		if (sh->count == 0 && deadline != INT64_MAX)
+		if (sh->count == 0 && (deadline != INT64_MAX || sh->retire))
 			break;
 		until = sh->count > 0 ? sh->oldest_ms + bsd : INT64_MAX;
 		wait_until(sh, until < deadline ? until : deadline);
 	}
-	if (go)
+	if (go) {
 		take_batch(sh);
+		sh->busy = true;
+	}
 	pthread_mutex_unlock(&sh->mu);
 	return go;
 }
@@ -465,15 +663,6 @@ static int encode_batch(struct shard *sh)
 	return -1;
 }
 
-static void atomic_max(_Atomic int64_t *v, int64_t x)
-{
-	int64_t cur = atomic_load_explicit(v, memory_order_relaxed);
-
-	while (x > cur && !atomic_compare_exchange_weak_explicit(
-				  v, &cur, x, memory_order_relaxed, memory_order_relaxed))
-		;
-}
-
 static void on_sent(struct shard *sh, unsigned attempts)
 {
 	struct queue *q = sh->q;
@@ -483,6 +672,7 @@ static void on_sent(struct shard *sh, unsigned attempts)
 		if (sh->batch[i].timestamp_ms > highest)
 			highest = sh->batch[i].timestamp_ms;
 	atomic_max(&q->c.highest_ts, highest);
+	atomic_store_explicit(&q->c.last_ok_ms, mono_ms(), memory_order_relaxed);
 	add(&q->c.sent, sh->batch_n);
 	add(&q->c.bytes, sh->body.len);
 	sub(&q->c.pending, sh->batch_n);
@@ -536,6 +726,15 @@ static void log_retry(struct shard *sh, unsigned attempt, int64_t delay)
 		(long long)sh->out.retry_after_ms, (long long)delay);
 }
 
+static unsigned duration_bucket(double s)
+{
+	unsigned b = 0;
+
+	while (b < QUEUE_DURATION_BUCKETS && s > queue_batch_duration_bounds[b])
+		b++;
+	return b; /* QUEUE_DURATION_BUCKETS: +Inf */
+}
+
 static enum send_result post_once(struct shard *sh)
 {
 	struct queue *q = sh->q;
@@ -547,12 +746,14 @@ static enum send_result post_once(struct shard *sh)
 	add(&q->c.connections, conns - sh->conns_seen);
 	sh->conns_seen = conns;
 	add(&q->c.requests, 1);
+	add(&q->c.dur_counts[duration_bucket(sh->out.duration_s)], 1);
+	add(&q->c.dur_ns, (uint64_t)(sh->out.duration_s * 1e9 + 0.5));
 	return r;
 }
 
 /* Sends the batch until it is accepted, refused, or the stop deadline
  * passes. Retries resend the same bytes unless samples aged out. */
-static void send_batch(struct shard *sh)
+static void try_batch(struct shard *sh)
 {
 	const struct queue_config *qc = &sh->q->cfg->queue;
 	int64_t backoff = qc->min_backoff_ms > 0 ? qc->min_backoff_ms : 1;
@@ -591,22 +792,375 @@ static void send_batch(struct shard *sh)
 	drop(sh->q, DROP_SHUTDOWN, sh->batch_n);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One batch, for the resharding rates: Prometheus' samples out (whatever
+ * the outcome) and the wall time from its start to its end, backoff
+ * included. */
+static void send_batch(struct shard *sh)
+{
+	uint64_t t0 = mono_ns();
+
+	try_batch(sh);
+	add(&sh->q->c.out, sh->batch_n);
+	add(&sh->q->c.out_ns, mono_ns() - t0);
+}
+
+/* The batch is done: a resharding drain may be waiting for this shard to
+ * become idle. */
+static void batch_done(struct shard *sh)
+{
+	struct queue *q = sh->q;
+	bool idle;
+
+	pthread_mutex_lock(&sh->mu);
+	sh->busy = false;
+	idle = sh->flush && sh->count == 0;
+	pthread_mutex_unlock(&sh->mu);
+	if (idle) {
+		pthread_mutex_lock(&q->mgr_mu);
+		pthread_cond_broadcast(&q->mgr_cv);
+		pthread_mutex_unlock(&q->mgr_mu);
+	}
+}
+
 static void *shard_main(void *arg)
 {
 	struct shard *sh = arg;
 
-	while (next_batch(sh))
+	while (next_batch(sh)) {
 		send_batch(sh);
+		batch_done(sh);
+	}
+	return NULL;
+}
+
+/* ---- resharding ------------------------------------------------------- */
+
+static void ewma_tick(struct ewma *e, uint64_t total, double secs)
+{
+	uint64_t n = total - e->last;
+	double instant = secs > 0 ? (double)n / secs : 0;
+
+	e->last = total;
+	if (e->init)
+		e->rate += EWMA_ALPHA * (instant - e->rate);
+	else if (n > 0) {
+		e->init = true;
+		e->rate = instant;
+	}
+}
+
+/* Samples that need no sending, for kept_ratio: Prometheus counts the ones
+ * dropped before they are queued. Ours are the too-old ones; a full ring
+ * is not counted here, or a queue too slow for its input would see a lower
+ * kept_ratio, ask for fewer shards and never catch up. */
+static uint64_t not_needed(const struct queue *q)
+{
+	return get(&q->c.dropped[DROP_TOO_OLD]);
+}
+
+static void tick_rates(struct queue *q, double secs)
+{
+	ewma_tick(&q->in_rate, get(&q->c.in), secs);
+	ewma_tick(&q->out_rate, get(&q->c.out), secs);
+	ewma_tick(&q->dropped_rate, not_needed(q), secs);
+	ewma_tick(&q->out_dur_rate, get(&q->c.out_ns), secs);
+}
+
+static unsigned clamp_shards(const struct queue *q, double d)
+{
+	if (d >= q->max_shards)
+		return q->max_shards;
+	if (d <= q->min_shards)
+		return q->min_shards;
+	return (unsigned)d;
+}
+
+/* Prometheus' calculateDesiredShards: enough shards to send what comes in
+ * plus 5 % of the backlog per second, given the time one sample takes. */
+static unsigned desired_shards(struct queue *q)
+{
+	unsigned cur = shards_now(q), want;
+	double in = q->in_rate.rate, out = q->out_rate.rate;
+	double kept, delay, pending, catchup, tps, desired;
+	int64_t sent_ts = atomic_load_explicit(&q->c.highest_ts, memory_order_relaxed);
+	int64_t in_ts = atomic_load_explicit(&q->c.highest_in_ts, memory_order_relaxed);
+
+	if (out <= 0) {
+		atomic_store(&q->c.shards_desired, cur);
+		return cur;
+	}
+	kept = out / (out + q->dropped_rate.rate);
+	/* Nothing accepted yet: no delay to speak of (Prometheus would take
+	 * the newest timestamp as the delay). */
+	delay = sent_ts > 0 && in_ts > sent_ts ? (double)(in_ts - sent_ts) / 1000.0 : 0;
+	pending = delay * in * kept;
+	catchup = 0.05 * pending;
+	tps = q->out_dur_rate.rate / 1e9 / out;
+	desired = ceil(tps * (in * kept + catchup));
+	want = clamp_shards(q, desired);
+	atomic_store(&q->c.shards_desired, want);
+	log_msg(LOG_DEBUG, "remote_write resharding calculation",
+		"remote_name=%s in_rate=%.1f out_rate=%.1f dropped_rate=%.1f kept_ratio=%.3f "
+		"out_duration_rate=%.3f time_per_sample=%.6f delay=%.3f pending=%.0f "
+		"desired=%.0f shards=%u",
+		q->log_name, in, out, q->dropped_rate.rate, kept, q->out_dur_rate.rate / 1e9,
+		tps, delay, pending, desired, cur);
+	if (cur * (1 - RESHARD_TOLERANCE) <= desired && desired <= cur * (1 + RESHARD_TOLERANCE))
+		return cur;
+	if (want < cur && delay > RESHARD_MAX_DELAY_S) {
+		log_msg(LOG_DEBUG, "remote_write not downsharding: too far behind",
+			"remote_name=%s delay=%.3f", q->log_name, delay);
+		return cur;
+	}
+	return want;
+}
+
+/* Prometheus' shouldReshard: not while the endpoint is failing. */
+static bool should_reshard(struct queue *q, unsigned want)
+{
+	int64_t last = atomic_load_explicit(&q->c.last_ok_ms, memory_order_relaxed);
+	int64_t limit = 2 * q->cfg->queue.batch_send_deadline_ms, now = mono_ms();
+
+	if (want == shards_now(q))
+		return false;
+	if (last == INT64_MIN || now - last > limit) {
+		log_msg(q->skip_logged ? LOG_DEBUG : LOG_WARN,
+			"remote_write skipping resharding, last successful send too old",
+			"remote_name=%s url=%s shards=%u desired=%u last_success_ago_ms=%lld",
+			q->log_name, q->log_url, shards_now(q), want,
+			last == INT64_MIN ? -1LL : (long long)(now - last));
+		q->skip_logged = true;
+		return false;
+	}
+	q->skip_logged = false;
+	return true;
+}
+
+/* The staging ring for a reshard to `to` shards; kept for the next one. */
+static int staging_reserve(struct queue *q, unsigned to)
+{
+	size_t need = q->capacity * to;
+
+	if (q->st_alloc < need) {
+		struct sample *st = calloc(need, sizeof(*st));
+
+		if (!st)
+			return -1;
+		free(q->staging); /* not in use: resharding is false */
+		q->staging = st;
+		q->st_alloc = need;
+	}
+	return 0;
+}
+
+static int shard_start(struct shard *sh)
+{
+	int rc = pthread_create(&sh->thread, NULL, shard_main, sh);
+
+	if (rc) {
+		log_msg(LOG_ERROR, "remote_write: cannot start sender thread",
+			"remote_name=%s err=\"%s\"", sh->q->log_name, strerror(rc));
+		return -1;
+	}
+	sh->running = true;
+	return 0;
+}
+
+/* Stops an idle shard that no sample maps to any more, and frees it. */
+static void shard_retire(struct shard *sh)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->retire = true;
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->mu);
+	if (sh->running)
+		pthread_join(sh->thread, NULL);
+	sh->running = false;
+	shard_release(sh);
+}
+
+static bool shard_idle(struct shard *sh)
+{
+	bool idle;
+
+	pthread_mutex_lock(&sh->mu);
+	idle = sh->count == 0 && !sh->busy;
+	pthread_mutex_unlock(&sh->mu);
+	return idle;
+}
+
+/* Makes shards [0, n) send everything now and waits until each is empty
+ * with no batch in flight; a batch in backoff keeps going. false: queue_stop
+ * was called, and takes over. */
+static bool drain(struct queue *q, unsigned n)
+{
+	bool done = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct shard *sh = &q->shards[i];
+
+		pthread_mutex_lock(&sh->mu);
+		sh->flush = true;
+		pthread_cond_broadcast(&sh->cv);
+		pthread_mutex_unlock(&sh->mu);
+	}
+	pthread_mutex_lock(&q->mgr_mu);
+	while (!atomic_load(&q->stopping)) {
+		unsigned i = 0;
+
+		while (i < n && shard_idle(&q->shards[i]))
+			i++;
+		if (i == n) {
+			done = true;
+			break;
+		}
+		/* batch_done and queue_stop broadcast under mgr_mu. */
+		pthread_cond_wait(&q->mgr_cv, &q->mgr_mu);
+	}
+	pthread_mutex_unlock(&q->mgr_mu);
+	return done;
+}
+
+/* Under route_mu, with every shard of the old count idle: the new count
+ * takes effect and the staged samples move, in order, to their new shards. */
+static void commit(struct queue *q, unsigned from, unsigned to)
+{
+	size_t cap = q->st_cap, full = 0;
+	unsigned top = from > to ? from : to;
+	struct shard *cur = NULL;
+
+	for (size_t k = 0; k < q->st_count; k++) {
+		size_t at = q->st_head + k;
+		const struct sample *s = &q->staging[at >= cap ? at - cap : at];
+		struct shard *sh = shard_for(q, s->series, to);
+
+		if (sh != cur) {
+			if (cur)
+				pthread_mutex_unlock(&cur->mu);
+			pthread_mutex_lock(&sh->mu);
+			cur = sh;
+		}
+		if (sh->count == 0)
+			sh->oldest_ms = q->st_since_ms;
+		full += (size_t)shard_push(sh, s);
+	}
+	if (cur)
+		pthread_mutex_unlock(&cur->mu);
+	drop(q, DROP_QUEUE_FULL, full);
+	q->st_head = q->st_count = 0;
+	for (unsigned i = 0; i < top; i++) {
+		struct shard *sh = &q->shards[i];
+
+		pthread_mutex_lock(&sh->mu);
+		sh->flush = false;
+		if (sh->count > 0)
+			pthread_cond_signal(&sh->cv);
+		pthread_mutex_unlock(&sh->mu);
+	}
+	atomic_store_explicit(&q->n_shards, to, memory_order_relaxed);
+	q->resharding = false;
+}
+
+/* Changes the shard count without losing a sample or reordering a series:
+ * new shards start first (idle: nothing maps to them yet), appends go to
+ * staging while the current shards drain, then the switch, then the shards
+ * beyond the new count stop. queue_append waits only for the two short
+ * critical sections under route_mu. */
+static void reshard(struct queue *q, unsigned to)
+{
+	unsigned from = shards_now(q), i;
+
+	if (staging_reserve(q, to) < 0) {
+		log_msg(LOG_ERROR, "remote_write: cannot reshard, out of memory",
+			"remote_name=%s", q->log_name);
+		return;
+	}
+	for (i = from; i < to; i++) {
+		if (shard_activate(&q->shards[i]) < 0 || shard_start(&q->shards[i]) < 0) {
+			if (q->shards[i].active)
+				shard_release(&q->shards[i]);
+			log_msg(LOG_ERROR, "remote_write: cannot start a new shard",
+				"remote_name=%s shard=%u", q->log_name, i);
+			break;
+		}
+	}
+	to = i < to ? i : to;
+	if (to == from)
+		return;
+	log_msg(LOG_INFO, "remote_write resharding", "remote_name=%s url=%s from=%u to=%u",
+		q->log_name, q->log_url, from, to);
+	pthread_mutex_lock(&q->route_mu);
+	q->resharding = true;
+	q->st_cap = q->capacity * to;
+	q->st_head = q->st_count = 0;
+	q->st_since_ms = mono_ms();
+	pthread_mutex_unlock(&q->route_mu);
+
+	if (!drain(q, from))
+		return; /* stopping: queue_stop drops what is left, staging included */
+
+	pthread_mutex_lock(&q->route_mu);
+	commit(q, from, to);
+	pthread_mutex_unlock(&q->route_mu);
+	for (i = to; i < from; i++)
+		shard_retire(&q->shards[i]);
+	add(&q->c.reshards, 1);
+}
+
+static void *manager_main(void *arg)
+{
+	struct queue *q = arg;
+	int64_t last = mono_ms(), next = last + q->reshard_interval_ms;
+
+	pthread_mutex_lock(&q->mgr_mu);
+	for (;;) {
+		struct timespec ts = {next / 1000, (next % 1000) * 1000000};
+		int64_t now;
+		unsigned want;
+
+		if (atomic_load(&q->stopping))
+			break;
+		if (mono_ms() < next) {
+			pthread_cond_timedwait(&q->mgr_cv, &q->mgr_mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&q->mgr_mu);
+		/* Rates over the time that really passed: a reshard's drain may
+		 * have made this tick late. */
+		now = mono_ms();
+		tick_rates(q, (double)(now - last) / 1000.0);
+		last = now;
+		next += q->reshard_interval_ms;
+		if (next <= now)
+			next = now + q->reshard_interval_ms;
+		want = desired_shards(q);
+		if (should_reshard(q, want))
+			reshard(q, want);
+		pthread_mutex_lock(&q->mgr_mu);
+	}
+	pthread_mutex_unlock(&q->mgr_mu);
 	return NULL;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* Slots, not n_shards: a reshard cut short by queue_stop leaves started
+ * shards beyond it. Only once the manager is joined (or never started). */
 static void wake_all(struct queue *q)
 {
-	for (unsigned i = 0; i < q->n_shards; i++) {
+	for (unsigned i = 0; i < q->max_shards; i++) {
 		struct shard *sh = &q->shards[i];
 
+		if (!sh->active)
+			continue;
 		sender_abort_at(sh->sender, atomic_load(&q->deadline_ms));
 		pthread_mutex_lock(&sh->mu);
 		pthread_cond_broadcast(&sh->cv);
@@ -616,61 +1170,90 @@ static void wake_all(struct queue *q)
 
 static void join_all(struct queue *q)
 {
-	for (unsigned i = 0; i < q->n_shards; i++) {
+	for (unsigned i = 0; i < q->max_shards; i++) {
 		if (q->shards[i].running)
 			pthread_join(q->shards[i].thread, NULL);
 		q->shards[i].running = false;
 	}
 }
 
+static void stop_manager(struct queue *q)
+{
+	pthread_mutex_lock(&q->mgr_mu);
+	pthread_cond_broadcast(&q->mgr_cv);
+	pthread_mutex_unlock(&q->mgr_mu);
+	if (q->mgr_running)
+		pthread_join(q->mgr, NULL);
+	q->mgr_running = false;
+}
+
 int queue_start(struct queue *q)
 {
-	for (unsigned i = 0; i < q->n_shards; i++) {
-		struct shard *sh = &q->shards[i];
-		int rc = pthread_create(&sh->thread, NULL, shard_main, sh);
+	unsigned n = shards_now(q);
+	int rc = 0;
 
-		if (rc) {
-			log_msg(LOG_ERROR, "remote_write: cannot start sender thread",
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		rc = shard_start(&q->shards[i]);
+	/* With min_shards == max_shards there is nothing to decide. */
+	if (rc == 0 && q->min_shards < q->max_shards) {
+		rc = pthread_create(&q->mgr, NULL, manager_main, q);
+		if (rc)
+			log_msg(LOG_ERROR, "remote_write: cannot start the resharding thread",
 				"remote_name=%s err=\"%s\"", q->log_name, strerror(rc));
-			atomic_store(&q->deadline_ms, mono_ms());
-			atomic_store(&q->stopping, true);
-			wake_all(q);
-			join_all(q);
-			return -1;
-		}
-		sh->running = true;
+		q->mgr_running = rc == 0;
 	}
-	log_msg(LOG_INFO, "remote_write started", "remote_name=%s url=%s shards=%u",
-		q->log_name, q->log_url, q->n_shards);
+	if (rc) {
+		atomic_store(&q->deadline_ms, mono_ms());
+		atomic_store(&q->stopping, true);
+		stop_manager(q);
+		wake_all(q);
+		join_all(q);
+		return -1;
+	}
+	log_msg(LOG_INFO, "remote_write started",
+		"remote_name=%s url=%s shards=%u min_shards=%u max_shards=%u", q->log_name,
+		q->log_url, n, q->min_shards, q->max_shards);
 	return 0;
 }
 
 uint64_t queue_stop(struct queue *q, int64_t deadline_ms)
 {
 	uint64_t before = get(&q->c.dropped[DROP_SHUTDOWN]), dropped;
+	size_t staged;
 
 	if (q->stopped)
 		return 0;
 	q->stopped = true;
 	atomic_store(&q->deadline_ms, deadline_ms);
 	atomic_store(&q->stopping, true);
+	/* First the manager, so that the set of shards stops changing; a
+	 * drain it was waiting for ends at once. */
+	stop_manager(q);
 	wake_all(q);
 	join_all(q);
-	for (unsigned i = 0; i < q->n_shards; i++) {
+	for (unsigned i = 0; i < q->max_shards; i++) {
 		struct shard *sh = &q->shards[i];
 		size_t left;
 
+		if (!sh->active)
+			continue;
 		pthread_mutex_lock(&sh->mu);
 		left = sh->count;
 		sh->count = 0;
 		pthread_mutex_unlock(&sh->mu);
 		drop(q, DROP_SHUTDOWN, left);
 	}
+	pthread_mutex_lock(&q->route_mu);
+	staged = q->st_count;
+	q->st_head = q->st_count = 0;
+	pthread_mutex_unlock(&q->route_mu);
+	drop(q, DROP_SHUTDOWN, staged);
 	dropped = get(&q->c.dropped[DROP_SHUTDOWN]) - before;
 	log_msg(dropped ? LOG_WARN : LOG_INFO, "remote_write stopped",
-		"remote_name=%s url=%s sent=%llu failed=%llu shutdown_dropped=%llu", q->log_name,
-		q->log_url, (unsigned long long)get(&q->c.sent),
-		(unsigned long long)get(&q->c.failed), (unsigned long long)dropped);
+		"remote_name=%s url=%s sent=%llu failed=%llu shutdown_dropped=%llu shards=%u",
+		q->log_name, q->log_url, (unsigned long long)get(&q->c.sent),
+		(unsigned long long)get(&q->c.failed), (unsigned long long)dropped,
+		shards_now(q));
 	return dropped;
 }
 
@@ -692,8 +1275,17 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out)
 	out->connections_opened = get(&c->connections);
 	out->highest_sent_timestamp_ms = atomic_load_explicit(&c->highest_ts,
 							      memory_order_relaxed);
-	out->shards = q->n_shards;
-	out->shards_desired = q->n_shards;
+	out->shards = shards_now(q);
+	out->shards_desired = atomic_load_explicit(&c->shards_desired, memory_order_relaxed);
+	out->shards_min = q->min_shards;
+	out->shards_max = q->max_shards;
+	out->shard_capacity = q->capacity;
+	out->reshards = get(&c->reshards);
+	for (int b = 0; b <= QUEUE_DURATION_BUCKETS; b++) {
+		out->batch_duration_counts[b] = get(&c->dur_counts[b]);
+		out->batch_duration_count += out->batch_duration_counts[b];
+	}
+	out->batch_duration_sum = (double)get(&c->dur_ns) / 1e9;
 }
 
 const char *queue_name(const struct queue *q)

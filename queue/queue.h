@@ -29,6 +29,11 @@ enum drop_reason {
 
 const char *drop_reason_name(enum drop_reason r); /* "queue_full", ... */
 
+/* Prometheus' sent_batch_duration_seconds buckets: DefBuckets plus 25, 60,
+ * 120, 300 seconds. */
+#define QUEUE_DURATION_BUCKETS 15
+extern const double queue_batch_duration_bounds[QUEUE_DURATION_BUCKETS];
+
 /* A snapshot of one queue's counters; every field is cumulative unless said. */
 struct queue_stats {
 	uint64_t samples_in;          /* offered to queue_append */
@@ -43,7 +48,16 @@ struct queue_stats {
 	uint64_t connections_opened;
 	int64_t highest_sent_timestamp_ms; /* gauge */
 	uint32_t shards;              /* gauge */
-	uint32_t shards_desired;      /* gauge */
+	uint32_t shards_desired;      /* gauge: the last resharding calculation */
+	uint32_t shards_min, shards_max; /* gauges: from the config */
+	uint64_t shard_capacity;      /* gauge: samples one shard's ring holds */
+	uint64_t reshards;            /* times the shard count changed */
+	/* Duration of every HTTP request (retries included), as a histogram
+	 * with bounds queue_batch_duration_bounds; counts are per bucket, not
+	 * cumulative; the last bucket is +Inf. */
+	uint64_t batch_duration_counts[QUEUE_DURATION_BUCKETS + 1];
+	uint64_t batch_duration_count;
+	double batch_duration_sum;
 };
 
 struct queue;
@@ -71,6 +85,10 @@ uint64_t queue_stop(struct queue *q, int64_t deadline_ms);
 void queue_destroy(struct queue *q);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *out);
+
+/* How often the shard count is reconsidered (Prometheus: 10 s, the
+ * default). For tests and benchmarks; call before queue_start. */
+void queue_set_reshard_interval(struct queue *q, int64_t interval_ms);
 const char *queue_name(const struct queue *q);
 const char *queue_masked_url(const struct queue *q);
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "agent/exposition.h"
+#include "agent/numfmt.h"
 #include "agent/registry.h"
 
 static const struct metric_desc zeta = {"zeta_total", "Counts \\ things\nreally.", METRIC_COUNTER};
@@ -72,11 +73,32 @@ static void special_values_and_stale_markers(void **state)
 	registry_destroy(r);
 }
 
+static void numbers_print_like_go(void **state)
+{
+	static const struct {
+		double v;
+		const char *text;
+	} cases[] = {
+		{50, "50"}, {0, "0"}, {-3, "-3"}, {1e20, "100000000000000000000"}, {1e21, "1e+21"},
+		{25276502016, "25276502016"}, {1.048576, "1.048576"}, {0.005, "0.005"},
+		{0.0001, "0.0001"}, {1e-5, "1e-05"}, {0.1 + 0.2, "0.30000000000000004"},
+		{1795240391.866, "1795240391.866"}, {-1.5e-300, "-1.5e-300"},
+	};
+	char out[64];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		format_double(cases[i].v, out, sizeof(out));
+		assert_string_equal(out, cases[i].text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(families_sorted_escaped_with_client_timestamps),
 		cmocka_unit_test(special_values_and_stale_markers),
+		cmocka_unit_test(numbers_print_like_go),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,11 @@
 /* queue and sender against a real, fault-injecting HTTP/1.1 receiver that
  * runs in a thread of this test: it decodes the real wire format (snappy
  * block + protobuf-c), checks the protocol headers, records what it got and
- * answers per a script. */
+ * answers per a script, optionally after a delay (each connection on its
+ * own timer, so N shards see N requests served at once).
+ *
+ * TEST_QUEUE_VERBOSE=1 prints the resharding (and warn) log lines of the
+ * reshard tests; TEST_FILTER=pattern runs only the matching tests. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +51,7 @@ static void sleep_ms(int ms)
 #define MAX_CONNS 16
 #define MAX_SCRIPT 16
 #define MAX_RECORDS 4096
+#define MAX_ACCEPTED (1 << 16)
 
 struct reply {
 	int status;
@@ -58,11 +63,17 @@ struct got_sample {
 	int series;
 	int64_t ts;
 	double value;
+	unsigned req;          /* index of the request that brought it */
 };
 
 struct conn {
 	int fd;
 	struct buf in;
+	bool waiting;          /* a reply is due at due_ms */
+	int64_t due_ms;
+	struct reply rep;
+	Prometheus__WriteRequest *req; /* recorded when the reply goes out */
+	unsigned req_idx;
 };
 
 struct receiver {
@@ -77,12 +88,13 @@ struct receiver {
 	int64_t fail_until_ms; /* answer fail_status until then */
 	int fail_status;
 	bool hang;             /* read requests, never answer */
+	int delay_ms;          /* answer this long after the request (under mu) */
 	/* what happened, under mu */
 	unsigned accepts, closes, requests, header_errors, decode_errors;
 	int64_t request_ms[MAX_RECORDS];
 	int status[MAX_RECORDS];
 	size_t batch_len[MAX_RECORDS];
-	struct got_sample accepted[MAX_RECORDS];
+	struct got_sample accepted[MAX_ACCEPTED];
 	size_t n_accepted;
 	char authorization[256], org_id[256];
 	bool saw_expect;
@@ -156,15 +168,16 @@ static Prometheus__WriteRequest *decode(const uint8_t *body, size_t len)
 	return req;
 }
 
-static void record_accepted(struct receiver *r, const Prometheus__WriteRequest *req)
+static void record_accepted(struct receiver *r, const Prometheus__WriteRequest *req,
+			    unsigned idx)
 {
 	for (size_t t = 0; t < req->n_timeseries; t++) {
 		const Prometheus__TimeSeries *ts = req->timeseries[t];
 
-		for (size_t s = 0; s < ts->n_samples && r->n_accepted < MAX_RECORDS; s++)
+		for (size_t s = 0; s < ts->n_samples && r->n_accepted < MAX_ACCEPTED; s++)
 			r->accepted[r->n_accepted++] = (struct got_sample){
 				series_number(ts), ts->samples[s]->timestamp,
-				ts->samples[s]->value};
+				ts->samples[s]->value, idx};
 	}
 }
 
@@ -208,12 +221,13 @@ static void send_reply(int fd, const struct reply *rep)
 	free(body);
 }
 
-static void handle_request(struct receiver *r, int fd, const char *hdrs,
+static void handle_request(struct receiver *r, struct conn *c, const char *hdrs,
 			   const uint8_t *body, size_t len)
 {
 	Prometheus__WriteRequest *req = decode(body, len);
 	struct reply rep;
 	unsigned idx;
+	int delay;
 
 	pthread_mutex_lock(&r->mu);
 	idx = r->requests++;
@@ -229,13 +243,32 @@ static void handle_request(struct receiver *r, int fd, const char *hdrs,
 		r->status[idx] = rep.status;
 		r->batch_len[idx] = req ? count_samples(req) : 0;
 	}
-	if (req && rep.status / 100 == 2)
-		record_accepted(r, req);
+	delay = r->hang ? 0 : r->delay_ms;
+	/* Accepted means answered: a delayed answer records its samples
+	 * when it goes out, so that one the client never sees is not counted. */
+	if (req && rep.status / 100 == 2 && delay == 0)
+		record_accepted(r, req, idx);
 	pthread_mutex_unlock(&r->mu);
+	if (delay > 0) {
+		c->waiting = true;
+		c->due_ms = mono_ms() + delay;
+		c->rep = rep;
+		c->req = req;
+		c->req_idx = idx;
+		return;
+	}
 	if (req)
 		prometheus__write_request__free_unpacked(req, NULL);
 	if (!r->hang)
-		send_reply(fd, &rep);
+		send_reply(c->fd, &rep);
+}
+
+static void conn_unstash(struct conn *c)
+{
+	if (c->req)
+		prometheus__write_request__free_unpacked(c->req, NULL);
+	c->req = NULL;
+	c->waiting = false;
 }
 
 /* Handles every complete request in c->in. */
@@ -245,7 +278,7 @@ static void parse_requests(struct receiver *r, struct conn *c)
 		char *hdrs = (char *)c->in.data, *end, cl[32];
 		size_t hlen, blen, total;
 
-		if (c->in.len == 0 || buf_reserve(&c->in, 1) < 0)
+		if (c->waiting || c->in.len == 0 || buf_reserve(&c->in, 1) < 0)
 			return;
 		c->in.data[c->in.len] = '\0';
 		hdrs = (char *)c->in.data;
@@ -258,7 +291,7 @@ static void parse_requests(struct receiver *r, struct conn *c)
 		if (c->in.len < total)
 			return;
 		end[2] = '\0'; /* headers end with their last CRLF */
-		handle_request(r, c->fd, hdrs, c->in.data + hlen, blen);
+		handle_request(r, c, hdrs, c->in.data + hlen, blen);
 		memmove(c->in.data, c->in.data + total, c->in.len - total);
 		c->in.len -= total;
 	}
@@ -268,6 +301,7 @@ static void conn_close(struct receiver *r, struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
+	conn_unstash(c);
 	buf_free(&c->in);
 	pthread_mutex_lock(&r->mu);
 	r->closes++;
@@ -309,13 +343,39 @@ static void accept_conn(struct receiver *r)
 	close(fd);
 }
 
+/* Sends the delayed replies that are due, then handles what those
+ * connections sent meanwhile. Returns the poll timeout until the next. */
+static int send_due_replies(struct receiver *r)
+{
+	int64_t now = mono_ms(), next = INT64_MAX;
+
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = &r->conns[i];
+
+		if (c->fd < 0 || !c->waiting)
+			continue;
+		if (c->due_ms <= now) {
+			pthread_mutex_lock(&r->mu);
+			if (c->req && c->rep.status / 100 == 2)
+				record_accepted(r, c->req, c->req_idx);
+			pthread_mutex_unlock(&r->mu);
+			conn_unstash(c);
+			send_reply(c->fd, &c->rep);
+			parse_requests(r, c);
+		}
+		if (c->fd >= 0 && c->waiting && c->due_ms < next)
+			next = c->due_ms;
+	}
+	return next == INT64_MAX ? -1 : (int)(next > now ? next - now : 0);
+}
+
 static void *receiver_main(void *arg)
 {
 	struct receiver *r = arg;
 
 	for (;;) {
 		struct pollfd p[MAX_CONNS + 2];
-		int idx[MAX_CONNS + 2], n = 2;
+		int idx[MAX_CONNS + 2], n = 2, timeout = send_due_replies(r);
 
 		p[0] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
 		p[1] = (struct pollfd){.fd = r->lfd, .events = POLLIN};
@@ -325,7 +385,7 @@ static void *receiver_main(void *arg)
 				p[n++] = (struct pollfd){.fd = r->conns[i].fd, .events = POLLIN};
 			}
 		}
-		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
@@ -431,13 +491,14 @@ static bool wait_requests(struct receiver *r, unsigned n, int timeout_ms)
 /* ---- test fixtures ----------------------------------------------------- */
 
 #define N_SERIES 32
+#define MAX_SERIES 128
 
 struct fixture {
 	struct receiver *rx;
 	char url[128];
 	struct remote_write_config cfg;
-	struct buf labels[N_SERIES];
-	struct wire_series series[N_SERIES];
+	struct buf labels[MAX_SERIES];
+	struct wire_series series[MAX_SERIES];
 	int64_t base_ts;
 };
 
@@ -459,7 +520,7 @@ static int setup(void **state)
 	qc->min_backoff_ms = 20;
 	qc->max_backoff_ms = 100;
 	qc->retry_on_http_429 = true;
-	for (int i = 0; i < N_SERIES; i++) {
+	for (int i = 0; i < MAX_SERIES; i++) {
 		char v[16];
 		int n = snprintf(v, sizeof(v), "%d", i);
 
@@ -478,7 +539,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	receiver_free(f->rx);
-	for (int i = 0; i < N_SERIES; i++)
+	for (int i = 0; i < MAX_SERIES; i++)
 		buf_free(&f->labels[i]);
 	free(f);
 	return 0;
@@ -967,6 +1028,465 @@ static void test_masked_url_and_name(void **state)
 	queue_destroy(q); /* never started: destroy alone is enough */
 }
 
+/* ---- resharding tests ------------------------------------------------------ */
+
+#define RS_SERIES 100
+
+static void rx_set_delay(struct receiver *r, int ms)
+{
+	pthread_mutex_lock(&r->mu);
+	r->delay_ms = ms;
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void rx_fail_from_now(struct receiver *r, int status)
+{
+	pthread_mutex_lock(&r->mu);
+	r->fail_status = status;
+	r->fail_until_ms = INT64_MAX;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The load of the reshard tests: per round, `per` samples of each of
+ * n_series series, timestamps following the round's wall time and strictly
+ * increasing per series, rounds every 100 ms. Appends one round. */
+static uint64_t append_round(struct fixture *f, struct queue *q, int round, int n_series,
+			     int per)
+{
+	struct sample *smp = calloc((size_t)(n_series * per), sizeof(*smp));
+	size_t n = 0;
+
+	assert_true(per < 100);
+	for (int k = 0; k < per; k++)
+		for (int s = 0; s < n_series; s++)
+			smp[n++] = (struct sample){&f->series[s], f->base_ts + round * 100 + k,
+						   round * 100 + k};
+	queue_append(q, smp, n);
+	free(smp);
+	return n;
+}
+
+/* Sleeps until round `round` is due (100 ms apart from t0). */
+static void pace(int64_t t0, int round)
+{
+	int64_t wait = t0 + (int64_t)round * 100 - mono_ms();
+
+	if (wait > 0)
+		sleep_ms((int)wait);
+}
+
+static struct queue *start_reshard_queue(struct fixture *f, int64_t interval_ms)
+{
+	struct queue *q = queue_create(&f->cfg, "test");
+
+	assert_non_null(q);
+	queue_set_reshard_interval(q, interval_ms);
+	receiver_start(f->rx);
+	assert_int_equal(queue_start(q), 0);
+	return q;
+}
+
+/* The whole captured log so far, without ending the capture. */
+static bool log_has(const struct capture *c, const char *needle)
+{
+	FILE *fp = fopen(c->path, "r");
+	char *text = calloc(1, 1 << 20);
+	bool found;
+
+	assert_non_null(fp);
+	(void)!fread(text, 1, (1 << 20) - 1, fp);
+	fclose(fp);
+	found = strstr(text, needle) != NULL;
+	free(text);
+	return found;
+}
+
+static void print_reshard_lines(const char *test, const char *log)
+{
+	if (!getenv("TEST_QUEUE_VERBOSE"))
+		return;
+	for (const char *line = log; *line;) {
+		const char *nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+
+		if (memmem(line, (size_t)len, "resharding", 10) ||
+		    memmem(line, (size_t)len, "level=warn", 10) ||
+		    memmem(line, (size_t)len, "level=error", 11))
+			printf("  %s| %.*s\n", test, len, line);
+		line += len + (nl ? 1 : 0);
+	}
+}
+
+/* Every series' timestamps strictly increase at the receiver, over the
+ * whole run; returns how many samples it got. */
+static size_t assert_series_increasing(struct receiver *r)
+{
+	int64_t last[MAX_SERIES];
+	struct got_sample *got;
+	size_t n;
+
+	/* A copy: a failed assertion must not leave mu locked. */
+	pthread_mutex_lock(&r->mu);
+	n = r->n_accepted;
+	got = malloc((n + 1) * sizeof(*got));
+	memcpy(got, r->accepted, n * sizeof(*got));
+	pthread_mutex_unlock(&r->mu);
+	for (int s = 0; s < MAX_SERIES; s++)
+		last[s] = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		const struct got_sample g = got[i];
+
+		if (g.series < 0 || g.series >= MAX_SERIES || g.ts <= last[g.series]) {
+			size_t p = i;
+
+			while (p > 0 && got[p - 1].series != g.series)
+				p--;
+			print_message("series %d: ts %lld (request %u) after %lld (request %u), "
+				      "sample %zu\n", g.series, (long long)g.ts, g.req,
+				      (long long)last[g.series], p > 0 ? got[p - 1].req : 0, i);
+			free(got);
+			fail();
+		}
+		last[g.series] = g.ts;
+	}
+	free(got);
+	assert_true(n < MAX_ACCEPTED);
+	return n;
+}
+
+static uint64_t all_dropped(const struct queue_stats *st)
+{
+	uint64_t d = 0;
+
+	for (int r = 0; r < DROP_REASONS; r++)
+		d += st->samples_dropped[r];
+	return d;
+}
+
+/* After queue_stop: every sample offered was received, dropped or refused,
+ * exactly once. */
+static void assert_exact(struct fixture *f, const struct queue_stats *st)
+{
+	assert_int_equal(st->samples_pending, 0);
+	assert_int_equal(st->samples_sent, accepted_count(f->rx));
+	assert_int_equal(st->samples_in,
+			 accepted_count(f->rx) + all_dropped(st) + st->samples_failed);
+}
+
+static void reshard_config(struct fixture *f, int min, int max)
+{
+	struct queue_config *qc = &f->cfg.queue;
+
+	qc->capacity = 20000;
+	qc->min_shards = min;
+	qc->max_shards = max;
+	qc->max_samples_per_send = 50;
+	qc->batch_send_deadline_ms = 500;
+}
+
+/* A receiver that takes 100 ms per request, 3000 samples/s over 100
+ * series: one shard sends 500/s, so the queue must grow, and must lose and
+ * reorder nothing while it does. */
+static void test_reshard_grows_keeps_order_and_samples(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	uint64_t appended = 0, buckets = 0;
+	int64_t t0;
+	char *log;
+
+	reshard_config(f, 1, 8);
+	rx_set_delay(f->rx, 100);
+	capture_start(&cap);
+	log_set_level(LOG_DEBUG);
+	q = start_reshard_queue(f, 300);
+	t0 = mono_ms();
+	for (int round = 0; round < 30; round++) {
+		pace(t0, round);
+		appended += append_round(f, q, round, RS_SERIES, 3);
+	}
+	assert_true(wait_accepted(f->rx, appended, 8000));
+	stats_of(q, &st);
+	assert_true(st.shards > 1);
+	assert_true(st.reshards >= 1);
+	assert_true(st.shards_desired > 1);
+	assert_int_equal(stop_now(q, 2000), 0);
+	log_set_level(LOG_INFO);
+	log = capture_end(&cap);
+	print_reshard_lines("grows", log);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_in, appended);
+	assert_int_equal(assert_series_increasing(f->rx), appended); /* no loss */
+	assert_int_equal(all_dropped(&st), 0);
+	assert_exact(f, &st);
+	assert_int_equal(f->rx->header_errors + f->rx->decode_errors, 0);
+	assert_true(count_lines_with(log, "level=info", "msg=\"remote_write resharding\" "
+				     "remote_name=test") >= 1);
+	assert_true(count_lines_with(log, "msg=\"remote_write resharding\"", "from=1 to=") >= 1);
+	assert_true(count_lines_with(log, "level=debug", "time_per_sample=") >= 1);
+	/* The new stats. */
+	assert_int_equal(st.shards_min, 1);
+	assert_int_equal(st.shards_max, 8);
+	assert_int_equal(st.shard_capacity, 20000);
+	for (int b = 0; b <= QUEUE_DURATION_BUCKETS; b++)
+		buckets += st.batch_duration_counts[b];
+	assert_int_equal(buckets, st.batch_duration_count);
+	assert_int_equal(st.batch_duration_count, st.requests_total);
+	/* Answers ~100 ms after the request (the receiver's poll is ms-grained:
+	 * a hair under is possible): (0.05, 0.1] and (0.1, 0.25]. */
+	assert_int_equal(st.batch_duration_counts[4] + st.batch_duration_counts[5],
+			 st.batch_duration_count);
+	assert_true(st.batch_duration_sum >= 0.095 * (double)st.batch_duration_count);
+	assert_true(st.batch_duration_sum < 0.25 * (double)st.batch_duration_count);
+	free(log);
+	queue_destroy(q);
+}
+
+/* Once the receiver is fast again the queue shrinks, but not below
+ * min_shards. */
+static void test_reshard_shrinks_when_fast(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	uint64_t appended = 0;
+	unsigned peak = 0, low = UINT32_MAX;
+	int64_t t0;
+	int round = 0;
+	char *log;
+
+	reshard_config(f, 2, 8);
+	rx_set_delay(f->rx, 100);
+	capture_start(&cap);
+	log_set_level(LOG_DEBUG);
+	q = start_reshard_queue(f, 300);
+	t0 = mono_ms();
+	for (; round < 40; round++) { /* slow: grow */
+		pace(t0, round);
+		appended += append_round(f, q, round, RS_SERIES, 3);
+		stats_of(q, &st);
+		if (st.shards > peak)
+			peak = st.shards;
+		if (st.shards >= 4)
+			break;
+	}
+	assert_true(peak >= 4);
+	rx_set_delay(f->rx, 0);
+	for (round++; round < 120; round++) { /* fast: shrink */
+		pace(t0, round);
+		appended += append_round(f, q, round, RS_SERIES, 3);
+		stats_of(q, &st);
+		if (st.shards < low)
+			low = st.shards;
+		if (st.shards == 2)
+			break;
+	}
+	assert_int_equal(st.shards, 2);
+	assert_int_equal(low, 2);
+	assert_true(st.reshards >= 2);
+	/* It stays there. */
+	for (int i = 0; i < 8; i++) {
+		round++;
+		pace(t0, round);
+		appended += append_round(f, q, round, RS_SERIES, 3);
+	}
+	assert_true(wait_accepted(f->rx, appended, 5000));
+	stats_of(q, &st);
+	assert_int_equal(st.shards, 2);
+	assert_int_equal(st.shards_desired, 2);
+	assert_int_equal(stop_now(q, 2000), 0);
+	log_set_level(LOG_INFO);
+	log = capture_end(&cap);
+	print_reshard_lines("shrinks", log);
+	stats_of(q, &st);
+	assert_int_equal(assert_series_increasing(f->rx), appended);
+	assert_int_equal(all_dropped(&st), 0);
+	assert_exact(f, &st);
+	assert_true(count_lines_with(log, "msg=\"remote_write resharding\"", "to=2") >= 1);
+	free(log);
+	queue_destroy(q);
+}
+
+/* While the endpoint answers 503 the queue keeps its shards, even under a
+ * load that would grow it, and says so once. */
+static void test_no_reshard_while_failing(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	int64_t t0;
+	int round = 0;
+	char *log;
+
+	reshard_config(f, 1, 8);
+	f->cfg.queue.batch_send_deadline_ms = 200; /* failing: no 2xx for 400 ms */
+	rx_set_delay(f->rx, 100);
+	capture_start(&cap);
+	q = start_reshard_queue(f, 300);
+	t0 = mono_ms();
+	for (; round < 8; round++) { /* healthy and light: rates, no reshard */
+		pace(t0, round);
+		append_round(f, q, round, 20, 1);
+	}
+	stats_of(q, &st);
+	assert_true(st.samples_sent > 0);
+	rx_fail_from_now(f->rx, 503);
+	for (; round < 14; round++) { /* failing, light */
+		pace(t0, round);
+		append_round(f, q, round, 20, 1);
+	}
+	for (; round < 30; round++) { /* failing, heavy: would grow */
+		pace(t0, round);
+		append_round(f, q, round, RS_SERIES, 3);
+	}
+	stats_of(q, &st);
+	assert_int_equal(st.shards, 1);
+	assert_int_equal(st.reshards, 0);
+	assert_true(st.shards_desired > 1); /* it wanted to */
+	assert_true(st.samples_retried > 0);
+	stop_now(q, 300);
+	log = capture_end(&cap);
+	print_reshard_lines("failing", log);
+	stats_of(q, &st);
+	assert_int_equal(st.shards, 1);
+	assert_int_equal(st.reshards, 0);
+	assert_int_equal(count_lines_with(log, "level=warn", "skipping resharding"), 1);
+	assert_int_equal(count_lines_with(log, "msg=\"remote_write resharding\"", NULL), 0);
+	assert_true(st.samples_dropped[DROP_SHUTDOWN] > 0);
+	assert_series_increasing(f->rx);
+	assert_exact(f, &st);
+	free(log);
+	queue_destroy(q);
+}
+
+/* queue_stop while a reshard waits for its drain (the receiver stopped
+ * answering): it returns by the deadline, and the samples held in the
+ * rings, in flight and in staging are all counted. */
+static void test_stop_during_reshard_drain(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	uint64_t dropped;
+	int64_t t0, took;
+	int round = 0;
+	char *log;
+
+	reshard_config(f, 1, 4);
+	f->cfg.remote_timeout_ms = 60000;
+	rx_set_delay(f->rx, 100);
+	capture_start(&cap);
+	q = start_reshard_queue(f, 300);
+	t0 = mono_ms();
+	for (; round < 30; round++) {
+		pace(t0, round);
+		append_round(f, q, round, RS_SERIES, 3);
+		if (log_has(&cap, "msg=\"remote_write resharding\""))
+			break;
+	}
+	assert_true(round < 30);
+	/* The drain started with a backlog of ~1 s; from now on no request
+	 * is answered within the test. */
+	rx_set_delay(f->rx, 60000);
+	for (int i = 0; i < 3; i++) { /* these go to staging */
+		round++;
+		pace(t0, round);
+		append_round(f, q, round, RS_SERIES, 3);
+	}
+	stats_of(q, &st);
+	assert_int_equal(st.reshards, 0);
+	assert_int_equal(st.shards, 1);
+	t0 = mono_ms();
+	dropped = stop_now(q, 500);
+	took = mono_ms() - t0;
+	log = capture_end(&cap);
+	print_reshard_lines("stop", log);
+	assert_true(took < 500 + 500);
+	stats_of(q, &st);
+	assert_int_equal(st.reshards, 0);
+	assert_true(dropped > 900); /* at least the staged rounds */
+	assert_int_equal(st.samples_dropped[DROP_SHUTDOWN], dropped);
+	assert_int_equal(st.samples_dropped[DROP_QUEUE_FULL], 0);
+	assert_series_increasing(f->rx);
+	assert_exact(f, &st);
+	free(log);
+	queue_destroy(q);
+}
+
+/* min_shards == max_shards: the count never changes, whatever the load. */
+static void test_no_reshard_when_min_equals_max(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	int64_t t0;
+	char *log;
+
+	reshard_config(f, 2, 2);
+	rx_set_delay(f->rx, 100);
+	capture_start(&cap);
+	q = start_reshard_queue(f, 200);
+	t0 = mono_ms();
+	for (int round = 0; round < 12; round++) {
+		pace(t0, round);
+		append_round(f, q, round, RS_SERIES, 3);
+	}
+	stats_of(q, &st);
+	assert_int_equal(st.shards, 2);
+	assert_int_equal(st.shards_desired, 2);
+	assert_int_equal(st.reshards, 0);
+	stop_now(q, 300);
+	log = capture_end(&cap);
+	stats_of(q, &st);
+	assert_int_equal(st.shards, 2);
+	assert_int_equal(st.reshards, 0);
+	assert_int_equal(count_lines_with(log, "resharding", NULL), 0);
+	assert_series_increasing(f->rx);
+	assert_exact(f, &st);
+	free(log);
+	queue_destroy(q);
+}
+
+/* Rings too small for the backlog drop samples (queue_full), yet the
+ * queue still grows: those drops do not lower kept_ratio. */
+static void test_reshard_grows_while_rings_overflow(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	int64_t t0;
+	char *log;
+
+	reshard_config(f, 1, 8);
+	f->cfg.queue.capacity = 300;
+	rx_set_delay(f->rx, 100);
+	capture_start(&cap);
+	q = start_reshard_queue(f, 300);
+	t0 = mono_ms();
+	for (int round = 0; round < 15; round++) {
+		pace(t0, round);
+		append_round(f, q, round, RS_SERIES, 3);
+	}
+	stats_of(q, &st);
+	assert_true(st.samples_dropped[DROP_QUEUE_FULL] > 0);
+	assert_true(st.shards > 1);
+	stop_now(q, 2000);
+	log = capture_end(&cap);
+	print_reshard_lines("overflow", log);
+	stats_of(q, &st);
+	assert_series_increasing(f->rx);
+	assert_exact(f, &st);
+	free(log);
+	queue_destroy(q);
+}
+
 /* ---- sender tests ------------------------------------------------------------ */
 
 static void post_one(struct fixture *f, struct sender *s, struct send_outcome *out,
@@ -1123,6 +1643,12 @@ int main(void)
 		T(test_sample_age_limit),
 		cmocka_unit_test(test_drop_reason_names),
 		T(test_masked_url_and_name),
+		T(test_reshard_grows_keeps_order_and_samples),
+		T(test_reshard_shrinks_when_fast),
+		T(test_no_reshard_while_failing),
+		T(test_stop_during_reshard_drain),
+		T(test_no_reshard_when_min_equals_max),
+		T(test_reshard_grows_while_rings_overflow),
 		T(test_sender_headers_and_auth),
 		T(test_sender_bearer_from_file),
 		T(test_sender_outcomes),
@@ -1132,6 +1658,8 @@ int main(void)
 
 	if (queue_global_init() < 0)
 		return 1;
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	queue_global_cleanup();
 	return rc;
