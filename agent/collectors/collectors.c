@@ -5,6 +5,14 @@ const struct collector *const collector_table[] = {
 	&collector_cpu,
 	&collector_meminfo,
 	&collector_loadavg,
+	&collector_diskstats,
+	&collector_netclass,
+	&collector_netdev,
+	&collector_netstat,
+	&collector_sockstat,
+	&collector_softnet,
+	&collector_stat,
+	&collector_vmstat,
 	&collector_textfile,
 };
 
