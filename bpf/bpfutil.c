@@ -199,7 +199,8 @@ void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *des
 
 	if (n_labels > MAX_HIST_LABELS || n_slots == 0 || n_slots > HIST_SLOTS)
 		return;
-	memcpy(l, labels, n_labels * sizeof(*l));
+	if (n_labels)
+		memcpy(l, labels, n_labels * sizeof(*l));
 	l[n_labels] = (struct label){"le", le};
 	for (unsigned i = 0; i < HIST_SLOTS; i++)
 		total += entries[i];
