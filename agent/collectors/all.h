@@ -15,6 +15,17 @@ extern const struct collector collector_sockstat;
 extern const struct collector collector_softnet;
 extern const struct collector collector_stat;
 extern const struct collector collector_vmstat;
+extern const struct collector collector_filesystem;
+extern const struct collector collector_pressure;
+extern const struct collector collector_filefd;
+extern const struct collector collector_conntrack;
+extern const struct collector collector_schedstat;
+extern const struct collector collector_uname;
+extern const struct collector collector_os;
+extern const struct collector collector_time;
+extern const struct collector collector_cpufreq;
+extern const struct collector collector_hwmon;
+extern const struct collector collector_thermal_zone;
 extern const struct collector collector_textfile;
 
 #endif

@@ -13,6 +13,17 @@ const struct collector *const collector_table[] = {
 	&collector_softnet,
 	&collector_stat,
 	&collector_vmstat,
+	&collector_filesystem,
+	&collector_pressure,
+	&collector_filefd,
+	&collector_conntrack,
+	&collector_schedstat,
+	&collector_uname,
+	&collector_os,
+	&collector_time,
+	&collector_cpufreq,
+	&collector_hwmon,
+	&collector_thermal_zone,
 	&collector_textfile,
 };
 
