@@ -119,6 +119,9 @@ struct queue {
 	pthread_mutex_t route_mu;
 	bool route_ready;
 	bool resharding;             /* appends go to staging (under route_mu) */
+	/* The appender's own: when it last said that rings overflowed. */
+	int64_t full_logged_ms;
+	uint64_t full_logged_total;
 	struct sample *staging;      /* st_alloc slots, st_cap of them in use */
 	size_t st_alloc, st_cap, st_head, st_count;
 	int64_t st_since_ms;         /* when staging started: its oldest append */
@@ -475,6 +478,24 @@ static void atomic_max(_Atomic int64_t *v, int64_t x)
 		;
 }
 
+/* Loss must never be silent: when rings overflowed since the last word
+ * about it, say so, at most every 10 s, with what to change. */
+static void warn_if_overflowing(struct queue *q, int64_t now)
+{
+	uint64_t total = get(&q->c.dropped[DROP_QUEUE_FULL]);
+
+	if (total == q->full_logged_total || now - q->full_logged_ms < 10000)
+		return;
+	log_msg(LOG_WARN, "remote_write queue full: oldest samples dropped",
+		"remote_name=%s url=%s dropped=%llu dropped_total=%llu capacity=%zu shards=%u "
+		"hint=\"raise queue_config.capacity (samples per shard) above the samples of a "
+		"round, or check the endpoint\"",
+		q->log_name, q->log_url, (unsigned long long)(total - q->full_logged_total),
+		(unsigned long long)total, q->capacity, shards_now(q));
+	q->full_logged_total = total;
+	q->full_logged_ms = now;
+}
+
 void queue_append(struct queue *q, const struct sample *samples, size_t n)
 {
 	int64_t now = mono_ms(), newest = INT64_MIN;
@@ -508,6 +529,7 @@ void queue_append(struct queue *q, const struct sample *samples, size_t n)
 		shard_append(sh, samples + i, j - i, now);
 	}
 	pthread_mutex_unlock(&q->route_mu);
+	warn_if_overflowing(q, now);
 }
 
 /* ---- the sender side --------------------------------------------------- */

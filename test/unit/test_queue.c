@@ -790,6 +790,30 @@ static void test_overflow_drops_oldest(void **state)
 	queue_destroy(q);
 }
 
+/* Overflow is said once, with the numbers and what to change, then not
+ * again for 10 s however often it repeats. */
+static void test_overflow_is_logged_not_silent(void **state)
+{
+	struct fixture *f = *state;
+	struct capture cap;
+	struct queue *q;
+	char *log;
+
+	f->cfg.queue.capacity = 100;
+	f->rx->fail_until_ms = mono_ms() + 60000;
+	f->rx->fail_status = 503;
+	q = start_queue(f);
+	capture_start(&cap);
+	append_seq(f, q, 0, 0, 1000);
+	append_seq(f, q, 0, 1000, 1000);
+	stop_now(q, 200);
+	log = capture_end(&cap);
+	assert_int_equal(count_lines_with(log, "level=warn", "queue full"), 1);
+	assert_non_null(strstr(log, "dropped=900 dropped_total=900 capacity=100"));
+	free(log);
+	queue_destroy(q);
+}
+
 static void test_429_honours_retry_after(void **state)
 {
 	struct fixture *f = *state;
@@ -1632,6 +1656,7 @@ int main(void)
 		T(test_per_series_order_across_shards),
 		T(test_400_dropped_not_resent),
 		T(test_overflow_drops_oldest),
+		T(test_overflow_is_logged_not_silent),
 		T(test_429_honours_retry_after),
 		T(test_429_dropped_when_not_retried),
 		T(test_connection_reuse),
