@@ -73,8 +73,9 @@ void registry_begin_round(struct registry *r, int64_t ts_ms);
 
 /* One sample. name is the series' metric name (NULL: family->name; a
  * histogram's _bucket/_sum/_count pass their own). ts_ms 0 means the round's
- * timestamp. labels need not be sorted. Returns 0, or -1 when a name is
- * invalid or a label name repeats (nothing is recorded then). */
+ * timestamp. labels need not be sorted. Returns 0; 1 when this series was
+ * already emitted this round (the first sample wins, this one is dropped);
+ * or -1 when a name is invalid or a label name repeats (nothing recorded). */
 int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
 		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms);
 

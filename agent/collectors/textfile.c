@@ -44,21 +44,6 @@ static const struct metric_desc scrape_error_desc = {
 	"node_textfile_scrape_error",
 	"1 if there was an error opening or reading a file, 0 otherwise", METRIC_GAUGE};
 
-/* The series of this round, to find a file's duplicates of series already
- * emitted (the first one wins). Keys are name\0(label\0value\0)* with the
- * labels sorted and empty values dropped, as the registry sees them. */
-struct seen_entry {
-	uint64_t hash;
-	size_t off, len; /* into keys; len 0: an empty slot */
-};
-
-struct seen_set {
-	struct seen_entry *table;
-	size_t cap, count;
-	char *keys;
-	size_t keys_len, keys_cap;
-};
-
 /* Hashes of the log lines of the previous and of this round. */
 struct log_memory {
 	uint64_t *before, *now;
@@ -81,7 +66,6 @@ struct textfile_state {
 	size_t path_cap, help_cap;
 	struct file_buf file;
 	struct textparse parser;
-	struct seen_set seen;
 	struct log_memory logged;
 };
 
@@ -132,90 +116,6 @@ static void note(struct textfile_state *st, const char *msg, const char *fmt, ..
 static const char *quote(const char *s, char out[QUOTED_MAX])
 {
 	return log_quote(s, strlen(s), out, QUOTED_MAX);
-}
-
-/* ---- series seen this round ------------------------------------------ */
-
-static void seen_reset(struct seen_set *s)
-{
-	s->count = 0;
-	s->keys_len = 0;
-	if (s->table)
-		memset(s->table, 0, s->cap * sizeof(*s->table));
-}
-
-/* The entry holding key, or the empty slot where it belongs. */
-static struct seen_entry *seen_slot(struct seen_entry *table, size_t cap, const char *keys,
-				    uint64_t hash, const char *key, size_t len)
-{
-	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1)) {
-		struct seen_entry *e = &table[i];
-		if (e->len == 0 ||
-		    (e->hash == hash && e->len == len && memcmp(keys + e->off, key, len) == 0))
-			return e;
-	}
-}
-
-/* Keeps the table at most half full. */
-static int seen_reserve(struct seen_set *s)
-{
-	size_t cap = s->cap ? s->cap * 2 : 256;
-	struct seen_entry *table;
-
-	if ((s->count + 1) * 2 <= s->cap)
-		return 0;
-	if (!(table = calloc(cap, sizeof(*table))))
-		return -1;
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->table[i].len)
-			*seen_slot(table, cap, s->keys, s->table[i].hash, s->keys + s->table[i].off,
-				   s->table[i].len) = s->table[i];
-	free(s->table);
-	s->table = table;
-	s->cap = cap;
-	return 0;
-}
-
-static int key_append(struct seen_set *s, size_t *len, const char *str)
-{
-	size_t n = strlen(str) + 1;
-
-	if (grow_array((void **)&s->keys, &s->keys_cap, s->keys_len + *len + n, 1) < 0)
-		return -1;
-	memcpy(s->keys + s->keys_len + *len, str, n);
-	*len += n;
-	return 0;
-}
-
-static int cmp_label_name(const void *a, const void *b)
-{
-	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
-}
-
-/* 1: first time this round (remembered), 0: a duplicate, -1: ENOMEM.
- * Sorts labels in place. */
-static int seen_add(struct seen_set *s, const char *name, struct label *labels, size_t n)
-{
-	struct seen_entry *e;
-	size_t len = 0;
-	uint64_t hash;
-
-	if (n > 1)
-		qsort(labels, n, sizeof(*labels), cmp_label_name);
-	if (seen_reserve(s) < 0 || key_append(s, &len, name) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (labels[i].value[0] &&
-		    (key_append(s, &len, labels[i].name) < 0 || key_append(s, &len, labels[i].value) < 0))
-			return -1;
-	hash = XXH3_64bits(s->keys + s->keys_len, len);
-	e = seen_slot(s->table, s->cap, s->keys, hash, s->keys + s->keys_len, len);
-	if (e->len)
-		return 0;
-	*e = (struct seen_entry){hash, s->keys_len, len};
-	s->keys_len += len;
-	s->count++;
-	return 1;
 }
 
 /* ---- the directory --------------------------------------------------- */
@@ -312,13 +212,20 @@ static void emit_sample(struct textfile_state *st, struct registry *reg,
 	struct label *labels = &st->parser.labels[s->first_label];
 	struct metric_desc desc = {f->name, f->help ? f->help : st->help, f->type};
 
-	if (is_reserved(s->name) || seen_add(&st->seen, s->name, labels, s->n_labels) == 0) {
+	int rc;
+
+	if (is_reserved(s->name)) {
 		drop(d, &d->duplicates, s->line);
 		return;
 	}
-	if (registry_emit(reg, &desc, s->name, labels, s->n_labels, s->value,
-			  s->has_ts ? s->ts_ms : 0) < 0)
+	/* The registry knows a series seen before this round, from this file,
+	 * another file or another collector: the first one wins. */
+	rc = registry_emit(reg, &desc, s->name, labels, s->n_labels, s->value,
+			   s->has_ts ? s->ts_ms : 0);
+	if (rc < 0)
 		drop(d, &d->rejected, s->line);
+	else if (rc > 0)
+		drop(d, &d->duplicates, s->line);
 }
 
 static void emit_samples(struct textfile_state *st, struct registry *reg)
@@ -391,7 +298,6 @@ static int textfile_update(struct collector_ctx *ctx, struct registry *reg)
 	struct textfile_state *st = ctx->state;
 	bool failed = false;
 
-	seen_reset(&st->seen);
 	if (st->directory[0])
 		failed = collect_directory(st, reg) < 0;
 	registry_emit(reg, &scrape_error_desc, NULL, NULL, 0, failed ? 1 : 0, 0);
@@ -412,8 +318,6 @@ static void textfile_exit(struct collector_ctx *ctx)
 	free(st->help);
 	file_buf_free(&st->file);
 	textparse_free(&st->parser);
-	free(st->seen.table);
-	free(st->seen.keys);
 	free(st->logged.before);
 	free(st->logged.now);
 	free(st);
