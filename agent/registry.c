@@ -4,6 +4,7 @@
 #include "agent/registry.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -18,6 +19,7 @@ struct series_node {
 	struct series_node *next; /* hash chain */
 	uint64_t emitted_round;
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
+	size_t position;          /* index in the emitted list of its last round */
 };
 
 struct family_node {
@@ -45,10 +47,14 @@ struct registry {
 	struct sample *samples;
 	size_t n_samples, cap_samples;
 	struct series_vec emitted, previously_emitted;
+	/* Collectors emit in the same order every round: the k-th emit is
+	 * guessed to be last round's (k + guess_shift)-th series. */
+	ptrdiff_t guess_shift;
 
 	/* Scratch, reused by every emit. */
 	struct label *scratch;
 	size_t cap_scratch;
+	struct label *labels_out; /* the sorted set build_labels made, in scratch */
 	struct buf pb;
 };
 
@@ -88,6 +94,8 @@ bool valid_label_name(const char *s, size_t len)
 {
 	return valid_name(s, len, false);
 }
+
+static void sort_labels(struct label *l, size_t n);
 
 static bool has_label(const struct label *labels, size_t n, const char *name)
 {
@@ -129,6 +137,7 @@ struct registry *registry_create(const struct kv *external, size_t n_external,
 			goto fail;
 	if (add_base_label(r, "job", job) < 0 || add_base_label(r, "instance", instance) < 0)
 		goto fail;
+	sort_labels(r->base_labels, r->n_base); /* build_labels merges them in order */
 	return r;
 fail:
 	registry_destroy(r);
@@ -182,6 +191,7 @@ void registry_begin_round(struct registry *r, int64_t ts_ms)
 	r->round_ts_ms = ts_ms;
 	r->n_samples = 0;
 	r->emitted.len = 0;
+	r->guess_shift = 0;
 }
 
 static int push_sample(struct registry *r, const struct series *s, int64_t ts, double v)
@@ -222,37 +232,57 @@ static const struct family *intern_family(struct registry *r, const struct metri
 	return &f->f;
 }
 
-static int cmp_label(const void *a, const void *b)
+/* Label sets are small and collectors emit them in the same order every
+ * time, usually sorted: insertion sort is a single pass then. */
+static void sort_labels(struct label *l, size_t n)
 {
-	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
+	for (size_t i = 1; i < n; i++) {
+		struct label x = l[i];
+		size_t j = i;
+
+		while (j > 0 && strcmp(l[j - 1].name, x.name) > 0) {
+			l[j] = l[j - 1];
+			j--;
+		}
+		l[j] = x;
+	}
 }
 
-/* Builds the sorted label set into r->scratch: __name__, the collector's
- * labels (empty values removed), then base labels the collector did not set. */
+/* Builds the sorted label set into r->scratch: __name__ and the collector's
+ * labels (empty values removed, names checked, sorted), merged with the
+ * sorted base labels; where both have a name, the collector's wins. */
 static int build_labels(struct registry *r, const char *name, const struct label *labels,
 			size_t n_labels, size_t *n_out)
 {
-	size_t n = 0;
+	struct label *own, *out;
+	size_t n_own = 0, i = 0, j = 0, n = 0;
 
-	if (grow_array((void **)&r->scratch, &r->cap_scratch, n_labels + r->n_base + 1,
-		 sizeof(*r->scratch)) < 0)
+	if (grow_array((void **)&r->scratch, &r->cap_scratch, 2 * (n_labels + 1) + r->n_base,
+		       sizeof(*r->scratch)) < 0)
 		return -1;
-	r->scratch[n++] = (struct label){"__name__", name};
-	for (size_t i = 0; i < n_labels; i++) {
-		size_t len = strlen(labels[i].name);
-		if (!valid_label_name(labels[i].name, len) || strcmp(labels[i].name, "__name__") == 0)
+	own = r->scratch;
+	out = r->scratch + n_labels + 1;
+	own[n_own++] = (struct label){"__name__", name};
+	for (size_t k = 0; k < n_labels; k++) {
+		if (!valid_label_name(labels[k].name, strlen(labels[k].name)) ||
+		    strcmp(labels[k].name, "__name__") == 0)
 			return -1;
-		if (labels[i].value && labels[i].value[0])
-			r->scratch[n++] = labels[i];
+		if (labels[k].value && labels[k].value[0])
+			own[n_own++] = labels[k];
 	}
-	size_t n_own = n;
-	for (size_t i = 0; i < r->n_base; i++)
-		if (!has_label(r->scratch, n_own, r->base_labels[i].name))
-			r->scratch[n++] = r->base_labels[i];
-	qsort(r->scratch, n, sizeof(*r->scratch), cmp_label);
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(r->scratch[i - 1].name, r->scratch[i].name) == 0)
-			return -1;
+	sort_labels(own, n_own);
+	while (i < n_own || j < r->n_base) {
+		int c = i == n_own ? 1 : j == r->n_base ? -1 : strcmp(own[i].name, r->base_labels[j].name);
+		if (c <= 0) {
+			if (n && strcmp(out[n - 1].name, own[i].name) == 0)
+				return -1; /* the collector named a label twice */
+			out[n++] = own[i++];
+			j += c == 0;
+		} else {
+			out[n++] = r->base_labels[j++];
+		}
+	}
+	r->labels_out = out;
 	*n_out = n;
 	return 0;
 }
@@ -261,10 +291,34 @@ static int encode_labels(struct registry *r, size_t n)
 {
 	buf_reset(&r->pb);
 	for (size_t i = 0; i < n; i++)
-		if (encode_label(&r->pb, r->scratch[i].name, strlen(r->scratch[i].name),
-				 r->scratch[i].value, strlen(r->scratch[i].value)) < 0)
+		if (encode_label(&r->pb, r->labels_out[i].name, strlen(r->labels_out[i].name),
+				 r->labels_out[i].value, strlen(r->labels_out[i].value)) < 0)
 			return -1;
 	return 0;
+}
+
+static bool same_labels(const struct series_node *n, const struct buf *pb)
+{
+	return n->s.wire.labels_len == pb->len && memcmp(n->s.wire.labels_pb, pb->data, pb->len) == 0;
+}
+
+/* The series emitted at this position (shifted) last round, if it is this
+ * one; the next guess is prefetched meanwhile, so a round over series that
+ * do not fit in cache does not wait on memory at every emit. */
+static struct series_node *guess(struct registry *r)
+{
+	ptrdiff_t at = (ptrdiff_t)r->emitted.len + r->guess_shift;
+	const struct series_vec *prev = &r->previously_emitted;
+	struct series_node *g;
+
+	if (at < 0 || (size_t)at >= prev->len)
+		return NULL;
+	if ((size_t)at + 1 < prev->len) {
+		__builtin_prefetch(prev->items[at + 1]);
+		__builtin_prefetch((const char *)prev->items[at + 1] + 64);
+	}
+	g = prev->items[at];
+	return same_labels(g, &r->pb) ? g : NULL;
 }
 
 static struct series_node *lookup(struct registry *r, uint64_t hash)
@@ -272,8 +326,7 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
 	struct series_node *n = r->buckets[hash & (r->n_buckets - 1)];
 
 	for (; n; n = n->next)
-		if (n->s.wire.hash == hash && n->s.wire.labels_len == r->pb.len &&
-		    memcmp(n->s.wire.labels_pb, r->pb.data, r->pb.len) == 0)
+		if (n->s.wire.hash == hash && same_labels(n, &r->pb))
 			return n;
 	return NULL;
 }
@@ -298,36 +351,39 @@ static void rehash(struct registry *r)
 	r->n_buckets = n_buckets;
 }
 
-/* One allocation holds the node, its label array, the strings and the
- * encoded labels: a series costs one malloc in its life. */
+/* One allocation holds the node, the encoded labels, the label array and
+ * the strings: a series costs one malloc in its life. The encoded labels
+ * come right after the node, so a lookup's compare reads the lines next to
+ * the ones holding hash and length. */
 static struct series_node *create_series(struct registry *r, const struct family *family,
 					 size_t n, uint64_t hash)
 {
-	size_t strings = 0;
+	size_t strings = 0, pb_room = (r->pb.len + 7) & ~(size_t)7; /* keeps labels aligned */
 	struct series_node *node;
 	char *p;
 
 	for (size_t i = 0; i < n; i++)
-		strings += strlen(r->scratch[i].name) + strlen(r->scratch[i].value) + 2;
-	node = malloc(sizeof(*node) + n * sizeof(struct label) + strings + r->pb.len);
+		strings += strlen(r->labels_out[i].name) + strlen(r->labels_out[i].value) + 2;
+	node = malloc(sizeof(*node) + pb_room + n * sizeof(struct label) + strings);
 	if (!node)
 		return NULL;
-	node->s.labels = (struct label *)(node + 1);
+	node->s.wire.labels_pb = memcpy(node + 1, r->pb.data, r->pb.len);
+	node->s.labels = (struct label *)((char *)(node + 1) + pb_room);
 	p = (char *)(node->s.labels + n);
 	for (size_t i = 0; i < n; i++) {
-		size_t nl = strlen(r->scratch[i].name) + 1, vl = strlen(r->scratch[i].value) + 1;
-		node->s.labels[i].name = memcpy(p, r->scratch[i].name, nl);
-		node->s.labels[i].value = memcpy(p + nl, r->scratch[i].value, vl);
-		if (strcmp(r->scratch[i].name, "__name__") == 0)
+		size_t nl = strlen(r->labels_out[i].name) + 1, vl = strlen(r->labels_out[i].value) + 1;
+		node->s.labels[i].name = memcpy(p, r->labels_out[i].name, nl);
+		node->s.labels[i].value = memcpy(p + nl, r->labels_out[i].value, vl);
+		if (strcmp(r->labels_out[i].name, "__name__") == 0)
 			node->s.name = node->s.labels[i].value;
 		p += nl + vl;
 	}
 	node->s.n_labels = n;
 	node->s.family = family;
-	node->s.wire.labels_pb = memcpy(p, r->pb.data, r->pb.len);
 	node->s.wire.labels_len = (uint32_t)r->pb.len;
 	node->s.wire.hash = hash;
 	node->emitted_round = 0;
+	node->position = 0;
 	node->last_ts_ms = INT64_MIN;
 	node->next = r->buckets[hash & (r->n_buckets - 1)];
 	r->buckets[hash & (r->n_buckets - 1)] = node;
@@ -349,16 +405,22 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		return -1;
 	if (encode_labels(r, n) < 0)
 		return -1;
-	hash = XXH3_64bits(r->pb.data, r->pb.len);
-	node = lookup(r, hash);
+	node = guess(r);
+	if (!node) {
+		hash = XXH3_64bits(r->pb.data, r->pb.len);
+		node = lookup(r, hash);
+		if (node && node->emitted_round == r->round - 1)
+			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
+	}
 	if (!node) {
 		const struct family *f = intern_family(r, family);
 		if (!f || !(node = create_series(r, f, n, hash)))
 			return -1;
 	}
 	if (node->emitted_round == r->round)
-		return 0; /* the same series twice in a round: the first wins */
+		return 1; /* the same series twice in a round: the first wins */
 	node->emitted_round = r->round;
+	node->position = r->emitted.len;
 	if (push_emitted(&r->emitted, node) < 0)
 		return -1;
 	if (!ts_ms)

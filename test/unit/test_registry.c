@@ -163,8 +163,9 @@ static void explicit_timestamps_and_duplicates_in_a_round(void **state)
 	(void)state;
 
 	registry_begin_round(r, 5000);
-	registry_emit(r, &gauge, NULL, NULL, 0, 1, 1234);
-	registry_emit(r, &gauge, NULL, NULL, 0, 2, 0); /* the same series again: ignored */
+	assert_int_equal(registry_emit(r, &gauge, NULL, NULL, 0, 1, 1234), 0);
+	/* The same series again: said, and ignored. */
+	assert_int_equal(registry_emit(r, &gauge, NULL, NULL, 0, 2, 0), 1);
 	s = registry_end_round(r, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].timestamp_ms, 1234);
@@ -201,6 +202,41 @@ static void client_timestamps_are_sent_once_and_stale_after_them(void **state)
 	registry_destroy(r);
 }
 
+/* Emission order changes between rounds (a series added, removed, moved):
+ * every sample still lands on its own series. */
+static void reordered_rounds_keep_every_sample_on_its_series(void **state)
+{
+	static const char *const orders[][6] = {
+		{"a", "b", "c", "d", NULL},
+		{"b", "c", "d", "a", NULL},      /* rotated */
+		{"x", "b", "c", "d", "a", NULL}, /* one inserted in front */
+		{"b", "d", "a", NULL},           /* two gone */
+		{"d", "a", "b", "x", "y", NULL}, /* new at the end, order mixed */
+	};
+	struct registry *r = new_registry();
+	(void)state;
+
+	for (size_t round = 0; round < sizeof(orders) / sizeof(orders[0]); round++) {
+		const struct sample *s;
+		size_t n, k = 0;
+
+		registry_begin_round(r, 1000 * (int64_t)(round + 1));
+		for (; orders[round][k]; k++) {
+			struct label l = {"k", orders[round][k]};
+			assert_int_equal(registry_emit(r, &gauge, NULL, &l, 1, (double)k, 0), 0);
+		}
+		s = registry_end_round(r, &n);
+		for (size_t i = 0; i < k; i++) {
+			const struct series *se = series_of(s[i].series);
+			assert_string_equal(se->labels[4].name, "k");
+			assert_string_equal(se->labels[4].value, orders[round][i]);
+			assert_true(s[i].value == (double)i);
+		}
+	}
+	assert_int_equal(registry_series_count(r), 6);
+	registry_destroy(r);
+}
+
 static void many_series_survive_rehashing(void **state)
 {
 	struct registry *r = new_registry();
@@ -232,6 +268,7 @@ int main(void)
 		cmocka_unit_test(vanished_series_get_one_stale_marker),
 		cmocka_unit_test(explicit_timestamps_and_duplicates_in_a_round),
 		cmocka_unit_test(client_timestamps_are_sent_once_and_stale_after_them),
+		cmocka_unit_test(reordered_rounds_keep_every_sample_on_its_series),
 		cmocka_unit_test(many_series_survive_rehashing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
