@@ -19,6 +19,7 @@
 #include "agent/registry.h"
 #include "agent/scheduler.h"
 #include "agent/selfmetrics.h"
+#include "agent/status.h"
 #include "config/config.h"
 #include "queue/queue.h"
 #include "agent/clock.h"
@@ -40,6 +41,7 @@ struct agent {
 	struct queue **queues;
 	size_t n_queues;
 	struct agent_totals totals;
+	struct status *status; /* the local HTTP endpoint, or NULL */
 	sigset_t signals; /* the ones the main loop waits for */
 };
 
@@ -156,6 +158,7 @@ static void collect_round(struct agent *a)
 	scheduler_collect(a->scheduler, a->registry);
 	selfmetrics_emit(a->registry, a->queues, a->n_queues, &a->totals);
 	samples = registry_end_round(a->registry, &n);
+	status_publish(a->status, samples, n, round_ts);
 
 	if (a->opt.dry_run) {
 		/* A comment line (valid text format) that marks where a round starts. */
@@ -240,6 +243,7 @@ static uint64_t stop_queues(struct agent *a)
 
 static void agent_free(struct agent *a)
 {
+	status_stop(a->status);
 	for (size_t i = 0; i < a->n_queues; i++)
 		queue_destroy(a->queues[i]);
 	free(a->queues);
@@ -271,6 +275,10 @@ static int setup(struct agent *a)
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler)
 		return -1;
+	/* The endpoint is for people and probes: failing to listen is said,
+	 * and the agent pushes all the same. */
+	if (!a->opt.dry_run && a->cfg.http.listen_address[0])
+		a->status = status_start(a->cfg.http.listen_address);
 	return start_queues(a);
 }
 
