@@ -2,9 +2,17 @@
 #include "bpf/bpf_collector.h"
 
 extern const struct collector bpf_collector_runqlat;
+extern const struct collector bpf_collector_biolatency;
+extern const struct collector bpf_collector_tcp_sendmsg;
+extern const struct collector bpf_collector_softirq;
+extern const struct collector bpf_collector_syscalls;
 
 const struct collector *const bpf_collector_table[] = {
 	&bpf_collector_runqlat,
+	&bpf_collector_biolatency,
+	&bpf_collector_tcp_sendmsg,
+	&bpf_collector_softirq,
+	&bpf_collector_syscalls,
 };
 
 const size_t bpf_collector_count = sizeof(bpf_collector_table) / sizeof(bpf_collector_table[0]);

@@ -1,0 +1,264 @@
+/* syscalls: syscall latency as histograms in seconds,
+ * kernel_syscall_latency_seconds{syscall="read"}, for a configured set of
+ * syscalls (by name) plus syscall="other". Kernel side in syscalls.bpf.c.
+ * Off by default: every syscall on the host pays for it (see
+ * bpfpush_bpf_program_run_seconds_total).
+ *
+ * Entry times wait in task local storage where the kernel has it
+ * (programs syscall_enter/syscall_exit), else in a bounded hash keyed by
+ * thread id (syscall_enter_hash/syscall_exit_hash); the option `storage`
+ * (auto, task, hash) pins one. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent/log.h"
+#include "bpf/bpf_collector.h"
+#include "bpf/bpfutil.h"
+#include "bpf/syscall_names.h"
+#include "bpf/syscalls.h"
+#include "bpf/syscalls.skel.h" /* generated into $(BUILD)/bpf */
+
+/* Buckets up to 2^27 us (134 s); blocking calls past that count in +Inf. */
+#define SYSCALLS_BUCKETS 27
+
+/* Syscalls that matter to most services, present on every architecture's
+ * generic table (no open/stat/poll/epoll_wait: x86-only). */
+#define DEFAULT_SYSCALLS                                                                  \
+	"read,write,pread64,pwrite64,readv,writev,openat,close,newfstatat,statx,lseek,"   \
+	"getdents64,fsync,fdatasync,sync_file_range,mmap,munmap,mprotect,madvise,brk,"    \
+	"ioctl,fcntl,futex,nanosleep,clock_nanosleep,epoll_pwait,ppoll,pselect6,"         \
+	"sendto,recvfrom,sendmsg,recvmsg,connect,accept4,io_uring_enter,io_getevents,"    \
+	"clone,clone3,execve,wait4,getpid"
+
+struct syscalls_opts {
+	char *syscalls;       /* comma-separated names with their own histogram */
+	char *storage;        /* auto, task, hash: where entry times wait */
+	bool other;           /* time the rest as syscall="other" */
+	int64_t max_inflight; /* threads timed at once (storage hash) */
+};
+
+static const struct opt_desc syscalls_opt_descs[] = {
+	{"syscalls", OPT_STRING, DEFAULT_SYSCALLS, offsetof(struct syscalls_opts, syscalls)},
+	{"other", OPT_BOOL, "true", offsetof(struct syscalls_opts, other)},
+	{"storage", OPT_STRING, "auto", offsetof(struct syscalls_opts, storage)},
+	{"max_inflight", OPT_INT, "16384", offsetof(struct syscalls_opts, max_inflight)},
+	{NULL, OPT_BOOL, NULL, 0},
+};
+
+static const struct metric_desc latency_desc = {
+	"kernel_syscall_latency_seconds",
+	"Syscall latency from entry to exit (time blocked included), per syscall.",
+	METRIC_HISTOGRAM};
+static const struct metric_desc overflow_desc = {
+	"kernel_syscall_untimed_total",
+	"Syscalls not timed because max_inflight threads were already being timed.",
+	METRIC_COUNTER};
+
+static const char *const hooks[] = {"sys_enter", "sys_exit"};
+
+struct syscalls_state {
+	struct syscalls_bpf *skel;
+	int storage;            /* enum storage */
+	bool skel_tried;        /* configure() warned once already */
+	unsigned n;             /* configured syscalls found: slots 0 .. n-1 */
+	bool other;             /* slot n */
+	char names[SYSCALLS_MAX_TRACKED][32];
+};
+
+/* Fills the slot table from the configured names. Names this architecture
+ * lacks are skipped, with one warning listing them. */
+static void configure(struct syscalls_state *st, struct syscalls_bpf *skel, const char *list,
+		      bool warn)
+{
+	char *copy = strdup(list ? list : ""), *save = NULL, unknown[256] = "";
+	__u8 *slot_of = (__u8 *)skel->rodata->slot_of;
+	long nr;
+
+	memset(slot_of, SYSCALLS_UNTIMED, SYSCALLS_NR_MAX);
+	for (char *name = copy ? strtok_r(copy, ", \t", &save) : NULL; name;
+	     name = strtok_r(NULL, ", \t", &save)) {
+		nr = syscall_number(name);
+		if (nr < 0 || nr >= SYSCALLS_NR_MAX) {
+			if (strlen(unknown) + strlen(name) + 2 < sizeof(unknown))
+				strcat(strcat(unknown, *unknown ? "," : ""), name);
+			continue;
+		}
+		if (slot_of[nr] != SYSCALLS_UNTIMED)
+			continue; /* listed twice */
+		if (st->n >= SYSCALLS_MAX_TRACKED) {
+			if (warn)
+				log_msg(LOG_WARN, "bpf collector option: too many syscalls",
+					"collector=syscalls max=%d rest=other",
+					SYSCALLS_MAX_TRACKED);
+			break;
+		}
+		snprintf(st->names[st->n], sizeof(st->names[0]), "%s", name);
+		slot_of[nr] = (__u8)st->n++;
+	}
+	free(copy);
+	if (*unknown && warn)
+		log_msg(LOG_WARN, "bpf collector option: syscalls unknown here, ignored",
+			"collector=syscalls syscalls=%s", unknown);
+	skel->rodata->other_slot = st->other ? (__u8)st->n : SYSCALLS_UNTIMED;
+	for (nr = 0; nr < SYSCALLS_NR_MAX; nr++) {
+		if (slot_of[nr] == SYSCALLS_UNTIMED && st->other)
+			slot_of[nr] = (__u8)st->n;
+	}
+	/* These never return: their entries would stay in the table. */
+	if ((nr = syscall_number("exit")) >= 0 && nr < SYSCALLS_NR_MAX)
+		slot_of[nr] = SYSCALLS_UNTIMED;
+	if ((nr = syscall_number("exit_group")) >= 0 && nr < SYSCALLS_NR_MAX)
+		slot_of[nr] = SYSCALLS_UNTIMED;
+}
+
+enum storage { STORAGE_TASK, STORAGE_HASH, STORAGES };
+static const char *const storage_option[STORAGES] = {"task", "hash"};
+
+/* Opens, configures and loads the skeleton with only storage s's programs
+ * and map. 0, or -1 (errno set). */
+static int load(struct syscalls_state *st, const struct syscalls_opts *opts, enum storage s)
+{
+	struct syscalls_bpf *skel = syscalls_bpf__open();
+	bool task = s == STORAGE_TASK;
+	int err;
+
+	if (!skel)
+		return -1;
+	st->n = 0;
+	configure(st, skel, opts ? opts->syscalls : DEFAULT_SYSCALLS, !st->skel_tried);
+	st->skel_tried = true;
+	bpf_program__set_autoload(skel->progs.syscall_enter, task);
+	bpf_program__set_autoload(skel->progs.syscall_exit, task);
+	bpf_program__set_autoload(skel->progs.syscall_enter_hash, !task);
+	bpf_program__set_autoload(skel->progs.syscall_exit_hash, !task);
+	if (bpf_map__set_autocreate(skel->maps.task_start, task) ||
+	    bpf_map__set_autocreate(skel->maps.start, !task) ||
+	    (opts && opts->max_inflight > 0 &&
+	     bpf_map__set_max_entries(skel->maps.start, (uint32_t)opts->max_inflight)) ||
+	    bpf_map__set_max_entries(skel->maps.hist, (st->n + 1) * HIST_ENTRIES) ||
+	    syscalls_bpf__load(skel)) {
+		err = errno;
+		syscalls_bpf__destroy(skel);
+		errno = err;
+		return -1;
+	}
+	st->skel = skel;
+	return 0;
+}
+
+static int syscalls_init(struct collector_ctx *ctx)
+{
+	const struct syscalls_opts *opts = ctx->opts;
+	const char *want = opts && opts->storage && *opts->storage ? opts->storage : "auto";
+	struct syscalls_state *st;
+	int err = 0;
+
+	bpf_setup();
+	if (strcmp(want, "auto") != 0 && strcmp(want, storage_option[STORAGE_TASK]) != 0 &&
+	    strcmp(want, storage_option[STORAGE_HASH]) != 0) {
+		log_msg(LOG_WARN, "bpf collector disabled: unknown storage option",
+			"collector=syscalls storage=%s want=\"auto, task or hash\"", want);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (!bpf_has_raw_tracepoint(hooks[i])) {
+			log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
+				"collector=syscalls hook=raw_tp/%s", hooks[i]);
+			return -1;
+		}
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		goto fail;
+	st->other = opts ? opts->other : true;
+	for (int s = 0; s < STORAGES && !st->skel; s++) {
+		if (strcmp(want, "auto") != 0 && strcmp(want, storage_option[s]) != 0)
+			continue;
+		if (s == STORAGE_TASK && !bpf_has_map_type_task_storage()) {
+			err = ENOTSUP;
+			continue;
+		}
+		if (load(st, opts, (enum storage)s) < 0)
+			err = errno;
+		else
+			st->storage = s;
+	}
+	if (!st->skel) {
+		errno = err;
+		goto fail;
+	}
+	if (!st->n && !st->other) {
+		log_msg(LOG_WARN, "bpf collector disabled: nothing to time",
+			"collector=syscalls hint=\"list syscalls, or set other: true\"");
+		syscalls_bpf__destroy(st->skel);
+		free(st);
+		return -1;
+	}
+	if (syscalls_bpf__attach(st->skel))
+		goto fail;
+	log_msg(LOG_INFO, "bpf collector loaded",
+		"collector=syscalls storage=%s syscalls=%u other=%s", storage_option[st->storage],
+		st->n, st->other ? "true" : "false");
+	ctx->state = st;
+	return 0;
+fail:
+	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
+		"collector=syscalls storage=%s err=%d", want, -errno);
+	if (st)
+		syscalls_bpf__destroy(st->skel);
+	free(st);
+	return -1;
+}
+
+static int syscalls_update(struct collector_ctx *ctx, struct registry *reg)
+{
+	struct syscalls_state *st = ctx->state;
+	int fd = bpf_map__fd(st->skel->maps.hist);
+	uint64_t entries[HIST_ENTRIES], counters[SYSCALLS_COUNTERS], sum;
+
+	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, SYSCALLS_COUNTERS,
+			   counters) < 0)
+		return -1;
+	for (unsigned s = 0; s < st->n + (st->other ? 1 : 0); s++) {
+		struct label l = {"syscall", s < st->n ? st->names[s] : "other"};
+
+		/* Series appear once the syscall was timed (its sum is > 0). */
+		if (bpf_percpu_sum(fd, s * HIST_ENTRIES + HIST_SUM_SLOT, 1, &sum) < 0)
+			return -1;
+		if (!sum)
+			continue;
+		if (bpf_percpu_sum(fd, s * HIST_ENTRIES, HIST_ENTRIES, entries) < 0)
+			return -1;
+		bpf_emit_log2_histogram(reg, &latency_desc, &l, 1, entries, SYSCALLS_BUCKETS,
+					SYSCALLS_UNIT_NS / 1e9, 1e-9);
+	}
+	registry_emit(reg, &overflow_desc, NULL, NULL, 0,
+		      (double)counters[SYSCALLS_START_OVERFLOW], 0);
+	bpf_emit_program_stats(reg, "syscalls", st->skel->obj);
+	return 0;
+}
+
+static void syscalls_exit(struct collector_ctx *ctx)
+{
+	struct syscalls_state *st = ctx->state;
+
+	if (st)
+		syscalls_bpf__destroy(st->skel);
+	free(st);
+	ctx->state = NULL;
+}
+
+const struct collector bpf_collector_syscalls = {
+	.name = "syscalls",
+	.default_enabled = false,
+	.opts_size = sizeof(struct syscalls_opts),
+	.opts = syscalls_opt_descs,
+	.init = syscalls_init,
+	.update = syscalls_update,
+	.exit = syscalls_exit,
+};
