@@ -6,9 +6,19 @@ extern const struct collector bpf_collector_biolatency;
 extern const struct collector bpf_collector_tcp_sendmsg;
 extern const struct collector bpf_collector_softirq;
 extern const struct collector bpf_collector_syscalls;
+extern const struct collector bpf_collector_skb_drops;
+extern const struct collector bpf_collector_tcp_retransmits;
+extern const struct collector bpf_collector_tcp_states;
+extern const struct collector bpf_collector_timers;
+extern const struct collector bpf_collector_writeback;
 
 const struct collector *const bpf_collector_table[] = {
 	&bpf_collector_runqlat,
+	&bpf_collector_skb_drops,
+	&bpf_collector_tcp_retransmits,
+	&bpf_collector_tcp_states,
+	&bpf_collector_timers,
+	&bpf_collector_writeback,
 	&bpf_collector_biolatency,
 	&bpf_collector_tcp_sendmsg,
 	&bpf_collector_softirq,

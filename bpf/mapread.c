@@ -1,0 +1,89 @@
+#include "bpf/mapread.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "agent/grow.h"
+#include "bpf/bpfutil.h"
+#include "bpf/portcount.h"
+
+#define BATCH 4096 /* per-CPU values held at once while walking a hash */
+
+static uint64_t *values; /* per-CPU values */
+static size_t values_cap;
+
+int mapread_ports(int map_fd, uint64_t *out)
+{
+	int ncpu = bpf_possible_cpus();
+
+	if (ncpu <= 0 || grow_array((void **)&values, &values_cap,
+				    (size_t)PORTCOUNT_CHUNK * (size_t)ncpu, sizeof(*values)) < 0)
+		return -1;
+	for (uint32_t chunk = 0; chunk < PORTCOUNT_CHUNKS; chunk++) {
+		const struct port_chunk *c = (const struct port_chunk *)values;
+		uint64_t *sum = out + (size_t)chunk * PORTCOUNT_CHUNK;
+
+		if (bpf_map_lookup_elem(map_fd, &chunk, values) < 0)
+			return -1;
+		memcpy(sum, c[0].count, sizeof(c[0].count));
+		for (int cpu = 1; cpu < ncpu; cpu++)
+			for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
+				sum[i] += c[cpu].count[i];
+	}
+	return 0;
+}
+
+size_t mapread_top_ports(const uint64_t *counts, size_t n, uint16_t *top)
+{
+	size_t have = 0;
+
+	if (!n)
+		return 0;
+	/* Insertion into a short sorted list: n is small (tens). */
+	for (uint32_t p = 0; p < MAPREAD_PORTS; p++) {
+		size_t at;
+
+		if (!counts[p] || (have == n && counts[p] <= counts[top[have - 1]]))
+			continue;
+		at = have < n ? have++ : n - 1;
+		while (at > 0 && counts[top[at - 1]] < counts[p]) {
+			top[at] = top[at - 1];
+			at--;
+		}
+		top[at] = (uint16_t)p;
+	}
+	return have;
+}
+
+int mapread_percpu_hash(int map_fd, size_t key_size,
+			void (*fn)(const void *key, uint64_t sum, void *arg), void *arg)
+{
+	int ncpu = bpf_possible_cpus(), n = 0;
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+
+	if (ncpu <= 0 || key_size > sizeof(key) ||
+	    grow_array((void **)&values, &values_cap, (size_t)BATCH * (size_t)ncpu,
+		       sizeof(*values)) < 0)
+		return -1;
+	while (bpf_map_get_next_key(map_fd, prev, next) == 0) {
+		uint64_t sum = 0;
+
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(map_fd, key, values) < 0) {
+			if (errno == ENOENT)
+				continue; /* deleted meanwhile */
+			return -1;
+		}
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			sum += values[cpu];
+		fn(key, sum, arg);
+		n++;
+	}
+	return errno == ENOENT ? n : -1;
+}

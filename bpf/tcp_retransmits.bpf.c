@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcp_retransmits: TCP segments retransmitted, by the socket's state
+ * (tcp:tcp_retransmit_skb, and tcp:tcp_retransmit_synack for SYN-ACKs),
+ * optionally by remote port.
+ *
+ * Counts are segments, as TcpRetransSegs counts them (a retransmitted GSO
+ * skb of n segments counts n), and only retransmissions that were sent:
+ * kernels that also trace failed attempts pass err != 0 for those. Both
+ * maps are per-CPU arrays indexed by a small dense key (state, port): no
+ * lock, no atomic. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "bpf/maps.bpf.h"
+#include "bpf/portcount.h"
+#include "bpf/tcp_retransmits.h"
+
+const volatile bool by_port = false; /* user space: the remote_port option */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCP_RETRANS_STATES);
+	__type(key, u32);
+	__type(value, u64);
+} retransmits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1); /* PORTCOUNT_CHUNKS when by_port: 512 KiB per CPU */
+	__type(key, u32);
+	__type(value, struct port_chunk);
+} ports SEC(".maps");
+
+static __always_inline int count(u32 state, u32 segs, u32 remote_port)
+{
+	percpu_add(&retransmits, state < TCP_RETRANS_STATES ? state : TCP_RETRANS_STATES - 1, segs);
+	if (by_port)
+		portcount_add(&ports, remote_port, segs);
+	return 0;
+}
+
+/* tcp_skb_pcount(): the segments in the skb, from its control block. */
+static __always_inline u32 skb_segs(const struct sk_buff *skb)
+{
+	struct tcp_skb_cb *cb = (void *)skb + bpf_core_field_offset(struct sk_buff, cb);
+	u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+
+	return segs ? segs : 1;
+}
+
+static __always_inline int count_skb(const struct sock *sk, const struct sk_buff *skb)
+{
+	return count(BPF_CORE_READ(sk, __sk_common.skc_state), skb_segs(skb),
+		     bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
+}
+
+/* Kernels that trace failed retransmissions too: (sk, skb, err). */
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb_err, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	return err ? 0 : count_skb(sk, skb);
+}
+
+/* Older kernels: (sk, skb), only successful retransmissions. */
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *skb)
+{
+	return count_skb(sk, skb);
+}
+
+/* A SYN-ACK sent again for a request socket (state NEW_SYN_RECV). */
+SEC("raw_tp/tcp_retransmit_synack")
+int BPF_PROG(tcp_retransmit_synack, const struct sock *sk, const struct request_sock *req)
+{
+	return count(BPF_CORE_READ(req, __req_common.skc_state), 1,
+		     bpf_ntohs(BPF_CORE_READ(req, __req_common.skc_dport)));
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcp_retransmit_skb_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	if (bpf_core_field_exists(ctx->err) && ctx->err)
+		return 0;
+	/* The event's dport is already in host order. */
+	return count(ctx->state, skb_segs(ctx->skbaddr), ctx->dport);
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tcp_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	const struct request_sock *req = ctx->req;
+
+	return count(BPF_CORE_READ(req, __req_common.skc_state), 1, ctx->dport);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,248 @@
+/* tcp_states: TCP state transitions, connection lifetimes, and connections
+ * entering TIME_WAIT by remote port. Kernel side in tcp_states.bpf.c.
+ *
+ * State names are the kernel's own (BTF) without the TCP_ prefix:
+ * ESTABLISHED, FIN_WAIT1, ... The values the kernel side compares against
+ * (CLOSE, SYN_SENT, ...) are read from BTF by name too.
+ *
+ * Lifetime: from the connection's start (connect(): CLOSE -> SYN_SENT; a
+ * listener's child: LISTEN -> SYN_RECV) to its socket reaching CLOSE, in a
+ * histogram of 64 us log2 buckets up to 38 hours. Connections open when the
+ * agent started are not timed.
+ *
+ * TIME_WAIT by remote port: the kernel side counts every port (portcount.h:
+ * 512 KiB per CPU); the top_ports ports with the most entries are emitted. The side that closes first enters TIME_WAIT: for a
+ * client that opens a connection per request to a server (seed 003), the
+ * remote port is the server's, a handful of values; for a server that
+ * closes first, it is the clients' ephemeral ports, thousands of values,
+ * hence the cap on what is emitted, not on what is counted. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent/log.h"
+#include "bpf/bpf_collector.h"
+#include "bpf/bpfutil.h"
+#include "bpf/btf_enum.h"
+#include "bpf/mapread.h"
+#include "bpf/tcp_states.h"
+#include "bpf/tcp_states.skel.h" /* generated into $(BUILD)/bpf */
+#include "bpf/tphook.h"
+
+/* Buckets up to 2^31 units of 64 us (38 h); longer lives count in +Inf. */
+#define TCP_LIFETIME_BUCKETS 31
+
+struct tcp_states_opts {
+	int64_t max_inflight;  /* connections timed at once */
+	bool time_wait_ports;  /* count TIME_WAIT entries by remote port */
+	int64_t top_ports;     /* remote ports emitted, the busiest first */
+	char *hook;            /* auto, raw_tp, tracepoint */
+};
+
+static const struct opt_desc tcp_states_opt_descs[] = {
+	{"max_inflight", OPT_INT, "16384", offsetof(struct tcp_states_opts, max_inflight)},
+	{"time_wait_ports", OPT_BOOL, "true", offsetof(struct tcp_states_opts, time_wait_ports)},
+	{"top_ports", OPT_INT, "20", offsetof(struct tcp_states_opts, top_ports)},
+	{"hook", OPT_STRING, "auto", offsetof(struct tcp_states_opts, hook)},
+	{NULL, OPT_BOOL, NULL, 0},
+};
+
+static const struct metric_desc transitions_desc = {
+	"kernel_tcp_state_transitions_total",
+	"TCP socket state changes (sock:inet_sock_set_state).", METRIC_COUNTER};
+static const struct metric_desc lifetime_desc = {
+	"kernel_tcp_connection_lifetime_seconds",
+	"TCP connection lifetime: from connect() or a listener's new child to CLOSE.",
+	METRIC_HISTOGRAM};
+static const struct metric_desc time_wait_desc = {
+	"kernel_tcp_time_wait_entered_total",
+	"TCP connections closed first by this host (entering TIME_WAIT), by remote port; the "
+	"top_ports busiest ports only.",
+	METRIC_COUNTER};
+static const struct metric_desc untimed_desc = {
+	"kernel_tcp_untimed_connections_total",
+	"TCP connections whose lifetime was not measured because max_inflight were already timed.",
+	METRIC_COUNTER};
+
+struct tcp_states_state {
+	struct tcp_states_bpf *skel;
+	struct enum_names states;
+	uint64_t *port_counts; /* MAPREAD_PORTS, when time_wait_ports */
+	uint16_t *top;
+	size_t top_ports;
+};
+
+static void tcp_states_free(struct tcp_states_state *st)
+{
+	if (!st)
+		return;
+	tcp_states_bpf__destroy(st->skel);
+	btf_enum_free(&st->states);
+	free(st->port_counts);
+	free(st->top);
+	free(st);
+}
+
+/* The value of TCP_<name>, into *out; false when BTF lacks it. */
+static bool state_value(const struct btf *btf, const char *name, __u32 *out)
+{
+	char full[32];
+	int64_t v;
+
+	snprintf(full, sizeof(full), "TCP_%s", name);
+	if (!btf_enum_value(btf, full, &v) || v < 0 || v >= TCP_STATES)
+		return false;
+	*out = (__u32)v;
+	return true;
+}
+
+static int tcp_states_init(struct collector_ctx *ctx)
+{
+	const struct tcp_states_opts *opts = ctx->opts;
+	const char *want = opts ? opts->hook : NULL;
+	struct tcp_states_state *st = NULL;
+	struct btf *btf = NULL;
+	enum tp_hook hook;
+	int64_t max_states = TCP_STATES;
+	const char *prog;
+	char where[96];
+	bool by_port = !opts || opts->time_wait_ports;
+
+	bpf_setup();
+	if (!tphook_valid("tcp_states", want))
+		return -1;
+	hook = tphook_choose("sock", "inet_sock_set_state", want);
+	if (hook == TP_HOOK_NONE) {
+		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
+			"collector=tcp_states hook=%s",
+			tphook_describe(hook, "sock", "inet_sock_set_state", want, where, sizeof(where)));
+		return -1;
+	}
+	if (!(st = calloc(1, sizeof(*st))) || !(st->skel = tcp_states_bpf__open()))
+		goto fail;
+	btf = btf_enum_open();
+	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_STATES)
+		max_states = TCP_STATES;
+	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
+	if (!state_value(btf, "CLOSE", &st->skel->rodata->st_close) ||
+	    !state_value(btf, "SYN_SENT", &st->skel->rodata->st_syn_sent) ||
+	    !state_value(btf, "SYN_RECV", &st->skel->rodata->st_syn_recv) ||
+	    !state_value(btf, "FIN_WAIT2", &st->skel->rodata->st_fin_wait2) ||
+	    !state_value(btf, "CLOSING", &st->skel->rodata->st_closing)) {
+		log_msg(LOG_WARN, "bpf collector disabled: kernel BTF lacks the TCP states",
+			"collector=tcp_states");
+		btf_enum_close(btf);
+		tcp_states_free(st);
+		return -1;
+	}
+	btf_enum_close(btf);
+	btf = NULL;
+
+	prog = hook == TP_HOOK_RAW ? "tcp_states_set_state" : "tcp_states_set_state_tp";
+	tphook_keep_only(st->skel->obj, &prog, 1);
+	if (opts && opts->max_inflight > 0)
+		bpf_map__set_max_entries(st->skel->maps.start, (uint32_t)opts->max_inflight);
+	st->skel->rodata->by_port = by_port;
+	if (by_port) {
+		st->top_ports = !opts ? 20 : opts->top_ports > 0 ? (size_t)opts->top_ports : 0;
+		if (st->top_ports > MAPREAD_PORTS)
+			st->top_ports = MAPREAD_PORTS;
+		st->port_counts = calloc(MAPREAD_PORTS, sizeof(*st->port_counts));
+		st->top = calloc(st->top_ports + 1, sizeof(*st->top));
+		if (!st->port_counts || !st->top)
+			goto fail;
+	} else {
+		bpf_map__set_max_entries(st->skel->maps.time_wait, 1);
+	}
+	if (tcp_states_bpf__load(st->skel) || tcp_states_bpf__attach(st->skel))
+		goto fail;
+	log_msg(LOG_DEBUG, "bpf collector loaded", "collector=tcp_states program=%s", prog);
+	ctx->state = st;
+	return 0;
+fail:
+	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
+		"collector=tcp_states err=%d", -errno);
+	btf_enum_close(btf);
+	tcp_states_free(st);
+	return -1;
+}
+
+static const char *state_name(const struct tcp_states_state *st, uint32_t s, char *buf,
+			      size_t size)
+{
+	const char *name = btf_enum_name(&st->states, s);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "%u", s);
+	return buf;
+}
+
+static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
+{
+	static const struct label no_labels[1];
+	struct tcp_states_state *st = ctx->state;
+	uint64_t transitions[TCP_STATES * TCP_STATES], hist[HIST_ENTRIES],
+		counters[TCP_STATES_COUNTERS];
+	char old_buf[16], new_buf[16], port[8];
+
+	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.transitions), 0, TCP_STATES * TCP_STATES,
+			   transitions) < 0 ||
+	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.lifetime), 0, HIST_ENTRIES, hist) < 0 ||
+	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, TCP_STATES_COUNTERS,
+			   counters) < 0)
+		return -1;
+	for (uint32_t i = 0; i < TCP_STATES * TCP_STATES; i++) {
+		struct label l[2];
+
+		if (!transitions[i])
+			continue;
+		l[0] = (struct label){"old_state",
+				      state_name(st, i / TCP_STATES, old_buf, sizeof(old_buf))};
+		l[1] = (struct label){"new_state",
+				      state_name(st, i % TCP_STATES, new_buf, sizeof(new_buf))};
+		registry_emit(reg, &transitions_desc, NULL, l, 2, (double)transitions[i], 0);
+	}
+	/* No labels, but a non-NULL array: bpf_emit_log2_histogram memcpy()s it. */
+	bpf_emit_log2_histogram(reg, &lifetime_desc, no_labels, 0, hist, TCP_LIFETIME_BUCKETS,
+				TCP_LIFETIME_UNIT_NS / 1e9, 1e-9);
+	registry_emit(reg, &untimed_desc, NULL, NULL, 0,
+		      (double)counters[TCP_STATES_START_OVERFLOW], 0);
+	if (st->port_counts) {
+		size_t n;
+
+		if (mapread_ports(bpf_map__fd(st->skel->maps.time_wait), st->port_counts) < 0)
+			return -1;
+		n = mapread_top_ports(st->port_counts, st->top_ports, st->top);
+		for (size_t i = 0; i < n; i++) {
+			struct label l = {"remote_port", port};
+
+			snprintf(port, sizeof(port), "%u", st->top[i]);
+			registry_emit(reg, &time_wait_desc, NULL, &l, 1,
+				      (double)st->port_counts[st->top[i]], 0);
+		}
+	}
+	bpf_emit_program_stats(reg, "tcp_states", st->skel->obj);
+	return 0;
+}
+
+static void tcp_states_exit(struct collector_ctx *ctx)
+{
+	tcp_states_free(ctx->state);
+	ctx->state = NULL;
+}
+
+const struct collector bpf_collector_tcp_states = {
+	.name = "tcp_states",
+	.default_enabled = true,
+	.opts_size = sizeof(struct tcp_states_opts),
+	.opts = tcp_states_opt_descs,
+	.init = tcp_states_init,
+	.update = tcp_states_update,
+	.exit = tcp_states_exit,
+};
