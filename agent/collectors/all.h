@@ -27,5 +27,6 @@ extern const struct collector collector_cpufreq;
 extern const struct collector collector_hwmon;
 extern const struct collector collector_thermal_zone;
 extern const struct collector collector_textfile;
+extern const struct collector collector_cgroup;
 
 #endif

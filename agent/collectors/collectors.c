@@ -25,6 +25,7 @@ const struct collector *const collector_table[] = {
 	&collector_hwmon,
 	&collector_thermal_zone,
 	&collector_textfile,
+	&collector_cgroup,
 };
 
 const size_t collector_count = sizeof(collector_table) / sizeof(collector_table[0]);
