@@ -14,11 +14,14 @@ PREFIX    ?= /usr/local
 DURATION  ?=
 CC        ?= cc
 
-# Debian packages: build, run, test. `make deps` installs the missing ones.
-DEB_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+# Debian packages. `make deps` installs whatever of them is missing;
+# `make deps-build` only what building needs (a container image).
+BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev \
-	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev prometheus victoria-metrics \
-	prometheus-node-exporter python3 python3-pytest python3-snappy curl procps iproute2
+	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev
+TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
+	python3-snappy curl procps iproute2 util-linux
+DEB_PKGS  := $(BUILD_PKGS) $(TEST_PKGS)
 
 PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -51,14 +54,16 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 # Helpers building one module alone may narrow what a unit test links.
 UNIT_LINK_OBJS ?= $(LIB_OBJS)
 
-.PHONY: all deps run test unit integration bench install clean
+.PHONY: all deps deps-build run test unit integration bench install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 all: $(BUILD)/bpfpush
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+deps: PKGS_WANTED = $(DEB_PKGS)
+deps-build: PKGS_WANTED = $(BUILD_PKGS)
+deps deps-build:
+	@missing=""; for p in $(PKGS_WANTED); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -39,10 +39,23 @@ def test_there_are_bad_config_fixtures():
 
 
 def test_good_configs_check_ok():
-    for path in glob.glob(os.path.join(ROOT, "test/configs/good/*.yml")) + [
-            os.path.join(ROOT, "deploy/examples/bpfpush.yml")]:
+    paths = glob.glob(os.path.join(ROOT, "test/configs/good/*.yml")) + \
+        glob.glob(os.path.join(ROOT, "deploy/examples/*.yml"))
+    assert len(paths) >= 3
+    for path in paths:
         r = run("--check-config", path)
         assert r.returncode == 0, (path, r.stderr)
+
+
+def test_readme_config_example_is_valid(tmp_path):
+    """The configuration shown in the README is one a user can copy."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    block = readme.split("## Configuration", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "readme.yml"
+    path.write_text(block)
+    r = run("--check-config", str(path))
+    assert r.returncode == 0, r.stderr
 
 
 def test_missing_config_file_exits_2():
