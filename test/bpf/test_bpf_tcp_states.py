@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import DryRunAgent, bpf_only_config, delta, report_cost
 from conftest import BIN
 
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -97,21 +97,14 @@ def churn(ns, m):
             states[line.split()[0]] = states.get(line.split()[0], 0) + 1
         print("ss states:", states, [l for l in ns.run("cat", "/proc/net/snmp").splitlines()
                                      if l.startswith("Tcp:")])
-    return port, len(out.splitlines())
+    return port, len(out.splitlines()), out_resets(ns)
 
 
-def report_cost(round_, collector, program):
-    """The program's own cost from the kernel's run statistics (pytest -s)."""
-    runs = round_.one("bpfpush_bpf_program_runs_total", collector=collector, program=program)
-    secs = round_.one("bpfpush_bpf_program_run_seconds_total", collector=collector,
-                      program=program)
-    print("\n%s/%s: %.0f ns per event over %d events" % (collector, program, secs * 1e9 / runs,
-                                                         runs))
-
-
-def delta(before, after, name, **labels):
-    found_before = before.get(name, **labels)
-    return after.one(name, **labels) - (found_before[0] if found_before else 0)
+def out_resets(ns):
+    """Resets the namespace sent (Tcp OutRsts; the namespace is new)."""
+    lines = [l.split() for l in ns.run("cat", "/proc/net/snmp").splitlines()
+             if l.startswith("Tcp:")]
+    return int(lines[1][lines[0].index("OutRsts")])
 
 
 def run_churn(binary, cfg):
@@ -119,16 +112,16 @@ def run_churn(binary, cfg):
     agent = DryRunAgent(binary, str(cfg))
     try:
         before = agent.next_round()
-        port, in_time_wait = churn(ns, M)
+        port, in_time_wait, resets = churn(ns, M)
         after = agent.next_round()
     finally:
         rc, err = agent.stop()
         ns.close()
     assert rc == 0, err
-    return before, after, port, in_time_wait
+    return before, after, port, in_time_wait, resets
 
 
-def check_churn(before, after, port, in_time_wait, program):
+def check_churn(before, after, port, in_time_wait, resets, program):
     assert after.one("bpfpush_bpf_collector_up", collector="tcp_states") == 1
     assert after.one("bpfpush_bpf_program_runs_total", collector="tcp_states",
                      program=program) >= 10 * M
@@ -157,10 +150,13 @@ def check_churn(before, after, port, in_time_wait, program):
     assert delta(before, after, name + "_bucket", le="1.048576") >= 2 * M
     assert after.one("kernel_tcp_untimed_connections_total") == 0
 
-    # TIME_WAIT towards the server's port: exactly the churn, as ss sees it.
+    # TIME_WAIT towards the server's port: the churn, as ss sees it. A
+    # reset the namespace counted (the race described above, rare, more
+    # likely on a loaded machine) ends a timewait socket early, or keeps a
+    # connection from entering TIME_WAIT: ss then lists one fewer.
     entered = delta(before, after, "kernel_tcp_time_wait_entered_total", remote_port=port)
-    assert in_time_wait == M
-    assert entered == in_time_wait
+    assert M - resets <= in_time_wait <= M, (in_time_wait, resets)
+    assert in_time_wait <= entered <= M, (entered, in_time_wait)
 
 
 def test_tcp_churn(tmp_path):
