@@ -103,7 +103,7 @@ $(BUILD)/bpfpush: $(OBJS)
 
 $(BUILD)/test/%: test/unit/%.c $(UNIT_LINK_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(UNIT_LINK_OBJS) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(UNIT_LINK_OBJS) $(LDLIBS) -lcmocka
 
 unit: $(BUILD)/bpfpush $(UNIT_BINS)
 
@@ -132,4 +132,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -23,7 +23,7 @@
 #include "bpf/biolatency.skel.h" /* generated into $(BUILD)/bpf */
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
-#include "bpf/btf_lookup.h"
+#include "bpf/btf_enum.h"
 #include "bpf/devname.h"
 
 /* Latency buckets up to 2^27 us (134 s); size buckets up to 2^26 bytes
@@ -122,7 +122,7 @@ static void fill_op_table(struct biolatency_bpf *skel, const struct btf *btf)
 	for (int op = 0; op < 4; op++) {
 		int64_t v = op;
 
-		if (!btf_lookup_enum_value(btf, enumerators[op], &v))
+		if (!btf_enum_value(btf, enumerators[op], &v))
 			v = op;
 		if (v >= 0 && v <= BIO_REQ_OP_MASK)
 			op_of[v] = (__u8)op;
@@ -180,7 +180,7 @@ static int biolatency_init(struct collector_ctx *ctx)
 	const struct biolatency_opts *opts = ctx->opts;
 	const char *want = opts && opts->hook && *opts->hook ? opts->hook : "auto";
 	struct bio_state *st = NULL;
-	struct btf *btf = NULL;
+	const struct btf *btf;
 	int issue_arg, complete_arg, err = 0;
 
 	bpf_setup();
@@ -197,11 +197,10 @@ static int biolatency_init(struct collector_ctx *ctx)
 			return -1;
 		}
 	}
-	btf = btf_lookup_open();
-	issue_arg = btf_lookup_tp_arg(btf, "block_rq_issue", "request");
-	complete_arg = btf_lookup_tp_arg(btf, "block_rq_complete", "request");
+	btf = bpf_kernel_btf();
+	issue_arg = btf_enum_tp_arg(btf, "block_rq_issue", "request");
+	complete_arg = btf_enum_tp_arg(btf, "block_rq_complete", "request");
 	if (issue_arg < 0 || issue_arg > 1 || complete_arg < 0 || complete_arg > 1) {
-		btf_lookup_close(btf);
 		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
 			"collector=biolatency hook=raw_tp/block_rq_issue "
 			"reason=\"no struct request argument\"");
@@ -235,8 +234,6 @@ static int biolatency_init(struct collector_ctx *ctx)
 		else
 			st->hook = h;
 	}
-	btf_lookup_close(btf);
-	btf = NULL;
 	if (!st->skel) {
 		errno = err;
 		goto fail;
@@ -250,7 +247,6 @@ static int biolatency_init(struct collector_ctx *ctx)
 	ctx->state = st;
 	return 0;
 fail:
-	btf_lookup_close(btf);
 	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
 		"collector=biolatency hook=%s err=%d", want, -errno);
 	destroy(st);

@@ -77,7 +77,7 @@ bool bpf_run_stats_enabled(void)
 	return stats_enabled;
 }
 
-static const struct btf *kernel_btf(void)
+const struct btf *bpf_kernel_btf(void)
 {
 	if (!vmlinux_btf_tried) {
 		vmlinux_btf_tried = true;
@@ -119,7 +119,7 @@ static bool hidden(const char *name)
 
 bool bpf_has_raw_tracepoint(const char *name)
 {
-	const struct btf *btf = kernel_btf();
+	const struct btf *btf = bpf_kernel_btf();
 	char type_name[128];
 
 	if (hidden(name))
@@ -130,7 +130,7 @@ bool bpf_has_raw_tracepoint(const char *name)
 
 bool bpf_has_kernel_function(const char *name)
 {
-	const struct btf *btf = kernel_btf();
+	const struct btf *btf = bpf_kernel_btf();
 
 	return !hidden(name) && btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) >= 0;
 }

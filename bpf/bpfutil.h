@@ -11,6 +11,7 @@
 #include "agent/registry.h"
 
 struct bpf_object;
+struct btf;
 
 /* Once per process: libbpf's messages into our log (debug), and BPF run
  * statistics switched on (BPF_ENABLE_STATS needs CAP_SYS_ADMIN; without it
@@ -25,6 +26,11 @@ bool bpf_has_raw_tracepoint(const char *name);   /* btf_trace_<name> in vmlinux 
 bool bpf_has_kernel_function(const char *name);  /* a BTF FUNC: fentry/kprobe target */
 bool bpf_has_tracefs_event(const char *category, const char *name);
 bool bpf_has_map_type_task_storage(void);
+
+/* The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed on first use
+ * (a few ms, ~10 MB) and kept for every collector until bpf_teardown(); or
+ * NULL when the kernel has none. */
+const struct btf *bpf_kernel_btf(void);
 
 /* Number of possible CPUs (the width of a per-CPU map value). */
 /* Frees what bpf_setup and the probes keep; after every collector exited. */

@@ -1,20 +1,24 @@
-/* btf_enum: label values and tracepoint shapes read from the running
- * kernel's BTF, so that no state number, drop reason or argument position
- * is copied into our source:
+/* btf_enum: label values, constants and tracepoint shapes read from the
+ * running kernel's BTF, so that no state number, drop reason, operation
+ * code or argument position is copied into our source:
  *
  *   - enum value -> name, for the enum that holds a given enumerator (TCP
  *     states live in an anonymous enum holding TCP_ESTABLISHED; drop reasons
- *     in enum skb_drop_reason holding SKB_DROP_REASON_NOT_SPECIFIED);
- *   - one enumerator's value (SKB_DROP_REASON_MAX sizes a map, and
- *     SKB_DROP_REASON_TCP_LISTEN_OVERFLOW picks the reason to watch);
+ *     in enum skb_drop_reason holding SKB_DROP_REASON_NOT_SPECIFIED), as a
+ *     table or one enumerator at a time (the *_SOFTIRQ of NR_SOFTIRQS's);
+ *   - one enumerator's value (SKB_DROP_REASON_MAX sizes a map,
+ *     SKB_DROP_REASON_TCP_LISTEN_OVERFLOW picks the reason to watch,
+ *     REQ_OP_WRITE names an IO operation);
  *   - how many arguments a raw tracepoint passes (kfree_skb gained "reason"
  *     in 5.17 and later "rx_sk"; tcp_retransmit_skb later gained "err"): a
- *     raw_tp program must not read past the last one, or attach fails.
+ *     raw_tp program must not read past the last one, or attach fails;
+ *   - where in a raw tracepoint's arguments a struct pointer is
+ *     (block_rq_issue lost its request_queue argument in 5.11).
  *
- * The vmlinux BTF is parsed by btf_enum_open() (btf__load_vmlinux_btf: a
- * few ms, ~10 MB) and freed by btf_enum_close(); a collector opens it in
- * init and closes it before init returns. The tables it builds are its own
- * and are freed with btf_enum_free(). */
+ * btf is the vmlinux BTF: bpf_kernel_btf() (bpfutil.h), parsed once for
+ * every collector and freed by bpf_teardown(); NULL (no kernel BTF) makes
+ * every lookup fail. The tables built here are the caller's and are freed
+ * with btf_enum_free(). */
 #ifndef BPFPUSH_BTF_ENUM_H
 #define BPFPUSH_BTF_ENUM_H
 
@@ -23,10 +27,6 @@
 #include <stdint.h>
 
 struct btf;
-
-/* vmlinux BTF, or NULL (no /sys/kernel/btf/vmlinux). */
-struct btf *btf_enum_open(void);
-void btf_enum_close(struct btf *btf);
 
 /* names[v] is the name of value v (NULL where the enum has no value v),
  * for 0 <= v < n. */
@@ -56,8 +56,18 @@ static inline const char *btf_enum_name(const struct enum_names *e, uint64_t v)
  * *value set, or false. */
 bool btf_enum_value(const struct btf *btf, const char *name, int64_t *value);
 
+/* Calls fn for every enumerator of the enum that defines member. Returns
+ * the number visited, or -1 when no enum defines member. */
+int btf_enum_each(const struct btf *btf, const char *member,
+		  void (*fn)(const char *name, int64_t value, void *arg), void *arg);
+
 /* Arguments raw tracepoint tp passes to a program (its btf_trace_<tp>
  * prototype minus the hidden void *), or -1 when the kernel lacks it. */
 int btf_enum_tp_nargs(const struct btf *btf, const char *tp);
+
+/* The 0-based index, among raw tracepoint tp's arguments (those after the
+ * hidden void *), of the first that is a pointer to struct struct_name, or
+ * -1 (no such tracepoint, or no such argument). */
+int btf_enum_tp_arg(const struct btf *btf, const char *tp, const char *struct_name);
 
 #endif

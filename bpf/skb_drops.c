@@ -117,7 +117,7 @@ static int skb_drops_init(struct collector_ctx *ctx)
 	const struct skb_drops_opts *opts = ctx->opts;
 	const char *want = opts ? opts->hook : NULL;
 	struct skb_drops_state *st = NULL;
-	struct btf *btf = NULL;
+	const struct btf *btf;
 	enum tp_hook hook;
 	int64_t max_reason = 0, overflow = -1;
 	const char *prog;
@@ -134,7 +134,7 @@ static int skb_drops_init(struct collector_ctx *ctx)
 			tphook_describe(hook, "skb", "kfree_skb", want, where, sizeof(where)));
 		return -1;
 	}
-	btf = btf_enum_open();
+	btf = bpf_kernel_btf();
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		goto fail;
@@ -147,8 +147,6 @@ static int skb_drops_init(struct collector_ctx *ctx)
 	btf_enum_load(btf, "SKB_DROP_REASON_NOT_SPECIFIED", "SKB_", "SKB_DROP_REASON_|SKB_",
 		      max_reason, &st->reasons);
 	nargs = btf_enum_tp_nargs(btf, "kfree_skb");
-	btf_enum_close(btf);
-	btf = NULL;
 
 	st->listen_ports = !opts || opts->listen_ports;
 	st->n_slots = (uint32_t)max_reason + 1;
@@ -179,7 +177,6 @@ static int skb_drops_init(struct collector_ctx *ctx)
 fail:
 	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
 		"collector=skb_drops err=%d", -errno);
-	btf_enum_close(btf);
 	skb_drops_free(st);
 	return -1;
 }

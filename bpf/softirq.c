@@ -18,7 +18,7 @@
 #include "agent/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
-#include "bpf/btf_lookup.h"
+#include "bpf/btf_enum.h"
 #include "bpf/softirq.h"
 #include "bpf/softirq.skel.h" /* generated into $(BUILD)/bpf */
 
@@ -53,12 +53,9 @@ static void name_vector(const char *name, int64_t value, void *arg)
 
 static void name_vectors(struct softirq_state *st)
 {
-	struct btf *btf = btf_lookup_open();
-
-	if (btf_lookup_enum_each(btf, "NR_SOFTIRQS", name_vector, st) < 0)
+	if (btf_enum_each(bpf_kernel_btf(), "NR_SOFTIRQS", name_vector, st) < 0)
 		for (size_t v = 0; v < sizeof(fixed_names) / sizeof(fixed_names[0]); v++)
 			snprintf(st->names[v], sizeof(st->names[v]), "%s", fixed_names[v]);
-	btf_lookup_close(btf);
 }
 
 static int softirq_init(struct collector_ctx *ctx)

@@ -80,7 +80,7 @@ static int tcp_retransmits_init(struct collector_ctx *ctx)
 	struct tcp_retransmits_state *st = NULL;
 	const char *progs[2] = {NULL, NULL};
 	enum tp_hook hook, synack;
-	struct btf *btf = NULL;
+	const struct btf *btf;
 	int64_t max_states = TCP_RETRANS_STATES;
 	char where[96];
 
@@ -99,7 +99,7 @@ static int tcp_retransmits_init(struct collector_ctx *ctx)
 			       hook == TP_HOOK_RAW ? "raw_tp" : "tracepoint");
 	if (!(st = calloc(1, sizeof(*st))))
 		goto fail;
-	btf = btf_enum_open();
+	btf = bpf_kernel_btf();
 	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_RETRANS_STATES)
 		max_states = TCP_RETRANS_STATES;
 	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
@@ -110,8 +110,6 @@ static int tcp_retransmits_init(struct collector_ctx *ctx)
 		progs[0] = "tcp_retransmit_skb_tp";
 	if (synack != TP_HOOK_NONE)
 		progs[1] = synack == TP_HOOK_RAW ? "tcp_retransmit_synack" : "tcp_retransmit_synack_tp";
-	btf_enum_close(btf);
-	btf = NULL;
 
 	if (!(st->skel = tcp_retransmits_bpf__open()))
 		goto fail;
@@ -136,7 +134,6 @@ static int tcp_retransmits_init(struct collector_ctx *ctx)
 fail:
 	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
 		"collector=tcp_retransmits err=%d", -errno);
-	btf_enum_close(btf);
 	tcp_retransmits_free(st);
 	return -1;
 }

@@ -106,7 +106,7 @@ static int tcp_states_init(struct collector_ctx *ctx)
 	const struct tcp_states_opts *opts = ctx->opts;
 	const char *want = opts ? opts->hook : NULL;
 	struct tcp_states_state *st = NULL;
-	struct btf *btf = NULL;
+	const struct btf *btf;
 	enum tp_hook hook;
 	int64_t max_states = TCP_STATES;
 	const char *prog;
@@ -125,7 +125,7 @@ static int tcp_states_init(struct collector_ctx *ctx)
 	}
 	if (!(st = calloc(1, sizeof(*st))) || !(st->skel = tcp_states_bpf__open()))
 		goto fail;
-	btf = btf_enum_open();
+	btf = bpf_kernel_btf();
 	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_STATES)
 		max_states = TCP_STATES;
 	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
@@ -136,12 +136,9 @@ static int tcp_states_init(struct collector_ctx *ctx)
 	    !state_value(btf, "CLOSING", &st->skel->rodata->st_closing)) {
 		log_msg(LOG_WARN, "bpf collector disabled: kernel BTF lacks the TCP states",
 			"collector=tcp_states");
-		btf_enum_close(btf);
 		tcp_states_free(st);
 		return -1;
 	}
-	btf_enum_close(btf);
-	btf = NULL;
 
 	prog = hook == TP_HOOK_RAW ? "tcp_states_set_state" : "tcp_states_set_state_tp";
 	tphook_keep_only(st->skel->obj, &prog, 1);
@@ -167,7 +164,6 @@ static int tcp_states_init(struct collector_ctx *ctx)
 fail:
 	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
 		"collector=tcp_states err=%d", -errno);
-	btf_enum_close(btf);
 	tcp_states_free(st);
 	return -1;
 }

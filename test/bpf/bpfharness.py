@@ -1,5 +1,6 @@
 """Helpers for BPF tests: an agent in --dry-run mode whose rounds are
 parsed from its stdout, and small text-format parsing."""
+import os
 import re
 import subprocess
 import threading
@@ -101,3 +102,47 @@ def bpf_only_config(collectors, interval="1s"):
     text = ("global:\n  interval: %s\ncollectors:\n  defaults: false\nbpf:\n"
             "  defaults: false\n" % interval)
     return text + "".join(f"  {name}: {opts}\n" for name, opts in collectors.items())
+
+
+def start_agent(binary, tmp_path, collectors, env=None, extra=()):
+    """A DryRunAgent on bpf_only_config(collectors), written to
+    tmp_path/bpfpush.yml."""
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config(collectors))
+    return DryRunAgent(binary, str(cfg), extra, env)
+
+
+def delta(before, after, name, **labels):
+    """How much series name grew from before to after (0 before when the
+    series did not exist yet); after must hold it exactly once."""
+    was = before.get(name, **labels)
+    return after.one(name, **labels) - (was[0] if was else 0)
+
+
+def report_cost(round_, collector, program):
+    """The program's own cost from the kernel's run statistics (pytest -s)."""
+    runs = round_.one("bpfpush_bpf_program_runs_total", collector=collector, program=program)
+    secs = round_.one("bpfpush_bpf_program_run_seconds_total", collector=collector,
+                      program=program)
+    print("\n%s/%s: %.0f ns per event over %d events" % (collector, program, secs * 1e9 / runs,
+                                                         runs))
+
+
+def assert_missing_hook_disables_only_it(binary, tmp_path, collector, hide, series):
+    """Runs collector alone with the hooks in hide (comma-separated) hidden:
+    two rounds with it up 0 and no series, the agent exits 0, and one warning
+    line, at level warn, names the collector. Returns that line."""
+    env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS=hide)
+    agent = start_agent(binary, tmp_path, {collector: "{}"}, env=env)
+    try:
+        rounds = [agent.wait_rounds(1), agent.wait_rounds(2)]
+    finally:
+        rc, err = agent.stop()
+    assert rc == 0, err
+    for r in rounds:
+        assert r.one("bpfpush_bpf_collector_up", collector=collector) == 0
+        assert not r.get(series)
+    warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
+    assert len(warned) == 1, err
+    assert "level=warn" in warned[0] and "collector=" + collector in warned[0], warned
+    return warned[0]

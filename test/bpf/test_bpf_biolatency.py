@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import assert_missing_hook_disables_only_it, delta, start_agent
 from conftest import BIN
 
 WRITES, READS, BS = 2000, 1000, 4096
@@ -61,19 +61,10 @@ def dd(*args):
     subprocess.run(["dd", "status=none", *args], check=True, timeout=60)
 
 
-def delta(before, after, name, **labels):
-    found = after.get(name, **labels)
-    assert len(found) == 1, (name, labels, found)
-    was = before.get(name, **labels)
-    return found[0] - (was[0] if was else 0)
-
-
 # tp_btf (this kernel's choice: direct reads) and raw_tp (the fallback).
 @pytest.mark.parametrize("hook,suffix", [("auto", ""), ("raw_tp", "_raw")])
 def test_biolatency_counts_direct_io(tmp_path, hook, suffix):
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"biolatency": "{hook: %s}" % hook}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"biolatency": "{hook: %s}" % hook})
     stack = contextlib.ExitStack()
     try:
         agent.wait_rounds(1)
@@ -131,9 +122,7 @@ def test_biolatency_counts_direct_io(tmp_path, hook, suffix):
 
 def test_biolatency_other_device_past_max_devices(tmp_path, loop_device):
     """With max_devices: 0 every request counts as device="other"."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"biolatency": "{max_devices: 0}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"biolatency": "{max_devices: 0}"})
     dev = "/dev/" + loop_device
     try:
         before = agent.next_round()
@@ -151,19 +140,6 @@ def test_biolatency_other_device_past_max_devices(tmp_path, loop_device):
 def test_biolatency_missing_hook_disables_only_it(tmp_path):
     """A kernel without raw_tp/block_rq_complete: one warning naming it, the collector
     reports up 0, the agent goes on and exits 0."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"biolatency": "{}"}))
-    env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS="block_rq_complete")
-    agent = DryRunAgent(BIN, str(cfg), env=env)
-    try:
-        rounds = [agent.wait_rounds(1), agent.wait_rounds(2)]
-    finally:
-        rc, err = agent.stop()
-    assert rc == 0, err
-    for r in rounds:
-        assert r.one("bpfpush_bpf_collector_up", collector="biolatency") == 0
-        assert not r.get("kernel_block_io_latency_seconds_count")
-    warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
-    assert len(warned) == 1, err
-    assert "level=warn" in warned[0] and "collector=biolatency" in warned[0], warned
-    assert "raw_tp/block_rq_complete" in warned[0], warned
+    warned = assert_missing_hook_disables_only_it(BIN, tmp_path, "biolatency", "block_rq_complete",
+                                                  "kernel_block_io_latency_seconds_count")
+    assert "raw_tp/block_rq_complete" in warned, warned

@@ -28,7 +28,7 @@ import time
 
 import pytest
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import DryRunAgent, bpf_only_config, delta, report_cost, start_agent
 from conftest import BIN
 
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -137,20 +137,6 @@ def quiet_netstat(ns, settle=0.6):
     return ns.netstat()
 
 
-def report_cost(round_, collector, program):
-    """The program's own cost from the kernel's run statistics (pytest -s)."""
-    runs = round_.one("bpfpush_bpf_program_runs_total", collector=collector, program=program)
-    secs = round_.one("bpfpush_bpf_program_run_seconds_total", collector=collector,
-                      program=program)
-    print("\n%s/%s: %.0f ns per event over %d events" % (collector, program, secs * 1e9 / runs,
-                                                         runs))
-
-
-def delta(before, after, name, **labels):
-    found_before = before.get(name, **labels)
-    return after.one(name, **labels) - (found_before[0] if found_before else 0)
-
-
 @pytest.fixture
 def namespaces():
     ns = Namespaces()
@@ -241,9 +227,7 @@ def test_drops_by_reason(tmp_path):
     SKB_DROP_REASON_NO_SOCKET, and counted in Udp NoPorts. A busy drop
     path, for the program's cost per event too."""
     n = 50000
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"skb_drops": "{}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"skb_drops": "{}"})
     try:
         before = agent.next_round()
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -274,9 +258,7 @@ def test_missing_hook_is_one_warning(tmp_path):
     collector stays off with one line naming the hook, the agent runs on."""
     if os.path.exists("/sys/kernel/tracing/events/skb/kfree_skb"):
         pytest.skip("tracefs is mounted here")
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"skb_drops": "{hook: tracepoint}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"skb_drops": "{hook: tracepoint}"})
     try:
         round_ = agent.next_round()
     finally:

@@ -1,10 +1,9 @@
 """softirq under loopback network traffic, against /proc/softirqs."""
-import os
 import socket
 import threading
 import time
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import assert_missing_hook_disables_only_it, start_agent
 from conftest import BIN
 
 NAME = "kernel_softirq_duration_seconds"
@@ -51,9 +50,7 @@ def ping_pong(rounds):
 
 
 def test_softirq_net_rx_matches_proc_softirqs(tmp_path):
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"softirq": "{}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"softirq": "{}"})
     try:
         idle0, t_idle = proc_softirqs()["NET_RX"], time.monotonic()
         before = agent.next_round()  # read before proc0: it began earlier
@@ -92,19 +89,6 @@ def test_softirq_net_rx_matches_proc_softirqs(tmp_path):
 def test_softirq_missing_hook_disables_only_it(tmp_path):
     """A kernel without raw_tp/softirq_exit: one warning naming it, the collector
     reports up 0, the agent goes on and exits 0."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"softirq": "{}"}))
-    env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS="softirq_exit")
-    agent = DryRunAgent(BIN, str(cfg), env=env)
-    try:
-        rounds = [agent.wait_rounds(1), agent.wait_rounds(2)]
-    finally:
-        rc, err = agent.stop()
-    assert rc == 0, err
-    for r in rounds:
-        assert r.one("bpfpush_bpf_collector_up", collector="softirq") == 0
-        assert not r.get("kernel_softirq_duration_seconds_count")
-    warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
-    assert len(warned) == 1, err
-    assert "level=warn" in warned[0] and "collector=softirq" in warned[0], warned
-    assert "raw_tp/softirq_exit" in warned[0], warned
+    warned = assert_missing_hook_disables_only_it(BIN, tmp_path, "softirq", "softirq_exit",
+                                                  "kernel_softirq_duration_seconds_count")
+    assert "raw_tp/softirq_exit" in warned, warned

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import assert_missing_hook_disables_only_it, delta, start_agent
 from conftest import BIN
 
 NAME = "kernel_syscall_latency_seconds"
@@ -28,19 +28,12 @@ def workload():
         assert libc.syscall(SYS_nanosleep, ctypes.byref(ts), None) == 0
 
 
-def delta(before, after, name, **labels):
-    was = before.get(name, **labels)
-    return after.one(name, **labels) - (was[0] if was else 0)
-
-
 # Entry times in task local storage (this kernel's choice) or in the hash
 # keyed by thread id (older kernels'): the same counts either way.
 @pytest.mark.parametrize("storage,suffix", [("task", ""), ("hash", "_hash")])
 def test_syscalls_counts_and_times(tmp_path, storage, suffix):
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config(
-        {"syscalls": '{syscalls: "getpid,nanosleep,read", storage: %s}' % storage}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(
+        BIN, tmp_path, {"syscalls": '{syscalls: "getpid,nanosleep,read", storage: %s}' % storage})
     try:
         before = agent.next_round()
         start = time.monotonic()
@@ -81,10 +74,8 @@ def test_syscalls_counts_and_times(tmp_path, storage, suffix):
 def test_syscalls_only_listed(tmp_path):
     """other: false times only the listed syscalls; unknown names are
     skipped with one warning."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config(
-        {"syscalls": '{syscalls: "getpid,no_such_call", other: false}'}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path,
+                        {"syscalls": '{syscalls: "getpid,no_such_call", other: false}'})
     try:
         agent.next_round()
         for _ in range(1000):
@@ -103,19 +94,6 @@ def test_syscalls_only_listed(tmp_path):
 def test_syscalls_missing_hook_disables_only_it(tmp_path):
     """A kernel without raw_tp/sys_enter: one warning naming it, the collector
     reports up 0, the agent goes on and exits 0."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"syscalls": "{}"}))
-    env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS="sys_enter")
-    agent = DryRunAgent(BIN, str(cfg), env=env)
-    try:
-        rounds = [agent.wait_rounds(1), agent.wait_rounds(2)]
-    finally:
-        rc, err = agent.stop()
-    assert rc == 0, err
-    for r in rounds:
-        assert r.one("bpfpush_bpf_collector_up", collector="syscalls") == 0
-        assert not r.get("kernel_syscall_latency_seconds_count")
-    warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
-    assert len(warned) == 1, err
-    assert "level=warn" in warned[0] and "collector=syscalls" in warned[0], warned
-    assert "raw_tp/sys_enter" in warned[0], warned
+    warned = assert_missing_hook_disables_only_it(BIN, tmp_path, "syscalls", "sys_enter",
+                                                  "kernel_syscall_latency_seconds_count")
+    assert "raw_tp/sys_enter" in warned, warned

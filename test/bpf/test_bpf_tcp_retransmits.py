@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import delta, report_cost, start_agent
 from conftest import BIN
 
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -131,25 +131,9 @@ def namespaces(tmp_path):
     ns.close()
 
 
-def report_cost(round_, collector, program):
-    """The program's own cost from the kernel's run statistics (pytest -s)."""
-    runs = round_.one("bpfpush_bpf_program_runs_total", collector=collector, program=program)
-    secs = round_.one("bpfpush_bpf_program_run_seconds_total", collector=collector,
-                      program=program)
-    print("\n%s/%s: %.0f ns per event over %d events" % (collector, program, secs * 1e9 / runs,
-                                                         runs))
-
-
-def delta(before, after, name, **labels):
-    found_before = before.get(name, **labels)
-    return after.one(name, **labels) - (found_before[0] if found_before else 0)
-
-
 def test_retransmits_across_a_lossy_link(tmp_path, namespaces):
     ns = namespaces
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"tcp_retransmits": "{remote_port: true}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"tcp_retransmits": "{remote_port: true}"})
     server = None
     try:
         before = agent.next_round()

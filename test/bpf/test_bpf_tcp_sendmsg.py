@@ -1,11 +1,10 @@
 """tcp_sendmsg: a loopback TCP client sending messages of known sizes."""
-import os
 import socket
 import threading
 
 import pytest
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import assert_missing_hook_disables_only_it, start_agent
 from conftest import BIN
 
 NAME = "kernel_tcp_sendmsg_size_bytes"
@@ -52,9 +51,7 @@ def delta(before, after, name, **labels):
 
 
 def run_agent(tmp_path, opts):
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"tcp_sendmsg": opts}))
-    return DryRunAgent(BIN, str(cfg))
+    return start_agent(BIN, tmp_path, {"tcp_sendmsg": opts})
 
 
 @pytest.mark.parametrize("hook,program", [("auto", "tcp_send_length"),
@@ -121,25 +118,13 @@ def test_tcp_sendmsg_counts_errors(tmp_path):
 def test_tcp_sendmsg_missing_hook_disables_only_it(tmp_path):
     """A kernel without sock_send_length nor tcp_sendmsg: one warning naming
     every hook tried, the collector reports up 0, the agent goes on and exits 0."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"tcp_sendmsg": "{}"}))
-    env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS="sock_send_length,tcp_sendmsg")
-    agent = DryRunAgent(BIN, str(cfg), env=env)
-    try:
-        rounds = [agent.wait_rounds(1), agent.wait_rounds(2)]
-    finally:
-        rc, err = agent.stop()
-    assert rc == 0, err
-    for r in rounds:
-        assert r.one("bpfpush_bpf_collector_up", collector="tcp_sendmsg") == 0
-        assert not r.get("kernel_tcp_sendmsg_size_bytes_count")
-    warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
-    assert len(warned) == 1, err
-    assert "level=warn" in warned[0] and "collector=tcp_sendmsg" in warned[0], warned
+    warned = assert_missing_hook_disables_only_it(
+        BIN, tmp_path, "tcp_sendmsg", "sock_send_length,tcp_sendmsg",
+        "kernel_tcp_sendmsg_size_bytes_count")
     # Every way in is named: the tracepoint (both ways) and the function.
     for hook in ("tp_btf/sock_send_length", "raw_tp/sock_send_length",
                  "fentry/tcp_sendmsg", "kprobe/tcp_sendmsg"):
-        assert hook in warned[0], warned
+        assert hook in warned, warned
 
 
 def test_tcp_sendmsg_fentry_loads_or_says_why(tmp_path):

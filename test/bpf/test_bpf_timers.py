@@ -12,7 +12,7 @@ import struct
 import threading
 import time
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import DryRunAgent, bpf_only_config, report_cost, start_agent
 from conftest import BIN
 
 THREADS = 4
@@ -42,15 +42,6 @@ def timeouts(seconds, threads):
     for w in workers:
         w.join()
     return sum(counts)
-
-
-def report_cost(round_, collector, program):
-    """The program's own cost from the kernel's run statistics (pytest -s)."""
-    runs = round_.one("bpfpush_bpf_program_runs_total", collector=collector, program=program)
-    secs = round_.one("bpfpush_bpf_program_run_seconds_total", collector=collector,
-                      program=program)
-    print("\n%s/%s: %.0f ns per event over %d events" % (collector, program, secs * 1e9 / runs,
-                                                         runs))
 
 
 def test_timer_starts_by_function(tmp_path):
@@ -110,9 +101,7 @@ def tcp_bulk(seconds):
 def test_cost_under_tcp_load(tmp_path):
     """The program's cost per event when timer_start is busy (pytest -s
     prints it): the number the default (off) rests on."""
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"timers": "{}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"timers": "{}"})
     try:
         before = agent.next_round()
         tcp_bulk(2)

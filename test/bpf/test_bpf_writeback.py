@@ -13,7 +13,7 @@ have cgroup writeback, switches may appear and must then carry cgroup
 labels."""
 import os
 
-from bpfharness import DryRunAgent, bpf_only_config
+from bpfharness import start_agent
 from conftest import BIN
 
 
@@ -33,9 +33,7 @@ def cgroup_writeback_possible():
 
 
 def test_writeback_loads_and_reports(tmp_path):
-    cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"writeback": "{}"}))
-    agent = DryRunAgent(BIN, str(cfg))
+    agent = start_agent(BIN, tmp_path, {"writeback": "{}"})
     try:
         agent.next_round()
         after = agent.next_round()

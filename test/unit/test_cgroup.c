@@ -26,115 +26,11 @@
 #define FIXTURE "test/fixtures/cgroup/sys"
 #define LABELS_FIXTURE "test/fixtures/cgroup-labels/sys"
 
-struct run {
-	struct registry *reg;
-	struct global_config global;
-	struct collector_ctx ctx;
-	const struct sample *samples;
-	size_t n;
-	int rc;
-};
+#include "collector_harness.h"
 
 static void run_start(struct run *r, const struct cgroup_opts *opts, const char *sysfs)
 {
-	*r = (struct run){0};
-	r->global.sysfs = (char *)sysfs;
-	r->reg = registry_create(NULL, 0, "bpfpush", "host");
-	assert_non_null(r->reg);
-	r->ctx = (struct collector_ctx){&collector_cgroup, opts, &r->global, NULL};
-	assert_int_equal(collector_cgroup.init(&r->ctx), 0);
-}
-
-static void run_round(struct run *r, int64_t ts_ms)
-{
-	registry_begin_round(r->reg, ts_ms);
-	r->rc = collector_cgroup.update(&r->ctx, r->reg);
-	r->samples = registry_end_round(r->reg, &r->n);
-}
-
-static void run_stop(struct run *r)
-{
-	collector_cgroup.exit(&r->ctx);
-	assert_null(r->ctx.state);
-	registry_destroy(r->reg);
-}
-
-/* run_round with stderr captured: how many logged lines contain needle. */
-static int run_round_logged(struct run *r, int64_t ts_ms, const char *needle)
-{
-	char path[] = "/tmp/bpfpush-log-XXXXXX", line[4096];
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO), n = 0;
-	FILE *f;
-
-	assert_true(fd >= 0 && saved >= 0);
-	fflush(stderr);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	run_round(r, ts_ms);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	unlink(path);
-	return n;
-}
-
-/* name{l="v",...} with the registry's sorted labels, job and instance left out. */
-static const char *series_text(const struct series *s, char *out, size_t size)
-{
-	size_t len = (size_t)snprintf(out, size, "%s{", s->name);
-
-	for (size_t i = 0; i < s->n_labels; i++) {
-		const struct label *l = &s->labels[i];
-		if (!strcmp(l->name, "__name__") || !strcmp(l->name, "job") ||
-		    !strcmp(l->name, "instance"))
-			continue;
-		len += (size_t)snprintf(out + len, size - len, "%s=\"%s\",", l->name, l->value);
-	}
-	if (out[len - 1] == ',')
-		len--;
-	snprintf(out + len, size - len, "}");
-	return out;
-}
-
-static const struct sample *find(const struct run *r, const char *want)
-{
-	char text[LINE_MAX_LEN];
-
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(series_text(series_of(r->samples[i].series), text, sizeof(text)), want))
-			return &r->samples[i];
-	return NULL;
-}
-
-static const struct sample *must_find(const struct run *r, const char *want)
-{
-	const struct sample *s = find(r, want);
-
-	if (!s)
-		fail_msg("series %s not emitted", want);
-	return s;
-}
-
-static void assert_value(const struct run *r, const char *want, double value)
-{
-	const struct sample *s = must_find(r, want);
-
-	if (!(fabs(s->value - value) <= 1e-9 * fabs(value)))
-		fail_msg("%s = %.17g, want %.17g", want, s->value, value);
-}
-
-static size_t count_named(const struct run *r, const char *name)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->n; i++)
-		n += !strcmp(series_of(r->samples[i].series)->name, name);
-	return n;
+	run_start_fs(r, &collector_cgroup, opts, NULL, sysfs, NULL);
 }
 
 static int cmp_text(const void *a, const void *b)
@@ -181,8 +77,9 @@ static void assert_exact(const struct run *r, const char *const *want, size_t n_
 		fail_msg("%zu differences (got %zu series, want %zu)", bad, r->n, n_want);
 }
 
-static void assert_family(const struct run *r, const char *series, const char *help,
-			  enum metric_type type)
+/* assert_family without the family name. */
+static void assert_help(const struct run *r, const char *series, const char *help,
+			enum metric_type type)
 {
 	const struct family *f = series_of(must_find(r, series)->series)->family;
 
@@ -316,15 +213,15 @@ static void test_full_tree(void **state)
 	assert_exact(&r, full_tree, sizeof(full_tree) / sizeof(full_tree[0]));
 	assert_int_equal(r.n, 100);
 	assert_int_equal(r.samples[0].timestamp_ms, ROUND_TS);
-	assert_family(&r, P "cpu_usage_seconds_total{" ROOT "}",
+	assert_help(&r, P "cpu_usage_seconds_total{" ROOT "}",
 		      "CPU time consumed by the cgroup's tasks (cpu.stat usage_usec).", METRIC_COUNTER);
-	assert_family(&r, P "memory_limit_bytes{" SSH "}",
+	assert_help(&r, P "memory_limit_bytes{" SSH "}",
 		      "The cgroup's hard memory limit (memory.max); absent when unlimited.",
 		      METRIC_GAUGE);
-	assert_family(&r, P "pressure_io_stalled_seconds_total{" SSH "}",
+	assert_help(&r, P "pressure_io_stalled_seconds_total{" SSH "}",
 		      "Time all non-idle tasks of the cgroup waited for IO (io.pressure full total).",
 		      METRIC_COUNTER);
-	assert_family(&r, P "groups_skipped{}",
+	assert_help(&r, P "groups_skipped{}",
 		      "Cgroups within max_depth not reported this round because of max_groups.",
 		      METRIC_GAUGE);
 

@@ -25,104 +25,12 @@
 #define ROUND_TS 1700000000000LL
 #define SERIES_TEXT_MAX 512
 
-struct run {
-	struct registry *reg;
-	struct global_config global;
-	struct collector_ctx ctx;
-	const struct sample *samples;
-	size_t n;
-	int rc;
-};
+#include "collector_harness.h"
 
 static void run_start(struct run *r, const struct collector *c, const void *opts,
 		      const char *procfs)
 {
-	*r = (struct run){0};
-	r->global.procfs = (char *)procfs;
-	r->reg = registry_create(NULL, 0, "bpfpush", "host");
-	assert_non_null(r->reg);
-	r->ctx = (struct collector_ctx){c, opts, &r->global, NULL};
-	assert_int_equal(c->init(&r->ctx), 0);
-}
-
-static void run_round(struct run *r, int64_t ts_ms)
-{
-	registry_begin_round(r->reg, ts_ms);
-	r->rc = r->ctx.collector->update(&r->ctx, r->reg);
-	r->samples = registry_end_round(r->reg, &r->n);
-}
-
-static void run_stop(struct run *r)
-{
-	r->ctx.collector->exit(&r->ctx);
-	assert_null(r->ctx.state);
-	registry_destroy(r->reg);
-}
-
-/* name{l="v",...} with the registry's sorted labels, job and instance left
- * out: the form the tests name series in. */
-static const char *series_text(const struct series *s, char *out, size_t size)
-{
-	size_t len = (size_t)snprintf(out, size, "%s{", s->name);
-
-	for (size_t i = 0; i < s->n_labels; i++) {
-		const struct label *l = &s->labels[i];
-		if (!strcmp(l->name, "__name__") || !strcmp(l->name, "job") ||
-		    !strcmp(l->name, "instance"))
-			continue;
-		len += (size_t)snprintf(out + len, size - len, "%s=\"%s\",", l->name, l->value);
-	}
-	if (out[len - 1] == ',')
-		len--;
-	snprintf(out + len, size - len, "}");
-	return out;
-}
-
-static const struct sample *find(const struct run *r, const char *want)
-{
-	char text[SERIES_TEXT_MAX];
-
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(series_text(series_of(r->samples[i].series), text, sizeof(text)), want))
-			return &r->samples[i];
-	return NULL;
-}
-
-static const struct sample *must_find(const struct run *r, const char *want)
-{
-	const struct sample *s = find(r, want);
-
-	if (!s)
-		fail_msg("series %s not emitted", want);
-	return s;
-}
-
-static void assert_value(const struct run *r, const char *want, double value)
-{
-	const struct sample *s = must_find(r, want);
-
-	if (!(fabs(s->value - value) <= 1e-9 * fabs(value)) &&
-	    !(isinf(value) && s->value == value))
-		fail_msg("%s = %.17g, want %.17g", want, s->value, value);
-}
-
-static size_t count_named(const struct run *r, const char *name)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->n; i++)
-		n += !strcmp(series_of(r->samples[i].series)->name, name);
-	return n;
-}
-
-static void assert_family(const struct run *r, const char *series, const char *family,
-			  const char *help, enum metric_type type)
-{
-	const struct family *f = series_of(must_find(r, series)->series)->family;
-
-	assert_string_equal(f->name, family);
-	assert_string_equal(f->help, help);
-	assert_int_equal(f->type, type);
+	run_start_fs(r, c, opts, procfs, NULL, NULL);
 }
 
 static double ticks(double t)
@@ -212,15 +120,6 @@ static void test_cpu_linux26(void **state)
 	assert_value(&r, "node_cpu_seconds_total{cpu=\"1\",mode=\"steal\"}", 0);
 	assert_value(&r, "node_cpu_guest_seconds_total{cpu=\"1\",mode=\"user\"}", 0);
 	run_stop(&r);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
 }
 
 struct tmpdir {
@@ -410,29 +309,6 @@ static void test_garbage_source(void **state)
 }
 
 /* ---- textfile --------------------------------------------------------- */
-
-/* run_round with stderr captured (only around the update, so that a
- * failing assertion still shows): how many logged lines contain needle. */
-static int run_round_logged(struct run *r, int64_t ts_ms, const char *needle)
-{
-	char path[] = "/tmp/bpfpush-log-XXXXXX", line[4096];
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO), n = 0;
-	FILE *f;
-
-	assert_true(fd >= 0 && saved >= 0);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	run_round(r, ts_ms);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	unlink(path);
-	return n;
-}
 
 static double file_mtime(const char *path)
 {

@@ -27,19 +27,13 @@
 #include "config/config.h"
 
 #define ROUND_TS 1700000000000LL
-#define SERIES_TEXT_MAX 1024
 #define LINUX6 "test/fixtures/linux-6.1"
 #define LINUX26 "test/fixtures/linux-2.6"
 
-struct run {
-	struct registry *reg;
-	struct global_config global;
-	char procfs[256], sysfs[256];
-	struct collector_ctx ctx;
-	const struct sample *samples;
-	size_t n;
-	int rc;
-};
+/* Exact: node_exporter's doubles are these very products. */
+#define VALUE_REL_TOL 0
+
+#include "collector_harness.h"
 
 /* root holds proc/, sys/ and run/udev/data, as a host's / does. */
 static void run_start(struct run *r, const struct collector *c, const void *opts,
@@ -51,85 +45,7 @@ static void run_start(struct run *r, const struct collector *c, const void *opts
 	r->global.procfs = r->procfs;
 	r->global.sysfs = r->sysfs;
 	r->global.rootfs = (char *)root;
-	r->reg = registry_create(NULL, 0, "bpfpush", "host");
-	assert_non_null(r->reg);
-	r->ctx = (struct collector_ctx){c, opts, &r->global, NULL};
-	assert_int_equal(c->init(&r->ctx), 0);
-}
-
-static void run_round(struct run *r, int64_t ts_ms)
-{
-	registry_begin_round(r->reg, ts_ms);
-	r->rc = r->ctx.collector->update(&r->ctx, r->reg);
-	r->samples = registry_end_round(r->reg, &r->n);
-}
-
-static void run_stop(struct run *r)
-{
-	r->ctx.collector->exit(&r->ctx);
-	assert_null(r->ctx.state);
-	registry_destroy(r->reg);
-}
-
-/* name{l="v",...}, labels sorted, job and instance left out. */
-static const char *series_text(const struct series *s, char *out, size_t size)
-{
-	size_t len = (size_t)snprintf(out, size, "%s{", s->name);
-
-	for (size_t i = 0; i < s->n_labels; i++) {
-		const struct label *l = &s->labels[i];
-		if (!strcmp(l->name, "__name__") || !strcmp(l->name, "job") ||
-		    !strcmp(l->name, "instance"))
-			continue;
-		len += (size_t)snprintf(out + len, size - len, "%s=\"%s\",", l->name, l->value);
-	}
-	if (out[len - 1] == ',')
-		len--;
-	snprintf(out + len, size - len, "}");
-	return out;
-}
-
-static const struct sample *find(const struct run *r, const char *want)
-{
-	char text[SERIES_TEXT_MAX];
-
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(series_text(series_of(r->samples[i].series), text, sizeof(text)), want))
-			return &r->samples[i];
-	return NULL;
-}
-
-static const struct sample *must_find(const struct run *r, const char *want)
-{
-	const struct sample *s = find(r, want);
-
-	if (!s)
-		fail_msg("series %s not emitted", want);
-	return s;
-}
-
-/* Exact: node_exporter's doubles are these very products. */
-static void assert_value(const struct run *r, const char *want, double value)
-{
-	const struct sample *s = must_find(r, want);
-
-	if (s->value != value)
-		fail_msg("%s = %.17g, want %.17g", want, s->value, value);
-}
-
-static void assert_absent(const struct run *r, const char *series)
-{
-	if (find(r, series))
-		fail_msg("series %s emitted", series);
-}
-
-static size_t count_named(const struct run *r, const char *name)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->n; i++)
-		n += !strcmp(series_of(r->samples[i].series)->name, name);
-	return n;
+	run_open(r, c, opts);
 }
 
 /* Series whose name starts with prefix and that carry label="value". */
@@ -147,16 +63,6 @@ static size_t count_with(const struct run *r, const char *prefix, const char *la
 				n++;
 	}
 	return n;
-}
-
-static void assert_family(const struct run *r, const char *series, const char *family,
-			  const char *help, enum metric_type type)
-{
-	const struct family *f = series_of(must_find(r, series)->series)->family;
-
-	assert_string_equal(f->name, family);
-	assert_string_equal(f->help, help);
-	assert_int_equal(f->type, type);
 }
 
 /* ---- files for the error cases --------------------------------------- */

@@ -39,98 +39,15 @@
 #define SERIES_TEXT_MAX 1024
 #define FIX "test/fixtures/"
 
-struct run {
-	struct registry *reg;
-	struct global_config global;
-	struct collector_ctx ctx;
-	const struct sample *samples;
-	size_t n;
-	int rc;
-};
+#define VALUE_REL_TOL 1e-12
+#define MUST_FIND_LISTS
 
-static void run_start_fs(struct run *r, const struct collector *c, const void *opts,
-			 const char *procfs, const char *sysfs, const char *rootfs)
-{
-	*r = (struct run){0};
-	r->global.procfs = (char *)procfs;
-	r->global.sysfs = (char *)sysfs;
-	r->global.rootfs = (char *)rootfs;
-	r->reg = registry_create(NULL, 0, "bpfpush", "host");
-	assert_non_null(r->reg);
-	r->ctx = (struct collector_ctx){c, opts, &r->global, NULL};
-	if (c->init)
-		assert_int_equal(c->init(&r->ctx), 0);
-}
+#include "collector_harness.h"
 
 static void run_start(struct run *r, const struct collector *c, const void *opts,
 		      const char *procfs)
 {
 	run_start_fs(r, c, opts, procfs, NULL, NULL);
-}
-
-static void run_round(struct run *r, int64_t ts_ms)
-{
-	registry_begin_round(r->reg, ts_ms);
-	r->rc = r->ctx.collector->update(&r->ctx, r->reg);
-	r->samples = registry_end_round(r->reg, &r->n);
-}
-
-static void run_stop(struct run *r)
-{
-	if (r->ctx.collector->exit)
-		r->ctx.collector->exit(&r->ctx);
-	assert_null(r->ctx.state);
-	registry_destroy(r->reg);
-}
-
-/* name{l="v",...}: the registry's sorted labels, job and instance left out. */
-static const char *series_text(const struct series *s, char *out, size_t size)
-{
-	size_t len = (size_t)snprintf(out, size, "%s{", s->name);
-
-	for (size_t i = 0; i < s->n_labels; i++) {
-		const struct label *l = &s->labels[i];
-		if (!strcmp(l->name, "__name__") || !strcmp(l->name, "job") ||
-		    !strcmp(l->name, "instance"))
-			continue;
-		len += (size_t)snprintf(out + len, size - len, "%s=\"%s\",", l->name, l->value);
-	}
-	if (out[len - 1] == ',')
-		len--;
-	snprintf(out + len, size - len, "}");
-	return out;
-}
-
-static const struct sample *find(const struct run *r, const char *want)
-{
-	char text[SERIES_TEXT_MAX];
-
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(series_text(series_of(r->samples[i].series), text, sizeof(text)), want))
-			return &r->samples[i];
-	return NULL;
-}
-
-static const struct sample *must_find(const struct run *r, const char *want)
-{
-	const struct sample *s = find(r, want);
-
-	if (!s) {
-		char text[SERIES_TEXT_MAX];
-		for (size_t i = 0; i < r->n; i++)
-			print_message("  have %s\n",
-				      series_text(series_of(r->samples[i].series), text, sizeof(text)));
-		fail_msg("series %s not emitted", want);
-	}
-	return s;
-}
-
-static void assert_value(const struct run *r, const char *want, double value)
-{
-	const struct sample *s = must_find(r, want);
-
-	if (!(s->value == value) && !(fabs(s->value - value) <= 1e-12 * fabs(value)))
-		fail_msg("%s = %.17g, want %.17g", want, s->value, value);
 }
 
 /* Within tol (free space moves while the test runs). */
@@ -140,34 +57,6 @@ static void assert_near(const struct run *r, const char *want, double value, dou
 
 	if (!(fabs(s->value - value) <= tol))
 		fail_msg("%s = %.17g, want %.17g +- %g", want, s->value, value, tol);
-}
-
-static size_t count_named(const struct run *r, const char *name)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->n; i++)
-		n += !strcmp(series_of(r->samples[i].series)->name, name);
-	return n;
-}
-
-static void assert_family(const struct run *r, const char *series, const char *family,
-			  const char *help, enum metric_type type)
-{
-	const struct family *f = series_of(must_find(r, series)->series)->family;
-
-	assert_string_equal(f->name, family);
-	assert_string_equal(f->help, help);
-	assert_int_equal(f->type, type);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* A scratch tree under /tmp, removed with everything in it. */
