@@ -223,12 +223,16 @@ static void run_loop(struct agent *a)
 }
 
 /* Flushes every queue until the shared deadline; returns the samples that
- * were not accepted (refused, or dropped for any reason). */
+ * were not accepted (refused, or dropped for any reason). Every queue starts
+ * flushing at once: stopping them one after the other would let a dead
+ * endpoint listed first use up the deadline before the next one is told. */
 static uint64_t stop_queues(struct agent *a)
 {
 	int64_t deadline = mono_ms() + a->opt.flush_deadline_ms;
 	uint64_t lost = 0;
 
+	for (size_t i = 0; i < a->n_queues && !a->opt.dry_run; i++)
+		queue_begin_stop(a->queues[i], deadline);
 	for (size_t i = 0; i < a->n_queues; i++) {
 		struct queue_stats st;
 		if (!a->opt.dry_run)

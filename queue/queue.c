@@ -6,17 +6,24 @@
  *   route_mu  queue_append holds it for one call (one appender: never
  *             contended but by a reshard's two short critical sections); it
  *             guards n_shards' writes, `resharding` and the staging ring.
- *   mgr_mu    the manager's sleeps: ticks and the drain barrier.
+ *   mgr_mu    the manager's sleeps: ticks and the pause barrier.
  *   shard mu  one shard's ring and flags; held only to copy samples in or
- *             out, never across encoding or the network.
+ *             out, never across encoding or the network. The hand-over
+ *             holds every shard's, taken in index order.
  * Counters are relaxed atomics, so stats can be read from any thread.
  *
- * Resharding is a drain barrier: appends go to a staging ring while every
- * current shard sends what it holds and finishes its batch in flight; then,
- * under route_mu, n_shards changes and the staged samples move, in order,
- * into their new shards. A series is thus never in two rings at once, which
- * keeps its samples in timestamp order across the change, and queue_append
- * never waits for the network. */
+ * Resharding is a hand-over, not a drain: appends go to a staging ring;
+ * every current shard finishes the batch it has in flight (its retries
+ * included) and then takes no new one (paused); once none has a batch in
+ * flight, with route_mu and every shard's lock held, the samples still in
+ * the old rings move, each ring in order, to their shards under the new
+ * count (hash % new count), the staged samples follow in order, the count
+ * changes and the shards resume. It costs at most one request time,
+ * whatever the backlog. A series lives in exactly one old ring, its batch
+ * in flight was sent before the pause ended, and its moved and staged
+ * samples land in one new ring in order: per-series order holds across the
+ * change, nothing is lost (but what overflows a ring, counted as
+ * queue_full), and queue_append never waits for the network. */
 #include "queue/queue.h"
 
 #include <errno.h>
@@ -82,12 +89,13 @@ struct shard {
 	struct queue *q;
 	unsigned idx;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;           /* appends, stop, flush, retire, backoff */
+	pthread_cond_t cv;           /* appends, stop, pause, retire, backoff */
 	struct sample *ring;         /* q->capacity slots */
 	size_t head, count;
 	int64_t oldest_ms;           /* monotonic append time of the oldest unsent */
 	bool busy;                   /* a batch is taken and its send not ended */
-	bool flush;                  /* resharding: send now, ignore the deadline */
+	bool pause;                  /* resharding: take no new batch (until
+				      * the hand-over ends, or stopping) */
 	bool retire;                 /* resharding: exit once empty */
 	/* Owned by the shard's thread, outside the lock: */
 	struct sample *batch;        /* q->batch_max slots */
@@ -125,9 +133,13 @@ struct queue {
 	struct sample *staging;      /* st_alloc slots, st_cap of them in use */
 	size_t st_alloc, st_cap, st_head, st_count;
 	int64_t st_since_ms;         /* when staging started: its oldest append */
+	/* The hand-over's copy of the old rings: sc_alloc slots, the manager's
+	 * own (used under route_mu and every shard lock). */
+	struct sample *scratch;
+	size_t sc_alloc;
 	/* The manager: */
 	pthread_mutex_t mgr_mu;
-	pthread_cond_t mgr_cv;       /* stop, and shards going idle in a drain */
+	pthread_cond_t mgr_cv;       /* stop, and paused shards ending their batch */
 	bool mgr_ready, mgr_running;
 	pthread_t mgr;
 	int64_t reshard_interval_ms;
@@ -135,7 +147,9 @@ struct queue {
 	bool skip_logged;            /* "skipping resharding" said once per outage */
 	_Atomic int64_t deadline_ms; /* set before stopping */
 	atomic_bool stopping;
-	bool stopped;
+	/* The stopping thread's own: */
+	bool stop_begun, stopped;
+	uint64_t shutdown_before;    /* dropped[DROP_SHUTDOWN] when stopping began */
 	struct counters c;
 };
 
@@ -253,7 +267,7 @@ static int shard_activate(struct shard *sh)
 	struct queue *q = sh->q;
 
 	sh->head = sh->count = sh->batch_n = 0;
-	sh->busy = sh->flush = sh->retire = sh->failing = false;
+	sh->busy = sh->pause = sh->retire = sh->failing = false;
 	sh->conns_seen = 0;
 	sh->rng = ((uint64_t)mono_ms() << 16) ^ (0x9e3779b97f4a7c15ULL * (sh->idx + 1));
 	sh->ring = calloc(q->capacity, sizeof(*sh->ring));
@@ -385,6 +399,7 @@ void queue_destroy(struct queue *q)
 		slot_fini(&q->shards[i]);
 	free(q->shards);
 	free(q->staging);
+	free(q->scratch);
 	if (q->route_ready)
 		pthread_mutex_destroy(&q->route_mu);
 	if (q->mgr_ready) {
@@ -556,15 +571,23 @@ static int64_t stop_deadline(const struct queue *q)
 	return atomic_load(&q->deadline_ms);
 }
 
+/* Copies the n oldest samples of a ring of cap slots from head to out. */
+static void ring_copy(const struct sample *ring, size_t cap, size_t head, size_t n,
+		      struct sample *out)
+{
+	size_t first = cap - head < n ? cap - head : n;
+
+	memcpy(out, ring + head, first * sizeof(*out));
+	memcpy(out + first, ring, (n - first) * sizeof(*out));
+}
+
 static void take_batch(struct shard *sh)
 {
-	size_t cap = sh->q->capacity, n = sh->count, first;
+	size_t cap = sh->q->capacity, n = sh->count;
 
 	if (n > sh->q->batch_max)
 		n = sh->q->batch_max;
-	first = cap - sh->head < n ? cap - sh->head : n;
-	memcpy(sh->batch, sh->ring + sh->head, first * sizeof(*sh->batch));
-	memcpy(sh->batch + first, sh->ring, (n - first) * sizeof(*sh->batch));
+	ring_copy(sh->ring, cap, sh->head, n, sh->batch);
 	sh->head = (sh->head + n) % cap;
 	sh->count -= n;
 	sh->batch_n = n;
@@ -573,8 +596,9 @@ static void take_batch(struct shard *sh)
 }
 
 /* Waits until a batch is due and takes it. false: the thread must exit
- * (stopping with nothing left, the stop deadline passed, or retired). A
- * flush (resharding) makes whatever the ring holds due at once. */
+ * (stopping with nothing left, the stop deadline passed, or retired). While
+ * paused (a reshard's hand-over) no batch is taken, unless stopping: the
+ * hand-over is then abandoned and every shard flushes its own ring. */
 static bool next_batch(struct shard *sh)
 {
 	struct queue *q = sh->q;
@@ -587,9 +611,12 @@ static bool next_batch(struct shard *sh)
 
 		if (now >= deadline)
 			break;
+		if (sh->pause && deadline == INT64_MAX) {
+			wait_until(sh, INT64_MAX);
+			continue;
+		}
 		if (sh->count >= q->batch_max ||
-		    (sh->count > 0 &&
-		     (deadline != INT64_MAX || sh->flush || now >= sh->oldest_ms + bsd))) {
+		    (sh->count > 0 && (deadline != INT64_MAX || now >= sh->oldest_ms + bsd))) {
 			go = true;
 			break;
 		}
@@ -834,18 +861,18 @@ static void send_batch(struct shard *sh)
 	add(&sh->q->c.out_ns, mono_ns() - t0);
 }
 
-/* The batch is done: a resharding drain may be waiting for this shard to
- * become idle. */
+/* The batch is done: a reshard may be waiting for this paused shard to
+ * have nothing in flight. */
 static void batch_done(struct shard *sh)
 {
 	struct queue *q = sh->q;
-	bool idle;
+	bool paused;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->busy = false;
-	idle = sh->flush && sh->count == 0;
+	paused = sh->pause;
 	pthread_mutex_unlock(&sh->mu);
-	if (idle) {
+	if (paused) {
 		pthread_mutex_lock(&q->mgr_mu);
 		pthread_cond_broadcast(&q->mgr_cv);
 		pthread_mutex_unlock(&q->mgr_mu);
@@ -966,19 +993,29 @@ static bool should_reshard(struct queue *q, unsigned want)
 	return true;
 }
 
-/* The staging ring for a reshard to `to` shards; kept for the next one. */
-static int staging_reserve(struct queue *q, unsigned to)
+/* Room for a reshard from `from` to `to` shards: the staging ring and the
+ * hand-over's copy of the old rings; both kept for the next one. */
+static int handover_reserve(struct queue *q, unsigned from, unsigned to)
 {
-	size_t need = q->capacity * to;
+	size_t st_need = q->capacity * to, sc_need = q->capacity * from;
 
-	if (q->st_alloc < need) {
-		struct sample *st = calloc(need, sizeof(*st));
+	if (q->st_alloc < st_need) {
+		struct sample *st = calloc(st_need, sizeof(*st));
 
 		if (!st)
 			return -1;
 		free(q->staging); /* not in use: resharding is false */
 		q->staging = st;
-		q->st_alloc = need;
+		q->st_alloc = st_need;
+	}
+	if (q->sc_alloc < sc_need) {
+		struct sample *sc = calloc(sc_need, sizeof(*sc));
+
+		if (!sc)
+			return -1;
+		free(q->scratch);
+		q->scratch = sc;
+		q->sc_alloc = sc_need;
 	}
 	return 0;
 }
@@ -1009,98 +1046,132 @@ static void shard_retire(struct shard *sh)
 	shard_release(sh);
 }
 
-static bool shard_idle(struct shard *sh)
+static bool shard_busy(struct shard *sh)
 {
-	bool idle;
+	bool busy;
 
 	pthread_mutex_lock(&sh->mu);
-	idle = sh->count == 0 && !sh->busy;
+	busy = sh->busy;
 	pthread_mutex_unlock(&sh->mu);
-	return idle;
+	return busy;
 }
 
-/* Makes shards [0, n) send everything now and waits until each is empty
- * with no batch in flight; a batch in backoff keeps going. false: queue_stop
- * was called, and takes over. */
-static bool drain(struct queue *q, unsigned n)
+/* Hand-over, step (b): shards [0, n) finish the batch they have in flight,
+ * retries included, and take no new one; waits until none of them has a
+ * batch in flight. At most one request time (or one outage: a reshard
+ * starts only while sends succeed). false: queue_stop was called, and takes
+ * over. */
+static bool pause_shards(struct queue *q, unsigned n)
 {
 	bool done = false;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct shard *sh = &q->shards[i];
 
+		/* No wake-up needed: a sender re-reads `pause` under mu
+		 * before it takes a batch. */
 		pthread_mutex_lock(&sh->mu);
-		sh->flush = true;
-		pthread_cond_broadcast(&sh->cv);
+		sh->pause = true;
 		pthread_mutex_unlock(&sh->mu);
 	}
 	pthread_mutex_lock(&q->mgr_mu);
 	while (!atomic_load(&q->stopping)) {
 		unsigned i = 0;
 
-		while (i < n && shard_idle(&q->shards[i]))
+		while (i < n && !shard_busy(&q->shards[i]))
 			i++;
 		if (i == n) {
 			done = true;
 			break;
 		}
-		/* batch_done and queue_stop broadcast under mgr_mu. */
+		/* batch_done and queue_begin_stop broadcast under mgr_mu. */
 		pthread_cond_wait(&q->mgr_cv, &q->mgr_mu);
 	}
 	pthread_mutex_unlock(&q->mgr_mu);
 	return done;
 }
 
-/* Under route_mu, with every shard of the old count idle: the new count
- * takes effect and the staged samples move, in order, to their new shards. */
-static void commit(struct queue *q, unsigned from, unsigned to)
-{
-	size_t cap = q->st_cap, full = 0;
-	unsigned top = from > to ? from : to;
-	struct shard *cur = NULL;
+struct handover {
+	size_t moved, staged, full;
+};
 
+/* Hand-over, steps (c) and (d): under route_mu, with shards [0, from)
+ * paused and nothing in flight and shards [from, to) started and empty.
+ * With every shard's lock held, the old rings' samples move, each ring in
+ * ring order, to their shards under the new count, then the staged ones in
+ * order; a full ring drops its oldest (queue_full). Then the new count
+ * takes effect, resharding ends and every shard resumes. false: stopping
+ * began (a shard may already be flushing its own ring): nothing moves, the
+ * count stays, queue_stop drops the staged samples. */
+static bool hand_over(struct queue *q, unsigned from, unsigned to, struct handover *h)
+{
+	unsigned top = from > to ? from : to;
+	int64_t oldest = INT64_MAX;
+	size_t n = 0, cap = q->st_cap;
+	bool ok = false;
+
+	for (unsigned i = 0; i < top; i++)
+		pthread_mutex_lock(&q->shards[i].mu);
+	/* Under every lock: no sender can have taken a batch because of a
+	 * stop this does not see. */
+	if (atomic_load(&q->stopping))
+		goto out;
+	for (unsigned i = 0; i < from; i++) {
+		struct shard *sh = &q->shards[i];
+
+		if (sh->count > 0 && sh->oldest_ms < oldest)
+			oldest = sh->oldest_ms;
+		ring_copy(sh->ring, q->capacity, sh->head, sh->count, q->scratch + n);
+		n += sh->count;
+		sh->head = sh->count = 0;
+	}
+	for (size_t k = 0; k < n; k++)
+		h->full += (size_t)shard_push(shard_for(q, q->scratch[k].series, to),
+					      &q->scratch[k]);
+	if (q->st_count > 0 && q->st_since_ms < oldest)
+		oldest = q->st_since_ms;
 	for (size_t k = 0; k < q->st_count; k++) {
 		size_t at = q->st_head + k;
 		const struct sample *s = &q->staging[at >= cap ? at - cap : at];
-		struct shard *sh = shard_for(q, s->series, to);
 
-		if (sh != cur) {
-			if (cur)
-				pthread_mutex_unlock(&cur->mu);
-			pthread_mutex_lock(&sh->mu);
-			cur = sh;
-		}
-		if (sh->count == 0)
-			sh->oldest_ms = q->st_since_ms;
-		full += (size_t)shard_push(sh, s);
+		h->full += (size_t)shard_push(shard_for(q, s->series, to), s);
 	}
-	if (cur)
-		pthread_mutex_unlock(&cur->mu);
-	drop(q, DROP_QUEUE_FULL, full);
+	h->moved = n;
+	h->staged = q->st_count;
 	q->st_head = q->st_count = 0;
-	for (unsigned i = 0; i < top; i++) {
-		struct shard *sh = &q->shards[i];
-
-		pthread_mutex_lock(&sh->mu);
-		sh->flush = false;
-		if (sh->count > 0)
-			pthread_cond_signal(&sh->cv);
-		pthread_mutex_unlock(&sh->mu);
-	}
 	atomic_store_explicit(&q->n_shards, to, memory_order_relaxed);
 	q->resharding = false;
+	ok = true;
+out:
+	for (unsigned i = top; i-- > 0;) {
+		struct shard *sh = &q->shards[i];
+
+		/* The oldest append time among what a ring received: erring
+		 * early, as take_batch does. */
+		if (ok && sh->count > 0)
+			sh->oldest_ms = oldest;
+		sh->pause = false;
+		pthread_cond_broadcast(&sh->cv);
+		pthread_mutex_unlock(&sh->mu);
+	}
+	drop(q, DROP_QUEUE_FULL, h->full);
+	return ok;
 }
 
 /* Changes the shard count without losing a sample or reordering a series:
- * new shards start first (idle: nothing maps to them yet), appends go to
- * staging while the current shards drain, then the switch, then the shards
- * beyond the new count stop. queue_append waits only for the two short
- * critical sections under route_mu. */
+ * (a) new shards start, idle (nothing maps to them yet), and appends go to
+ * staging; (b) the current shards finish their batch in flight and pause;
+ * (c) their rings and staging move to the shards of the new count; (d) the
+ * count changes, the shards resume, and those beyond the new count stop.
+ * queue_append waits only for the two critical sections under route_mu,
+ * the second one as long as copying the rings takes. */
 static void reshard(struct queue *q, unsigned to)
 {
 	unsigned from = shards_now(q), i;
+	struct handover h = {0, 0, 0};
+	int64_t t0;
 
-	if (staging_reserve(q, to) < 0) {
+	if (handover_reserve(q, from, to) < 0) {
 		log_msg(LOG_ERROR, "remote_write: cannot reshard, out of memory",
 			"remote_name=%s", q->log_name);
 		return;
@@ -1119,22 +1190,30 @@ static void reshard(struct queue *q, unsigned to)
 		return;
 	log_msg(LOG_INFO, "remote_write resharding", "remote_name=%s url=%s from=%u to=%u",
 		q->log_name, q->log_url, from, to);
+	t0 = mono_ms();
 	pthread_mutex_lock(&q->route_mu);
 	q->resharding = true;
 	q->st_cap = q->capacity * to;
 	q->st_head = q->st_count = 0;
-	q->st_since_ms = mono_ms();
+	q->st_since_ms = t0;
 	pthread_mutex_unlock(&q->route_mu);
 
-	if (!drain(q, from))
-		return; /* stopping: queue_stop drops what is left, staging included */
-
+	/* Stopping: queue_stop drops what is left, staging included; the
+	 * shards flush their own rings, paused or not. */
+	if (!pause_shards(q, from))
+		return;
 	pthread_mutex_lock(&q->route_mu);
-	commit(q, from, to);
+	if (!hand_over(q, from, to, &h)) {
+		pthread_mutex_unlock(&q->route_mu);
+		return;
+	}
 	pthread_mutex_unlock(&q->route_mu);
 	for (i = to; i < from; i++)
 		shard_retire(&q->shards[i]);
 	add(&q->c.reshards, 1);
+	log_msg(LOG_DEBUG, "remote_write reshard complete",
+		"remote_name=%s shards=%u moved=%zu staged=%zu dropped=%zu took_ms=%lld",
+		q->log_name, to, h.moved, h.staged, h.full, (long long)(mono_ms() - t0));
 }
 
 static void *manager_main(void *arg)
@@ -1155,8 +1234,8 @@ static void *manager_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&q->mgr_mu);
-		/* Rates over the time that really passed: a reshard's drain may
-		 * have made this tick late. */
+		/* Rates over the time that really passed: a reshard's hand-over
+		 * (up to one request time) may have made this tick late. */
 		now = mono_ms();
 		tick_rates(q, (double)(now - last) / 1000.0);
 		last = now;
@@ -1225,10 +1304,7 @@ int queue_start(struct queue *q)
 		q->mgr_running = rc == 0;
 	}
 	if (rc) {
-		atomic_store(&q->deadline_ms, mono_ms());
-		atomic_store(&q->stopping, true);
-		stop_manager(q);
-		wake_all(q);
+		queue_begin_stop(q, mono_ms());
 		join_all(q);
 		return -1;
 	}
@@ -1238,20 +1314,30 @@ int queue_start(struct queue *q)
 	return 0;
 }
 
+void queue_begin_stop(struct queue *q, int64_t deadline_ms)
+{
+	if (q->stop_begun)
+		return;
+	q->stop_begun = true;
+	q->shutdown_before = get(&q->c.dropped[DROP_SHUTDOWN]);
+	atomic_store(&q->deadline_ms, deadline_ms);
+	atomic_store(&q->stopping, true);
+	/* First the manager, so that the set of shards stops changing: it
+	 * never waits for the network, and a hand-over it was waiting for
+	 * ends at once. Then every shard flushes, paused or not. */
+	stop_manager(q);
+	wake_all(q);
+}
+
 uint64_t queue_stop(struct queue *q, int64_t deadline_ms)
 {
-	uint64_t before = get(&q->c.dropped[DROP_SHUTDOWN]), dropped;
+	uint64_t dropped;
 	size_t staged;
 
 	if (q->stopped)
 		return 0;
 	q->stopped = true;
-	atomic_store(&q->deadline_ms, deadline_ms);
-	atomic_store(&q->stopping, true);
-	/* First the manager, so that the set of shards stops changing; a
-	 * drain it was waiting for ends at once. */
-	stop_manager(q);
-	wake_all(q);
+	queue_begin_stop(q, deadline_ms);
 	join_all(q);
 	for (unsigned i = 0; i < q->max_shards; i++) {
 		struct shard *sh = &q->shards[i];
@@ -1270,7 +1356,7 @@ uint64_t queue_stop(struct queue *q, int64_t deadline_ms)
 	q->st_head = q->st_count = 0;
 	pthread_mutex_unlock(&q->route_mu);
 	drop(q, DROP_SHUTDOWN, staged);
-	dropped = get(&q->c.dropped[DROP_SHUTDOWN]) - before;
+	dropped = get(&q->c.dropped[DROP_SHUTDOWN]) - q->shutdown_before;
 	log_msg(dropped ? LOG_WARN : LOG_INFO, "remote_write stopped",
 		"remote_name=%s url=%s sent=%llu failed=%llu shutdown_dropped=%llu shards=%u",
 		q->log_name, q->log_url, (unsigned long long)get(&q->c.sent),

@@ -77,9 +77,22 @@ int queue_start(struct queue *q);
 /* Copies samples into their shards' rings. Never blocks on the network. */
 void queue_append(struct queue *q, const struct sample *samples, size_t n);
 
-/* Stops accepting, lets the shards send what they hold until deadline_ms
- * (a CLOCK_MONOTONIC time in ms) and then stops them; samples still unsent
- * are counted as dropped, reason "shutdown". Returns the number dropped. */
+/* Stopping, in two steps, so that several queues flush at the same time
+ * under one deadline (a dead endpoint must not use it all up before the
+ * next queue is even told):
+ *
+ * queue_begin_stop stops accepting and makes every shard send what it
+ * holds now, until deadline_ms (a CLOCK_MONOTONIC time in ms); it does not
+ * wait for the network. A second call does nothing.
+ *
+ * queue_stop waits for the shards (at the latest until the deadline),
+ * counts the samples still unsent as dropped, reason "shutdown", logs and
+ * returns the number dropped since stopping began. It calls
+ * queue_begin_stop(q, deadline_ms) first if that was not done; otherwise
+ * its deadline_ms is ignored. A second call returns 0.
+ *
+ * Both from the thread that owns the queue (the one that appends). */
+void queue_begin_stop(struct queue *q, int64_t deadline_ms);
 uint64_t queue_stop(struct queue *q, int64_t deadline_ms);
 
 void queue_destroy(struct queue *q);

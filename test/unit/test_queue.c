@@ -1387,10 +1387,11 @@ static void test_no_reshard_while_failing(void **state)
 	queue_destroy(q);
 }
 
-/* queue_stop while a reshard waits for its drain (the receiver stopped
- * answering): it returns by the deadline, and the samples held in the
- * rings, in flight and in staging are all counted. */
-static void test_stop_during_reshard_drain(void **state)
+/* queue_stop while a reshard's hand-over waits for a batch in flight that
+ * never ends (the receiver stopped answering): it returns by the deadline,
+ * and the samples held in the rings, in flight and in staging are all
+ * counted. */
+static void test_stop_during_reshard_hand_over(void **state)
 {
 	struct fixture *f = *state;
 	struct queue_stats st;
@@ -1402,21 +1403,31 @@ static void test_stop_during_reshard_drain(void **state)
 	char *log;
 
 	reshard_config(f, 1, 4);
+	/* A long batch deadline: resharding stays allowed for 4 s after the
+	 * last success. */
+	f->cfg.queue.batch_send_deadline_ms = 2000;
 	f->cfg.remote_timeout_ms = 60000;
 	rx_set_delay(f->rx, 100);
 	capture_start(&cap);
 	q = start_reshard_queue(f, 300);
 	t0 = mono_ms();
-	for (; round < 30; round++) {
+	for (; round < 8; round++) { /* light: one shard is enough */
+		pace(t0, round);
+		append_round(f, q, round, 20, 1);
+	}
+	stats_of(q, &st);
+	assert_true(st.samples_sent > 0);
+	assert_int_equal(st.reshards, 0);
+	/* From now on no request is answered within the test, and the load
+	 * grows: the next batch hangs in flight while a reshard begins. */
+	rx_set_delay(f->rx, 60000);
+	for (; round < 38; round++) {
 		pace(t0, round);
 		append_round(f, q, round, RS_SERIES, 3);
 		if (log_has(&cap, "msg=\"remote_write resharding\""))
 			break;
 	}
-	assert_true(round < 30);
-	/* The drain started with a backlog of ~1 s; from now on no request
-	 * is answered within the test. */
-	rx_set_delay(f->rx, 60000);
+	assert_true(round < 38);
 	for (int i = 0; i < 3; i++) { /* these go to staging */
 		round++;
 		pace(t0, round);
@@ -1433,6 +1444,7 @@ static void test_stop_during_reshard_drain(void **state)
 	assert_true(took < 500 + 500);
 	stats_of(q, &st);
 	assert_int_equal(st.reshards, 0);
+	assert_int_equal(st.shards, 1);
 	assert_true(dropped > 900); /* at least the staged rounds */
 	assert_int_equal(st.samples_dropped[DROP_SHUTDOWN], dropped);
 	assert_int_equal(st.samples_dropped[DROP_QUEUE_FULL], 0);
@@ -1509,6 +1521,144 @@ static void test_reshard_grows_while_rings_overflow(void **state)
 	assert_exact(f, &st);
 	free(log);
 	queue_destroy(q);
+}
+
+/* A reshard takes effect within one request time of the decision, however
+ * large the backlog: the old shards hand their rings over instead of
+ * sending them first at the old speed (that took backlog / old rate: ~8 s
+ * here). 3000 samples at once, then 3000/s, into 1 shard of 5000 that
+ * sends 500/s: the first tick (250 ms, in the middle of a request) asks
+ * for more shards. */
+static void test_reshard_takes_effect_with_a_large_backlog(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *q;
+	uint64_t appended, backlog = 0;
+	int64_t t0, t_desired = -1, t_effect = -1, now;
+	const int64_t interval = 250, request = 100;
+	int round = 1;
+	char *log;
+
+	reshard_config(f, 1, 8);
+	f->cfg.queue.capacity = 5000;
+	rx_set_delay(f->rx, (int)request);
+	capture_start(&cap);
+	q = start_reshard_queue(f, interval);
+	t0 = mono_ms();
+	appended = append_round(f, q, 0, RS_SERIES, 30);
+	/* The load goes on for 2.5 s; the watch until the new count took
+	 * effect, or 15 s. */
+	while ((now = mono_ms()) < t0 + 15000 && (round <= 25 || t_effect < 0)) {
+		if (round <= 25 && now >= t0 + round * 100) {
+			appended += append_round(f, q, round, RS_SERIES, 3);
+			round++;
+		}
+		stats_of(q, &st);
+		if (t_desired < 0 && st.shards_desired > 1) {
+			t_desired = mono_ms() - t0;
+			backlog = st.samples_pending;
+		}
+		if (t_effect < 0 && st.shards > 1)
+			t_effect = mono_ms() - t0;
+		sleep_ms(2);
+	}
+	if (getenv("TEST_QUEUE_VERBOSE") || t_effect < 0 ||
+	    t_effect > 2 * interval + request + 400)
+		print_message("  backlog| decided at %lld ms with %llu pending, took effect at "
+			      "%lld ms\n", (long long)t_desired, (unsigned long long)backlog,
+			      (long long)t_effect);
+	assert_true(t_desired > 0);
+	assert_true(backlog > 2000);
+	assert_true(t_effect > 0);
+	assert_true(t_effect <= 2 * interval + request + 400);
+	assert_true(t_effect - t_desired <= request + 300);
+	assert_true(wait_accepted(f->rx, appended, 10000));
+	stats_of(q, &st);
+	assert_true(st.shards > 1);
+	assert_true(st.reshards >= 1);
+	assert_int_equal(stop_now(q, 2000), 0);
+	log = capture_end(&cap);
+	print_reshard_lines("backlog", log);
+	stats_of(q, &st);
+	assert_int_equal(st.samples_in, appended);
+	assert_int_equal(assert_series_increasing(f->rx), appended); /* no loss */
+	assert_int_equal(all_dropped(&st), 0);
+	assert_exact(f, &st);
+	assert_int_equal(f->rx->header_errors + f->rx->decode_errors, 0);
+	assert_true(count_lines_with(log, "msg=\"remote_write resharding\"", "from=1 to=") >= 1);
+	free(log);
+	queue_destroy(q);
+}
+
+/* Two queues stopped under one deadline, the dead one first: begin_stop on
+ * both makes the healthy one flush at once (its batch deadline is a
+ * minute), while stopping the dead one takes the whole deadline. */
+static void test_begin_stop_flushes_every_queue_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct remote_write_config dead_cfg;
+	struct queue_stats st;
+	struct capture cap;
+	struct queue *dead, *good;
+	char dead_url[128];
+	int64_t deadline, t0, took;
+	char *log;
+
+	f->cfg.queue.batch_send_deadline_ms = 60000;
+	dead_cfg = f->cfg;
+	snprintf(dead_url, sizeof(dead_url), "http://127.0.0.1:%u/api/v1/write", dead_port());
+	dead_cfg.url = dead_url;
+	dead_cfg.queue.batch_send_deadline_ms = 50;
+	capture_start(&cap);
+	dead = queue_create(&dead_cfg, "dead");
+	good = queue_create(&f->cfg, "good");
+	assert_non_null(dead);
+	assert_non_null(good);
+	receiver_start(f->rx);
+	assert_int_equal(queue_start(dead), 0);
+	assert_int_equal(queue_start(good), 0);
+	append_seq(f, dead, 0, 0, 7);
+	append_seq(f, good, 0, 0, 7);
+	sleep_ms(200);
+	assert_int_equal(rget(f->rx, &f->rx->requests), 0); /* batch not due yet */
+
+	deadline = mono_ms() + 1000;
+	t0 = mono_ms();
+	queue_begin_stop(dead, deadline);
+	queue_begin_stop(good, deadline);
+	assert_true(mono_ms() - t0 < 200); /* begin never waits for the network */
+	assert_int_equal(queue_stop(dead, deadline), 7);
+	took = mono_ms() - t0;
+	/* The dead endpoint used the whole deadline; meanwhile the healthy
+	 * one, not yet stopped, had flushed. */
+	assert_true(took >= 900);
+	assert_int_equal(accepted_count(f->rx), 7);
+	assert_int_equal(queue_stop(good, mono_ms() + 60000), 0);
+	assert_true(mono_ms() - t0 < 1000 + 500);
+	log = capture_end(&cap);
+
+	stats_of(good, &st);
+	assert_int_equal(st.samples_sent, 7);
+	assert_int_equal(all_dropped(&st), 0);
+	assert_exact(f, &st);
+	assert_values_in_order(f->rx, 0, 7, 0);
+	stats_of(dead, &st);
+	assert_int_equal(st.samples_sent, 0);
+	assert_int_equal(st.samples_dropped[DROP_SHUTDOWN], 7);
+	assert_int_equal(st.samples_pending, 0);
+	assert_balanced(&st);
+	assert_int_equal(count_lines_with(log, "msg=\"remote_write stopped\" remote_name=good",
+					  "shutdown_dropped=0"), 1);
+	assert_int_equal(count_lines_with(log, "msg=\"remote_write stopped\" remote_name=dead",
+					  "shutdown_dropped=7"), 1);
+	/* Stopping again changes nothing. */
+	queue_begin_stop(good, mono_ms());
+	assert_int_equal(queue_stop(good, mono_ms()), 0);
+	free(log);
+	queue_destroy(dead);
+	queue_destroy(good);
 }
 
 /* ---- sender tests ------------------------------------------------------------ */
@@ -1671,9 +1821,11 @@ int main(void)
 		T(test_reshard_grows_keeps_order_and_samples),
 		T(test_reshard_shrinks_when_fast),
 		T(test_no_reshard_while_failing),
-		T(test_stop_during_reshard_drain),
+		T(test_stop_during_reshard_hand_over),
 		T(test_no_reshard_when_min_equals_max),
 		T(test_reshard_grows_while_rings_overflow),
+		T(test_reshard_takes_effect_with_a_large_backlog),
+		T(test_begin_stop_flushes_every_queue_at_once),
 		T(test_sender_headers_and_auth),
 		T(test_sender_bearer_from_file),
 		T(test_sender_outcomes),
