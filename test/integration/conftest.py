@@ -2,6 +2,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -54,15 +55,54 @@ class Agent:
         return subprocess.run([self.binary, "--config", self.path, *args],
                               capture_output=True, text=True, timeout=timeout)
 
-    def start(self, *args):
+    def start(self, *args, follow=False):
+        """follow=True: stderr is read while the agent runs, into
+        self.lines as (time.monotonic(), line), for count/wait_for; stdout
+        goes to /dev/null and stop() returns '' for it."""
+        self.lines, self._reader = [], None
         self.proc = subprocess.Popen([self.binary, "--config", self.path, *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL if follow else subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        if follow:
+            self._lines_lock = threading.Lock()
+            self._reader = threading.Thread(target=self._follow, daemon=True)
+            self._reader.start()
         return self
+
+    def _follow(self):
+        for line in self.proc.stderr:
+            with self._lines_lock:
+                self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def count(self, **match):
+        """Followed stderr lines so far that match (as log_lines does)."""
+        with self._lines_lock:
+            text = "\n".join(line for _, line in self.lines)
+        return len(log_lines(text, **match))
+
+    def wait_for(self, n, timeout, **match):
+        """Waits until at least n followed lines match; False on timeout or
+        if the agent exited first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.count(**match) >= n:
+                return True
+            if self.proc.poll() is not None:
+                self._reader.join(5)
+                return self.count(**match) >= n
+            time.sleep(0.02)
+        return False
 
     def stop(self, timeout=90):
         self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out, err
+        if self._reader is None:
+            out, err = self.proc.communicate(timeout=timeout)
+            return self.proc.returncode, out, err
+        self.proc.wait(timeout)
+        self._reader.join(timeout)
+        with self._lines_lock:
+            err = "".join(line + "\n" for _, line in self.lines)
+        return self.proc.returncode, "", err
 
 
 @pytest.fixture

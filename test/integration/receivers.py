@@ -203,7 +203,11 @@ class FaultProxy:
     """An HTTP/1.1 keep-alive receiver in a thread. Each request is checked
     and decoded; then `script(n)` (n = 0-based request number) returns
     either an int status (answered here, body 'injected fault') or a
-    (status, headers, body) tuple, or None to forward to `upstream`."""
+    (status, headers, body) tuple, or None to forward to `upstream`.
+
+    requests[n] is [received at (time.time()), decoded series, raw body,
+    status, connection number (1-based, in accept order), answered at
+    (time.time() just before the response is written)]."""
 
     def __init__(self, upstream=None, script=lambda n: None):
         self.upstream = upstream
@@ -221,6 +225,7 @@ class FaultProxy:
                 super().setup()
                 with proxy.lock:
                     proxy.connections += 1
+                    self.conn_id = proxy.connections
 
             def log_message(self, *args):
                 pass
@@ -260,7 +265,7 @@ class FaultProxy:
             return
         with self.lock:
             n = len(self.requests)
-            self.requests.append([time.time(), series, raw, None])
+            self.requests.append([time.time(), series, raw, None, handler.conn_id, None])
         action = self.script(n)
         if action is None:
             status, headers, body = self._forward(handler, raw)
@@ -270,6 +275,7 @@ class FaultProxy:
             status, headers, body = action
         with self.lock:
             self.requests[n][3] = status
+            self.requests[n][5] = time.time()
         self._answer(handler, status, headers, body)
 
     def _forward(self, handler, raw):
