@@ -42,10 +42,11 @@ show() {
 	echo "---- $(date +%T) series in VictoriaMetrics: $(curl -fs "$vm_url/api/v1/series/count" | tr -dc '0-9')"
 	for q in node_load1 node_memory_MemAvailable_bytes \
 		'sum(rate(node_cpu_seconds_total{mode!="idle"}[1m]))' \
+		'histogram_quantile(0.99, rate(kernel_runqueue_latency_seconds_bucket[1m]))' \
 		bpfpush_remote_storage_samples_total make_run_started; do
 		curl -fs "$vm_url/api/v1/query" --data-urlencode "query=$q" |
 			/usr/bin/python3 -c 'import json,sys; q=sys.argv[1]; r=json.load(sys.stdin)["data"]["result"]
-print("  %-58s %s" % (q, ", ".join(s["value"][1] for s in r) or "(nothing yet)"))' "$q"
+print("  %-74s %s" % (q, ", ".join(s["value"][1] for s in r) or "(nothing yet)"))' "$q"
 	done
 }
 
