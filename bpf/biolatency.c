@@ -24,7 +24,7 @@
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
-#include "bpf/devname.h"
+#include "agent/collectors/devname.h"
 
 /* Latency buckets up to 2^27 us (134 s); size buckets up to 2^26 bytes
  * (64 MiB, past any single request); larger values count in +Inf. */

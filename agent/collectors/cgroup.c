@@ -52,6 +52,7 @@
 
 #include "agent/collectors/all.h"
 #include "agent/collectors/cgroup.h"
+#include "agent/collectors/devname.h"
 #include "agent/collectors/readfile.h"
 #include "agent/grow.h"
 #include "agent/log.h"
@@ -203,30 +204,22 @@ struct walk_entry {
 	unsigned depth;
 };
 
-/* A block device number and its name (DEVNAME, or "MAJ:MIN" if unknown). */
-struct dev_name {
-	unsigned major, minor;
-	char name[DEV_NAME_SIZE];
-};
-
 enum { L_CGROUP, L_UNIT, L_POD_UID, L_CONTAINER_ID, L_DEVICE, N_LABELS };
 
 struct cgroup_state {
 	char *base;       /* <sysfs>/fs/cgroup */
-	char *dev_block;  /* <sysfs>/dev/block, for MAJ:MIN/uevent */
+	char *sysfs;      /* for device names (devname.h) */
 	char root[PATH_SIZE]; /* the unified hierarchy, once found */
 	size_t root_len;
 	bool logged_no_v2, logged_skipped;
 	struct file_buf buf;    /* the group file being parsed */
-	struct file_buf uevent; /* a device's uevent, read while io.stat is parsed */
 	char path[PATH_SIZE];
 	char *rels;             /* NUL-terminated relative paths of the walk */
 	size_t rels_len, rels_cap;
 	struct walk_entry *queue;
 	size_t queue_cap;
 	char *dents;            /* DENTS_SIZE bytes for getdents64 */
-	struct dev_name *devs;
-	size_t n_devs, devs_cap;
+	char device[DEV_NAME_SIZE]; /* the io.stat line's device name */
 	/* The group being read. */
 	char unit[LABEL_SIZE], pod_uid[LABEL_SIZE], container_id[LABEL_SIZE];
 	struct label labels[N_LABELS];
@@ -455,36 +448,16 @@ static void emit_pressure(struct cgroup_state *st, struct registry *reg,
 	}
 }
 
-/* The name of block device major:minor: DEVNAME from
- * <sysfs>/dev/block/MAJ:MIN/uevent, looked up once per device. */
-static const char *device_name(struct cgroup_state *st, unsigned major, unsigned minor)
+/* The name of block device major:minor (devname.h: DEVNAME from the
+ * device's uevent, cached; "MAJ:MIN" when it has none). */
+static const char *device_name(struct cgroup_state *st, uint64_t major, uint64_t minor)
 {
-	struct dev_name *d;
-	const char *why, *name;
-	size_t len = 0;
-
-	for (size_t i = 0; i < st->n_devs; i++)
-		if (st->devs[i].major == major && st->devs[i].minor == minor)
-			return st->devs[i].name;
-	if (grow_array((void **)&st->devs, &st->devs_cap, st->n_devs + 1, sizeof(*st->devs)) < 0)
-		return NULL;
-	d = &st->devs[st->n_devs++];
-	d->major = major;
-	d->minor = minor;
-	snprintf(d->name, sizeof(d->name), "%u:%u", major, minor);
-	snprintf(st->path, sizeof(st->path), "%s/%u:%u/uevent", st->dev_block, major, minor);
-	if (file_buf_read(&st->uevent, st->path, NULL, &why) < 0)
-		return d->name;
-	if ((name = strstr(st->uevent.data, "DEVNAME=")) &&
-	    (name == st->uevent.data || name[-1] == '\n')) {
-		name += 8;
-		len = strcspn(name, "\n");
-	}
-	if (len > 0 && len < sizeof(d->name)) {
-		memcpy(d->name, name, len);
-		d->name[len] = '\0';
-	}
-	return d->name;
+	if (major < (1u << (32 - DEVNAME_MINORBITS)) && minor < (1u << DEVNAME_MINORBITS))
+		devname_lookup(st->sysfs, DEVNAME_MKDEV(major, minor), st->device, sizeof(st->device));
+	else
+		snprintf(st->device, sizeof(st->device), "%llu:%llu", (unsigned long long)major,
+			 (unsigned long long)minor);
+	return st->device;
 }
 
 /* "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0", a line per device. */
@@ -496,7 +469,7 @@ static void emit_io(struct cgroup_state *st, struct registry *reg)
 
 		if (parse_u64(&p, &major) && *p == ':' && (p++, parse_u64(&p, &minor)) &&
 		    major <= UINT32_MAX && minor <= UINT32_MAX) {
-			st->labels[L_DEVICE].value = device_name(st, (unsigned)major, (unsigned)minor);
+			st->labels[L_DEVICE].value = device_name(st, major, minor);
 			while (p < eol) { /* key=value tokens */
 				const char *tok = p + strspn(p, " "), *end = tok + strcspn(tok, " \n");
 				const char *eq = memchr(tok, '=', (size_t)(end - tok)), *num;
@@ -696,13 +669,12 @@ static void cgroup_exit(struct collector_ctx *ctx)
 	if (!st)
 		return;
 	file_buf_free(&st->buf);
-	file_buf_free(&st->uevent);
 	free(st->base);
-	free(st->dev_block);
+	free(st->sysfs);
 	free(st->rels);
 	free(st->queue);
 	free(st->dents);
-	free(st->devs);
+	devname_free();
 	free(st);
 	ctx->state = NULL;
 }
@@ -714,7 +686,7 @@ static int cgroup_init(struct collector_ctx *ctx)
 
 	ctx->state = st;
 	if (!st || !(st->base = collector_path(sysfs, "/sys", "fs/cgroup")) ||
-	    !(st->dev_block = collector_path(sysfs, "/sys", "dev/block")) ||
+	    !(st->sysfs = strdup(sysfs ? sysfs : "/sys")) ||
 	    !(st->dents = malloc(DENTS_SIZE))) {
 		log_msg(LOG_ERROR, "cgroup: out of memory", NULL);
 		cgroup_exit(ctx);

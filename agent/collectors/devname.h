@@ -6,7 +6,9 @@
  *
  * Devices are numbered dev_t-style as the kernel numbers them internally
  * (MKDEV: major << 20 | minor), the form BPF programs compute from a
- * struct gendisk. Only the collection thread calls in. */
+ * struct gendisk. Only the collection thread calls in. The cache is one
+ * per process, as the sysfs a process reads is: biolatency and the cgroup
+ * collector share it. */
 #ifndef BPFPUSH_DEVNAME_H
 #define BPFPUSH_DEVNAME_H
 

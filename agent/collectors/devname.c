@@ -1,4 +1,4 @@
-#include "bpf/devname.h"
+#include "agent/collectors/devname.h"
 
 #include <dirent.h>
 #include <stdio.h>
