@@ -48,6 +48,33 @@ def build_ctxswitch():
     return out
 
 
+def calibrate(ctx):
+    """Builds and runs calibrate.bpf.c: an empty program, a clock read and a
+    per-CPU counter on sched_switch. {program: ns per event}, or {} if it
+    could not be built (the figures then stand without their baseline)."""
+    bench = os.path.join(REPO, "test", "bench")
+    vmlinux = os.path.join(REPO, "build", "bpf")
+    obj, skel, binary = (os.path.join(WORK, n) for n in
+                         ("calibrate.bpf.o", "calibrate.skel.h", "calibrate"))
+    arch = {"x86_64": "x86", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    try:
+        subprocess.run(["clang", "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_" + arch,
+                        "-I" + vmlinux, "-c", os.path.join(bench, "calibrate.bpf.c"), "-o", obj],
+                       check=True, capture_output=True)
+        with open(skel, "w") as f:
+            subprocess.run(["bpftool", "gen", "skeleton", obj, "name", "calibrate_bpf"],
+                           check=True, stdout=f)
+        subprocess.run(["cc", "-O2", "-I" + WORK, "-o", binary,
+                        os.path.join(bench, "calibrate.c"), "-lbpf", "-lelf", "-lz"],
+                       check=True, capture_output=True)
+        out = subprocess.run([binary, ctx, str(ROUND_TRIPS // 4)], check=True,
+                             capture_output=True, text=True, timeout=300).stdout
+    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired) as e:
+        print("calibration not available: %s" % e)
+        return {}
+    return {name: float(ns) for name, ns, _ in (line.split() for line in out.splitlines())}
+
+
 def pingpong(binary, round_trips):
     return float(subprocess.run([binary, str(round_trips)], capture_output=True, text=True,
                                 check=True, timeout=300).stdout)
@@ -143,6 +170,7 @@ def main():
         print("bpf bench: needs root (it loads BPF programs)")
         return 1
     ctx = build_ctxswitch()
+    baseline = calibrate(ctx)
     off = median_pingpong(ctx, ROUND_TRIPS // 4)
     agent = DryRunAgent(BIN, config())
     try:
@@ -189,6 +217,12 @@ def main():
     print("  without the agent            %10.1f ns per round trip" % off)
     print("  with default BPF collectors  %10.1f ns per round trip" % on)
     print("  added per context switch     %10.1f ns" % per_switch)
+    if baseline:
+        print("\nBaseline on this machine (calibrate.bpf.c on sched_switch, ns per event): "
+              "an empty program %.1f, one that reads the clock %.1f, one that bumps a "
+              "per-CPU counter %.1f"
+              % (baseline.get("empty", float("nan")), baseline.get("clock_read", float("nan")),
+                 baseline.get("percpu_counter", float("nan"))))
     print("\nebpf_exporter's published figures, per event: tp_btf + simple map +35 ns; "
           "kprobe + simple map +160 ns")
     print("\nTargets")

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/* calibrate: what a BPF program costs on this machine before it does
+ * anything, so the per-event figures of bpf_bench.py can be read against
+ * it: an empty program (the run statistics' own clock reads), one that
+ * reads the clock, and one that bumps a per-CPU counter. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} count SEC(".maps");
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(empty, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(clock_read, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return bpf_ktime_get_ns() & 1;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(percpu_counter, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	u32 key = 0;
+	u64 *v = bpf_map_lookup_elem(&count, &key);
+
+	if (v)
+		(*v)++;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
