@@ -1743,6 +1743,36 @@ static void test_sender_bearer_from_file(void **state)
 	sender_destroy(s);
 }
 
+/* A receiver's Retry-After that is neither delay-seconds nor an HTTP date
+ * counts as absent (plain backoff); an absurd delay is capped at a year. */
+static void test_malformed_retry_after(void **state)
+{
+	static const struct {
+		const char *value;
+		int64_t want_ms;
+	} cases[] = {
+		{"soon", -1}, {"12abc", -1}, {"-5", -1}, {"1.5", -1},
+		{"99999999999", 86400LL * 365 * 1000}, {"0", 0}, {"7", 7000},
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct fixture *f = *state;
+	struct send_outcome out;
+	struct sender *s;
+
+	for (size_t i = 0; i < N; i++)
+		f->rx->script[i] = (struct reply){.status = 503, .retry_after = cases[i].value};
+	f->rx->n_script = N;
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	for (size_t i = 0; i < N; i++) {
+		post_one(f, s, &out, SEND_RETRY);
+		if (out.retry_after_ms != cases[i].want_ms)
+			fail_msg("Retry-After: %s -> %lld ms, want %lld", cases[i].value,
+				 (long long)out.retry_after_ms, (long long)cases[i].want_ms);
+	}
+	sender_destroy(s);
+}
+
 static void test_sender_outcomes(void **state)
 {
 	struct fixture *f = *state;
@@ -1829,6 +1859,7 @@ int main(void)
 		T(test_sender_headers_and_auth),
 		T(test_sender_bearer_from_file),
 		T(test_sender_outcomes),
+		T(test_malformed_retry_after),
 		T(test_sender_network_error_is_retry),
 	};
 	int rc;
