@@ -17,7 +17,9 @@
 #include "agent/log.h"
 
 #define REQUEST_MAX 4096
-#define IO_TIMEOUT_MS 5000
+/* One thread serves every connection: a client that connects and says
+ * nothing must not hold it past a probe's patience (Kubernetes: 1 s). */
+#define IO_TIMEOUT_MS 1000
 
 struct status {
 	int listen_fd;

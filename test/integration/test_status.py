@@ -68,3 +68,49 @@ def test_a_taken_port_is_logged_and_the_agent_still_pushes(agent, vm):
     assert r.returncode == 0, r.stderr
     assert log_lines(r.stderr, msg="status endpoint: cannot listen")
     assert vm.export("node_load1")
+
+
+def raw(port, data, timeout=10):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # it answered and closed before reading all of it
+        chunks = []
+        while True:
+            try:
+                b = s.recv(4096)
+            except ConnectionResetError:
+                b = b""
+            if not b:
+                return b"".join(chunks)
+            chunks.append(b)
+
+
+def test_malformed_requests_get_an_answer_and_do_not_stall_it(agent):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    a = agent(config_text([], collectors="loadavg: {}", interval="1s",
+                          extra=f"http:\n  listen_address: 127.0.0.1:{port}\n")).start()
+    try:
+        assert wait_ready(base)
+        assert raw(port, b"\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+        assert raw(port, b"GET\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+        # Headers that never end: the endpoint reads a bounded amount and
+        # moves on; the next request is served.
+        raw(port, b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 10000)
+        # A client that connects and says nothing holds the one serving
+        # thread for at most a second: a probe behind it is still answered
+        # within a Kubernetes probe's default timeout plus that second.
+        stalled = socket.create_connection(("127.0.0.1", port))
+        try:
+            time.sleep(0.1)
+            started = time.monotonic()
+            assert get(base + "/healthz") == (200, "ok\n")
+            assert time.monotonic() - started < 2.0
+        finally:
+            stalled.close()
+    finally:
+        rc, _, err = a.stop()
+    assert rc == 0, err
