@@ -44,10 +44,6 @@ static const struct metric_desc errors_desc = {
 	"sendmsg calls on TCP sockets that failed (EAGAIN: send buffer full; EPIPE, ...).",
 	METRIC_COUNTER};
 
-/* The histogram has no labels; bpfutil memcpy()s them all the same, and
- * memcpy from NULL is undefined even for 0 bytes (UBSan aborts). */
-static const struct label no_labels[1];
-
 enum hook { HOOK_TP_BTF, HOOK_RAW_TP, HOOK_FENTRY, HOOK_KPROBE, HOOKS };
 static const char *const hook_option[HOOKS] = {"tp_btf", "raw_tp", "fentry", "kprobe"};
 static const char *const hook_name[HOOKS] = {"tp_btf/sock_send_length", "raw_tp/sock_send_length",
@@ -182,7 +178,7 @@ static int tcp_sendmsg_update(struct collector_ctx *ctx, struct registry *reg)
 	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, TCP_SENDMSG_COUNTERS,
 			   counters) < 0)
 		return -1;
-	bpf_emit_log2_histogram(reg, &size_desc, no_labels, 0, entries, TCP_SENDMSG_BUCKETS, 1, 1);
+	bpf_emit_log2_histogram(reg, &size_desc, NULL, 0, entries, TCP_SENDMSG_BUCKETS, 1, 1);
 	if (st->hook == HOOK_TP_BTF || st->hook == HOOK_RAW_TP)
 		registry_emit(reg, &errors_desc, NULL, NULL, 0,
 			      (double)counters[TCP_SENDMSG_ERRORS], 0);

@@ -181,7 +181,6 @@ static const char *state_name(const struct tcp_states_state *st, uint32_t s, cha
 
 static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
 {
-	static const struct label no_labels[1];
 	struct tcp_states_state *st = ctx->state;
 	uint64_t transitions[TCP_STATES * TCP_STATES], hist[HIST_ENTRIES],
 		counters[TCP_STATES_COUNTERS];
@@ -204,8 +203,7 @@ static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
 				      state_name(st, i % TCP_STATES, new_buf, sizeof(new_buf))};
 		registry_emit(reg, &transitions_desc, NULL, l, 2, (double)transitions[i], 0);
 	}
-	/* No labels, but a non-NULL array: bpf_emit_log2_histogram memcpy()s it. */
-	bpf_emit_log2_histogram(reg, &lifetime_desc, no_labels, 0, hist, TCP_LIFETIME_BUCKETS,
+	bpf_emit_log2_histogram(reg, &lifetime_desc, NULL, 0, hist, TCP_LIFETIME_BUCKETS,
 				TCP_LIFETIME_UNIT_NS / 1e9, 1e-9);
 	registry_emit(reg, &untimed_desc, NULL, NULL, 0,
 		      (double)counters[TCP_STATES_START_OVERFLOW], 0);
