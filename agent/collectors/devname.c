@@ -66,15 +66,6 @@ bool devname_lookup(const char *sysfs, uint32_t dev, char *out, size_t outsz)
 	return true;
 }
 
-void devname_forget(uint32_t dev)
-{
-	for (size_t i = 0; i < n_cache; i++)
-		if (cache[i].dev == dev) {
-			cache[i] = cache[--n_cache];
-			return;
-		}
-}
-
 int devname_each_disk(const char *sysfs, void (*fn)(uint32_t dev, void *arg), void *arg)
 {
 	char path[512], line[64];

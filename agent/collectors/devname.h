@@ -27,9 +27,6 @@
  * cached; numbers without a name are looked up again on the next call. */
 bool devname_lookup(const char *sysfs, uint32_t dev, char *out, size_t outsz);
 
-/* Forgets dev's cached name (loop and device-mapper numbers are reused). */
-void devname_forget(uint32_t dev);
-
 /* Whole disks (not partitions: block IO requests carry the disk) under
  * <sysfs>/block: calls fn with each one's dev_t. Returns how many, or -1. */
 int devname_each_disk(const char *sysfs, void (*fn)(uint32_t dev, void *arg), void *arg);
