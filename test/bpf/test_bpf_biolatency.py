@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from bpfharness import assert_missing_hook_disables_only_it, delta, start_agent
+from bpfharness import assert_missing_hook_disables_only_it, delta, report_cost, start_agent
 from conftest import BIN
 
 WRITES, READS, BS = 2000, 1000, 4096
@@ -118,6 +118,8 @@ def test_biolatency_counts_direct_io(tmp_path, hook, suffix):
     programs = {l["program"] for n, l, _ in after.samples
                 if n == "bpfpush_bpf_program_runs_total"}
     assert programs == {"biolat_issue" + suffix, "biolat_complete" + suffix}, programs
+    for program in programs:
+        report_cost(after, "biolatency", program)
 
 
 def test_biolatency_other_device_past_max_devices(tmp_path, loop_device):
