@@ -39,6 +39,8 @@ enum opt_type {
 	OPT_STRING,   /* char *, owned by the config, freed by config_free */
 	OPT_REGEX,    /* char *, a PCRE2 pattern checked at load (node_exporter's
 			 RE2 patterns mean the same); "" or unset: NULL */
+	OPT_ENUM,     /* char *, one of the choices its default_value lists:
+			 "a|b|c", the default first (checked at load) */
 };
 
 struct opt_desc {

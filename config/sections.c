@@ -19,6 +19,7 @@ static enum field_type opt_field_type(enum opt_type t)
 	case OPT_DURATION:
 		return F_DURATION;
 	case OPT_STRING:
+	case OPT_ENUM:
 		return F_STRING;
 	case OPT_REGEX:
 		return F_REGEX;
@@ -36,9 +37,42 @@ static size_t opt_type_size(enum opt_type t)
 		return sizeof(int64_t);
 	case OPT_STRING:
 	case OPT_REGEX:
+	case OPT_ENUM:
 		return sizeof(char *);
 	}
 	return SIZE_MAX;
+}
+
+/* OPT_ENUM: is value one of the choices "a|b|c"? */
+static bool is_choice(const struct opt_desc *o, const char *value)
+{
+	size_t len = value ? strlen(value) : 0;
+
+	for (const char *c = o->default_value; value && *c;) {
+		size_t n = strcspn(c, "|");
+
+		if (n == len && !strncmp(c, value, n))
+			return true;
+		c += n + (c[n] == '|');
+	}
+	return false;
+}
+
+/* OPT_ENUM's choices for a message: "a", "b" or "c". */
+static const char *choices_text(const struct opt_desc *o, char *buf, size_t size)
+{
+	const char *c = o->default_value;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (*c && len < size) {
+		size_t n = strcspn(c, "|");
+		const char *sep = c == o->default_value ? "" : strchr(c, '|') ? ", " : " or ";
+
+		len += (size_t)snprintf(buf + len, size - len, "%s\"%.*s\"", sep, (int)n, c);
+		c += n + (c[n] == '|');
+	}
+	return buf;
 }
 
 static size_t count_opts(const struct section_schema *s)
@@ -74,6 +108,10 @@ static void check_schema(const struct section_schema *s, const struct section_sc
 			schema_bug(s, o, "unknown option type");
 		if (o->offset + opt_type_size(o->type) > s->opts_size)
 			schema_bug(s, o, "offset past opts_size");
+		if (o->type == OPT_ENUM && (!o->default_value || !o->default_value[0] ||
+					    strstr(o->default_value, "||") ||
+					    o->default_value[strlen(o->default_value) - 1] == '|'))
+			schema_bug(s, o, "OPT_ENUM needs its choices as \"a|b\"");
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(s->opts[j].name, o->name))
 				schema_bug(s, o, "duplicate option name");
@@ -82,19 +120,24 @@ static void check_schema(const struct section_schema *s, const struct section_sc
 
 static int apply_defaults(struct cfg_ctx *ctx, const struct section_schema *s, void *opts)
 {
-	char why[CONFIG_ERR_MAX / 2];
+	char why[CONFIG_ERR_MAX / 2], first[64];
 
 	for (size_t i = 0; s->opts && s->opts[i].name; i++) {
 		const struct opt_desc *o = &s->opts[i];
+		const char *text = o->default_value;
 
-		if (!o->default_value)
+		if (!text)
 			continue; /* calloc'd: false, 0, NULL */
+		if (o->type == OPT_ENUM) { /* the first choice */
+			snprintf(first, sizeof(first), "%.*s", (int)strcspn(text, "|"), text);
+			text = first;
+		}
 		/* The same parser as the file's values, so a default cannot
 		 * mean something a user could not write. */
-		if (cfg_text_value(opt_field_type(o->type), o->default_value, 0,
-			       (char *)opts + o->offset, why, sizeof(why)) == 0)
+		if (cfg_text_value(opt_field_type(o->type), text, 0, (char *)opts + o->offset, why,
+				   sizeof(why)) == 0)
 			continue;
-		if (o->type == OPT_STRING) /* strings only fail to allocate */
+		if (o->type == OPT_STRING || o->type == OPT_ENUM) /* they only fail to allocate */
 			return cfg_fail(ctx, NULL, "out of memory");
 		schema_bug(s, o, why);
 	}
@@ -130,6 +173,26 @@ int cfg_sections_init(struct cfg_ctx *ctx, const struct section_schema *schemas,
 	return 0;
 }
 
+/* OPT_ENUM values set in the file: one of their choices, or an error at
+ * the value. */
+static int check_choices(struct cfg_ctx *ctx, const struct section_schema *s, const void *opts,
+			 const struct field_pos *pos)
+{
+	char choices[CONFIG_ERR_MAX / 2], q[QUOTE_BUF];
+
+	for (size_t i = 0; s->opts && s->opts[i].name; i++) {
+		const struct opt_desc *o = &s->opts[i];
+		const char *v = *(char *const *)((const char *)opts + o->offset);
+
+		if (o->type != OPT_ENUM || !pos[i].value || is_choice(o, v))
+			continue;
+		return cfg_fail(ctx, pos[i].value, "\"%s\": expected %s, got %s", o->name,
+				choices_text(o, choices, sizeof(choices)),
+				cfg_quote_str(v, q, sizeof(q)));
+	}
+	return 0;
+}
+
 static int parse_options(struct cfg_ctx *ctx, const yaml_node_t *value, const char *kind,
 			 struct section_config *sec)
 {
@@ -155,6 +218,8 @@ static int parse_options(struct cfg_ctx *ctx, const yaml_node_t *value, const ch
 	snprintf(label, sizeof(label), "%s", q);
 	snprintf(where, sizeof(where), "for %s %s", kind, q);
 	ret = cfg_parse_mapping(ctx, value, &spec, sec->opts, pos);
+	if (ret == 0)
+		ret = check_choices(ctx, s, sec->opts, pos);
 out:
 	free(fields);
 	free(pos);
@@ -269,7 +334,8 @@ void cfg_sections_free(struct section_config *secs, size_t n)
 		const struct section_schema *s = secs[i].schema;
 
 		for (size_t j = 0; secs[i].opts && s->opts && s->opts[j].name; j++)
-			if (s->opts[j].type == OPT_STRING || s->opts[j].type == OPT_REGEX)
+			if (s->opts[j].type == OPT_STRING || s->opts[j].type == OPT_REGEX ||
+			    s->opts[j].type == OPT_ENUM)
 				free(*(char **)((char *)secs[i].opts + s->opts[j].offset));
 		free(secs[i].opts);
 	}

@@ -34,6 +34,7 @@ struct fake_opts {
 	int64_t every_ms, every_zero;
 	char *path, *path_null;
 	char *pattern, *pattern_unset;
+	char *mode;
 };
 
 static const struct opt_desc fake_opts[] = {
@@ -47,6 +48,7 @@ static const struct opt_desc fake_opts[] = {
 	{"path_null", OPT_STRING, NULL, offsetof(struct fake_opts, path_null)},
 	{"pattern", OPT_REGEX, "^(ram|loop)\\d+$", offsetof(struct fake_opts, pattern)},
 	{"pattern_unset", OPT_REGEX, "", offsetof(struct fake_opts, pattern_unset)},
+	{"mode", OPT_ENUM, "fast|exact|auto", offsetof(struct fake_opts, mode)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -142,6 +144,7 @@ static void assert_defaults(const struct config *cfg)
 	assert_int_equal(fk->every_zero, 0);
 	assert_string_equal(fk->path, "/default/path");
 	assert_null(fk->path_null);
+	assert_string_equal(fk->mode, "fast");
 	assert_false(config_bpf(cfg, "runqlat")->enabled);
 	assert_true(config_bpf(cfg, "biolatency")->enabled);
 }
@@ -224,7 +227,7 @@ static const char full_yaml[] =
 	"  loadavg:\n"
 	"  textfile: {directory: /tmp/tf}\n"
 	"  fake: {flag: false, flag_off: true, count: 7, count_zero: 3, every: 2s,\n"
-	"         every_zero: 500ms, path: /p, path_null: /q}\n"
+	"         every_zero: 500ms, path: /p, path_null: /q, mode: exact}\n"
 	"bpf:\n"
 	"  runqlat: {}\n"
 	"  biolatency: false\n"
@@ -309,6 +312,7 @@ static void assert_full_sections(const struct config *cfg)
 	assert_string_equal(fk->path_null, "/q");
 	assert_string_equal(fk->pattern, "^(ram|loop)\\d+$");
 	assert_null(fk->pattern_unset);
+	assert_string_equal(fk->mode, "exact");
 	assert_true(config_bpf(cfg, "runqlat")->enabled);
 	assert_false(config_bpf(cfg, "biolatency")->enabled);
 	assert_null(config_collector(cfg, "runqlat"));
@@ -905,6 +909,13 @@ static const struct error_case error_cases[] = {
 	/* collector option patterns */
 	{"bad regex", "collectors:\n  fake: {pattern: \"^(sd[a-z\"}\n", 2, 19,
 	 "\"pattern\": invalid regular expression at offset 8: missing terminating ]"},
+	/* collector option choices */
+	{"not a choice", "collectors:\n  fake:\n    mode: quick\n", 3, 11,
+	 "\"mode\": expected \"fast\", \"exact\" or \"auto\", got \"quick\""},
+	{"choice in the wrong case", "collectors:\n  fake: {count: 1, mode: Fast}\n", 2, 26,
+	 "\"mode\": expected \"fast\", \"exact\" or \"auto\", got \"Fast\""},
+	{"choice not a scalar", "collectors:\n  fake: {mode: [fast]}\n", 2, 16,
+	 "\"mode\": expected a string, got a sequence"},
 	{"yaml two documents", "global: {}\n---\nhttp: {}\n", 2, 1,
 	 "a second YAML document starts here; the file must hold only one"},
 };
