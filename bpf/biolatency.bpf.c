@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /* biolatency: block IO latency and size per device and operation.
  *
- * Latency runs from block_rq_issue (the request is handed to the driver)
- * to block_rq_complete (the driver completed it): the device's own time,
- * what bcc's biolatency measures without -Q. block_io_start/block_io_done
- * (6.5+) would also count the time a request waits in the IO scheduler;
- * that is queueing, not device latency, and those two tracepoints are
- * missing on older kernels, so they are not used.
+ * Two ways to time a request; user space loads one (option latency_from):
+ *  - request (default): from the request's creation to its completion,
+ *    the time /proc/diskstats adds up (node_exporter's
+ *    disk_read_time_seconds_total, iostat's r_await): queueing in the
+ *    block layer plus the device. The kernel stamps every accounted
+ *    request (rq->start_time_ns) for that very sum, so one program at
+ *    completion does it all: no issue hook, no in-flight map, one clock
+ *    read per IO. A request without the stamp (iostats off on a queue
+ *    without an IO scheduler) is counted as untimed, never guessed.
+ *  - issue: from block_rq_issue (handed to the driver) to completion, the
+ *    device's own time, what bcc's biolatency measures without -Q. The
+ *    issue time lives in a bounded hash keyed by the request pointer (a
+ *    full table is counted): a bucket lock and a second clock read per IO.
  *
  * Raw tracepoints, no tracefs: BTF-typed ones (tp_btf) where the kernel
  * takes them, since they read the request's fields directly (a probe read
- * costs ~25 ns each here, six of them doubled the issue program's cost),
- * else plain raw_tp with probe reads. The issue timestamp lives in
- * a bounded hash keyed by the request pointer (its only use; a full table
- * is counted); the histograms are per-CPU arrays, which take no lock. A
- * device becomes a dense row through a small table user space fills,
- * searched linearly (bounded) after a per-CPU one-entry memo. */
+ * costs ~25 ns each here), else plain raw_tp with probe reads. The
+ * histograms are per-CPU arrays, which take no lock. A device becomes a
+ * dense row through a small table user space fills, searched linearly
+ * (bounded) after a per-CPU one-entry memo. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -103,14 +108,14 @@ static __always_inline u32 device_row(u32 dev)
 	return max_devices;
 }
 
-/* btf: rq is a BTF pointer (tp_btf), read directly; otherwise a raw one
- * (raw_tp), read with probe reads. The compiler keeps only one branch. */
-static __always_inline int issue(struct request *rq, const bool btf)
+/* The histogram of rq (row * BIO_OPS + op), or -1 for a request without
+ * a disk (passthrough on a queue without one). btf: rq is a BTF pointer
+ * (tp_btf), read directly; otherwise a raw one (raw_tp), read with probe
+ * reads. The compiler keeps only one branch. */
+static __always_inline long request_hist(struct request *rq, const bool btf)
 {
 	struct request___pre515 *old = (void *)rq;
 	struct gendisk *disk;
-	struct bio_start s;
-	u64 key = (u64)rq;
 	u32 dev, flags;
 
 	if (btf)
@@ -119,37 +124,21 @@ static __always_inline int issue(struct request *rq, const bool btf)
 		disk = bpf_core_field_exists(old->rq_disk) ? BPF_CORE_READ(old, rq_disk)
 							   : BPF_CORE_READ(rq, q, disk);
 	if (!disk)
-		return 0; /* passthrough request on a queue without a disk */
+		return -1;
 	if (btf) {
 		dev = ((u32)disk->major << 20) | (u32)disk->first_minor;
 		flags = rq->cmd_flags;
-		s.bytes = rq->__data_len;
 	} else {
 		dev = ((u32)BPF_CORE_READ(disk, major) << 20) |
 		      (u32)BPF_CORE_READ(disk, first_minor);
 		flags = BPF_CORE_READ(rq, cmd_flags);
-		s.bytes = BPF_CORE_READ(rq, __data_len);
 	}
-	s.hist = device_row(dev) * BIO_OPS + op_of[flags & BIO_REQ_OP_MASK];
-	s.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &key, &s, BPF_ANY))
-		percpu_add(&counters, BIO_START_OVERFLOW, 1);
-	return 0;
+	return device_row(dev) * BIO_OPS + op_of[flags & BIO_REQ_OP_MASK];
 }
 
-static __always_inline int complete(u64 key)
+static __always_inline void record(u32 hist, u64 delta, u64 bytes)
 {
-	struct bio_start *s = bpf_map_lookup_elem(&inflight, &key);
-	u64 delta, slot, base, bytes;
-
-	if (!s)
-		return 0; /* issued before we attached, or not timed */
-	delta = bpf_ktime_get_ns() - s->ts;
-	base = (u64)s->hist * HIST_ENTRIES;
-	bytes = s->bytes;
-	/* A request completes in parts only when the driver says so; the
-	 * first part ends the timing. */
-	bpf_map_delete_elem(&inflight, &key);
+	u64 base = (u64)hist * HIST_ENTRIES, slot;
 
 	slot = log2_u64(delta / BIO_UNIT_NS);
 	if (slot >= HIST_SLOTS)
@@ -162,6 +151,83 @@ static __always_inline int complete(u64 key)
 		slot = HIST_SLOTS - 1;
 	percpu_add(&size, (u32)(base + slot), 1);
 	percpu_add(&size, (u32)(base + HIST_SUM_SLOT), bytes);
+}
+
+/* ---- latency_from: request ------------------------------------------ */
+
+/* The tracepoint fires once per completed part; nr_bytes covers what is
+ * left (__data_len) only at the last one, which ends the request. Its
+ * size is that last part: the whole request unless the driver completed
+ * it in parts, which is rare (errors, some SCSI). */
+static __always_inline int done(struct request *rq, u32 nr_bytes, const bool btf)
+{
+	u64 start = btf ? rq->start_time_ns : BPF_CORE_READ(rq, start_time_ns);
+	u32 left = btf ? rq->__data_len : BPF_CORE_READ(rq, __data_len);
+	long hist;
+
+	if (nr_bytes < left)
+		return 0;
+	hist = request_hist(rq, btf);
+	if (hist < 0)
+		return 0;
+	if (!start) {
+		/* Not accounted by the kernel; driver-private requests never are. */
+		if (hist % BIO_OPS != BIO_OP_OTHER)
+			percpu_add(&counters, BIO_NO_START_TIME, 1);
+		return 0;
+	}
+	record((u32)hist, bpf_ktime_get_ns() - start, nr_bytes);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(biolat_done, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	return done(rq, nr_bytes, true);
+}
+
+/* raw_tp: (rq, error, nr_bytes), or (q, rq, nr_bytes) on old kernels;
+ * nr_bytes is the third either way. */
+SEC("raw_tp/block_rq_complete")
+int biolat_done_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	return done((void *)(complete_rq_arg ? ctx->args[1] : ctx->args[0]), (u32)ctx->args[2],
+		    false);
+}
+
+/* ---- latency_from: issue -------------------------------------------- */
+
+static __always_inline int issue(struct request *rq, const bool btf)
+{
+	long hist = request_hist(rq, btf);
+	u64 key = (u64)rq;
+	struct bio_start s;
+
+	if (hist < 0)
+		return 0;
+	s.hist = (u32)hist;
+	s.bytes = btf ? rq->__data_len : BPF_CORE_READ(rq, __data_len);
+	s.ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &key, &s, BPF_ANY))
+		percpu_add(&counters, BIO_START_OVERFLOW, 1);
+	return 0;
+}
+
+static __always_inline int complete(u64 key)
+{
+	struct bio_start *s = bpf_map_lookup_elem(&inflight, &key);
+	u64 delta;
+	u32 hist, bytes;
+
+	if (!s)
+		return 0; /* issued before we attached, or not timed */
+	delta = bpf_ktime_get_ns() - s->ts;
+	hist = s->hist;
+	bytes = s->bytes;
+	/* A request completes in parts only when the driver says so; the
+	 * first part ends the timing. */
+	bpf_map_delete_elem(&inflight, &key);
+	record(hist, delta, bytes);
 	return 0;
 }
 

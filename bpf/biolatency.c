@@ -1,7 +1,12 @@
 /* biolatency: block IO latency (seconds) and size (bytes) per device and
  * operation, as Prometheus histograms. Kernel side in biolatency.bpf.c.
  *
- * Hook: tp_btf/block_rq_issue + tp_btf/block_rq_complete (BTF-typed raw
+ * What is timed (option latency_from, see biolatency.bpf.c): request
+ * (default), the request's whole life as /proc/diskstats accounts it, one
+ * program at completion; or issue, the device's time alone, a program at
+ * issue and one at completion around an in-flight map.
+ *
+ * Hook: tp_btf/block_rq_complete (and block_rq_issue) (BTF-typed raw
  * tracepoints: direct reads of the request), else raw_tp with probe reads
  * (kernels before 5.11 pass the request second, and tp_btf cannot take
  * that shape); the option `hook` (auto, tp_btf, raw_tp) pins one.
@@ -32,28 +37,39 @@
 #define BIO_SIZE_BUCKETS 26
 
 struct biolatency_opts {
+	char *latency_from;   /* request, issue */
 	char *hook;           /* auto, tp_btf, raw_tp */
 	int64_t max_inflight; /* requests timed at once */
 	int64_t max_devices;  /* disks with their own series (at most 256); more are "other" */
 };
 
 static const struct opt_desc biolatency_opt_descs[] = {
+	{"latency_from", OPT_ENUM, "request|issue", offsetof(struct biolatency_opts, latency_from)},
 	{"hook", OPT_STRING, "auto", offsetof(struct biolatency_opts, hook)},
 	{"max_inflight", OPT_INT, "10240", offsetof(struct biolatency_opts, max_inflight)},
 	{"max_devices", OPT_INT, "32", offsetof(struct biolatency_opts, max_devices)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
-static const struct metric_desc latency_desc = {
-	"kernel_block_io_latency_seconds",
-	"Block IO request latency in the device: from issue to the driver to completion.",
-	METRIC_HISTOGRAM};
+enum bio_from { BIO_FROM_REQUEST, BIO_FROM_ISSUE, BIO_FROMS };
+static const char *const from_option[BIO_FROMS] = {"request", "issue"};
+
+static const struct metric_desc latency_desc[BIO_FROMS] = {
+	{"kernel_block_io_latency_seconds",
+	 "Block IO request latency: from the request's creation to its completion, queueing "
+	 "included (the time /proc/diskstats adds up).",
+	 METRIC_HISTOGRAM},
+	{"kernel_block_io_latency_seconds",
+	 "Block IO request latency in the device: from issue to the driver to completion.",
+	 METRIC_HISTOGRAM},
+};
 static const struct metric_desc size_desc = {
 	"kernel_block_io_size_bytes",
 	"Block IO request size, counted at completion.", METRIC_HISTOGRAM};
-static const struct metric_desc overflow_desc = {
+static const struct metric_desc untimed_desc = {
 	"kernel_block_io_untimed_requests_total",
-	"Block IO requests not timed because max_inflight requests were already being timed.",
+	"Block IO requests not timed, by reason: inflight_full (max_inflight requests were "
+	"already being timed), no_start_time (the kernel did not stamp the request: iostats off).",
 	METRIC_COUNTER};
 
 static const char *const op_names[BIO_OPS] = {"read", "write", "flush", "discard", "other"};
@@ -67,11 +83,13 @@ struct bio_device {
 
 struct bio_state {
 	struct biolatency_bpf *skel;
+	int from; /* enum bio_from */
 	int hook; /* enum bio_hook */
 	const char *sysfs;
 	uint32_t max_devices, n_devices;
 	struct bio_device *devices;
 	uint64_t unknown_seen; /* BIO_UNKNOWN_DEVICE at the last look */
+	bool told_no_start_time;
 	struct bio_dev_memo *memos; /* one per possible CPU */
 };
 
@@ -142,14 +160,31 @@ static void destroy(struct bio_state *st)
 enum bio_hook { BIO_HOOK_TP_BTF, BIO_HOOK_RAW_TP, BIO_HOOKS };
 static const char *const hook_option[BIO_HOOKS] = {"tp_btf", "raw_tp"};
 
-/* Opens and loads the skeleton with only hook h's programs. 0 or -1
- * (errno set, st->skel NULL). */
+/* Leaves on only the programs of method `from` on hook h. */
+static void choose_programs(struct biolatency_bpf *skel, enum bio_from from, enum bio_hook h)
+{
+	struct bpf_program *progs[BIO_FROMS][BIO_HOOKS][2] = {
+		[BIO_FROM_REQUEST] = {{skel->progs.biolat_done}, {skel->progs.biolat_done_raw}},
+		[BIO_FROM_ISSUE] = {{skel->progs.biolat_issue, skel->progs.biolat_complete},
+				    {skel->progs.biolat_issue_raw, skel->progs.biolat_complete_raw}},
+	};
+
+	for (int f = 0; f < BIO_FROMS; f++)
+		for (int k = 0; k < BIO_HOOKS; k++)
+			for (int i = 0; i < 2; i++)
+				if (progs[f][k][i])
+					bpf_program__set_autoload(progs[f][k][i],
+								  f == (int)from && k == (int)h);
+}
+
+/* Opens and loads the skeleton with only the programs of st->from on hook
+ * h. 0 or -1 (errno set, st->skel NULL). */
 static int load(struct bio_state *st, const struct biolatency_opts *opts, const struct btf *btf,
 		enum bio_hook h, int issue_arg, int complete_arg)
 {
 	struct biolatency_bpf *skel = biolatency_bpf__open();
 	uint32_t hist_entries = (st->max_devices + 1) * BIO_OPS * HIST_ENTRIES;
-	bool btf_typed = h == BIO_HOOK_TP_BTF;
+	uint32_t inflight = 1; /* the request method keeps no in-flight map */
 	int err;
 
 	if (!skel)
@@ -158,12 +193,10 @@ static int load(struct bio_state *st, const struct biolatency_opts *opts, const 
 	skel->rodata->issue_rq_arg = (__u8)issue_arg;
 	skel->rodata->complete_rq_arg = (__u8)complete_arg;
 	fill_op_table(skel, btf);
-	bpf_program__set_autoload(skel->progs.biolat_issue, btf_typed);
-	bpf_program__set_autoload(skel->progs.biolat_complete, btf_typed);
-	bpf_program__set_autoload(skel->progs.biolat_issue_raw, !btf_typed);
-	bpf_program__set_autoload(skel->progs.biolat_complete_raw, !btf_typed);
-	if ((opts && opts->max_inflight > 0 &&
-	     bpf_map__set_max_entries(skel->maps.inflight, (uint32_t)opts->max_inflight)) ||
+	choose_programs(skel, (enum bio_from)st->from, h);
+	if (st->from == BIO_FROM_ISSUE)
+		inflight = opts && opts->max_inflight > 0 ? (uint32_t)opts->max_inflight : 10240;
+	if (bpf_map__set_max_entries(skel->maps.inflight, inflight) ||
 	    bpf_map__set_max_entries(skel->maps.latency, hist_entries) ||
 	    bpf_map__set_max_entries(skel->maps.size, hist_entries) || biolatency_bpf__load(skel)) {
 		err = errno;
@@ -182,15 +215,19 @@ static int biolatency_init(struct collector_ctx *ctx)
 	struct bio_state *st = NULL;
 	const struct btf *btf;
 	int issue_arg, complete_arg, err = 0;
+	enum bio_from from = BIO_FROM_REQUEST;
 
 	bpf_setup();
+	if (opts && opts->latency_from && !strcmp(opts->latency_from, from_option[BIO_FROM_ISSUE]))
+		from = BIO_FROM_ISSUE;
 	if (strcmp(want, "auto") != 0 && strcmp(want, hook_option[BIO_HOOK_TP_BTF]) != 0 &&
 	    strcmp(want, hook_option[BIO_HOOK_RAW_TP]) != 0) {
 		log_msg(LOG_WARN, "bpf collector disabled: unknown hook option",
 			"collector=biolatency hook=%s want=\"auto, tp_btf or raw_tp\"", want);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+	/* The request method needs no issue hook. */
+	for (size_t i = from == BIO_FROM_REQUEST; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		if (!bpf_has_raw_tracepoint(hooks[i])) {
 			log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
 				"collector=biolatency hook=raw_tp/%s", hooks[i]);
@@ -209,6 +246,7 @@ static int biolatency_init(struct collector_ctx *ctx)
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		goto fail;
+	st->from = from;
 	st->sysfs = ctx->global && ctx->global->sysfs ? ctx->global->sysfs : "/sys";
 	st->max_devices = opts ? (uint32_t)(opts->max_devices > BIO_MAX_DEVICES ? BIO_MAX_DEVICES
 										: opts->max_devices)
@@ -242,8 +280,8 @@ static int biolatency_init(struct collector_ctx *ctx)
 	devname_each_disk(st->sysfs, add_device, st);
 	if (biolatency_bpf__attach(st->skel))
 		goto fail;
-	log_msg(LOG_INFO, "bpf collector loaded", "collector=biolatency hook=%s",
-		hook_option[st->hook]);
+	log_msg(LOG_INFO, "bpf collector loaded", "collector=biolatency latency_from=%s hook=%s",
+		from_option[st->from], hook_option[st->hook]);
 	ctx->state = st;
 	return 0;
 fail:
@@ -269,12 +307,30 @@ static int emit_row_op(struct bio_state *st, struct registry *reg, uint32_t h,
 		return 0;
 	if (bpf_percpu_sum(lat_fd, h * HIST_ENTRIES, HIST_ENTRIES, entries) < 0)
 		return -1;
-	bpf_emit_log2_histogram(reg, &latency_desc, l, 2, entries, BIO_LATENCY_BUCKETS,
+	bpf_emit_log2_histogram(reg, &latency_desc[st->from], l, 2, entries, BIO_LATENCY_BUCKETS,
 				BIO_UNIT_NS / 1e9, 1e-9);
 	if (bpf_percpu_sum(size_fd, h * HIST_ENTRIES, HIST_ENTRIES, entries) < 0)
 		return -1;
 	bpf_emit_log2_histogram(reg, &size_desc, l, 2, entries, BIO_SIZE_BUCKETS, 1, 1);
 	return 0;
+}
+
+static void emit_untimed(struct bio_state *st, struct registry *reg,
+			 const uint64_t counters[BIO_COUNTERS])
+{
+	struct label inflight = {"reason", "inflight_full"}, unstamped = {"reason", "no_start_time"};
+
+	registry_emit(reg, &untimed_desc, NULL, &inflight, 1, (double)counters[BIO_START_OVERFLOW],
+		      0);
+	registry_emit(reg, &untimed_desc, NULL, &unstamped, 1, (double)counters[BIO_NO_START_TIME],
+		      0);
+	if (counters[BIO_NO_START_TIME] && !st->told_no_start_time) {
+		st->told_no_start_time = true;
+		log_msg(LOG_WARN, "block IO requests without a start time are not timed",
+			"collector=biolatency requests=%llu hint=\"a disk with iostats off and no IO "
+			"scheduler: echo 1 > /sys/block/DISK/queue/iostats, or latency_from: issue\"",
+			(unsigned long long)counters[BIO_NO_START_TIME]);
+	}
 }
 
 static int biolatency_update(struct collector_ctx *ctx, struct registry *reg)
@@ -300,7 +356,7 @@ static int biolatency_update(struct collector_ctx *ctx, struct registry *reg)
 	for (uint32_t op = 0; op < BIO_OPS; op++)
 		if (emit_row_op(st, reg, st->max_devices * BIO_OPS + op, "other", op_names[op]) < 0)
 			return -1;
-	registry_emit(reg, &overflow_desc, NULL, NULL, 0, (double)counters[BIO_START_OVERFLOW], 0);
+	emit_untimed(st, reg, counters);
 	bpf_emit_program_stats(reg, "biolatency", st->skel->obj);
 	return 0;
 }

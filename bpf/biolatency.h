@@ -38,6 +38,7 @@ enum bio_op {
 /* Per-CPU counters. */
 enum bio_counter {
 	BIO_START_OVERFLOW, /* requests not timed: the in-flight table was full */
+	BIO_NO_START_TIME,  /* requests not timed: the kernel did not stamp them */
 	BIO_UNKNOWN_DEVICE, /* requests on a device not (yet) in the table */
 	BIO_COUNTERS
 };

@@ -128,12 +128,14 @@ def report_cost(round_, collector, program):
                                                          runs))
 
 
-def assert_missing_hook_disables_only_it(binary, tmp_path, collector, hide, series):
-    """Runs collector alone with the hooks in hide (comma-separated) hidden:
-    two rounds with it up 0 and no series, the agent exits 0, and one warning
-    line, at level warn, names the collector. Returns that line."""
+def assert_missing_hook_disables_only_it(binary, tmp_path, collector, hide, series,
+                                        options="{}"):
+    """Runs collector alone (with options) with the hooks in hide
+    (comma-separated) hidden: two rounds with it up 0 and no series, the
+    agent exits 0, and one warning line, at level warn, names the collector.
+    Returns that line."""
     env = dict(os.environ, BPFPUSH_BPF_HIDE_HOOKS=hide)
-    agent = start_agent(binary, tmp_path, {collector: "{}"}, env=env)
+    agent = start_agent(binary, tmp_path, {collector: options}, env=env)
     try:
         rounds = [agent.wait_rounds(1), agent.wait_rounds(2)]
     finally:
