@@ -38,17 +38,17 @@
 #define TCP_LIFETIME_BUCKETS 31
 
 struct tcp_states_opts {
-	int64_t max_inflight;  /* connections timed at once */
+	int64_t max_inflight;  /* connections timed at once (the table holds twice as many) */
 	bool time_wait_ports;  /* count TIME_WAIT entries by remote port */
 	int64_t top_ports;     /* remote ports emitted, the busiest first */
-	char *hook;            /* auto, raw_tp, tracepoint */
+	char *hook;            /* auto, tp_btf, raw_tp, tracepoint */
 };
 
 static const struct opt_desc tcp_states_opt_descs[] = {
 	{"max_inflight", OPT_INT, "16384", offsetof(struct tcp_states_opts, max_inflight)},
 	{"time_wait_ports", OPT_BOOL, "true", offsetof(struct tcp_states_opts, time_wait_ports)},
 	{"top_ports", OPT_INT, "20", offsetof(struct tcp_states_opts, top_ports)},
-	{"hook", OPT_STRING, "auto", offsetof(struct tcp_states_opts, hook)},
+	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp|tracepoint", offsetof(struct tcp_states_opts, hook)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -66,7 +66,8 @@ static const struct metric_desc time_wait_desc = {
 	METRIC_COUNTER};
 static const struct metric_desc untimed_desc = {
 	"kernel_tcp_untimed_connections_total",
-	"TCP connections whose lifetime was not measured because max_inflight were already timed.",
+	"TCP connections whose lifetime was not measured: the slots of the start table "
+	"(max_inflight) their socket maps to were all taken.",
 	METRIC_COUNTER};
 
 struct tcp_states_state {
@@ -101,6 +102,73 @@ static bool state_value(const struct btf *btf, const char *name, __u32 *out)
 	return true;
 }
 
+/* Sets in the start table for max_inflight connections: a power of two
+ * (the kernel side masks the hash), twice what max_inflight needs, since a
+ * connection can only use the START_WAYS slots of its own set. */
+static uint32_t start_sets(int64_t max_inflight)
+{
+	uint32_t sets = 1;
+
+	while (sets < (1u << 24) && (int64_t)sets * START_WAYS < 2 * max_inflight)
+		sets <<= 1;
+	return sets;
+}
+
+/* Opens and loads the skeleton with program prog alone. 0, or -1 with
+ * errno set and st->skel NULL. */
+static int load(struct tcp_states_state *st, const struct tcp_states_opts *opts, const char *prog)
+{
+	const struct btf *btf = bpf_kernel_btf();
+	struct tcp_states_bpf *skel = tcp_states_bpf__open();
+	uint32_t sets = start_sets(opts && opts->max_inflight > 0 ? opts->max_inflight : 16384);
+	int err;
+
+	if (!skel)
+		return -1;
+	if (!state_value(btf, "CLOSE", &skel->rodata->st_close) ||
+	    !state_value(btf, "SYN_SENT", &skel->rodata->st_syn_sent) ||
+	    !state_value(btf, "SYN_RECV", &skel->rodata->st_syn_recv) ||
+	    !state_value(btf, "FIN_WAIT2", &skel->rodata->st_fin_wait2) ||
+	    !state_value(btf, "CLOSING", &skel->rodata->st_closing)) {
+		tcp_states_bpf__destroy(skel);
+		errno = ENOENT;
+		return -1;
+	}
+	tphook_keep_only(skel->obj, &prog, 1);
+	bpf_map__set_max_entries(skel->maps.start, sets);
+	skel->rodata->start_sets_mask = sets - 1;
+	skel->rodata->by_port = st->port_counts != NULL;
+	if (!st->port_counts)
+		bpf_map__set_max_entries(skel->maps.time_wait, 1);
+	if (tcp_states_bpf__load(skel) || tcp_states_bpf__attach(skel)) {
+		err = errno;
+		tcp_states_bpf__destroy(skel);
+		errno = err;
+		return -1;
+	}
+	st->skel = skel;
+	return 0;
+}
+
+/* The programs to try, cheapest first, for hook and the option want:
+ * raw tracepoints mean tp_btf (direct reads) then raw_tp (probe reads); a
+ * classic tracepoint has its own. */
+static size_t candidates(enum tp_hook hook, const char *want, const char *progs[2])
+{
+	bool any = !want || !strcmp(want, "auto");
+	size_t n = 0;
+
+	if (hook == TP_HOOK_TRACEPOINT) {
+		progs[n++] = "tcp_states_set_state_tp";
+		return n;
+	}
+	if (any || !strcmp(want, "tp_btf"))
+		progs[n++] = "tcp_states_set_state_btf";
+	if (any || !strcmp(want, "raw_tp"))
+		progs[n++] = "tcp_states_set_state";
+	return n;
+}
+
 static int tcp_states_init(struct collector_ctx *ctx)
 {
 	const struct tcp_states_opts *opts = ctx->opts;
@@ -109,43 +177,27 @@ static int tcp_states_init(struct collector_ctx *ctx)
 	const struct btf *btf;
 	enum tp_hook hook;
 	int64_t max_states = TCP_STATES;
-	const char *prog;
+	const char *progs[2];
+	size_t n, i;
 	char where[96];
-	bool by_port = !opts || opts->time_wait_ports;
 
 	bpf_setup();
-	if (!tphook_valid("tcp_states", want))
-		return -1;
-	hook = tphook_choose("sock", "inet_sock_set_state", want);
+	/* tp_btf needs what raw_tp needs: the raw tracepoint. */
+	hook = tphook_choose("sock", "inet_sock_set_state",
+			     want && !strcmp(want, "tp_btf") ? "raw_tp" : want);
 	if (hook == TP_HOOK_NONE) {
 		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
 			"collector=tcp_states hook=%s",
 			tphook_describe(hook, "sock", "inet_sock_set_state", want, where, sizeof(where)));
 		return -1;
 	}
-	if (!(st = calloc(1, sizeof(*st))) || !(st->skel = tcp_states_bpf__open()))
+	if (!(st = calloc(1, sizeof(*st))))
 		goto fail;
 	btf = bpf_kernel_btf();
 	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_STATES)
 		max_states = TCP_STATES;
 	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
-	if (!state_value(btf, "CLOSE", &st->skel->rodata->st_close) ||
-	    !state_value(btf, "SYN_SENT", &st->skel->rodata->st_syn_sent) ||
-	    !state_value(btf, "SYN_RECV", &st->skel->rodata->st_syn_recv) ||
-	    !state_value(btf, "FIN_WAIT2", &st->skel->rodata->st_fin_wait2) ||
-	    !state_value(btf, "CLOSING", &st->skel->rodata->st_closing)) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel BTF lacks the TCP states",
-			"collector=tcp_states");
-		tcp_states_free(st);
-		return -1;
-	}
-
-	prog = hook == TP_HOOK_RAW ? "tcp_states_set_state" : "tcp_states_set_state_tp";
-	tphook_keep_only(st->skel->obj, &prog, 1);
-	if (opts && opts->max_inflight > 0)
-		bpf_map__set_max_entries(st->skel->maps.start, (uint32_t)opts->max_inflight);
-	st->skel->rodata->by_port = by_port;
-	if (by_port) {
+	if (!opts || opts->time_wait_ports) {
 		st->top_ports = !opts ? 20 : opts->top_ports > 0 ? (size_t)opts->top_ports : 0;
 		if (st->top_ports > MAPREAD_PORTS)
 			st->top_ports = MAPREAD_PORTS;
@@ -153,12 +205,21 @@ static int tcp_states_init(struct collector_ctx *ctx)
 		st->top = calloc(st->top_ports + 1, sizeof(*st->top));
 		if (!st->port_counts || !st->top)
 			goto fail;
-	} else {
-		bpf_map__set_max_entries(st->skel->maps.time_wait, 1);
 	}
-	if (tcp_states_bpf__load(st->skel) || tcp_states_bpf__attach(st->skel))
+	n = candidates(hook, want, progs);
+	for (i = 0; i < n && load(st, opts, progs[i]) < 0; i++)
+		log_msg(LOG_DEBUG, "bpf program did not load", "collector=tcp_states program=%s err=%d",
+			progs[i], -errno);
+	if (!st->skel) {
+		if (errno == ENOENT) {
+			log_msg(LOG_WARN, "bpf collector disabled: kernel BTF lacks the TCP states",
+				"collector=tcp_states");
+			tcp_states_free(st);
+			return -1;
+		}
 		goto fail;
-	log_msg(LOG_DEBUG, "bpf collector loaded", "collector=tcp_states program=%s", prog);
+	}
+	log_msg(LOG_INFO, "bpf collector loaded", "collector=tcp_states program=%s", progs[i]);
 	ctx->state = st;
 	return 0;
 fail:

@@ -159,10 +159,60 @@ def check_churn(before, after, port, in_time_wait, resets, program):
     assert in_time_wait <= entered <= M, (entered, in_time_wait)
 
 
-def test_tcp_churn(tmp_path):
+# tp_btf (this kernel's choice: direct reads, socket cookies as keys) and
+# raw_tp (the fallback: probe reads, socket addresses as keys).
+@pytest.mark.parametrize("hook,program", [("auto", "tcp_states_set_state_btf"),
+                                          ("raw_tp", "tcp_states_set_state")])
+def test_tcp_churn(tmp_path, hook, program):
     cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text(bpf_only_config({"tcp_states": "{}"}))
-    check_churn(*run_churn(BIN, cfg), program="tcp_states_set_state")
+    cfg.write_text(bpf_only_config({"tcp_states": "{hook: %s}" % hook}))
+    check_churn(*run_churn(BIN, cfg), program=program)
+
+
+HOLD = r"""
+import socket, sys
+n = int(sys.argv[1])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(n)
+pairs = []
+for _ in range(n):
+    c = socket.create_connection(listener.getsockname(), 5)
+    pairs.append((c, listener.accept()[0]))
+sys.stdout.write("open\n")
+sys.stdout.flush()
+sys.stdin.readline()
+for c, s in pairs:
+    c.close()
+    s.close()
+"""
+
+
+def test_start_table_full_is_counted(tmp_path):
+    """max_inflight: 8 (16 slots: four sets of four) and 100 connections open at
+    once, 200 sockets: the few that found a free slot are timed, every
+    other one is counted as untimed; none is lost between the two."""
+    n = 100
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"tcp_states": "{max_inflight: 8}"}))
+    ns = Namespace()
+    agent = DryRunAgent(BIN, str(cfg))
+    try:
+        before = agent.next_round()
+        hold = subprocess.Popen(["ip", "netns", "exec", ns.name, PY, "-c", HOLD, str(n)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert hold.stdout.readline() == "open\n"
+        hold.communicate("close\n", timeout=30)
+        after = agent.next_round()
+    finally:
+        rc, err = agent.stop()
+        ns.close()
+    assert rc == 0, err
+    timed = delta(before, after, "kernel_tcp_connection_lifetime_seconds_count")
+    untimed = delta(before, after, "kernel_tcp_untimed_connections_total")
+    # Other TCP on the host may add to either; ours alone fill the table.
+    assert 1 <= timed and untimed >= 2 * n - 16, (timed, untimed)
+    assert timed + untimed >= 2 * n, (timed, untimed)
 
 
 def test_classic_tracepoint_fallback(tmp_path):
