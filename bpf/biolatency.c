@@ -45,7 +45,7 @@ struct biolatency_opts {
 
 static const struct opt_desc biolatency_opt_descs[] = {
 	{"latency_from", OPT_ENUM, "request|issue", offsetof(struct biolatency_opts, latency_from)},
-	{"hook", OPT_STRING, "auto", offsetof(struct biolatency_opts, hook)},
+	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp", offsetof(struct biolatency_opts, hook)},
 	{"max_inflight", OPT_INT, "10240", offsetof(struct biolatency_opts, max_inflight)},
 	{"max_devices", OPT_INT, "32", offsetof(struct biolatency_opts, max_devices)},
 	{NULL, OPT_BOOL, NULL, 0},
@@ -220,12 +220,6 @@ static int biolatency_init(struct collector_ctx *ctx)
 	bpf_setup();
 	if (opts && opts->latency_from && !strcmp(opts->latency_from, from_option[BIO_FROM_ISSUE]))
 		from = BIO_FROM_ISSUE;
-	if (strcmp(want, "auto") != 0 && strcmp(want, hook_option[BIO_HOOK_TP_BTF]) != 0 &&
-	    strcmp(want, hook_option[BIO_HOOK_RAW_TP]) != 0) {
-		log_msg(LOG_WARN, "bpf collector disabled: unknown hook option",
-			"collector=biolatency hook=%s want=\"auto, tp_btf or raw_tp\"", want);
-		return -1;
-	}
 	/* The request method needs no issue hook. */
 	for (size_t i = from == BIO_FROM_REQUEST; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		if (!bpf_has_raw_tracepoint(hooks[i])) {

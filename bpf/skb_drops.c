@@ -60,7 +60,7 @@ struct skb_drops_opts {
 static const struct opt_desc skb_drops_opt_descs[] = {
 	{"max_ports", OPT_INT, "1024", offsetof(struct skb_drops_opts, max_ports)},
 	{"listen_ports", OPT_BOOL, "true", offsetof(struct skb_drops_opts, listen_ports)},
-	{"hook", OPT_STRING, "auto", offsetof(struct skb_drops_opts, hook)},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct skb_drops_opts, hook)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -125,8 +125,6 @@ static int skb_drops_init(struct collector_ctx *ctx)
 	int nargs;
 
 	bpf_setup();
-	if (!tphook_valid("skb_drops", want))
-		return -1;
 	hook = tphook_choose("skb", "kfree_skb", want);
 	if (hook == TP_HOOK_NONE) {
 		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",

@@ -40,7 +40,7 @@ struct tcp_retransmits_opts {
 static const struct opt_desc tcp_retransmits_opt_descs[] = {
 	{"remote_port", OPT_BOOL, "false", offsetof(struct tcp_retransmits_opts, remote_port)},
 	{"top_ports", OPT_INT, "20", offsetof(struct tcp_retransmits_opts, top_ports)},
-	{"hook", OPT_STRING, "auto", offsetof(struct tcp_retransmits_opts, hook)},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct tcp_retransmits_opts, hook)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -85,8 +85,6 @@ static int tcp_retransmits_init(struct collector_ctx *ctx)
 	char where[96];
 
 	bpf_setup();
-	if (!tphook_valid("tcp_retransmits", want))
-		return -1;
 	hook = tphook_choose("tcp", "tcp_retransmit_skb", want);
 	if (hook == TP_HOOK_NONE) {
 		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",

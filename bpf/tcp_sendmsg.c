@@ -30,7 +30,7 @@ struct tcp_sendmsg_opts {
 };
 
 static const struct opt_desc tcp_sendmsg_opt_descs[] = {
-	{"hook", OPT_STRING, "auto", offsetof(struct tcp_sendmsg_opts, hook)},
+	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp|fentry|kprobe", offsetof(struct tcp_sendmsg_opts, hook)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -121,19 +121,6 @@ static int tcp_sendmsg_init(struct collector_ctx *ctx)
 	int err = 0;
 
 	bpf_setup();
-	if (strcmp(want, "auto") != 0) {
-		bool known = false;
-
-		for (int h = 0; h < HOOKS; h++)
-			known |= strcmp(want, hook_option[h]) == 0;
-		if (!known) {
-			log_msg(LOG_WARN, "bpf collector disabled: unknown hook option",
-				"collector=tcp_sendmsg hook=%s "
-				"want=\"auto, tp_btf, raw_tp, fentry or kprobe\"",
-				want);
-			return -1;
-		}
-	}
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -1;

@@ -39,7 +39,7 @@ struct timers_opts {
 
 static const struct opt_desc timers_opt_descs[] = {
 	{"max_functions", OPT_INT, "512", offsetof(struct timers_opts, max_functions)},
-	{"hook", OPT_STRING, "auto", offsetof(struct timers_opts, hook)},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct timers_opts, hook)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -95,8 +95,6 @@ static int timers_init(struct collector_ctx *ctx)
 	char where[96];
 
 	bpf_setup();
-	if (!tphook_valid("timers", want))
-		return -1;
 	hook = tphook_choose("timer", "timer_start", want);
 	if (hook == TP_HOOK_NONE) {
 		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",

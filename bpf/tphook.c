@@ -5,21 +5,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent/log.h"
 #include "bpf/bpfutil.h"
-
-bool tphook_valid(const char *collector, const char *want)
-{
-	char quoted[96];
-
-	if (!want || !strcmp(want, "auto") || !strcmp(want, "raw_tp") ||
-	    !strcmp(want, "tracepoint"))
-		return true;
-	log_msg(LOG_WARN, "bpf collector disabled: bad option",
-		"collector=%s hook=%s want=auto|raw_tp|tracepoint", collector,
-		log_quote(want, strlen(want), quoted, sizeof(quoted)));
-	return false;
-}
 
 static bool wants(const char *want, const char *kind)
 {

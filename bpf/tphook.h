@@ -11,8 +11,9 @@
  *      kernel that has BTF; a kprobe on the functions behind them would
  *      cost ~140 ns more per event (seed 004's lesson) and is not offered.
  *
- * The option `hook` (auto, raw_tp, tracepoint) forces one way; auto tries
- * them in that order. Each program of the unused way gets
+ * The option `hook` (auto, raw_tp, tracepoint: an OPT_ENUM, so config
+ * load rejects anything else) forces one way; auto tries them in that
+ * order (tcp_states also offers tp_btf, before raw_tp). Each program of the unused way gets
  * bpf_program__set_autoload(false) before load. */
 #ifndef BPFPUSH_TPHOOK_H
 #define BPFPUSH_TPHOOK_H
@@ -27,10 +28,6 @@ enum tp_hook {
 	TP_HOOK_RAW,       /* raw_tp/<name> */
 	TP_HOOK_TRACEPOINT /* tracepoint/<category>/<name> */
 };
-
-/* Is want a valid `hook` option value (NULL counts as "auto")? If not,
- * logs the one warn line that disables collector. */
-bool tphook_valid(const char *collector, const char *want);
 
 /* The way to attach to category:name given want (NULL or "auto": the
  * first available), or TP_HOOK_NONE. */

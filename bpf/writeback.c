@@ -45,7 +45,7 @@ struct writeback_opts {
 
 static const struct opt_desc writeback_opt_descs[] = {
 	{"max_pairs", OPT_INT, "1024", offsetof(struct writeback_opts, max_pairs)},
-	{"hook", OPT_STRING, "auto", offsetof(struct writeback_opts, hook)},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct writeback_opts, hook)},
 	{NULL, OPT_BOOL, NULL, 0},
 };
 
@@ -217,8 +217,6 @@ static int writeback_init(struct collector_ctx *ctx)
 	char where[96];
 
 	bpf_setup();
-	if (!tphook_valid("writeback", want))
-		return -1;
 	hook = tphook_choose("writeback", "inode_switch_wbs", want);
 	if (hook == TP_HOOK_NONE) {
 		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",

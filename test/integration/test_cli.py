@@ -91,3 +91,27 @@ def test_dry_run_prints_exposition_format_and_pushes_nothing(tmp_path, agent):
     assert f'reading{{instance="{host}",job="bpfpush",k="v"}} 3 {ts}\n' in out
     assert 'node_scrape_collector_success{collector="meminfo",instance=' in out
     assert "connection refused" not in r.stderr.lower()
+
+
+# Every BPF collector with a hook option, and the choices it offers.
+HOOK_CHOICES = {
+    "biolatency": '"auto", "tp_btf" or "raw_tp"',
+    "tcp_sendmsg": '"auto", "tp_btf", "raw_tp", "fentry" or "kprobe"',
+    "tcp_states": '"auto", "tp_btf", "raw_tp" or "tracepoint"',
+    "tcp_retransmits": '"auto", "raw_tp" or "tracepoint"',
+    "skb_drops": '"auto", "raw_tp" or "tracepoint"',
+    "timers": '"auto", "raw_tp" or "tracepoint"',
+    "writeback": '"auto", "raw_tp" or "tracepoint"',
+}
+
+
+@pytest.mark.parametrize("collector", sorted(HOOK_CHOICES))
+def test_unknown_hook_is_a_config_error(tmp_path, collector):
+    """A hook a collector does not offer fails the load at the value, not
+    the collector at run time."""
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text("bpf:\n  %s:\n    hook: kprobes\n" % collector)
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.splitlines()[0] == '%s:3:11: "hook": expected %s, got "kprobes"' % (
+        cfg, HOOK_CHOICES[collector]), r.stderr
