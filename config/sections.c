@@ -182,9 +182,12 @@ static int check_choices(struct cfg_ctx *ctx, const struct section_schema *s, co
 
 	for (size_t i = 0; s->opts && s->opts[i].name; i++) {
 		const struct opt_desc *o = &s->opts[i];
-		const char *v = *(char *const *)((const char *)opts + o->offset);
+		const char *v;
 
-		if (o->type != OPT_ENUM || !pos[i].value || is_choice(o, v))
+		if (o->type != OPT_ENUM || !pos[i].value)
+			continue;
+		v = *(char *const *)((const char *)opts + o->offset);
+		if (is_choice(o, v))
 			continue;
 		return cfg_fail(ctx, pos[i].value, "\"%s\": expected %s, got %s", o->name,
 				choices_text(o, choices, sizeof(choices)),
