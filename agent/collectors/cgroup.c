@@ -53,6 +53,7 @@
 #include "agent/collectors/all.h"
 #include "agent/collectors/cgroup.h"
 #include "agent/collectors/devname.h"
+#include "agent/collectors/kvlines.h"
 #include "agent/collectors/readfile.h"
 #include "agent/grow.h"
 #include "agent/log.h"
@@ -368,22 +369,6 @@ static bool read_group_file(struct cgroup_state *st, int dir, const char *file)
 	return ok;
 }
 
-/* A decimal u64 at *s (leading blanks skipped); *s moves past it. */
-static bool parse_u64(const char **s, uint64_t *v)
-{
-	const char *p = *s;
-	uint64_t x = 0;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		x = x * 10 + (uint64_t)(*p - '0');
-	*s = p;
-	*v = x;
-	return true;
-}
 
 static void emit(struct cgroup_state *st, struct registry *reg, const struct metric_desc *d,
 		 double v)
@@ -412,9 +397,9 @@ static void emit_flat(struct cgroup_state *st, struct registry *reg,
 
 		if (!sp)
 			break;
-		p = sp;
+		p = sp + strspn(sp, " \t");
 		if (*sp == ' ' && (f = find_field(fields, line, (size_t)(sp - line))) &&
-		    parse_u64(&p, &v))
+		    kv_scan_u64(&p, &v))
 			emit(st, reg, f->desc, (double)v / f->divisor);
 		line = strchrnul(p, '\n');
 		line += *line == '\n';
@@ -427,7 +412,7 @@ static void emit_single(struct cgroup_state *st, struct registry *reg, const str
 	const char *p = st->buf.data;
 	uint64_t v;
 
-	if (parse_u64(&p, &v) && (*p == '\n' || *p == '\0'))
+	if (kv_scan_u64(&p, &v) && (*p == '\n' || *p == '\0'))
 		emit(st, reg, d, (double)v);
 }
 
@@ -442,7 +427,7 @@ static void emit_pressure(struct cgroup_state *st, struct registry *reg,
 
 		if (kind >= 0)
 			total = memmem(line, (size_t)(eol - line), " total=", 7);
-		if (total && (total += 7, parse_u64(&total, &v)))
+		if (total && (total += 7, kv_scan_u64(&total, &v)))
 			emit(st, reg, &descs[kind], (double)v / USEC);
 		line = eol + (*eol == '\n');
 	}
@@ -467,7 +452,7 @@ static void emit_io(struct cgroup_state *st, struct registry *reg)
 		const char *eol = strchrnul(line, '\n'), *p = line;
 		uint64_t major, minor, v;
 
-		if (parse_u64(&p, &major) && *p == ':' && (p++, parse_u64(&p, &minor)) &&
+		if (kv_scan_u64(&p, &major) && *p == ':' && (p++, kv_scan_u64(&p, &minor)) &&
 		    major <= UINT32_MAX && minor <= UINT32_MAX) {
 			st->labels[L_DEVICE].value = device_name(st, major, minor);
 			while (p < eol) { /* key=value tokens */
@@ -479,7 +464,7 @@ static void emit_io(struct cgroup_state *st, struct registry *reg)
 				if (!eq || !(f = find_field(io_fields, tok, (size_t)(eq - tok))))
 					continue;
 				num = eq + 1;
-				if (parse_u64(&num, &v) && num == end)
+				if (kv_scan_u64(&num, &v) && num == end)
 					emit(st, reg, f->desc, (double)v);
 			}
 			st->labels[L_DEVICE].value = NULL;

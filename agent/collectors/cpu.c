@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/collectors/all.h"
+#include "agent/collectors/kvlines.h"
 #include "agent/collectors/readfile.h"
 #include "agent/log.h"
 
@@ -48,20 +49,11 @@ struct cpu_state {
 	size_t n_reported;
 };
 
-static bool parse_u64(const char **s, uint64_t *v)
+/* The next of the blank-separated numbers at *s. */
+static bool next_u64(const char **s, uint64_t *v)
 {
-	const char *p = *s;
-	uint64_t x = 0;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		x = x * 10 + (uint64_t)(*p - '0');
-	*s = p;
-	*v = x;
-	return true;
+	*s += strspn(*s, " \t");
+	return kv_scan_u64(s, v);
 }
 
 /* "cpu3 4705 150 1120 16250 520 0 25 0 0 0"; -1 for the "cpu" total line
@@ -72,10 +64,10 @@ static int parse_cpu_line(const char *line, unsigned *id, struct cpu_ticks *t)
 	uint64_t cpu;
 	size_t n = 0;
 
-	if (*p < '0' || *p > '9' || !parse_u64(&p, &cpu) || cpu > MAX_CPU_ID)
+	if (!kv_scan_u64(&p, &cpu) || cpu > MAX_CPU_ID)
 		return -1;
 	*t = (struct cpu_ticks){0};
-	while (n < N_FIELDS && parse_u64(&p, &t->field[n]))
+	while (n < N_FIELDS && next_u64(&p, &t->field[n]))
 		n++;
 	*id = (unsigned)cpu;
 	return n >= MIN_FIELDS ? 0 : -1;

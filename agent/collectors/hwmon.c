@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 
 #include "agent/collectors/all.h"
+#include "agent/collectors/kvlines.h"
 #include "agent/collectors/readfile.h"
 #include "agent/collectors/sysfs_attr.h"
 #include "agent/grow.h"
@@ -232,7 +233,7 @@ static void emit_value(struct registry *reg, const struct hw_value *v, bool has_
 	double x, scale = 1;
 	int n;
 
-	if (!parse_float_strict(v->value, &x))
+	if (!kv_double(v->value, &x))
 		return;
 	if (!strcmp(el, "input"))
 		n = snprintf(name, sizeof(name), "node_hwmon_%s%s", type, has_plain ? "_input" : "");
@@ -316,12 +317,12 @@ static void emit_sensor(struct hwmon_state *st, struct registry *reg, const char
 		return;
 	}
 	if (!strcmp(type, "vrm")) {
-		if (plain && parse_float_strict(plain->value, &x))
+		if (plain && kv_double(plain->value, &x))
 			registry_emit(reg, &vrm_desc, NULL, labels, 2, x, 0);
 		return;
 	}
 	if (!strcmp(type, "update_interval")) {
-		if (plain && parse_float_strict(plain->value, &x))
+		if (plain && kv_double(plain->value, &x))
 			registry_emit(reg, &update_interval_desc, NULL, labels, 2, x * 0.001, 0);
 		return;
 	}

@@ -1,6 +1,7 @@
 /* In-place tokenizing of procfs text. */
 #include "agent/collectors/kvlines.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +46,29 @@ char *kv_field(char **cur)
 	return start;
 }
 
-bool kv_u64(const char *s, uint64_t *v)
+bool kv_scan_u64(const char **s, uint64_t *v)
 {
+	const char *p = *s;
 	uint64_t x = 0;
 
-	if (*s < '0' || *s > '9')
+	if (*p < '0' || *p > '9')
 		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		uint64_t d = (uint64_t)(*s - '0');
+	for (; *p >= '0' && *p <= '9'; p++) {
+		uint64_t d = (uint64_t)(*p - '0');
 		if (x > (UINT64_MAX - d) / 10)
 			return false;
 		x = x * 10 + d;
 	}
-	if (*s)
+	*s = p;
+	*v = x;
+	return true;
+}
+
+bool kv_u64(const char *s, uint64_t *v)
+{
+	uint64_t x;
+
+	if (!kv_scan_u64(&s, &x) || *s)
 		return false;
 	*v = x;
 	return true;
@@ -67,7 +78,7 @@ bool kv_double(const char *s, double *v)
 {
 	char *end;
 
-	if (!*s || blank(*s))
+	if (!*s || isspace((unsigned char)*s))
 		return false;
 	errno = 0;
 	*v = strtod(s, &end);

@@ -22,8 +22,16 @@ char *kv_field(char **cur);
  * blanks), as Go's strconv.ParseUint(s, 10, 64) reads it. */
 bool kv_u64(const char *s, uint64_t *v);
 
-/* s as a whole is a number, as Go's strconv.ParseFloat reads procfs values
- * ("-1", "123", "1.5"). */
+/* A decimal number at *s (no sign, no blank before it) that fits in 64
+ * bits; *s moves past its digits. For text where more follows the number
+ * ("8:0", "123 456"). False, nothing moved, when *s does not start with a
+ * digit or the number does not fit. */
+bool kv_scan_u64(const char **s, uint64_t *v);
+
+/* s as a whole is a number, as Go's strconv.ParseFloat reads procfs and
+ * sysfs values ("-1", "123", "1.5", also "inf", "nan" and hex floats as
+ * strtod knows them); false for "", leading whitespace or trailing
+ * garbage. */
 bool kv_double(const char *s, double *v);
 
 /* s as a whole is a decimal integer with an optional sign, as Go's

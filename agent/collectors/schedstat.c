@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent/collectors/all.h"
+#include "agent/collectors/kvlines.h"
 #include "agent/collectors/readfile.h"
 #include "agent/log.h"
 
@@ -27,20 +28,6 @@ static const struct metric_desc timeslices_desc = {
 	"node_schedstat_timeslices_total", "Number of timeslices executed by CPU.",
 	METRIC_COUNTER};
 
-static bool parse_u64(const char **s, uint64_t *v)
-{
-	const char *p = *s;
-	uint64_t x = 0;
-
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		x = x * 10 + (uint64_t)(*p - '0');
-	*s = p;
-	*v = x;
-	return true;
-}
-
 /* procfs' regexp "cpu(\d+) (\d+) ... (\d+)": nine numbers after the id,
  * each after exactly one space. */
 static bool parse_cpu_line(const char *line, char *cpu, size_t cpu_size,
@@ -49,12 +36,12 @@ static bool parse_cpu_line(const char *line, char *cpu, size_t cpu_size,
 	const char *p = line + 3, *id = p;
 	uint64_t ignored;
 
-	if (!parse_u64(&p, &ignored) || (size_t)(p - id) >= cpu_size)
+	if (!kv_scan_u64(&p, &ignored) || (size_t)(p - id) >= cpu_size)
 		return false;
 	memcpy(cpu, id, (size_t)(p - id));
 	cpu[p - id] = '\0';
 	for (size_t i = 0; i < CPU_FIELDS; i++) {
-		if (*p++ != ' ' || !parse_u64(&p, &f[i]))
+		if (*p++ != ' ' || !kv_scan_u64(&p, &f[i]))
 			return false;
 	}
 	return true;

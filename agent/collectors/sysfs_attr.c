@@ -1,5 +1,6 @@
 /* Small sysfs attribute files, paths and sorted directory listings. */
 #include "agent/collectors/sysfs_attr.h"
+#include "agent/collectors/kvlines.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -49,17 +50,11 @@ ssize_t attr_read(const char *path, char *buf, size_t size, bool trim)
 
 int attr_read_u64(const char *path, uint64_t *v)
 {
-	char buf[64], *end;
+	char buf[64];
 
 	if (attr_read(path, buf, sizeof(buf), true) < 0)
 		return -1;
-	if (buf[0] < '0' || buf[0] > '9') {
-		errno = EINVAL;
-		return -1;
-	}
-	errno = 0;
-	*v = strtoull(buf, &end, 10);
-	if (*end != '\0' || errno == ERANGE) {
+	if (!kv_u64(buf, v)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -68,33 +63,15 @@ int attr_read_u64(const char *path, uint64_t *v)
 
 int attr_read_i64(const char *path, int64_t *v)
 {
-	char buf[64], *end;
-	const char *digits;
+	char buf[64];
 
 	if (attr_read(path, buf, sizeof(buf), true) < 0)
 		return -1;
-	digits = buf + (buf[0] == '-' || buf[0] == '+');
-	if (*digits < '0' || *digits > '9') {
-		errno = EINVAL;
-		return -1;
-	}
-	errno = 0;
-	*v = strtoll(buf, &end, 10);
-	if (*end != '\0' || errno == ERANGE) {
+	if (!kv_i64(buf, v)) {
 		errno = EINVAL;
 		return -1;
 	}
 	return 0;
-}
-
-bool parse_float_strict(const char *s, double *v)
-{
-	char *end;
-
-	if (!*s || isspace((unsigned char)*s))
-		return false;
-	*v = strtod(s, &end);
-	return *end == '\0';
 }
 
 int path_set(struct path_buf *p, const char *a)

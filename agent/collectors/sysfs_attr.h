@@ -25,16 +25,11 @@
 ssize_t attr_read(const char *path, char *buf, size_t size, bool trim);
 
 /* The whole trimmed content as one decimal integer (Go's
- * strconv.ParseUint/ParseInt of strings.TrimSpace). 0, or -1 with errno
- * set (EINVAL for content that is not a number). */
+ * strconv.ParseUint/ParseInt of strings.TrimSpace; kvlines' kv_u64 and
+ * kv_i64). 0, or -1 with errno set (EINVAL for content that is not a
+ * number). */
 int attr_read_u64(const char *path, uint64_t *v);
 int attr_read_i64(const char *path, int64_t *v);
-
-/* Go's strconv.ParseFloat(s, 64) for the decimal forms sysfs uses: an
- * optional sign, digits, an optional fraction and exponent; also "inf",
- * "nan" and hex floats as strtod knows them. The whole string must be
- * consumed; false for "" or trailing garbage. */
-bool parse_float_strict(const char *s, double *v);
 
 /* A path built in place: root, then components pushed and popped. */
 struct path_buf {

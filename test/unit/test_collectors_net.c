@@ -266,6 +266,22 @@ static void test_kvlines(void **state)
 	assert_true(kv_double("-1", &d) && d == -1);
 	assert_false(kv_double("1 2", &d));
 	assert_false(kv_double("", &d));
+	assert_false(kv_double("\n1", &d));
+	assert_true(kv_double("inf", &d) && isinf(d));
+	{
+		const char *p = "8:0 rbytes", *start;
+
+		assert_true(kv_scan_u64(&p, &u) && u == 8 && *p == ':');
+		p++;
+		assert_true(kv_scan_u64(&p, &u) && u == 0 && *p == ' ');
+		start = p;
+		assert_false(kv_scan_u64(&p, &u)); /* a blank first: nothing moves */
+		assert_ptr_equal(p, start);
+		p = "18446744073709551616 1";
+		start = p;
+		assert_false(kv_scan_u64(&p, &u)); /* does not fit */
+		assert_ptr_equal(p, start);
+	}
 }
 
 /* ---- stat ---------------------------------------------------------------- */
