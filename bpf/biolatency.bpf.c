@@ -27,7 +27,6 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/biolatency.h"
-#include "bpf/bits.bpf.h"
 #include "bpf/maps.bpf.h"
 
 /* Set by user space before load. */
@@ -138,19 +137,8 @@ static __always_inline long request_hist(struct request *rq, const bool btf)
 
 static __always_inline void record(u32 hist, u64 delta, u64 bytes)
 {
-	u64 base = (u64)hist * HIST_ENTRIES, slot;
-
-	slot = log2_u64(delta / BIO_UNIT_NS);
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(&latency, (u32)(base + slot), 1);
-	percpu_add(&latency, (u32)(base + HIST_SUM_SLOT), delta);
-
-	slot = bytes > 1 ? log2_u64(bytes - 1) : 0;
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(&size, (u32)(base + slot), 1);
-	percpu_add(&size, (u32)(base + HIST_SUM_SLOT), bytes);
+	hist_add(&latency, hist, delta / BIO_UNIT_NS, delta);
+	hist_add(&size, hist, bytes > 1 ? bytes - 1 : 0, bytes);
 }
 
 /* ---- latency_from: request ------------------------------------------ */

@@ -21,7 +21,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "bpf/bits.bpf.h"
 #include "bpf/maps.bpf.h"
 #include "bpf/runqlat.h"
 
@@ -69,12 +68,7 @@ static __always_inline long task_state(struct task_struct *t)
 
 static __always_inline void record(u64 delta)
 {
-	u64 slot = log2_u64(delta / RUNQLAT_UNIT_NS);
-
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(&hist, (u32)slot, 1);
-	percpu_add(&hist, HIST_SUM_SLOT, delta);
+	hist_add(&hist, 0, delta / RUNQLAT_UNIT_NS, delta);
 }
 
 /* ---- schedinfo: the kernel's own enqueue stamp -------------------------- */

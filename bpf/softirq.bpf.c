@@ -10,7 +10,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "bpf/bits.bpf.h"
 #include "bpf/maps.bpf.h"
 #include "bpf/softirq.h"
 
@@ -51,7 +50,7 @@ int BPF_PROG(softirq_exit, unsigned int vec)
 {
 	u32 zero = 0;
 	struct softirq_start *s = bpf_map_lookup_elem(&start, &zero);
-	u64 delta, slot, base;
+	u64 delta;
 
 	if (!s)
 		return 0;
@@ -62,12 +61,7 @@ int BPF_PROG(softirq_exit, unsigned int vec)
 	}
 	delta = bpf_ktime_get_ns() - s->ts;
 	s->ts = 0;
-	base = (u64)vec * HIST_ENTRIES;
-	slot = log2_u64(delta / SOFTIRQ_UNIT_NS);
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(&hist, (u32)(base + slot), 1);
-	percpu_add(&hist, (u32)(base + HIST_SUM_SLOT), delta);
+	hist_add(&hist, vec, delta / SOFTIRQ_UNIT_NS, delta);
 	return 0;
 }
 

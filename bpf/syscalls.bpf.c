@@ -15,7 +15,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "bpf/bits.bpf.h"
 #include "bpf/maps.bpf.h"
 #include "bpf/syscalls.h"
 
@@ -92,13 +91,9 @@ static __always_inline u8 compat_slot(struct task_struct *task, u8 slot, const b
 
 static __always_inline void count(u64 started, u32 slot)
 {
-	u64 delta = bpf_ktime_get_ns() - started, base = (u64)slot * HIST_ENTRIES, s;
+	u64 delta = bpf_ktime_get_ns() - started;
 
-	s = log2_u64(delta / SYSCALLS_UNIT_NS);
-	if (s >= HIST_SLOTS)
-		s = HIST_SLOTS - 1;
-	percpu_add(&hist, (u32)(base + s), 1);
-	percpu_add(&hist, (u32)(base + HIST_SUM_SLOT), delta);
+	hist_add(&hist, slot, delta / SYSCALLS_UNIT_NS, delta);
 }
 
 SEC("raw_tp/sys_enter")

@@ -19,7 +19,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "bpf/bits.bpf.h"
 #include "bpf/maps.bpf.h"
 #include "bpf/tcp_sendmsg.h"
 
@@ -42,12 +41,7 @@ struct {
 
 static __always_inline void record(u64 bytes)
 {
-	u64 slot = bytes > 1 ? log2_u64(bytes - 1) : 0;
-
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(&hist, (u32)slot, 1);
-	percpu_add(&hist, HIST_SUM_SLOT, bytes);
+	hist_add(&hist, 0, bytes > 1 ? bytes - 1 : 0, bytes);
 }
 
 static __always_inline void sent(int ret)

@@ -33,7 +33,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "bpf/bits.bpf.h"
 #include "bpf/maps.bpf.h"
 #include "bpf/portcount.h"
 #include "bpf/tcp_states.h"
@@ -100,16 +99,6 @@ static __always_inline void count_time_wait(u32 old, int sk_err, u32 remote_port
 {
 	if (by_port && (old == st_fin_wait2 || old == st_closing) && !sk_err)
 		portcount_add(&time_wait, remote_port, 1);
-}
-
-static __always_inline void record_lifetime(u64 delta)
-{
-	u64 slot = log2_u64(delta / TCP_LIFETIME_UNIT_NS);
-
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(&lifetime, (u32)slot, 1);
-	percpu_add(&lifetime, HIST_SUM_SLOT, delta);
 }
 
 /* sk: the connection's key, nonzero (see handle()). */
@@ -179,7 +168,7 @@ static __always_inline u64 conn_key(const struct sock *sk, const bool typed)
 static __always_inline int handle(const struct sock *sk, u32 old, u32 new, int sk_err,
 				  u32 remote_port, const bool typed)
 {
-	u64 started;
+	u64 started, lifetime_ns;
 
 	count_transition(old, new);
 	if (starts(new)) {
@@ -190,9 +179,11 @@ static __always_inline int handle(const struct sock *sk, u32 old, u32 new, int s
 		return 0;
 	count_time_wait(old, sk_err, remote_port);
 	started = end_timing(conn_key(sk, typed));
-	if (started)
-		record_lifetime(bpf_ktime_get_ns() - started);
-	return 0; /* not timed: opened before we started, or its set was full */
+	if (!started)
+		return 0; /* not timed: opened before we started, or its set was full */
+	lifetime_ns = bpf_ktime_get_ns() - started;
+	hist_add(&lifetime, 0, lifetime_ns / TCP_LIFETIME_UNIT_NS, lifetime_ns);
+	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
