@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 
 #include "agent/grow.h"
+#include "agent/registry.h"
 #include "bpf/bpfutil.h"
 #include "bpf/portcount.h"
 
@@ -16,7 +18,9 @@
 static uint64_t *values; /* per-CPU values */
 static size_t values_cap;
 
-int mapread_ports(int map_fd, uint64_t *out)
+/* out[p] = sum over CPUs of port p's counter in a portcount map, for
+ * p < MAPREAD_PORTS. 0 or -1. */
+static int read_ports(int map_fd, uint64_t *out)
 {
 	int ncpu = bpf_possible_cpus();
 
@@ -37,7 +41,9 @@ int mapread_ports(int map_fd, uint64_t *out)
 	return 0;
 }
 
-size_t mapread_top_ports(const uint64_t *counts, size_t n, uint16_t *top)
+/* The (at most n) ports with the largest nonzero counts, largest first
+ * (ties: lower port first), into top[]; returns how many. */
+static size_t busiest_ports(const uint64_t *counts, size_t n, uint16_t *top)
 {
 	size_t have = 0;
 
@@ -57,6 +63,39 @@ size_t mapread_top_ports(const uint64_t *counts, size_t n, uint16_t *top)
 		top[at] = (uint16_t)p;
 	}
 	return have;
+}
+
+int top_ports_init(struct top_ports *t, int64_t n)
+{
+	t->n = n <= 0 ? 0 : n > MAPREAD_PORTS ? MAPREAD_PORTS : (size_t)n;
+	t->counts = calloc(MAPREAD_PORTS, sizeof(*t->counts));
+	t->top = calloc(t->n + 1, sizeof(*t->top));
+	return t->counts && t->top ? 0 : -1;
+}
+
+void top_ports_free(struct top_ports *t)
+{
+	free(t->counts);
+	free(t->top);
+	t->counts = NULL;
+	t->top = NULL;
+}
+
+int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
+		   const struct metric_desc *desc)
+{
+	char port[8];
+	struct label l = {"remote_port", port};
+	size_t have;
+
+	if (read_ports(map_fd, t->counts) < 0)
+		return -1;
+	have = busiest_ports(t->counts, t->n, t->top);
+	for (size_t i = 0; i < have; i++) {
+		snprintf(port, sizeof(port), "%u", t->top[i]);
+		registry_emit(reg, desc, NULL, &l, 1, (double)t->counts[t->top[i]], 0);
+	}
+	return 0;
 }
 
 int mapread_percpu_hash(int map_fd, size_t key_size,

@@ -4,7 +4,7 @@
  *
  *   - per-port counters (portcount.h: 16 chunks of 4096 ports), summed over
  *     CPUs, and cut to the N busiest ports so that a label never takes
- *     65536 values;
+ *     65536 values (struct top_ports, which also emits them);
  *   - a bounded per-CPU hash (keys that are neither small nor dense:
  *     function addresses, cgroup pairs, listening ports): walked key by
  *     key, each value summed over CPUs.
@@ -18,13 +18,26 @@
 
 #define MAPREAD_PORTS 65536
 
-/* out[p] = sum over CPUs of port p's counter in a portcount map, for
- * p < MAPREAD_PORTS. 0 or -1. */
-int mapread_ports(int map_fd, uint64_t *out);
+struct registry;
+struct metric_desc;
 
-/* The (at most n) ports with the largest nonzero counts, largest first
- * (ties: lower port first), into top[]; returns how many. */
-size_t mapread_top_ports(const uint64_t *counts, size_t n, uint16_t *top);
+/* The busiest remote ports of a portcount map, emitted as a counter with
+ * a remote_port label (tcp_retransmits, tcp_states). */
+struct top_ports {
+	uint64_t *counts; /* MAPREAD_PORTS: per port, summed over CPUs */
+	uint16_t *top;    /* the busiest, largest count first */
+	size_t n;         /* how many are emitted */
+};
+
+/* Room for the n busiest ports (at most MAPREAD_PORTS). 0, or -1 with
+ * errno set; top_ports_free either way. */
+int top_ports_init(struct top_ports *t, int64_t n);
+void top_ports_free(struct top_ports *t);
+
+/* Reads the portcount map and emits desc{remote_port} for its t->n
+ * busiest ports (ties: the lower port first). 0 or -1. */
+int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
+		   const struct metric_desc *desc);
 
 /* Calls fn(key, sum over CPUs of its u64 value, arg) for every key of a
  * per-CPU hash with u64 values. Returns the number of keys, or -1. */

@@ -57,9 +57,7 @@ static const struct metric_desc port_desc = {
 struct tcp_retransmits_state {
 	struct tcp_retransmits_bpf *skel;
 	struct enum_names states;
-	uint64_t *port_counts; /* MAPREAD_PORTS, when by port */
-	uint16_t *top;
-	size_t top_ports;
+	struct top_ports ports; /* when by port */
 };
 
 static void tcp_retransmits_free(struct tcp_retransmits_state *st)
@@ -68,8 +66,7 @@ static void tcp_retransmits_free(struct tcp_retransmits_state *st)
 		return;
 	tcp_retransmits_bpf__destroy(st->skel);
 	btf_enum_free(&st->states);
-	free(st->port_counts);
-	free(st->top);
+	top_ports_free(&st->ports);
 	free(st);
 }
 
@@ -113,12 +110,7 @@ static int tcp_retransmits_init(struct collector_ctx *ctx)
 		goto fail;
 	tphook_keep_only(st->skel->obj, progs, 2);
 	if (opts && opts->remote_port) {
-		st->top_ports = opts->top_ports > 0 ? (size_t)opts->top_ports : 0;
-		if (st->top_ports > MAPREAD_PORTS)
-			st->top_ports = MAPREAD_PORTS;
-		st->port_counts = calloc(MAPREAD_PORTS, sizeof(*st->port_counts));
-		st->top = calloc(st->top_ports + 1, sizeof(*st->top));
-		if (!st->port_counts || !st->top)
+		if (top_ports_init(&st->ports, opts->top_ports) < 0)
 			goto fail;
 		st->skel->rodata->by_port = true;
 		bpf_map__set_max_entries(st->skel->maps.ports, PORTCOUNT_CHUNKS);
@@ -156,20 +148,9 @@ static int tcp_retransmits_update(struct collector_ctx *ctx, struct registry *re
 		}
 		registry_emit(reg, &retrans_desc, NULL, &l, 1, (double)counts[s], 0);
 	}
-	if (st->port_counts) {
-		size_t n;
-
-		if (mapread_ports(bpf_map__fd(st->skel->maps.ports), st->port_counts) < 0)
-			return -1;
-		n = mapread_top_ports(st->port_counts, st->top_ports, st->top);
-		for (size_t i = 0; i < n; i++) {
-			struct label l = {"remote_port", number};
-
-			snprintf(number, sizeof(number), "%u", st->top[i]);
-			registry_emit(reg, &port_desc, NULL, &l, 1, (double)st->port_counts[st->top[i]],
-				      0);
-		}
-	}
+	if (st->ports.counts &&
+	    top_ports_emit(&st->ports, bpf_map__fd(st->skel->maps.ports), reg, &port_desc) < 0)
+		return -1;
 	bpf_emit_program_stats(reg, "tcp_retransmits", st->skel->obj);
 	return 0;
 }

@@ -11,8 +11,9 @@
  * agent started are not timed.
  *
  * TIME_WAIT by remote port: the kernel side counts every port (portcount.h:
- * 512 KiB per CPU); the top_ports ports with the most entries are emitted. The side that closes first enters TIME_WAIT: for a
- * client that opens a connection per request to a server (seed 003), the
+ * 512 KiB per CPU); the top_ports ports with the most entries are emitted.
+ * The side that closes first enters TIME_WAIT: for a client that opens a
+ * connection per request to a server (seed 003), the
  * remote port is the server's, a handful of values; for a server that
  * closes first, it is the clients' ephemeral ports, thousands of values,
  * hence the cap on what is emitted, not on what is counted. */
@@ -73,9 +74,7 @@ static const struct metric_desc untimed_desc = {
 struct tcp_states_state {
 	struct tcp_states_bpf *skel;
 	struct enum_names states;
-	uint64_t *port_counts; /* MAPREAD_PORTS, when time_wait_ports */
-	uint16_t *top;
-	size_t top_ports;
+	struct top_ports ports; /* when time_wait_ports */
 };
 
 static void tcp_states_free(struct tcp_states_state *st)
@@ -84,8 +83,7 @@ static void tcp_states_free(struct tcp_states_state *st)
 		return;
 	tcp_states_bpf__destroy(st->skel);
 	btf_enum_free(&st->states);
-	free(st->port_counts);
-	free(st->top);
+	top_ports_free(&st->ports);
 	free(st);
 }
 
@@ -137,8 +135,8 @@ static int load(struct tcp_states_state *st, const struct tcp_states_opts *opts,
 	tphook_keep_only(skel->obj, &prog, 1);
 	bpf_map__set_max_entries(skel->maps.start, sets);
 	skel->rodata->start_sets_mask = sets - 1;
-	skel->rodata->by_port = st->port_counts != NULL;
-	if (!st->port_counts)
+	skel->rodata->by_port = st->ports.counts != NULL;
+	if (!st->ports.counts)
 		bpf_map__set_max_entries(skel->maps.time_wait, 1);
 	if (tcp_states_bpf__load(skel) || tcp_states_bpf__attach(skel)) {
 		err = errno;
@@ -198,12 +196,7 @@ static int tcp_states_init(struct collector_ctx *ctx)
 		max_states = TCP_STATES;
 	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
 	if (!opts || opts->time_wait_ports) {
-		st->top_ports = !opts ? 20 : opts->top_ports > 0 ? (size_t)opts->top_ports : 0;
-		if (st->top_ports > MAPREAD_PORTS)
-			st->top_ports = MAPREAD_PORTS;
-		st->port_counts = calloc(MAPREAD_PORTS, sizeof(*st->port_counts));
-		st->top = calloc(st->top_ports + 1, sizeof(*st->top));
-		if (!st->port_counts || !st->top)
+		if (top_ports_init(&st->ports, opts ? opts->top_ports : 20) < 0)
 			goto fail;
 	}
 	n = candidates(hook, want, progs);
@@ -245,7 +238,7 @@ static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
 	struct tcp_states_state *st = ctx->state;
 	uint64_t transitions[TCP_STATES * TCP_STATES], hist[HIST_ENTRIES],
 		counters[TCP_STATES_COUNTERS];
-	char old_buf[16], new_buf[16], port[8];
+	char old_buf[16], new_buf[16];
 
 	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.transitions), 0, TCP_STATES * TCP_STATES,
 			   transitions) < 0 ||
@@ -268,19 +261,11 @@ static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
 				TCP_LIFETIME_UNIT_NS / 1e9, 1e-9);
 	registry_emit(reg, &untimed_desc, NULL, NULL, 0,
 		      (double)counters[TCP_STATES_START_OVERFLOW], 0);
-	if (st->port_counts) {
-		size_t n;
+	if (st->ports.counts) {
+		int fd = bpf_map__fd(st->skel->maps.time_wait);
 
-		if (mapread_ports(bpf_map__fd(st->skel->maps.time_wait), st->port_counts) < 0)
+		if (top_ports_emit(&st->ports, fd, reg, &time_wait_desc) < 0)
 			return -1;
-		n = mapread_top_ports(st->port_counts, st->top_ports, st->top);
-		for (size_t i = 0; i < n; i++) {
-			struct label l = {"remote_port", port};
-
-			snprintf(port, sizeof(port), "%u", st->top[i]);
-			registry_emit(reg, &time_wait_desc, NULL, &l, 1,
-				      (double)st->port_counts[st->top[i]], 0);
-		}
 	}
 	bpf_emit_program_stats(reg, "tcp_states", st->skel->obj);
 	return 0;
