@@ -138,6 +138,42 @@ def test_biolatency_counts_direct_io(tmp_path, latency_from, hook, suffix):
         report_cost(after, "biolatency", program)
 
 
+def test_biolatency_requests_without_start_time(tmp_path, loop_device):
+    """iostats off on a queue without an IO scheduler: the kernel stamps no
+    request, so latency_from: request counts them as untimed (reason
+    no_start_time) and warns once, never times them from 0;
+    latency_from: issue still times them."""
+    queue = "/sys/block/%s/queue/" % loop_device
+    with open(queue + "scheduler") as f:
+        assert "[none]" in f.read()
+    with open(queue + "iostats", "w") as f:
+        f.write("0")
+    dev = "/dev/" + loop_device
+    counts = {}
+    for method in ("request", "issue"):
+        (tmp_path / method).mkdir()
+        agent = start_agent(BIN, tmp_path / method,
+                            {"biolatency": "{latency_from: %s}" % method})
+        try:
+            before = agent.next_round()
+            dd("if=/dev/zero", "of=" + dev, "bs=4k", "count=300", "oflag=direct")
+            after = agent.next_round()
+        finally:
+            rc, err = agent.stop()
+        assert rc == 0, err
+        writes = [sum(r.get(LAT + "_count", device=loop_device, operation="write"))
+                  for r in (before, after)]  # no series at all when nothing was timed
+        counts[method] = (writes[1] - writes[0],
+                          delta(before, after, "kernel_block_io_untimed_requests_total",
+                                reason="no_start_time"),
+                          [l for l in err.splitlines() if "without a start time" in l])
+    timed, untimed, warned = counts["request"]
+    assert timed == 0 and untimed >= 300, counts
+    assert len(warned) == 1 and "level=warn" in warned[0], warned
+    timed, untimed, warned = counts["issue"]
+    assert timed >= 300 and untimed == 0 and not warned, counts
+
+
 def test_biolatency_other_device_past_max_devices(tmp_path, loop_device):
     """With max_devices: 0 every request counts as device="other"."""
     agent = start_agent(BIN, tmp_path, {"biolatency": "{max_devices: 0}"})
