@@ -16,8 +16,10 @@
  *    full table is counted): a bucket lock and a second clock read per IO.
  *
  * Raw tracepoints, no tracefs: BTF-typed ones (tp_btf) where the kernel
- * takes them, since they read the request's fields directly (a probe read
- * costs ~25 ns each here), else plain raw_tp with probe reads. The
+ * takes them, since they read the request's fields directly, else plain
+ * raw_tp with a probe-read helper call per field (`pytest -s
+ * test/bpf/test_bpf_biolatency.py` prints both: 197 and 408 ns per IO
+ * here with latency_from: request). The
  * histograms are per-CPU arrays, which take no lock. A device becomes a
  * dense row through a small table user space fills, searched linearly
  * (bounded) after a per-CPU one-entry memo. */

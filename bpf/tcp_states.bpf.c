@@ -8,18 +8,19 @@
  *
  * A connection's start time waits for its end in a set-associative table
  * (an array of sets of START_WAYS slots, the set chosen by a hash of the
- * socket pointer): plain loads and stores, no lock, no allocation, one
- * cache line per connection at each end. A bucket-locked hash cost ~1.5 us
- * per connection here, and socket local storage more (it allocates and
- * links under a lock); a full set is counted as untimed, as a full hash
- * was. Why plain stores are enough: a socket's own transitions are
- * serialized by its lock, so only two different sockets can race, for
- * the same free slot; the loser's end then does not find itself (one
- * connection untimed), never a wrong lifetime.
+ * connection's key, see conn_key()): plain loads and stores, no lock, no
+ * allocation, one cache line per connection at each end. It replaces a
+ * bucket-locked hash (a lock and a free-list pop at each start; `make
+ * bench` showed 269.7 ns per state change with it at fa4c93f); socket local
+ * storage would allocate and link under a lock instead. A full set is
+ * counted as untimed. Why plain stores are enough: a socket's own
+ * transitions are serialized by its lock, so only two different sockets
+ * can race, for the same free slot within nanoseconds: the loser's end
+ * does not find itself (one connection untimed), and the winner's start
+ * may be the loser's, those nanoseconds apart.
  *
- * tp_btf reads the socket directly where raw_tp needs probe reads, which
- * were half of raw_tp's cost (150 -> 83 ns per event with neither table
- * nor clock); raw_tp, then the classic tracepoint, are the fallbacks.
+ * tp_btf reads the socket directly where raw_tp needs a probe-read helper
+ * call per field; raw_tp, then the classic tracepoint, are the fallbacks.
  *
  * TIME_WAIT has no transition of its own: the kernel hands an actively
  * closed connection to a new timewait socket (tcp_time_wait()) and closes
