@@ -100,6 +100,11 @@ static bool state_value(const struct btf *btf, const char *name, __u32 *out)
 	return true;
 }
 
+/* The start table's size bound: 2^20 sets of 64 bytes (64 MiB of kernel
+ * memory), room for max_inflight 2^21. */
+#define MAX_START_SETS (1u << 20)
+#define MAX_INFLIGHT ((int64_t)MAX_START_SETS * START_WAYS / 2)
+
 /* Sets in the start table for max_inflight connections: a power of two
  * (the kernel side masks the hash), twice what max_inflight needs, since a
  * connection can only use the START_WAYS slots of its own set. */
@@ -107,7 +112,7 @@ static uint32_t start_sets(int64_t max_inflight)
 {
 	uint32_t sets = 1;
 
-	while (sets < (1u << 24) && (int64_t)sets * START_WAYS < 2 * max_inflight)
+	while (sets < MAX_START_SETS && (int64_t)sets * START_WAYS < 2 * max_inflight)
 		sets <<= 1;
 	return sets;
 }
@@ -180,6 +185,10 @@ static int tcp_states_init(struct collector_ctx *ctx)
 	char where[96];
 
 	bpf_setup();
+	if (opts && opts->max_inflight > MAX_INFLIGHT)
+		log_msg(LOG_WARN, "bpf collector option too large: using its maximum",
+			"collector=tcp_states option=max_inflight value=%lld max=%lld",
+			(long long)opts->max_inflight, (long long)MAX_INFLIGHT);
 	/* tp_btf needs what raw_tp needs: the raw tracepoint. */
 	hook = tphook_choose("sock", "inet_sock_set_state",
 			     want && !strcmp(want, "tp_btf") ? "raw_tp" : want);
