@@ -315,7 +315,7 @@ static void derive_labels(struct cgroup_state *st, const char *rel)
 		}
 		p = end;
 	}
-	st->labels[L_CGROUP] = (struct label){"cgroup", *rel ? rel : "/"};
+	st->labels[L_CGROUP] = (struct label){"cgroup", cgroup_label(rel)};
 	st->labels[L_UNIT] = (struct label){"unit", st->unit};
 	st->labels[L_POD_UID] = (struct label){"pod_uid", st->pod_uid};
 	st->labels[L_CONTAINER_ID] = (struct label){"container_id", st->container_id};
@@ -550,17 +550,16 @@ static int push_group(struct cgroup_state *st, size_t *n, size_t parent_off, siz
 	return 0;
 }
 
-/* Adds the child groups of queue[i], open as fd, to the walk, in name order. */
-static void list_children(struct cgroup_state *st, size_t i, int fd, size_t *n)
+int cgroup_each_child(int fd, char *buf, size_t size,
+		      int (*fn)(void *arg, const char *name, uint64_t ino), void *arg)
 {
-	struct walk_entry parent = st->queue[i];
-	size_t parent_len = strlen(st->rels + parent.off), first = *n;
 	ssize_t got;
 
-	while ((got = getdents64(fd, st->dents, DENTS_SIZE)) > 0) {
+	while ((got = getdents64(fd, buf, size)) > 0) {
 		for (ssize_t off = 0; off < got;) {
-			struct dirent64 *d = (struct dirent64 *)(void *)(st->dents + off);
+			struct dirent64 *d = (struct dirent64 *)(void *)(buf + off);
 			struct stat sb;
+			int ret;
 
 			off += d->d_reclen;
 			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
@@ -570,34 +569,70 @@ static void list_children(struct cgroup_state *st, size_t i, int fd, size_t *n)
 				d->d_type = DT_DIR;
 			if (d->d_type != DT_DIR)
 				continue;
-			if (push_group(st, n, parent.off, parent_len, d->d_name, parent.depth + 1) < 0) {
-				log_msg(LOG_ERROR, "cgroup: out of memory", NULL);
-				break;
-			}
+			if ((ret = fn(arg, d->d_name, (uint64_t)d->d_ino)) != 0)
+				return ret;
 		}
 	}
+	return got < 0 ? -1 : 0;
+}
+
+/* Where a listed child goes: after its parent, queue[parent]. */
+struct child_dest {
+	struct cgroup_state *st;
+	struct walk_entry parent;
+	size_t parent_len, *n;
+};
+
+static int push_child(void *arg, const char *name, uint64_t ino)
+{
+	struct child_dest *c = arg;
+
+	(void)ino;
+	if (push_group(c->st, c->n, c->parent.off, c->parent_len, name, c->parent.depth + 1) < 0) {
+		log_msg(LOG_ERROR, "cgroup: out of memory", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Adds the child groups of queue[i], open as fd, to the walk, in name order. */
+static void list_children(struct cgroup_state *st, size_t i, int fd, size_t *n)
+{
+	struct child_dest c = {st, st->queue[i], strlen(st->rels + st->queue[i].off), n};
+	size_t first = *n;
+
+	cgroup_each_child(fd, st->dents, DENTS_SIZE, push_child, &c);
 	sort_entries(st->queue + first, *n - first, st->rels);
+}
+
+size_t cgroup_v2_root(const char *base, char *root, size_t size)
+{
+	static const char *const where[] = {"", "/unified"};
+	char probe[PATH_SIZE];
+
+	for (size_t i = 0; i < 2; i++) {
+		int n = snprintf(root, size, "%s%s", base, where[i]);
+		int m = snprintf(probe, sizeof(probe), "%s%s/cgroup.controllers", base, where[i]);
+
+		if (n <= 0 || (size_t)n >= size || m <= 0 || (size_t)m >= sizeof(probe))
+			break;
+		if (access(probe, F_OK) == 0)
+			return (size_t)n;
+	}
+	if (size)
+		root[0] = '\0';
+	return 0;
 }
 
 /* The unified hierarchy: <sysfs>/fs/cgroup, or its unified/ in hybrid mode. */
 static bool find_root(struct cgroup_state *st)
 {
-	static const char *const where[] = {"", "/unified"};
-
-	for (size_t i = 0; i < 2; i++) {
-		int n = snprintf(st->root, sizeof(st->root), "%s%s", st->base, where[i]);
-		if (n <= 0 || (size_t)n >= sizeof(st->root))
-			break;
-		st->root_len = (size_t)n;
-		if (group_path(st, "", "cgroup.controllers") && access(st->path, F_OK) == 0) {
-			if (i == 1)
-				log_msg(LOG_INFO, "cgroup: hybrid hierarchy, reading what cgroup v2 has",
-					"path=%s", st->root);
-			return true;
-		}
-	}
-	st->root[0] = '\0';
-	st->root_len = 0;
+	st->root_len = cgroup_v2_root(st->base, st->root, sizeof(st->root));
+	if (st->root_len > strlen(st->base))
+		log_msg(LOG_INFO, "cgroup: hybrid hierarchy, reading what cgroup v2 has",
+			"path=%s", st->root);
+	if (st->root_len)
+		return true;
 	if (!st->logged_no_v2)
 		log_msg(LOG_WARN, "cgroup: no cgroup v2 hierarchy (v1 only?), collector fails",
 			"path=%s", st->base);
