@@ -98,20 +98,19 @@ int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
 	return 0;
 }
 
-int mapread_percpu_hash(int map_fd, size_t key_size,
-			void (*fn)(const void *key, uint64_t sum, void *arg), void *arg)
+int mapread_percpu_hash_sums(int map_fd, size_t key_size, size_t n,
+			     void (*fn)(const void *key, const uint64_t *sums, void *arg),
+			     void *arg)
 {
-	int ncpu = bpf_possible_cpus(), n = 0;
+	int ncpu = bpf_possible_cpus(), keys = 0;
 	unsigned char key[64], next[64];
 	void *prev = NULL;
 
-	if (ncpu <= 0 || key_size > sizeof(key) ||
-	    grow_array((void **)&values, &values_cap, (size_t)BATCH * (size_t)ncpu,
+	if (ncpu <= 0 || key_size > sizeof(key) || n == 0 ||
+	    grow_array((void **)&values, &values_cap, (n > BATCH ? n : BATCH) * (size_t)ncpu,
 		       sizeof(*values)) < 0)
 		return -1;
 	while (bpf_map_get_next_key(map_fd, prev, next) == 0) {
-		uint64_t sum = 0;
-
 		memcpy(key, next, key_size);
 		prev = key;
 		if (bpf_map_lookup_elem(map_fd, key, values) < 0) {
@@ -119,10 +118,32 @@ int mapread_percpu_hash(int map_fd, size_t key_size,
 				continue; /* deleted meanwhile */
 			return -1;
 		}
-		for (int cpu = 0; cpu < ncpu; cpu++)
-			sum += values[cpu];
-		fn(key, sum, arg);
-		n++;
+		/* Into CPU 0's copy: each CPU's value is n u64, one after another. */
+		for (int cpu = 1; cpu < ncpu; cpu++)
+			for (size_t i = 0; i < n; i++)
+				values[i] += values[(size_t)cpu * n + i];
+		fn(key, values, arg);
+		keys++;
 	}
-	return errno == ENOENT ? n : -1;
+	return errno == ENOENT ? keys : -1;
+}
+
+struct one_value {
+	void (*fn)(const void *key, uint64_t sum, void *arg);
+	void *arg;
+};
+
+static void call_one(const void *key, const uint64_t *sums, void *arg)
+{
+	const struct one_value *o = arg;
+
+	o->fn(key, sums[0], o->arg);
+}
+
+int mapread_percpu_hash(int map_fd, size_t key_size,
+			void (*fn)(const void *key, uint64_t sum, void *arg), void *arg)
+{
+	struct one_value o = {fn, arg};
+
+	return mapread_percpu_hash_sums(map_fd, key_size, 1, call_one, &o);
 }

@@ -6,8 +6,9 @@
  *     CPUs, and cut to the N busiest ports so that a label never takes
  *     65536 values (struct top_ports, which also emits them);
  *   - a bounded per-CPU hash (keys that are neither small nor dense:
- *     function addresses, cgroup pairs, listening ports): walked key by
- *     key, each value summed over CPUs.
+ *     function addresses, cgroup pairs, listening ports, cgroups): walked
+ *     key by key, each value (a u64, or runqlat's histograms: a u64 array)
+ *     summed over CPUs.
  *
  * Collection-thread only (shared scratch buffers). */
 #ifndef BPFPUSH_MAPREAD_H
@@ -43,5 +44,11 @@ int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
  * per-CPU hash with u64 values. Returns the number of keys, or -1. */
 int mapread_percpu_hash(int map_fd, size_t key_size,
 			void (*fn)(const void *key, uint64_t sum, void *arg), void *arg);
+
+/* The same for values of n u64: fn gets sums[i] = sum over CPUs of the
+ * key's u64 number i, for i < n (valid during the call). */
+int mapread_percpu_hash_sums(int map_fd, size_t key_size, size_t n,
+			     void (*fn)(const void *key, const uint64_t *sums, void *arg),
+			     void *arg);
 
 #endif

@@ -19,18 +19,24 @@ static __always_inline void percpu_add(void *map, __u32 key, __u64 delta)
 		*slot += delta;
 }
 
-/* Counts one value in log2 histogram number h of map (histogram.h): in
- * slot floor(log2(units)), the last slot for anything larger, and raw in
- * the sum. Latencies pass delta / UNIT_NS as units; sizes pass bytes - 1,
- * so that slot i holds (2^i, 2^(i+1)] and 4096 bytes is in le="4096". */
-static __always_inline void hist_add(void *map, __u32 h, __u64 units, __u64 raw)
+/* The slot of units in a log2 histogram (histogram.h): floor(log2(units)),
+ * the last slot for anything larger. */
+static __always_inline __u32 hist_slot(__u64 units)
 {
 	__u64 slot = log2_u64(units);
+
+	return slot < HIST_SLOTS ? (__u32)slot : HIST_SLOTS - 1;
+}
+
+/* Counts one value in log2 histogram number h of map: in hist_slot(units),
+ * and raw in the sum. Latencies pass delta / UNIT_NS as units; sizes pass
+ * bytes - 1, so that slot i holds (2^i, 2^(i+1)] and 4096 bytes is in
+ * le="4096". */
+static __always_inline void hist_add(void *map, __u32 h, __u64 units, __u64 raw)
+{
 	__u32 base = h * HIST_ENTRIES;
 
-	if (slot >= HIST_SLOTS)
-		slot = HIST_SLOTS - 1;
-	percpu_add(map, base + (__u32)slot, 1);
+	percpu_add(map, base + hist_slot(units), 1);
 	percpu_add(map, base + HIST_SUM_SLOT, raw);
 }
 

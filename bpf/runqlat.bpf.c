@@ -15,7 +15,20 @@
  *  - tp_btf (BTF-typed raw tracepoints) keeping the start time in task
  *    local storage: no shared map per event (5.11+);
  *  - raw_tp with the start times in a bounded hash keyed by pid.
- * Neither needs tracefs. Counts go to per-CPU arrays, which take no lock. */
+ * Neither needs tracefs. Counts go to per-CPU arrays, which take no lock.
+ *
+ * By cgroup (the cgroups option): the cgroup v2 id of the task switched in
+ * keys a per-CPU hash whose value is a whole histogram. A lookup takes no
+ * lock and the wait is added in place; only a group's first wait inserts
+ * (one bucket lock, once per group). User space sets by_cgroup before load,
+ * so with the option off the verifier drops that code and the default path
+ * costs what it did. The hash is preallocated: kernels before 6.1 allow no
+ * other kind in tracing programs, and an insert under the scheduler's lock
+ * then never allocates. When it is full (max_cgroups groups), waits go to
+ * the array histogram, user space's cgroup="other", and are counted:
+ * nothing is lost. cgroups_full spares every later miss an insert that
+ * would take the bucket lock and search every CPU's free list only to fail;
+ * user space clears it when it has removed groups that are gone. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -54,6 +67,17 @@ struct {
 	__type(value, u64);
 } counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024); /* user space sets it from max_cgroups (1 when off) */
+	__type(key, u64);          /* cgroup v2 id */
+	__type(value, u64[HIST_ENTRIES]);
+} cgroup_hist SEC(".maps");
+
+const volatile bool by_cgroup = false;
+bool cgroups_full = false;
+static const u64 zero_hist[HIST_ENTRIES];
+
 /* Kernels before 5.14 call the field "state". */
 struct task_struct___pre514 {
 	long state;
@@ -66,9 +90,82 @@ static __always_inline long task_state(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 
+/* Before 5.5 a kernfs node's id was a union; user space matches ids with
+ * directory inode numbers, which were its ino half. */
+struct kernfs_node___pre55 {
+	union {
+		struct {
+			u32 ino;
+			u32 generation;
+		};
+		u64 id;
+	} id;
+} __attribute__((preserve_access_index));
+
+/* The cgroup v2 id of t, by direct reads (tp_btf). */
+static __always_inline u64 cgroup_btf(struct task_struct *t)
+{
+	struct kernfs_node *kn = t->cgroups->dfl_cgrp->kn;
+
+	if (bpf_core_field_exists(((struct kernfs_node___pre55 *)kn)->id.ino))
+		return ((struct kernfs_node___pre55 *)kn)->id.ino;
+	return kn->id;
+}
+
+/* The same by probe reads (raw_tp). */
+static __always_inline u64 cgroup_core(struct task_struct *t)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
+
+	if (bpf_core_field_exists(((struct kernfs_node___pre55 *)kn)->id.ino))
+		return BPF_CORE_READ((struct kernfs_node___pre55 *)kn, id.ino);
+	return BPF_CORE_READ(kn, id);
+}
+
+/* This CPU's histogram of cgroup id, made at its first wait; NULL when
+ * max_cgroups groups have theirs. */
+static __always_inline u64 *cgroup_histogram(u64 id)
+{
+	u64 *h = bpf_map_lookup_elem(&cgroup_hist, &id);
+
+	if (h || cgroups_full)
+		return h;
+	/* NOEXIST: if another CPU made it meanwhile, the lookup finds it. */
+	bpf_map_update_elem(&cgroup_hist, &id, zero_hist, BPF_NOEXIST);
+	h = bpf_map_lookup_elem(&cgroup_hist, &id);
+	if (!h)
+		cgroups_full = true;
+	return h;
+}
+
+/* Into the array histogram: every wait, or by cgroup those past
+ * max_cgroups. */
 static __always_inline void record(u64 delta)
 {
 	hist_add(&hist, 0, delta / RUNQLAT_UNIT_NS, delta);
+}
+
+static __always_inline void record_cgroup(u64 delta, u64 cgroup)
+{
+	u64 *h = cgroup_histogram(cgroup);
+
+	if (!h) {
+		percpu_add(&counters, RUNQLAT_CGROUP_OVERFLOW, 1);
+		record(delta);
+		return;
+	}
+	h[hist_slot(delta / RUNQLAT_UNIT_NS)] += 1;
+	h[HIST_SUM_SLOT] += delta;
+}
+
+/* A wait of delta ns by t, whose fields raw_tp reads by probe reads (core).
+ * by_cgroup is tested once: off, this is record() alone. */
+static __always_inline void record_wait(struct task_struct *t, u64 delta, bool core)
+{
+	if (!by_cgroup)
+		record(delta);
+	else
+		record_cgroup(delta, core ? cgroup_core(t) : cgroup_btf(t));
 }
 
 /* ---- schedinfo: the kernel's own enqueue stamp -------------------------- */
@@ -86,7 +183,7 @@ int BPF_PROG(runqlat_switch_schedinfo, bool preempt, struct task_struct *prev,
 		return 0;
 	now = cfs->rq->clock;
 	if (now > queued)
-		record(now - queued);
+		record_wait(next, now - queued, false);
 	return 0;
 }
 
@@ -128,7 +225,7 @@ int BPF_PROG(runqlat_switch_btf, bool preempt, struct task_struct *prev, struct 
 	start = bpf_task_storage_get(&task_start, next, 0, 0);
 	if (!start || !*start)
 		return 0;
-	record(bpf_ktime_get_ns() - *start);
+	record_wait(next, bpf_ktime_get_ns() - *start, false);
 	*start = 0;
 	return 0;
 }
@@ -172,7 +269,7 @@ int BPF_PROG(runqlat_switch, bool preempt, struct task_struct *prev, struct task
 		return 0;
 	delta = bpf_ktime_get_ns() - *started;
 	bpf_map_delete_elem(&start, &pid);
-	record(delta);
+	record_wait(next, delta, true);
 	return 0;
 }
 

@@ -9,7 +9,9 @@
 
 /* Per-CPU counters next to the histogram. */
 enum runqlat_counter {
-	RUNQLAT_START_OVERFLOW, /* wakeups not timed: the start map was full */
+	RUNQLAT_START_OVERFLOW,  /* wakeups not timed: the start map was full */
+	RUNQLAT_CGROUP_OVERFLOW, /* waits counted in the catch-all histogram:
+				    max_cgroups groups had their own already */
 	RUNQLAT_COUNTERS
 };
 
