@@ -12,6 +12,10 @@
     default BPF collector loaded, and without the agent; the difference per
     context switch is what a busy host pays.
 
+Options that add work per event and are off by default (runqlat's
+cgroups) are measured after, each in an agent of its own under the same
+ping-pong, and printed apart: they are not held to the target.
+
 Printed beside ebpf_exporter's published per-event figures (tp_btf with a
 simple map +35 ns, kprobe with a simple map +160 ns). Targets: every default
 collector's program under 100 ns per event; runqlat under 150 ns per
@@ -27,7 +31,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "test", "bpf"))
-from bpfharness import DryRunAgent  # noqa: E402
+from bpfharness import DryRunAgent, bpf_only_config  # noqa: E402
 
 BIN = os.path.join(REPO, os.environ.get("BPFPUSH_BIN", "build/bpfpush"))
 WORK = os.path.join(REPO, "build", "bench", "bpf")
@@ -165,6 +169,36 @@ def program_costs(r):
     return costs
 
 
+# Options off by default that add work per event: (collector, its options).
+OPTION_VARIANTS = [("runqlat", "{cgroups: true}")]
+
+
+def variant_costs(ctx, collector, opts):
+    """The run statistics of collector alone, with opts, under the ping-pong."""
+    path = os.path.join(WORK, "bpfpush-%s.yml" % collector)
+    with open(path, "w") as f:
+        f.write(bpf_only_config({collector: opts}, interval="2s"))
+    agent = DryRunAgent(BIN, path)
+    try:
+        agent.wait_rounds(1, timeout=60)
+        pingpong(ctx, ROUND_TRIPS // 2)
+        last = agent.next_round(timeout=60)
+    finally:
+        agent.stop()
+    return program_costs(last)
+
+
+def print_variants(ctx, floor):
+    print("\nOptions off by default (each alone, %d switches; not held to the target)"
+          % ROUND_TRIPS)
+    for collector, opts in OPTION_VARIANTS:
+        for (coll, program), c in sorted(variant_costs(ctx, collector, opts).items()):
+            runs, secs = c.get("runs", 0), c.get("seconds", 0)
+            ns = secs * 1e9 / runs if runs else float("nan")
+            print("  %-16s %-20s %-28s %12d events %8.1f ns/event %8.1f above empty"
+                  % (coll, opts, program, runs, ns, ns - floor))
+
+
 def main():
     if os.geteuid() != 0:
         print("bpf bench: needs root (it loads BPF programs)")
@@ -243,6 +277,7 @@ def main():
               % (TARGET_RUNQLAT_PAIR_NS, "PASS" if pair < TARGET_RUNQLAT_PAIR_NS else "FAIL", pair))
     print("  (judged on ns/event as the run statistics report it, their own two clock reads\n"
           "   included: an empty program shows %.1f ns here)" % floor)
+    print_variants(ctx, floor)
     return 0 if rc == 0 else 1
 
 
