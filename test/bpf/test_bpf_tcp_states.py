@@ -159,8 +159,8 @@ def check_churn(before, after, port, in_time_wait, resets, program):
     assert in_time_wait <= entered <= M, (entered, in_time_wait)
 
 
-# tp_btf (this kernel's choice: direct reads, socket cookies as keys) and
-# raw_tp (the fallback: probe reads, socket addresses as keys).
+# tp_btf (this kernel's choice: direct reads) and raw_tp (the fallback:
+# probe reads); both key the start table by the socket's address.
 @pytest.mark.parametrize("hook,program", [("auto", "tcp_states_set_state_btf"),
                                           ("raw_tp", "tcp_states_set_state")])
 def test_tcp_churn(tmp_path, hook, program):
