@@ -35,6 +35,8 @@
  * (64 MiB, past any single request); larger values count in +Inf. */
 #define BIO_LATENCY_BUCKETS 27
 #define BIO_SIZE_BUCKETS 26
+/* max_inflight's ceiling: 1 Mi requests in flight (a hash of ~70 MiB). */
+#define BIO_MAX_INFLIGHT (1024 * 1024)
 
 struct biolatency_opts {
 	char *latency_from;   /* request, issue */
@@ -44,11 +46,13 @@ struct biolatency_opts {
 };
 
 static const struct opt_desc biolatency_opt_descs[] = {
-	{"latency_from", OPT_ENUM, "request|issue", offsetof(struct biolatency_opts, latency_from)},
-	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp", offsetof(struct biolatency_opts, hook)},
-	{"max_inflight", OPT_INT, "10240", offsetof(struct biolatency_opts, max_inflight)},
-	{"max_devices", OPT_INT, "32", offsetof(struct biolatency_opts, max_devices)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"latency_from", OPT_ENUM, "request|issue", offsetof(struct biolatency_opts, latency_from), 0},
+	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp", offsetof(struct biolatency_opts, hook), 0},
+	{"max_inflight", OPT_INT, "10240", offsetof(struct biolatency_opts, max_inflight),
+	 BIO_MAX_INFLIGHT},
+	{"max_devices", OPT_INT, "32", offsetof(struct biolatency_opts, max_devices),
+	 BIO_MAX_DEVICES},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 enum bio_from { BIO_FROM_REQUEST, BIO_FROM_ISSUE, BIO_FROMS };
@@ -242,13 +246,7 @@ static int biolatency_init(struct collector_ctx *ctx)
 		goto fail;
 	st->from = from;
 	st->sysfs = ctx->global && ctx->global->sysfs ? ctx->global->sysfs : "/sys";
-	st->max_devices = opts ? (uint32_t)(opts->max_devices > BIO_MAX_DEVICES ? BIO_MAX_DEVICES
-										: opts->max_devices)
-			       : 32;
-	if (opts && opts->max_devices > BIO_MAX_DEVICES)
-		log_msg(LOG_WARN, "bpf collector option too large: using its maximum",
-			"collector=biolatency option=max_devices value=%lld max=%d",
-			(long long)opts->max_devices, BIO_MAX_DEVICES);
+	st->max_devices = opts ? (uint32_t)opts->max_devices : 32; /* config: <= BIO_MAX_DEVICES */
 	st->devices = calloc(st->max_devices + 1, sizeof(*st->devices));
 	st->memos = calloc((size_t)bpf_possible_cpus(), sizeof(*st->memos));
 	if (!st->devices || !st->memos)

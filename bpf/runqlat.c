@@ -46,6 +46,8 @@
 #define RUNQLAT_BUCKETS 27
 /* max_cgroups' ceiling: 17 MiB of kernel memory per possible CPU. */
 #define RUNQLAT_MAX_CGROUPS 65536
+/* max_inflight's: the kernel's PID_MAX_LIMIT, as many tasks as there can be. */
+#define RUNQLAT_MAX_INFLIGHT (4 * 1024 * 1024)
 
 struct runqlat_opts {
 	int64_t max_inflight; /* runnable tasks timed at once (hash fallback only) */
@@ -54,10 +56,12 @@ struct runqlat_opts {
 };
 
 static const struct opt_desc runqlat_opt_descs[] = {
-	{"max_inflight", OPT_INT, "10240", offsetof(struct runqlat_opts, max_inflight)},
-	{"cgroups", OPT_BOOL, "false", offsetof(struct runqlat_opts, cgroups)},
-	{"max_cgroups", OPT_INT, "1024", offsetof(struct runqlat_opts, max_cgroups)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"max_inflight", OPT_INT, "10240", offsetof(struct runqlat_opts, max_inflight),
+	 RUNQLAT_MAX_INFLIGHT},
+	{"cgroups", OPT_BOOL, "false", offsetof(struct runqlat_opts, cgroups), 0},
+	{"max_cgroups", OPT_INT, "1024", offsetof(struct runqlat_opts, max_cgroups),
+	 RUNQLAT_MAX_CGROUPS},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc latency = {
@@ -170,12 +174,7 @@ static int cgroup_options(struct runqlat_state *st, const struct runqlat_opts *o
 	st->by_cgroup = opts && opts->cgroups;
 	if (!st->by_cgroup)
 		return 0;
-	st->max_cgroups = (uint32_t)(opts->max_cgroups > RUNQLAT_MAX_CGROUPS ? RUNQLAT_MAX_CGROUPS
-									      : opts->max_cgroups);
-	if (opts->max_cgroups > RUNQLAT_MAX_CGROUPS)
-		log_msg(LOG_WARN, "bpf collector option too large: using its maximum",
-			"collector=runqlat option=max_cgroups value=%lld max=%d",
-			(long long)opts->max_cgroups, RUNQLAT_MAX_CGROUPS);
+	st->max_cgroups = (uint32_t)opts->max_cgroups; /* config: <= RUNQLAT_MAX_CGROUPS */
 	st->names = cgroupid_open(sysfs);
 	if (st->names)
 		return 0;

@@ -58,10 +58,10 @@ struct skb_drops_opts {
 };
 
 static const struct opt_desc skb_drops_opt_descs[] = {
-	{"max_ports", OPT_INT, "1024", offsetof(struct skb_drops_opts, max_ports)},
-	{"listen_ports", OPT_BOOL, "true", offsetof(struct skb_drops_opts, listen_ports)},
-	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct skb_drops_opts, hook)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"max_ports", OPT_INT, "1024", offsetof(struct skb_drops_opts, max_ports), 65536},
+	{"listen_ports", OPT_BOOL, "true", offsetof(struct skb_drops_opts, listen_ports), 0},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct skb_drops_opts, hook), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc drops_desc = {
@@ -165,7 +165,7 @@ static int skb_drops_init(struct collector_ctx *ctx)
 	bpf_map__set_max_entries(st->skel->maps.drops, st->n_slots);
 	if (opts && opts->max_ports > 0)
 		bpf_map__set_max_entries(st->skel->maps.overflow_ports,
-					 (uint32_t)(opts->max_ports < 65536 ? opts->max_ports : 65536));
+					 (uint32_t)opts->max_ports);
 	if (skb_drops_bpf__load(st->skel) || skb_drops_bpf__attach(st->skel))
 		goto fail;
 	log_msg(LOG_DEBUG, "bpf collector loaded", "collector=skb_drops program=%s reasons=%u "

@@ -25,6 +25,9 @@
 
 /* Buckets up to 2^27 us (134 s); blocking calls past that count in +Inf. */
 #define SYSCALLS_BUCKETS 27
+/* max_inflight's ceiling: the kernel's PID_MAX_LIMIT, as many threads as
+ * there can be. */
+#define SYSCALLS_MAX_INFLIGHT (4 * 1024 * 1024)
 
 /* Syscalls that matter to most services, present on every architecture's
  * generic table (no open/stat/poll/epoll_wait: x86-only). */
@@ -43,11 +46,12 @@ struct syscalls_opts {
 };
 
 static const struct opt_desc syscalls_opt_descs[] = {
-	{"syscalls", OPT_STRING, DEFAULT_SYSCALLS, offsetof(struct syscalls_opts, syscalls)},
-	{"other", OPT_BOOL, "true", offsetof(struct syscalls_opts, other)},
-	{"storage", OPT_STRING, "auto", offsetof(struct syscalls_opts, storage)},
-	{"max_inflight", OPT_INT, "16384", offsetof(struct syscalls_opts, max_inflight)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"syscalls", OPT_STRING, DEFAULT_SYSCALLS, offsetof(struct syscalls_opts, syscalls), 0},
+	{"other", OPT_BOOL, "true", offsetof(struct syscalls_opts, other), 0},
+	{"storage", OPT_STRING, "auto", offsetof(struct syscalls_opts, storage), 0},
+	{"max_inflight", OPT_INT, "16384", offsetof(struct syscalls_opts, max_inflight),
+	 SYSCALLS_MAX_INFLIGHT},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc latency_desc = {

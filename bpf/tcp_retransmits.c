@@ -38,10 +38,10 @@ struct tcp_retransmits_opts {
 };
 
 static const struct opt_desc tcp_retransmits_opt_descs[] = {
-	{"remote_port", OPT_BOOL, "false", offsetof(struct tcp_retransmits_opts, remote_port)},
-	{"top_ports", OPT_INT, "20", offsetof(struct tcp_retransmits_opts, top_ports)},
-	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct tcp_retransmits_opts, hook)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"remote_port", OPT_BOOL, "false", offsetof(struct tcp_retransmits_opts, remote_port), 0},
+	{"top_ports", OPT_INT, "20", offsetof(struct tcp_retransmits_opts, top_ports), 0},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct tcp_retransmits_opts, hook), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc retrans_desc = {

@@ -30,8 +30,8 @@ struct tcp_sendmsg_opts {
 };
 
 static const struct opt_desc tcp_sendmsg_opt_descs[] = {
-	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp|fentry|kprobe", offsetof(struct tcp_sendmsg_opts, hook)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp|fentry|kprobe", offsetof(struct tcp_sendmsg_opts, hook), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc size_desc = {

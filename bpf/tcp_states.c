@@ -38,6 +38,11 @@
 /* Buckets up to 2^31 units of 64 us (38 h); longer lives count in +Inf. */
 #define TCP_LIFETIME_BUCKETS 31
 
+/* The start table's size bound: 2^20 sets of 64 bytes (64 MiB of kernel
+ * memory), room for max_inflight 2^21. */
+#define MAX_START_SETS (1u << 20)
+#define MAX_INFLIGHT ((int64_t)MAX_START_SETS * START_WAYS / 2)
+
 struct tcp_states_opts {
 	int64_t max_inflight;  /* connections timed at once (the table holds twice as many) */
 	bool time_wait_ports;  /* count TIME_WAIT entries by remote port */
@@ -46,11 +51,12 @@ struct tcp_states_opts {
 };
 
 static const struct opt_desc tcp_states_opt_descs[] = {
-	{"max_inflight", OPT_INT, "16384", offsetof(struct tcp_states_opts, max_inflight)},
-	{"time_wait_ports", OPT_BOOL, "true", offsetof(struct tcp_states_opts, time_wait_ports)},
-	{"top_ports", OPT_INT, "20", offsetof(struct tcp_states_opts, top_ports)},
-	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp|tracepoint", offsetof(struct tcp_states_opts, hook)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"max_inflight", OPT_INT, "16384", offsetof(struct tcp_states_opts, max_inflight),
+	 MAX_INFLIGHT},
+	{"time_wait_ports", OPT_BOOL, "true", offsetof(struct tcp_states_opts, time_wait_ports), 0},
+	{"top_ports", OPT_INT, "20", offsetof(struct tcp_states_opts, top_ports), MAPREAD_PORTS},
+	{"hook", OPT_ENUM, "auto|tp_btf|raw_tp|tracepoint", offsetof(struct tcp_states_opts, hook), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc transitions_desc = {
@@ -99,11 +105,6 @@ static bool state_value(const struct btf *btf, const char *name, __u32 *out)
 	*out = (__u32)v;
 	return true;
 }
-
-/* The start table's size bound: 2^20 sets of 64 bytes (64 MiB of kernel
- * memory), room for max_inflight 2^21. */
-#define MAX_START_SETS (1u << 20)
-#define MAX_INFLIGHT ((int64_t)MAX_START_SETS * START_WAYS / 2)
 
 /* Sets in the start table for max_inflight connections: a power of two
  * (the kernel side masks the hash), twice what max_inflight needs, since a
@@ -185,10 +186,6 @@ static int tcp_states_init(struct collector_ctx *ctx)
 	char where[96];
 
 	bpf_setup();
-	if (opts && opts->max_inflight > MAX_INFLIGHT)
-		log_msg(LOG_WARN, "bpf collector option too large: using its maximum",
-			"collector=tcp_states option=max_inflight value=%lld max=%lld",
-			(long long)opts->max_inflight, (long long)MAX_INFLIGHT);
 	/* tp_btf needs what raw_tp needs: the raw tracepoint. */
 	hook = tphook_choose("sock", "inet_sock_set_state",
 			     want && !strcmp(want, "tp_btf") ? "raw_tp" : want);

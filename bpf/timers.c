@@ -38,9 +38,10 @@ struct timers_opts {
 };
 
 static const struct opt_desc timers_opt_descs[] = {
-	{"max_functions", OPT_INT, "512", offsetof(struct timers_opts, max_functions)},
-	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct timers_opts, hook)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"max_functions", OPT_INT, "512", offsetof(struct timers_opts, max_functions),
+	 TIMERS_SLOTS / 2},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct timers_opts, hook), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc starts_desc = {

@@ -44,9 +44,9 @@ struct writeback_opts {
 };
 
 static const struct opt_desc writeback_opt_descs[] = {
-	{"max_pairs", OPT_INT, "1024", offsetof(struct writeback_opts, max_pairs)},
-	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct writeback_opts, hook)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"max_pairs", OPT_INT, "1024", offsetof(struct writeback_opts, max_pairs), 65536},
+	{"hook", OPT_ENUM, "auto|raw_tp|tracepoint", offsetof(struct writeback_opts, hook), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct metric_desc switches_desc = {
@@ -231,7 +231,7 @@ static int writeback_init(struct collector_ctx *ctx)
 	tphook_keep_only(st->skel->obj, &prog, 1);
 	if (opts && opts->max_pairs > 0)
 		bpf_map__set_max_entries(st->skel->maps.switches,
-					 (uint32_t)(opts->max_pairs < 65536 ? opts->max_pairs : 65536));
+					 (uint32_t)opts->max_pairs);
 	if (writeback_bpf__load(st->skel) || writeback_bpf__attach(st->skel))
 		goto fail;
 	st->mount = cgroup2_mount();

@@ -34,7 +34,7 @@ int parse_duration_ms(const char *text, int64_t *ms);
 
 enum opt_type {
 	OPT_BOOL,     /* bool */
-	OPT_INT,      /* int64_t, must be >= 0 */
+	OPT_INT,      /* int64_t, must be >= 0 and, when max is set, <= max */
 	OPT_DURATION, /* int64_t milliseconds */
 	OPT_STRING,   /* char *, owned by the config, freed by config_free */
 	OPT_REGEX,    /* char *, a PCRE2 pattern checked at load (node_exporter's
@@ -48,6 +48,7 @@ struct opt_desc {
 	enum opt_type type;
 	const char *default_value; /* parsed like a YAML value; NULL: zero/NULL */
 	size_t offset;             /* into the section's options struct */
+	int64_t max;               /* OPT_INT: the largest value accepted; 0: no limit */
 };
 
 struct section_schema {

@@ -112,6 +112,8 @@ static void check_schema(const struct section_schema *s, const struct section_sc
 					    strstr(o->default_value, "||") ||
 					    o->default_value[strlen(o->default_value) - 1] == '|'))
 			schema_bug(s, o, "OPT_ENUM needs its choices as \"a|b\"");
+		if (o->max && o->type != OPT_INT)
+			schema_bug(s, o, "only OPT_INT has a maximum");
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(s->opts[j].name, o->name))
 				schema_bug(s, o, "duplicate option name");
@@ -135,8 +137,15 @@ static int apply_defaults(struct cfg_ctx *ctx, const struct section_schema *s, v
 		/* The same parser as the file's values, so a default cannot
 		 * mean something a user could not write. */
 		if (cfg_text_value(opt_field_type(o->type), text, 0, (char *)opts + o->offset, why,
-				   sizeof(why)) == 0)
+				   sizeof(why)) == 0) {
+			int64_t n = 0;
+
+			if (o->type == OPT_INT)
+				memcpy(&n, (char *)opts + o->offset, sizeof(n));
+			if (o->max && n > o->max)
+				schema_bug(s, o, "default above max");
 			continue;
+		}
 		if (o->type == OPT_STRING || o->type == OPT_ENUM) /* they only fail to allocate */
 			return cfg_fail(ctx, NULL, "out of memory");
 		schema_bug(s, o, why);
@@ -173,25 +182,31 @@ int cfg_sections_init(struct cfg_ctx *ctx, const struct section_schema *schemas,
 	return 0;
 }
 
-/* OPT_ENUM values set in the file: one of their choices, or an error at
- * the value. */
-static int check_choices(struct cfg_ctx *ctx, const struct section_schema *s, const void *opts,
-			 const struct field_pos *pos)
+/* Values set in the file that the parser alone cannot judge: an OPT_ENUM
+ * must be one of its choices, an OPT_INT at most its max. An error at the
+ * value. */
+static int check_values(struct cfg_ctx *ctx, const struct section_schema *s, const void *opts,
+			const struct field_pos *pos)
 {
 	char choices[CONFIG_ERR_MAX / 2], q[QUOTE_BUF];
 
 	for (size_t i = 0; s->opts && s->opts[i].name; i++) {
 		const struct opt_desc *o = &s->opts[i];
-		const char *v;
+		const char *at = (const char *)opts + o->offset;
+		int64_t n;
 
-		if (o->type != OPT_ENUM || !pos[i].value)
+		if (!pos[i].value)
 			continue;
-		v = *(char *const *)((const char *)opts + o->offset);
-		if (is_choice(o, v))
+		if (o->type == OPT_ENUM && !is_choice(o, *(char *const *)(const void *)at))
+			return cfg_fail(ctx, pos[i].value, "\"%s\": expected %s, got %s", o->name,
+					choices_text(o, choices, sizeof(choices)),
+					cfg_quote_str(*(char *const *)(const void *)at, q, sizeof(q)));
+		if (o->type != OPT_INT || !o->max)
 			continue;
-		return cfg_fail(ctx, pos[i].value, "\"%s\": expected %s, got %s", o->name,
-				choices_text(o, choices, sizeof(choices)),
-				cfg_quote_str(v, q, sizeof(q)));
+		memcpy(&n, at, sizeof(n));
+		if (n > o->max)
+			return cfg_fail(ctx, pos[i].value, "\"%s\": must be <= %lld, got %lld", o->name,
+					(long long)o->max, (long long)n);
 	}
 	return 0;
 }
@@ -222,7 +237,7 @@ static int parse_options(struct cfg_ctx *ctx, const yaml_node_t *value, const ch
 	snprintf(where, sizeof(where), "for %s %s", kind, q);
 	ret = cfg_parse_mapping(ctx, value, &spec, sec->opts, pos);
 	if (ret == 0)
-		ret = check_choices(ctx, s, sec->opts, pos);
+		ret = check_values(ctx, s, sec->opts, pos);
 out:
 	free(fields);
 	free(pos);

@@ -67,9 +67,9 @@
 #define USEC 1e6 /* per second */
 
 static const struct opt_desc cgroup_opt_descs[] = {
-	{"max_depth", OPT_INT, CGROUP_DEFAULT_MAX_DEPTH, offsetof(struct cgroup_opts, max_depth)},
-	{"max_groups", OPT_INT, CGROUP_DEFAULT_MAX_GROUPS, offsetof(struct cgroup_opts, max_groups)},
-	{NULL, 0, NULL, 0},
+	{"max_depth", OPT_INT, CGROUP_DEFAULT_MAX_DEPTH, offsetof(struct cgroup_opts, max_depth), 0},
+	{"max_groups", OPT_INT, CGROUP_DEFAULT_MAX_GROUPS, offsetof(struct cgroup_opts, max_groups), 0},
+	{NULL, 0, NULL, 0, 0},
 };
 
 /* ---- the families -------------------------------------------------------- */

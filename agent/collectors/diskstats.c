@@ -288,10 +288,10 @@ static int diskstats_init(struct collector_ctx *ctx)
 }
 
 static const struct opt_desc diskstats_opts[] = {
-	{"device_include", OPT_REGEX, NULL, offsetof(struct device_filter_opts, device_include)},
+	{"device_include", OPT_REGEX, NULL, offsetof(struct device_filter_opts, device_include), 0},
 	{"device_exclude", OPT_REGEX, DISKSTATS_DEFAULT_DEVICE_EXCLUDE,
-	 offsetof(struct device_filter_opts, device_exclude)},
-	{NULL, OPT_BOOL, NULL, 0},
+	 offsetof(struct device_filter_opts, device_exclude), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 const struct collector collector_diskstats = {

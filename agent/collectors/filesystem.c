@@ -59,12 +59,12 @@
 
 static const struct opt_desc filesystem_opt_descs[] = {
 	{"mount_points_exclude", OPT_REGEX, FILESYSTEM_DEFAULT_MOUNT_POINTS_EXCLUDE,
-	 offsetof(struct filesystem_opts, mount_points_exclude)},
+	 offsetof(struct filesystem_opts, mount_points_exclude), 0},
 	{"fs_types_exclude", OPT_REGEX, FILESYSTEM_DEFAULT_FS_TYPES_EXCLUDE,
-	 offsetof(struct filesystem_opts, fs_types_exclude)},
-	{"stat_timeout", OPT_DURATION, "5s", offsetof(struct filesystem_opts, stat_timeout_ms)},
-	{"stat_workers", OPT_INT, "4", offsetof(struct filesystem_opts, stat_workers)},
-	{NULL, 0, NULL, 0},
+	 offsetof(struct filesystem_opts, fs_types_exclude), 0},
+	{"stat_timeout", OPT_DURATION, "5s", offsetof(struct filesystem_opts, stat_timeout_ms), 0},
+	{"stat_workers", OPT_INT, "4", offsetof(struct filesystem_opts, stat_workers), MAX_WORKERS},
+	{NULL, 0, NULL, 0, 0},
 };
 
 enum { FS_SIZE, FS_FREE, FS_AVAIL, FS_FILES, FS_FILES_FREE, FS_READONLY, FS_DEVICE_ERROR, N_FS };
@@ -638,8 +638,7 @@ static int filesystem_init(struct collector_ctx *ctx)
 	const char *procfs = ctx->global ? ctx->global->procfs : NULL;
 	const char *rootfs = ctx->global && ctx->global->rootfs ? ctx->global->rootfs : "/";
 	struct fs_state *st = calloc(1, sizeof(*st));
-	size_t workers = o->stat_workers < 1 ? 1 : o->stat_workers > MAX_WORKERS ? MAX_WORKERS
-										  : (size_t)o->stat_workers;
+	size_t workers = o->stat_workers < 1 ? 1 : (size_t)o->stat_workers; /* <= MAX_WORKERS */
 	size_t len;
 
 	ctx->state = st;

@@ -216,8 +216,8 @@ static int netclass_init(struct collector_ctx *ctx)
 
 static const struct opt_desc netclass_opts[] = {
 	{"ignored_devices", OPT_REGEX, NETCLASS_DEFAULT_IGNORED_DEVICES,
-	 offsetof(struct netclass_opts, ignored_devices)},
-	{NULL, OPT_BOOL, NULL, 0},
+	 offsetof(struct netclass_opts, ignored_devices), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 const struct collector collector_netclass = {

@@ -164,9 +164,9 @@ static int netdev_init(struct collector_ctx *ctx)
 }
 
 static const struct opt_desc netdev_opts[] = {
-	{"device_include", OPT_REGEX, NULL, offsetof(struct device_filter_opts, device_include)},
-	{"device_exclude", OPT_REGEX, NULL, offsetof(struct device_filter_opts, device_exclude)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"device_include", OPT_REGEX, NULL, offsetof(struct device_filter_opts, device_include), 0},
+	{"device_exclude", OPT_REGEX, NULL, offsetof(struct device_filter_opts, device_exclude), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 const struct collector collector_netdev = {

@@ -147,8 +147,8 @@ static int netstat_init(struct collector_ctx *ctx)
 }
 
 static const struct opt_desc netstat_opts[] = {
-	{"fields", OPT_REGEX, NETSTAT_DEFAULT_FIELDS, offsetof(struct fields_opts, fields)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"fields", OPT_REGEX, NETSTAT_DEFAULT_FIELDS, offsetof(struct fields_opts, fields), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 const struct collector collector_netstat = {

@@ -33,8 +33,8 @@
 
 static const struct opt_desc textfile_opt_descs[] = {
 	{"directory", OPT_STRING, TEXTFILE_DEFAULT_DIRECTORY,
-	 offsetof(struct textfile_opts, directory)},
-	{NULL, 0, NULL, 0},
+	 offsetof(struct textfile_opts, directory), 0},
+	{NULL, 0, NULL, 0, 0},
 };
 
 static const struct metric_desc mtime_desc = {

@@ -84,8 +84,8 @@ static int vmstat_init(struct collector_ctx *ctx)
 }
 
 static const struct opt_desc vmstat_opts[] = {
-	{"fields", OPT_REGEX, VMSTAT_DEFAULT_FIELDS, offsetof(struct fields_opts, fields)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"fields", OPT_REGEX, VMSTAT_DEFAULT_FIELDS, offsetof(struct fields_opts, fields), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 const struct collector collector_vmstat = {

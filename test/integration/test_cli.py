@@ -115,3 +115,35 @@ def test_unknown_hook_is_a_config_error(tmp_path, collector):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr.splitlines()[0] == '%s:3:11: "hook": expected %s, got "kprobes"' % (
         cfg, HOOK_CHOICES[collector]), r.stderr
+
+
+# Every option with a ceiling: (section, collector, option, its maximum).
+OPTION_MAXIMA = [
+    ("bpf", "biolatency", "max_devices", 256),
+    ("bpf", "biolatency", "max_inflight", 1 << 20),
+    ("bpf", "runqlat", "max_cgroups", 65536),
+    ("bpf", "runqlat", "max_inflight", 1 << 22),
+    ("bpf", "skb_drops", "max_ports", 65536),
+    ("bpf", "syscalls", "max_inflight", 1 << 22),
+    ("bpf", "tcp_states", "max_inflight", 1 << 21),
+    ("bpf", "tcp_states", "top_ports", 65536),
+    ("bpf", "timers", "max_functions", 512),
+    ("bpf", "writeback", "max_pairs", 65536),
+    ("collectors", "filesystem", "stat_workers", 64),
+]
+
+
+@pytest.mark.parametrize("section,collector,option,maximum", OPTION_MAXIMA)
+def test_option_past_its_maximum_is_a_config_error(tmp_path, section, collector, option,
+                                                   maximum):
+    """A map size or count past what the collector can take fails the load at
+    the value, naming the maximum; the maximum itself loads."""
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text("%s:\n  %s:\n    %s: %d\n" % (section, collector, option, maximum + 1))
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.splitlines()[0] == '%s:3:%d: "%s": must be <= %d, got %d' % (
+        cfg, 7 + len(option), option, maximum, maximum + 1), r.stderr
+    cfg.write_text("%s:\n  %s:\n    %s: %d\n" % (section, collector, option, maximum))
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 0, r.stderr

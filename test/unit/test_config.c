@@ -23,8 +23,8 @@ struct textfile_opts {
 
 static const struct opt_desc textfile_opts[] = {
 	{"directory", OPT_STRING, "/var/lib/bpfpush/textfile",
-	 offsetof(struct textfile_opts, directory)},
-	{NULL, OPT_BOOL, NULL, 0},
+	 offsetof(struct textfile_opts, directory), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 /* One option of each type, with and without defaults. */
@@ -38,18 +38,18 @@ struct fake_opts {
 };
 
 static const struct opt_desc fake_opts[] = {
-	{"flag", OPT_BOOL, "true", offsetof(struct fake_opts, flag)},
-	{"flag_off", OPT_BOOL, NULL, offsetof(struct fake_opts, flag_off)},
-	{"count", OPT_INT, "42", offsetof(struct fake_opts, count)},
-	{"count_zero", OPT_INT, NULL, offsetof(struct fake_opts, count_zero)},
-	{"every", OPT_DURATION, "1m30s", offsetof(struct fake_opts, every_ms)},
-	{"every_zero", OPT_DURATION, NULL, offsetof(struct fake_opts, every_zero)},
-	{"path", OPT_STRING, "/default/path", offsetof(struct fake_opts, path)},
-	{"path_null", OPT_STRING, NULL, offsetof(struct fake_opts, path_null)},
-	{"pattern", OPT_REGEX, "^(ram|loop)\\d+$", offsetof(struct fake_opts, pattern)},
-	{"pattern_unset", OPT_REGEX, "", offsetof(struct fake_opts, pattern_unset)},
-	{"mode", OPT_ENUM, "fast|exact|auto", offsetof(struct fake_opts, mode)},
-	{NULL, OPT_BOOL, NULL, 0},
+	{"flag", OPT_BOOL, "true", offsetof(struct fake_opts, flag), 0},
+	{"flag_off", OPT_BOOL, NULL, offsetof(struct fake_opts, flag_off), 0},
+	{"count", OPT_INT, "42", offsetof(struct fake_opts, count), 1000},
+	{"count_zero", OPT_INT, NULL, offsetof(struct fake_opts, count_zero), 0},
+	{"every", OPT_DURATION, "1m30s", offsetof(struct fake_opts, every_ms), 0},
+	{"every_zero", OPT_DURATION, NULL, offsetof(struct fake_opts, every_zero), 0},
+	{"path", OPT_STRING, "/default/path", offsetof(struct fake_opts, path), 0},
+	{"path_null", OPT_STRING, NULL, offsetof(struct fake_opts, path_null), 0},
+	{"pattern", OPT_REGEX, "^(ram|loop)\\d+$", offsetof(struct fake_opts, pattern), 0},
+	{"pattern_unset", OPT_REGEX, "", offsetof(struct fake_opts, pattern_unset), 0},
+	{"mode", OPT_ENUM, "fast|exact|auto", offsetof(struct fake_opts, mode), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
 };
 
 static const struct section_schema collectors[] = {
@@ -448,6 +448,17 @@ static void test_collector_forms(void **state)
 	config_free(&cfg);
 }
 
+static void test_option_at_its_max(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("collectors:\n  fake: {count: 1000}\n", &cfg);
+	assert_int_equal(((const struct fake_opts *)config_collector(&cfg, "fake")->opts)->count,
+			 1000);
+	config_free(&cfg);
+}
+
 static void test_disabled_keeps_options(void **state)
 {
 	struct config cfg;
@@ -699,6 +710,8 @@ static const struct error_case error_cases[] = {
 	 "\"cpu\": expected true, false or a mapping of options, got \"yes\""},
 	{"option type", "collectors:\n  fake: {count: abc}\n", 2, 17,
 	 "\"count\": expected an integer, got \"abc\""},
+	{"option above its max", "collectors:\n  fake: {count: 1001}\n", 2, 17,
+	 "\"count\": must be <= 1000, got 1001"},
 	{"option negative int", "collectors:\n  fake: {count: -1}\n", 2, 17,
 	 "\"count\": must be >= 0, got -1"},
 	{"option duration", "collectors:\n  fake: {every: 5}\n", 2, 17,
@@ -1017,6 +1030,7 @@ int main(void)
 		cmocka_unit_test(test_env_only_in_labels),
 		cmocka_unit_test(test_collector_forms),
 		cmocka_unit_test(test_disabled_keeps_options),
+		cmocka_unit_test(test_option_at_its_max),
 		cmocka_unit_test(test_no_schemas),
 		cmocka_unit_test(test_quoted_and_null_values),
 		cmocka_unit_test(test_valid_values),
