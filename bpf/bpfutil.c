@@ -36,7 +36,11 @@ static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list
 	n = vsnprintf(text, sizeof(text), fmt, ap);
 	if (n < 0)
 		return 0;
-	while (n > 0 && (text[n - 1] == '\n' || (size_t)n >= sizeof(text)))
+	/* vsnprintf returns the length it wanted: a verifier log is longer
+	 * than text, which holds its first sizeof(text) - 1 bytes. */
+	if ((size_t)n >= sizeof(text))
+		n = (int)sizeof(text) - 1;
+	while (n > 0 && text[n - 1] == '\n')
 		text[--n] = '\0';
 	log_msg(LOG_DEBUG, "libbpf", "level=%d text=%s", (int)level,
 		log_quote(text, strlen(text), quoted, sizeof(quoted)));
