@@ -13,8 +13,10 @@
  *
  * The option `hook` (auto, raw_tp, tracepoint: an OPT_ENUM, so config
  * load rejects anything else) forces one way; auto tries them in that
- * order (tcp_states also offers tp_btf, before raw_tp). Each program of the unused way gets
- * bpf_program__set_autoload(false) before load. */
+ * order. tcp_states and tcp_retransmits also offer tp_btf (the same raw
+ * tracepoint, its arguments BTF-typed and read directly), tried before
+ * raw_tp. Each program of the unused way gets bpf_program__set_autoload(false)
+ * before load. */
 #ifndef BPFPUSH_TPHOOK_H
 #define BPFPUSH_TPHOOK_H
 

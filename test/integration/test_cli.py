@@ -98,7 +98,7 @@ HOOK_CHOICES = {
     "biolatency": '"auto", "tp_btf" or "raw_tp"',
     "tcp_sendmsg": '"auto", "tp_btf", "raw_tp", "fentry" or "kprobe"',
     "tcp_states": '"auto", "tp_btf", "raw_tp" or "tracepoint"',
-    "tcp_retransmits": '"auto", "raw_tp" or "tracepoint"',
+    "tcp_retransmits": '"auto", "tp_btf", "raw_tp" or "tracepoint"',
     "skb_drops": '"auto", "raw_tp" or "tracepoint"',
     "timers": '"auto", "raw_tp" or "tracepoint"',
     "writeback": '"auto", "raw_tp" or "tracepoint"',
