@@ -169,9 +169,9 @@ struct {
  * arithmetic (the set hash multiplies), but a pointer stored to a map
  * value reads back as a plain number (tracing programs may store pointers:
  * they need CAP_PERFMON); the volatiles keep the compiler from eliding the
- * round trip. The socket's cookie would do too, at twice the cost of the
- * whole timing: its first call writes the socket (`make bench`: 160 ns per
- * state change with cookies, 114 with addresses). An address is reused
+ * round trip. The socket's cookie would do too, but its first call writes
+ * the socket: 160.6 ns per state change in `make bench` at 99e0871, 126.5
+ * with addresses (test/bench/README.md). An address is reused
  * only after the socket is freed, which passes CLOSE and frees its slot;
  * a stale slot of the same address is overwritten at the next start. */
 static __always_inline u64 sock_addr(const struct sock *sk, const bool typed)
