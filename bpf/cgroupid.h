@@ -1,6 +1,7 @@
-/* cgroupid: the cgroup v2 ids that BPF programs read (a task's
- * cgroups->dfl_cgrp->kn->id), back to the groups they name, labelled as the
- * cgroup collector labels them ("/", "/system.slice/ssh.service").
+/* cgroupid: the cgroup v2 ids that BPF programs read (runqlat: a task's
+ * cgroups->dfl_cgrp->kn->id; writeback: the cgroups an inode moves
+ * between), back to the groups they name, labelled as the cgroup collector
+ * labels them ("/", "/system.slice/ssh.service").
  *
  * On cgroup2 a group's id is its directory's inode number (64-bit hosts),
  * so one walk of the hierarchy names every id there is; the directories

@@ -1,18 +1,17 @@
 /* writeback: inode writeback switches between cgroups, by old and new
  * cgroup. Kernel side in writeback.bpf.c.
  *
- * The kernel gives cgroup ids (the cgroup directory's inode number on the
- * cgroup2 mount). Labels are paths relative to that mount ("/",
- * "/system.slice/setupwebroot.service"), found by walking the mount: once
- * in a round that saw an id not yet known, and never for an id already
- * resolved or known to be gone. An id whose directory no longer exists
+ * The kernel gives cgroup v2 ids. Labels are the groups' paths as the
+ * cgroup collector names them ("/", "/system.slice/setupwebroot.service"),
+ * found by walking the hierarchy (cgroupid.h): once in a round that saw
+ * an id not yet known, and never for an id already resolved or known to
+ * be gone. An id whose directory no longer exists
  * (seed 000: the old cgroup is the one systemd just removed, which is why
  * its inodes move) keeps its number as the label.
  *
  * Inode switches happen only with cgroup writeback: the memory and io
  * controllers both on the cgroup2 hierarchy (a v1 or hybrid layout that
  * keeps memory on v1 has none, and every counter stays zero). */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -20,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <bpf/libbpf.h>
 
@@ -28,15 +26,11 @@
 #include "agent/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
+#include "bpf/cgroupid.h"
 #include "bpf/mapread.h"
 #include "bpf/tphook.h"
 #include "bpf/writeback.h"
 #include "bpf/writeback.skel.h" /* generated into $(BUILD)/bpf */
-
-/* Directories below the mount walked at most (a guard, not a limit any
- * real hierarchy reaches) and how deep. */
-#define WALK_MAX_DIRS 100000
-#define WALK_MAX_DEPTH 32
 
 struct writeback_opts {
 	int64_t max_pairs; /* (old, new) cgroup pairs counted one by one */
@@ -72,45 +66,13 @@ struct wb_pair {
 
 struct writeback_state {
 	struct writeback_bpf *skel;
-	char *mount; /* the cgroup2 mount point, or NULL */
+	struct cgroupid *cgroups; /* NULL: no cgroup v2 hierarchy, ids are labels */
 	struct cgroup_name *names;
 	size_t n_names, names_cap;
 	struct wb_pair *pairs;
 	size_t n_pairs, pairs_cap;
 	size_t unresolved; /* names not yet looked for */
 };
-
-/* The cgroup2 mount point from /proc/self/mountinfo, or NULL. */
-static char *cgroup2_mount(void)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], *found = NULL;
-
-	if (!f)
-		return NULL;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char mnt[4096], fstype[64];
-		const char *dash = strstr(line, " - ");
-
-		if (!dash || sscanf(dash, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		/* Octal escapes (\040 for a space) as mountinfo writes them. */
-		for (char *r = mnt, *w = mnt;; r++, w++) {
-			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-			    r[3] >= '0' && r[3] <= '7') {
-				*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-				r += 3;
-			} else if (!(*w = *r)) {
-				break;
-			}
-		}
-		found = strdup(mnt);
-	}
-	fclose(f);
-	return found;
-}
 
 static struct cgroup_name *name_of(struct writeback_state *st, uint64_t id)
 {
@@ -129,66 +91,27 @@ static void want_name(struct writeback_state *st, uint64_t id)
 	st->unresolved++;
 }
 
-struct walk {
-	struct writeback_state *st;
-	size_t dirs;
-};
-
-static void found(struct walk *w, uint64_t id, const char *rel)
+/* cgroupid_walk callback: names an id looked for; false once none is left. */
+static bool found(uint64_t id, const char *label, void *arg)
 {
-	struct cgroup_name *c = name_of(w->st, id);
+	struct writeback_state *st = arg;
+	struct cgroup_name *c = name_of(st, id);
 
 	if (c && !c->resolved && !c->path) {
-		c->path = strdup(*rel ? rel : "/");
+		c->path = strdup(label);
 		if (c->path)
-			w->st->unresolved--;
+			st->unresolved--;
 	}
-}
-
-/* path is the directory (under the mount), rel its name relative to the
- * mount ("" for the root, else "/a/b"). */
-static void walk_dir(struct walk *w, char *path, size_t len, size_t cap, const char *rel_start,
-		     int depth)
-{
-	DIR *d;
-	struct dirent *e;
-
-	if (depth > WALK_MAX_DEPTH || ++w->dirs > WALK_MAX_DIRS || !w->st->unresolved)
-		return;
-	if (!(d = opendir(path)))
-		return;
-	while ((e = readdir(d)) && w->st->unresolved) {
-		size_t n = strlen(e->d_name);
-
-		if (e->d_type != DT_DIR || e->d_name[0] == '.' || len + 1 + n + 1 > cap)
-			continue;
-		path[len] = '/';
-		memcpy(path + len + 1, e->d_name, n + 1);
-		/* kernfs reports a cgroup directory's id as its d_ino. */
-		found(w, (uint64_t)e->d_ino, rel_start);
-		walk_dir(w, path, len + 1 + n, cap, rel_start, depth + 1);
-		path[len] = '\0';
-	}
-	closedir(d);
+	return st->unresolved > 0;
 }
 
 /* Looks up every id not yet looked for; those not found are gone. */
 static void resolve_names(struct writeback_state *st)
 {
-	struct walk w = {st, 0};
-	char path[4096];
-	struct stat sb;
-	size_t len;
-
 	if (!st->unresolved)
 		return;
-	if (st->mount && strlen(st->mount) < sizeof(path) / 2) {
-		len = strlen(st->mount);
-		memcpy(path, st->mount, len + 1);
-		if (stat(path, &sb) == 0)
-			found(&w, (uint64_t)sb.st_ino, "");
-		walk_dir(&w, path, len, sizeof(path), path + len, 0);
-	}
+	if (st->cgroups)
+		cgroupid_walk(st->cgroups, found, st);
 	for (size_t i = 0; i < st->n_names; i++)
 		st->names[i].resolved = true;
 	st->unresolved = 0;
@@ -203,7 +126,7 @@ static void writeback_free(struct writeback_state *st)
 		free(st->names[i].path);
 	free(st->names);
 	free(st->pairs);
-	free(st->mount);
+	cgroupid_close(st->cgroups);
 	free(st);
 }
 
@@ -234,10 +157,10 @@ static int writeback_init(struct collector_ctx *ctx)
 					 (uint32_t)opts->max_pairs);
 	if (writeback_bpf__load(st->skel) || writeback_bpf__attach(st->skel))
 		goto fail;
-	st->mount = cgroup2_mount();
-	if (!st->mount)
-		log_msg(LOG_INFO, "no cgroup2 mount: writeback cgroups labelled by id",
-			"collector=writeback");
+	st->cgroups = cgroupid_open(ctx->global ? ctx->global->sysfs : NULL);
+	if (!st->cgroups)
+		log_msg(LOG_INFO, "no cgroup v2 hierarchy: writeback cgroups labelled by id",
+			"collector=writeback err=%d", -errno);
 	ctx->state = st;
 	return 0;
 fail:

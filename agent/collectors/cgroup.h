@@ -1,7 +1,8 @@
 /* cgroup: the options of the cgroup collector, filled by config from its
  * opt_desc (see cgroup.c for what it emits), and what it shares with others
- * that name cgroup v2 groups (runqlat's cgroup label, bpf/cgroupid.c):
- * where the hierarchy is, how a group is labelled, and its child groups. */
+ * that name cgroup v2 groups (bpf/cgroupid.c, for runqlat's and writeback's
+ * labels): where the hierarchy is, how a group is labelled, and its child
+ * groups. */
 #ifndef BPFPUSH_CGROUP_H
 #define BPFPUSH_CGROUP_H
 
