@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -13,6 +14,7 @@
 
 #include "agent/log.h"
 #include "bpf/bpfutil.h"
+#include "bpf/syscall_names.h"
 
 static int print_through(libbpf_print_fn_t fn, const char *fmt, ...)
 {
@@ -75,10 +77,24 @@ static void test_long_libbpf_message_is_cut(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* Names resolve to this architecture's numbers, as libc's SYS_ macros
+ * (the kernel's __NR_) give them; unknown names are -1, not 0. */
+static void test_syscall_numbers_match_the_kernels(void **state)
+{
+	(void)state;
+	assert_int_equal(syscall_number("read"), SYS_read);
+	assert_int_equal(syscall_number("nanosleep"), SYS_nanosleep);
+	assert_int_equal(syscall_number("exit_group"), SYS_exit_group);
+	assert_int_equal(syscall_number("getpid"), SYS_getpid);
+	assert_int_equal(syscall_number("no_such_syscall"), -1);
+	assert_int_equal(syscall_number(""), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_libbpf_message_is_cut),
+		cmocka_unit_test(test_syscall_numbers_match_the_kernels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
