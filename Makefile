@@ -7,6 +7,7 @@
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local
 #   make clean
+#   make vmlinux    regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel
 
 VERSION   := 0.1.0
 BUILD     ?= build
@@ -41,12 +42,18 @@ PROTOS    := $(wildcard proto/*.proto)
 PROTO_C   := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
 PROTO_H   := $(PROTO_C:.c=.h)
 
-# BPF: kernel sides compiled with clang against this kernel's BTF (CO-RE),
-# then turned into skeleton headers that the user sides include.
+# BPF: kernel sides compiled with clang (CO-RE: libbpf relocates field
+# offsets to the running kernel at load time), then turned into skeleton
+# headers that the user sides include. The kernel types come from a
+# vmlinux.h kept per architecture in bpf/vmlinux/, so the build does not
+# depend on the build machine's kernel; `make vmlinux` regenerates this
+# architecture's from /sys/kernel/btf/vmlinux. An architecture without a
+# kept one generates its own into the build folder.
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
-VMLINUX_H := $(BUILD)/bpf/vmlinux.h
+VMLINUX_KEPT := bpf/vmlinux/$(ARCH)/vmlinux.h
+VMLINUX_H := $(if $(wildcard $(VMLINUX_KEPT)),$(VMLINUX_KEPT),$(BUILD)/bpf/vmlinux/$(ARCH)/vmlinux.h)
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
@@ -54,7 +61,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 # Helpers building one module alone may narrow what a unit test links.
 UNIT_LINK_OBJS ?= $(LIB_OBJS)
 
-.PHONY: all deps deps-build run test unit integration bench install clean
+.PHONY: all deps deps-build run test unit integration bench install clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
@@ -75,13 +82,19 @@ $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(@D)
 	protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
 
-$(VMLINUX_H):
+$(BUILD)/bpf/vmlinux/$(ARCH)/vmlinux.h:
 	@mkdir -p $(@D)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
+vmlinux:
+	@mkdir -p $(dir $(VMLINUX_KEPT))
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_KEPT).tmp
+	mv $(VMLINUX_KEPT).tmp $(VMLINUX_KEPT)
+
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h)
+	@mkdir -p $(@D)
 	clang -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-I$(BUILD)/bpf -I. -c $< -o $@
+		-I$(dir $(VMLINUX_H)) -I. -c $< -o $@
 	llvm-strip -g $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o

@@ -58,10 +58,12 @@ def calibrate(ctx):
     per-CPU counter on sched_switch. {program: ns per event}, or {} if it
     could not be built (the figures then stand without their baseline)."""
     bench = os.path.join(REPO, "test", "bench")
-    vmlinux = os.path.join(REPO, "build", "bpf")
     obj, skel, binary = (os.path.join(WORK, n) for n in
                          ("calibrate.bpf.o", "calibrate.skel.h", "calibrate"))
     arch = {"x86_64": "x86", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    vmlinux = os.path.join(REPO, "bpf", "vmlinux", arch)  # as the Makefile chooses
+    if not os.path.exists(os.path.join(vmlinux, "vmlinux.h")):
+        vmlinux = os.path.join(REPO, "build", "bpf", "vmlinux", arch)
     try:
         subprocess.run(["clang", "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_" + arch,
                         "-I" + vmlinux, "-c", os.path.join(bench, "calibrate.bpf.c"), "-o", obj],
