@@ -369,14 +369,6 @@ static int parse_label_value(struct textparse *p, struct cursor *c, char **value
 	return 0;
 }
 
-static bool label_seen(const struct textparse *p, size_t first, const char *name)
-{
-	for (size_t i = first; i < p->n_labels; i++)
-		if (strcmp(p->labels[i].name, name) == 0)
-			return true;
-	return false;
-}
-
 /* A histogram's le and a summary's quantile must be numbers. */
 static int check_special_label(struct textparse *p, const struct cursor *c,
 			       const struct textparse_family *f, const char *name, const char *value)
@@ -388,6 +380,28 @@ static int check_special_label(struct textparse *p, const struct cursor *c,
 	if (special && strcmp(name, special) == 0 && !text_parse_float(value, &ignored))
 		return fail(p, c, "expected float as value for '%s' label, got \"%.*s\"", special,
 			    TOKEN_SHOWN, value);
+	return 0;
+}
+
+/* Not reserved, not past the label limit, not a second label of that name
+ * in the sample (a set, not a scan of the labels before it: a line of n
+ * labels must cost O(n), or one line of 60,000 labels stalls the round). */
+static int check_label_name(struct textparse *p, const struct cursor *c,
+			    const struct textparse_family *f, size_t first, const char *name)
+{
+	int seen;
+
+	if (strcmp(name, "__name__") == 0)
+		return fail(p, c, "label name \"__name__\" is reserved");
+	if (p->limits.max_labels && p->n_labels - first >= p->limits.max_labels)
+		return fail(p, c, "more than %zu labels for metric \"%.*s\" (max_labels_per_series)",
+			    p->limits.max_labels, (int)f->name_len, f->name);
+	seen = nameset_add(&p->label_names, name);
+	if (seen < 0)
+		return fail_oom(p, c);
+	if (seen > 0)
+		return fail(p, c, "duplicate label name \"%s\" for metric \"%.*s\"", name,
+			    (int)f->name_len, f->name);
 	return 0;
 }
 
@@ -406,11 +420,8 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 		return fail(p, c, "expected '=' after label name \"%.*s\"", (int)len, name);
 	c->pos++;
 	name[len] = '\0'; /* over '=' or a blank, both passed */
-	if (strcmp(name, "__name__") == 0)
-		return fail(p, c, "label name \"__name__\" is reserved");
-	if (label_seen(p, first, name))
-		return fail(p, c, "duplicate label name \"%s\" for metric \"%.*s\"", name,
-			    (int)f->name_len, f->name);
+	if (check_label_name(p, c, f, first, name) < 0)
+		return -1;
 	skip_blanks(c);
 	if (at_eol(c) || *c->pos != '"')
 		return fail(p, c, "expected '\"' at start of label value of \"%s\"", name);
@@ -432,6 +443,7 @@ static int parse_labels(struct textparse *p, struct cursor *c, const struct text
 {
 	size_t first = p->n_labels;
 
+	nameset_clear(&p->label_names);
 	for (;;) {
 		skip_blanks(c);
 		if (!at_eol(c) && *c->pos == '}')
@@ -515,6 +527,8 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
 		return fail(p, c, "invalid character '%c' in metric name \"%.*s\"", *c->pos,
 			    (int)len, name);
+	if (p->limits.max_samples && p->n_samples >= p->limits.max_samples)
+		return fail(p, c, "more than %zu series (max_series_per_file)", p->limits.max_samples);
 	if (resolve_family(p, c, name, len, &fam) < 0)
 		return -1;
 	f = &p->families[fam];
@@ -566,15 +580,32 @@ static int check_no_nul(struct textparse *p, const char *text, size_t len)
 void textparse_init(struct textparse *p)
 {
 	*p = (struct textparse){0};
+	nameset_init(&p->label_names);
 }
 
 void textparse_free(struct textparse *p)
 {
+	struct textparse_limits limits = p->limits;
+
 	free(p->families);
 	free(p->samples);
 	free(p->labels);
 	free(p->index);
+	nameset_free(&p->label_names);
 	textparse_init(p);
+	p->limits = limits;
+}
+
+bool textparse_trim(struct textparse *p, size_t keep_bytes)
+{
+	size_t held = p->cap_families * sizeof(*p->families) +
+		      p->cap_samples * sizeof(*p->samples) + p->cap_labels * sizeof(*p->labels) +
+		      p->index_cap * sizeof(*p->index) + nameset_bytes(&p->label_names);
+
+	if (held <= keep_bytes)
+		return false;
+	textparse_free(p);
+	return true;
 }
 
 int textparse_parse(struct textparse *p, char *text, size_t len)
