@@ -3,10 +3,26 @@
 #ifndef BPFPUSH_TEXTFILE_H
 #define BPFPUSH_TEXTFILE_H
 
+#include <stdint.h>
+
 #define TEXTFILE_DEFAULT_DIRECTORY "/var/lib/bpfpush/textfile"
+/* A file over any of these is skipped whole, as a malformed one is (0: no
+ * bound). 64 MiB holds the series limit at ~330 bytes a line; the largest
+ * textfiles in the wild are a few MB, and a file this size takes a fraction
+ * of a second to parse, every interval. */
+#define TEXTFILE_DEFAULT_MAX_FILE_BYTES "67108864"
+/* Twice the largest round a healthy agent is tested with (100,000 series
+ * from one file). */
+#define TEXTFILE_DEFAULT_MAX_SERIES_PER_FILE "200000"
+/* Twice what Mimir and VictoriaMetrics accept by default (30 label names
+ * per series): a series past it would be refused by the receiver anyway. */
+#define TEXTFILE_DEFAULT_MAX_LABELS_PER_SERIES "64"
 
 struct textfile_opts {
-	char *directory; /* every *.prom in it is read each interval */
+	char *directory;               /* every *.prom in it is read each interval */
+	int64_t max_file_bytes;        /* a larger file is not read */
+	int64_t max_series_per_file;   /* sample lines */
+	int64_t max_labels_per_series; /* labels in one sample's braces */
 };
 
 #endif
