@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,9 @@ static int reserve(struct file_buf *b, size_t extra)
 	return 0;
 }
 
-static int read_all(struct file_buf *b, int fd, size_t size_hint)
+/* Reads up to limit + 1 bytes: 0, -1 (errno), or FILE_BUF_TOO_LARGE when
+ * there were more than limit. */
+static int read_all(struct file_buf *b, int fd, size_t size_hint, size_t limit)
 {
 	b->len = 0;
 	/* +1: room left after the whole file, so the read that sees EOF
@@ -37,7 +40,12 @@ static int read_all(struct file_buf *b, int fd, size_t size_hint)
 	if (reserve(b, size_hint >= MIN_READ ? size_hint + 1 : MIN_READ) < 0)
 		return -1;
 	for (;;) {
-		ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		size_t room = b->cap - b->len - 1;
+		ssize_t n;
+
+		if (room > limit - b->len + 1)
+			room = limit - b->len + 1;
+		n = read(fd, b->data + b->len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -45,6 +53,10 @@ static int read_all(struct file_buf *b, int fd, size_t size_hint)
 		if (n == 0)
 			break;
 		b->len += (size_t)n;
+		if (b->len > limit) {
+			b->len = 0;
+			return FILE_BUF_TOO_LARGE;
+		}
 		if (b->cap - b->len - 1 == 0 && reserve(b, b->cap) < 0)
 			return -1;
 	}
@@ -52,13 +64,16 @@ static int read_all(struct file_buf *b, int fd, size_t size_hint)
 	return 0;
 }
 
-int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why)
+int file_buf_read_max(struct file_buf *b, const char *path, struct stat *st, size_t max_bytes,
+		      const char **why)
 {
+	size_t limit = max_bytes ? max_bytes : SIZE_MAX - 1;
 	struct stat local;
 	int fd, rc = -1;
 
 	if (!st)
 		st = &local;
+	b->len = 0;
 	/* O_NONBLOCK: opening a FIFO someone named x.prom must not hang us. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
@@ -69,12 +84,27 @@ int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const c
 		*why = strerror(errno);
 	else if (!S_ISREG(st->st_mode))
 		*why = "not a regular file";
-	else if (read_all(b, fd, (size_t)st->st_size) < 0)
+	else if ((uintmax_t)st->st_size > limit)
+		rc = FILE_BUF_TOO_LARGE;
+	else if ((rc = read_all(b, fd, (size_t)st->st_size, limit)) == -1)
 		*why = strerror(errno);
-	else
-		rc = 0;
+	if (rc == FILE_BUF_TOO_LARGE)
+		*why = "larger than its bound";
 	close(fd);
 	return rc;
+}
+
+int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why)
+{
+	return file_buf_read_max(b, path, st, 0, why);
+}
+
+bool file_buf_shrink(struct file_buf *b, size_t keep_bytes)
+{
+	if (b->cap <= keep_bytes)
+		return false;
+	file_buf_free(b);
+	return true;
 }
 
 void file_buf_free(struct file_buf *b)

@@ -4,6 +4,7 @@
 #ifndef BPFPUSH_READFILE_H
 #define BPFPUSH_READFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -18,7 +19,20 @@ struct file_buf {
  * Returns 0, or -1 with *why set to a static text (strerror or "not a
  * regular file"). st, if not NULL, receives the file's fstat. */
 int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why);
+
+/* Returned by file_buf_read_max for a file larger than its bound. */
+#define FILE_BUF_TOO_LARGE (-2)
+
+/* file_buf_read, but a file of more than max_bytes (0: no bound) is not
+ * read: FILE_BUF_TOO_LARGE, with st filled and b->len 0, whether fstat
+ * said so or the file grew past it while being read. */
+int file_buf_read_max(struct file_buf *b, const char *path, struct stat *st, size_t max_bytes,
+		      const char **why);
 void file_buf_free(struct file_buf *b);
+/* Frees the buffer when it holds more than keep_bytes: one huge file read
+ * once must not pin its size for the rest of the run. Returns whether it
+ * freed it. */
+bool file_buf_shrink(struct file_buf *b, size_t keep_bytes);
 
 /* root + "/" + rel, malloc'd; root is one of ctx->global's procfs, sysfs,
  * rootfs (fallback when NULL: "/proc", "/sys", "/"). NULL on ENOMEM. */

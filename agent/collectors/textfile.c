@@ -12,9 +12,17 @@
  *
  * A condition is logged when it appears, not every interval: what was
  * logged last round is remembered, and the same line is not logged again
- * while the condition lasts. */
+ * while the condition lasts.
+ *
+ * What one round costs is bounded per file: a file over max_file_bytes is
+ * not read, one over max_series_per_file or with a series over
+ * max_labels_per_series is skipped like a malformed one, and checking a
+ * sample's labels is linear in their number. Memory is bounded beyond the
+ * round too: buffers a big file grew are freed when the round ends. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +38,21 @@
 #include "agent/grow.h"
 
 #define QUOTED_MAX 512
+/* What the file buffer and the parser may keep from one round to the next:
+ * enough for ordinary textfiles to allocate nothing in steady state. */
+#define KEEP_BYTES (1024 * 1024)
+/* The parser indexes samples and labels with 32 bits. */
+#define COUNT_MAX UINT32_MAX
 
 static const struct opt_desc textfile_opt_descs[] = {
 	{"directory", OPT_STRING, TEXTFILE_DEFAULT_DIRECTORY,
 	 offsetof(struct textfile_opts, directory), 0},
+	{"max_file_bytes", OPT_INT, TEXTFILE_DEFAULT_MAX_FILE_BYTES,
+	 offsetof(struct textfile_opts, max_file_bytes), 0},
+	{"max_series_per_file", OPT_INT, TEXTFILE_DEFAULT_MAX_SERIES_PER_FILE,
+	 offsetof(struct textfile_opts, max_series_per_file), COUNT_MAX},
+	{"max_labels_per_series", OPT_INT, TEXTFILE_DEFAULT_MAX_LABELS_PER_SERIES,
+	 offsetof(struct textfile_opts, max_labels_per_series), COUNT_MAX},
 	{NULL, 0, NULL, 0, 0},
 };
 
@@ -64,6 +83,7 @@ struct textfile_state {
 	char *path;        /* directory/name of the file being read */
 	char *help;        /* "Metric read from <path>", for families without HELP */
 	size_t path_cap, help_cap;
+	size_t max_file_bytes; /* 0: no bound */
 	struct file_buf file;
 	struct textparse parser;
 	struct log_memory logged;
@@ -94,23 +114,50 @@ static void log_memory_end_round(struct log_memory *m)
 	m->n_now = 0;
 }
 
+/* Logs msg with the formatted tail unless the same condition was logged
+ * last round. key names the condition; NULL: the tail does (when the tail
+ * holds a value that moves, such as a growing file's size, the key must
+ * leave it out or the line would repeat every round). */
+static void vnote(struct textfile_state *st, const char *msg, const char *key, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vnote(struct textfile_state *st, const char *msg, const char *key, const char *fmt,
+		  va_list ap)
+{
+	char tail[2 * QUOTED_MAX];
+
+	if (vsnprintf(tail, sizeof(tail), fmt, ap) < 0)
+		return;
+	if (!key)
+		key = tail;
+	if (log_memory_is_new(&st->logged,
+			      XXH3_64bits_withSeed(key, strlen(key), XXH3_64bits(msg, strlen(msg)))))
+		log_msg(LOG_WARN, msg, "%s", tail);
+}
+
 static void note(struct textfile_state *st, const char *msg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void note(struct textfile_state *st, const char *msg, const char *fmt, ...)
 {
-	char tail[2 * QUOTED_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(tail, sizeof(tail), fmt, ap);
+	vnote(st, msg, NULL, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if (log_memory_is_new(&st->logged,
-			      XXH3_64bits_withSeed(tail, strlen(tail), XXH3_64bits(msg, strlen(msg)))))
-		log_msg(LOG_WARN, msg, "%s", tail);
+}
+
+static void note_keyed(struct textfile_state *st, const char *msg, const char *key,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void note_keyed(struct textfile_state *st, const char *msg, const char *key,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vnote(st, msg, key, fmt, ap);
+	va_end(ap);
 }
 
 static const char *quote(const char *s, char out[QUOTED_MAX])
@@ -241,23 +288,43 @@ static void emit_samples(struct textfile_state *st, struct registry *reg)
 		     d.duplicates, d.rejected, d.first_line);
 }
 
+/* Reads st->path into st->file: 0, or -1 (logged) when it cannot be read
+ * or is over max_file_bytes. */
+static int read_file(struct textfile_state *st, struct stat *sb)
+{
+	char qpath[QUOTED_MAX], qwhy[QUOTED_MAX];
+	const char *why;
+	int rc = file_buf_read_max(&st->file, st->path, sb, st->max_file_bytes, &why);
+
+	if (rc == FILE_BUF_TOO_LARGE) {
+		/* Keyed by the path alone: a file that keeps growing is one
+		 * condition, logged once. */
+		note_keyed(st, "textfile skipped", st->path,
+			   "file=%s size=%jd err=\"over max_file_bytes (%zu)\"",
+			   quote(st->path, qpath), (intmax_t)sb->st_size, st->max_file_bytes);
+		return -1;
+	}
+	if (rc < 0) {
+		note(st, "textfile unreadable", "file=%s err=%s", quote(st->path, qpath),
+		     quote(why, qwhy));
+		return -1;
+	}
+	return 0;
+}
+
 /* 0, or -1 when the file could not be read or parsed (nothing emitted). */
 static int collect_file(struct textfile_state *st, struct registry *reg, const char *name)
 {
 	char qpath[QUOTED_MAX], qwhy[QUOTED_MAX], at[QUOTED_MAX];
 	struct label file_label;
-	const char *why;
 	struct stat sb;
 
 	if (set_path_and_help(st, name) < 0) {
 		note(st, "textfile skipped", "file=%s err=\"out of memory\"", quote(name, qpath));
 		return -1;
 	}
-	if (file_buf_read(&st->file, st->path, &sb, &why) < 0) {
-		note(st, "textfile unreadable", "file=%s err=%s", quote(st->path, qpath),
-		     quote(why, qwhy));
+	if (read_file(st, &sb) < 0)
 		return -1;
-	}
 	if (textparse_parse(&st->parser, st->file.data, st->file.len) < 0) {
 		snprintf(at, sizeof(at), "%s:%u", st->path, st->parser.error.line);
 		note(st, "textfile skipped", "at=%s err=%s", quote(at, qpath),
@@ -291,6 +358,23 @@ static int collect_directory(struct textfile_state *st, struct registry *reg)
 	return rc;
 }
 
+/* A file read whole must not hold its size beyond the round: buffers past
+ * KEEP_BYTES are freed (and regrown next round, if the file is still
+ * there). free() alone may keep mid-sized blocks in the heap, so glibc is
+ * asked to give the pages back. */
+static void release_big_buffers(struct textfile_state *st)
+{
+	bool freed = file_buf_shrink(&st->file, KEEP_BYTES);
+
+	freed = textparse_trim(&st->parser, KEEP_BYTES) || freed;
+#ifdef __GLIBC__
+	if (freed)
+		malloc_trim(0);
+#else
+	(void)freed;
+#endif
+}
+
 /* Always 0: as in node_exporter, what went wrong is in
  * node_textfile_scrape_error, not in the collector's success. */
 static int textfile_update(struct collector_ctx *ctx, struct registry *reg)
@@ -302,6 +386,7 @@ static int textfile_update(struct collector_ctx *ctx, struct registry *reg)
 		failed = collect_directory(st, reg) < 0;
 	registry_emit(reg, &scrape_error_desc, NULL, NULL, 0, failed ? 1 : 0, 0);
 	log_memory_end_round(&st->logged);
+	release_big_buffers(st);
 	return 0;
 }
 
@@ -324,6 +409,22 @@ static void textfile_exit(struct collector_ctx *ctx)
 	ctx->state = NULL;
 }
 
+/* The limits from the options, or their defaults without options. */
+static void set_limits(struct textfile_state *st, const struct textfile_opts *opts)
+{
+	int64_t file_bytes = strtoll(TEXTFILE_DEFAULT_MAX_FILE_BYTES, NULL, 10),
+		series = strtoll(TEXTFILE_DEFAULT_MAX_SERIES_PER_FILE, NULL, 10),
+		labels = strtoll(TEXTFILE_DEFAULT_MAX_LABELS_PER_SERIES, NULL, 10);
+
+	if (opts) {
+		file_bytes = opts->max_file_bytes;
+		series = opts->max_series_per_file;
+		labels = opts->max_labels_per_series;
+	}
+	st->max_file_bytes = (size_t)file_bytes;
+	st->parser.limits = (struct textparse_limits){(size_t)series, (size_t)labels};
+}
+
 static int textfile_init(struct collector_ctx *ctx)
 {
 	const struct textfile_opts *opts = ctx->opts;
@@ -341,6 +442,7 @@ static int textfile_init(struct collector_ctx *ctx)
 		return -1;
 	}
 	textparse_init(&st->parser);
+	set_limits(st, opts);
 	ctx->state = st;
 	return 0;
 }

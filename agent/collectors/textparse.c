@@ -4,10 +4,9 @@
  * operator searches for leads to the same explanations node_exporter users
  * find. Parsing stops at the first error: the caller skips the whole file. */
 #include "agent/collectors/textparse.h"
+#include "agent/collectors/textlex.h"
 #include "agent/grow.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,86 +115,6 @@ static size_t token_len(const struct cursor *c)
 	while (s < c->eol && !is_blank(*s))
 		s++;
 	return (size_t)(s - c->pos);
-}
-
-/* Prometheus requires label values to be valid UTF-8 (no overlong forms,
- * no surrogates). */
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char b = s[i];
-		uint32_t cp, min;
-		size_t n;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if ((b & 0xe0) == 0xc0) {
-			n = 1, cp = b & 0x1f, min = 0x80;
-		} else if ((b & 0xf0) == 0xe0) {
-			n = 2, cp = b & 0x0f, min = 0x800;
-		} else if ((b & 0xf8) == 0xf0) {
-			n = 3, cp = b & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
-/* ---- numbers ------------------------------------------------------- */
-
-/* Go's strconv.ParseFloat as expfmt uses it: decimal or scientific, NaN,
- * [+-]Inf(inity) in any case; no hex floats, no '_' separators, no
- * overflow. s is NUL-terminated. */
-static bool parse_float(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (*s == '\0' || strpbrk(s, "xXpP_("))
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end != '\0' || (errno == ERANGE && isinf(v)))
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Go's strconv.ParseInt(s, 10, 64): optional sign, decimal digits. */
-static bool parse_int64(const char *s, size_t len, int64_t *out)
-{
-	bool negative = false;
-	uint64_t v = 0, limit;
-	size_t i = 0;
-
-	if (len > 0 && (s[0] == '+' || s[0] == '-'))
-		negative = s[i++] == '-';
-	if (i == len)
-		return false;
-	limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < len; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-		if (d > 9 || v > (limit - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = negative ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
 }
 
 /* ---- storage ------------------------------------------------------- */
@@ -450,14 +369,6 @@ static int parse_label_value(struct textparse *p, struct cursor *c, char **value
 	return 0;
 }
 
-static bool label_seen(const struct textparse *p, size_t first, const char *name)
-{
-	for (size_t i = first; i < p->n_labels; i++)
-		if (strcmp(p->labels[i].name, name) == 0)
-			return true;
-	return false;
-}
-
 /* A histogram's le and a summary's quantile must be numbers. */
 static int check_special_label(struct textparse *p, const struct cursor *c,
 			       const struct textparse_family *f, const char *name, const char *value)
@@ -466,9 +377,31 @@ static int check_special_label(struct textparse *p, const struct cursor *c,
 	const char *special = f->type == METRIC_HISTOGRAM ? "le" :
 			      f->type == METRIC_SUMMARY   ? "quantile" : NULL;
 
-	if (special && strcmp(name, special) == 0 && !parse_float(value, &ignored))
+	if (special && strcmp(name, special) == 0 && !text_parse_float(value, &ignored))
 		return fail(p, c, "expected float as value for '%s' label, got \"%.*s\"", special,
 			    TOKEN_SHOWN, value);
+	return 0;
+}
+
+/* Not reserved, not past the label limit, not a second label of that name
+ * in the sample (a set, not a scan of the labels before it: a line of n
+ * labels must cost O(n), or one line of 60,000 labels stalls the round). */
+static int check_label_name(struct textparse *p, const struct cursor *c,
+			    const struct textparse_family *f, size_t first, const char *name)
+{
+	int seen;
+
+	if (strcmp(name, "__name__") == 0)
+		return fail(p, c, "label name \"__name__\" is reserved");
+	if (p->limits.max_labels && p->n_labels - first >= p->limits.max_labels)
+		return fail(p, c, "more than %zu labels for metric \"%.*s\" (max_labels_per_series)",
+			    p->limits.max_labels, (int)f->name_len, f->name);
+	seen = nameset_add(&p->label_names, name);
+	if (seen < 0)
+		return fail_oom(p, c);
+	if (seen > 0)
+		return fail(p, c, "duplicate label name \"%s\" for metric \"%.*s\"", name,
+			    (int)f->name_len, f->name);
 	return 0;
 }
 
@@ -487,18 +420,15 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 		return fail(p, c, "expected '=' after label name \"%.*s\"", (int)len, name);
 	c->pos++;
 	name[len] = '\0'; /* over '=' or a blank, both passed */
-	if (strcmp(name, "__name__") == 0)
-		return fail(p, c, "label name \"__name__\" is reserved");
-	if (label_seen(p, first, name))
-		return fail(p, c, "duplicate label name \"%s\" for metric \"%.*s\"", name,
-			    (int)f->name_len, f->name);
+	if (check_label_name(p, c, f, first, name) < 0)
+		return -1;
 	skip_blanks(c);
 	if (at_eol(c) || *c->pos != '"')
 		return fail(p, c, "expected '\"' at start of label value of \"%s\"", name);
 	c->pos++;
 	if (parse_label_value(p, c, &value, &value_len) < 0)
 		return -1;
-	if (!valid_utf8((const unsigned char *)value, value_len))
+	if (!text_valid_utf8((const unsigned char *)value, value_len))
 		return fail(p, c, "invalid label value of \"%s\": not UTF-8", name);
 	if (check_special_label(p, c, f, name, value) < 0)
 		return -1;
@@ -513,6 +443,7 @@ static int parse_labels(struct textparse *p, struct cursor *c, const struct text
 {
 	size_t first = p->n_labels;
 
+	nameset_clear(&p->label_names);
 	for (;;) {
 		skip_blanks(c);
 		if (!at_eol(c) && *c->pos == '}')
@@ -544,7 +475,7 @@ static int parse_value(struct textparse *p, struct cursor *c, double *value)
 	c->pos += len;
 	saved = *c->pos; /* strtod wants a NUL; the line is ours until its end */
 	*c->pos = '\0';
-	ok = parse_float(tok, value);
+	ok = text_parse_float(tok, value);
 	*c->pos = saved;
 	if (!ok)
 		return fail(p, c, "expected float as value, got \"%.*s\"",
@@ -562,7 +493,7 @@ static int parse_timestamp(struct textparse *p, struct cursor *c, struct textpar
 	if (at_eol(c))
 		return 0;
 	len = token_len(c);
-	if (!parse_int64(c->pos, len, &s->ts_ms))
+	if (!text_parse_int64(c->pos, len, &s->ts_ms))
 		return fail(p, c, "expected integer as timestamp, got \"%.*s\"",
 			    shown((ptrdiff_t)len), c->pos);
 	s->has_ts = true;
@@ -596,6 +527,8 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
 		return fail(p, c, "invalid character '%c' in metric name \"%.*s\"", *c->pos,
 			    (int)len, name);
+	if (p->limits.max_samples && p->n_samples >= p->limits.max_samples)
+		return fail(p, c, "more than %zu series (max_series_per_file)", p->limits.max_samples);
 	if (resolve_family(p, c, name, len, &fam) < 0)
 		return -1;
 	f = &p->families[fam];
@@ -647,15 +580,32 @@ static int check_no_nul(struct textparse *p, const char *text, size_t len)
 void textparse_init(struct textparse *p)
 {
 	*p = (struct textparse){0};
+	nameset_init(&p->label_names);
 }
 
 void textparse_free(struct textparse *p)
 {
+	struct textparse_limits limits = p->limits;
+
 	free(p->families);
 	free(p->samples);
 	free(p->labels);
 	free(p->index);
+	nameset_free(&p->label_names);
 	textparse_init(p);
+	p->limits = limits;
+}
+
+bool textparse_trim(struct textparse *p, size_t keep_bytes)
+{
+	size_t held = p->cap_families * sizeof(*p->families) +
+		      p->cap_samples * sizeof(*p->samples) + p->cap_labels * sizeof(*p->labels) +
+		      p->index_cap * sizeof(*p->index) + nameset_bytes(&p->label_names);
+
+	if (held <= keep_bytes)
+		return false;
+	textparse_free(p);
+	return true;
 }
 
 int textparse_parse(struct textparse *p, char *text, size_t len)

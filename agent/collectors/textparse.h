@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/collectors/nameset.h"
 #include "agent/registry.h"
 
 #define TEXTPARSE_REASON_MAX 160
@@ -45,6 +46,13 @@ struct textparse_sample {
 	bool has_ts;
 };
 
+/* Bounds on what one text may hold; past one, the parse fails (and the
+ * caller skips the whole text). 0: no bound. */
+struct textparse_limits {
+	size_t max_samples; /* sample lines in the text */
+	size_t max_labels;  /* labels between one sample's braces */
+};
+
 struct textparse_error {
 	unsigned line; /* 1-based */
 	char reason[TEXTPARSE_REASON_MAX];
@@ -59,11 +67,18 @@ struct textparse {
 	size_t n_labels, cap_labels;
 	uint32_t *index;       /* family hash table: 0 empty, else index + 1 */
 	size_t index_cap;      /* a power of two */
+	struct nameset label_names; /* of the sample being parsed: duplicates */
+	struct textparse_limits limits; /* set by the caller, kept across parses */
 	struct textparse_error error;
 };
 
 void textparse_init(struct textparse *p);
 void textparse_free(struct textparse *p);
+
+/* Frees what the arrays hold when it is more than keep_bytes, so that one
+ * huge text does not pin its memory after it is gone; the next parse
+ * allocates again. Keeps the limits. Returns whether it freed them. */
+bool textparse_trim(struct textparse *p, size_t keep_bytes);
 
 /* Parses text[0..len), writing into it (see above). Returns 0, or -1 with
  * p->error set (the first error; the result is then incomplete and must

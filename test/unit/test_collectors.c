@@ -63,7 +63,15 @@ static void test_table(void **state)
 	assert_int_equal(collector_textfile.opts[0].type, OPT_STRING);
 	assert_string_equal(collector_textfile.opts[0].default_value, "/var/lib/bpfpush/textfile");
 	assert_int_equal(collector_textfile.opts[0].offset, offsetof(struct textfile_opts, directory));
-	assert_null(collector_textfile.opts[1].name);
+	assert_string_equal(collector_textfile.opts[1].name, "max_file_bytes");
+	assert_int_equal(collector_textfile.opts[1].type, OPT_INT);
+	assert_string_equal(collector_textfile.opts[1].default_value, "67108864");
+	assert_string_equal(collector_textfile.opts[2].name, "max_series_per_file");
+	/* Another test pushes 100,000 series from one file through the agent. */
+	assert_true(strtoll(collector_textfile.opts[2].default_value, NULL, 10) >= 100000);
+	assert_string_equal(collector_textfile.opts[3].name, "max_labels_per_series");
+	assert_string_equal(collector_textfile.opts[3].default_value, "64");
+	assert_null(collector_textfile.opts[4].name);
 }
 
 /* ---- cpu -------------------------------------------------------------- */
@@ -320,7 +328,7 @@ static double file_mtime(const char *path)
 
 static void test_textfile_fixtures(void **state)
 {
-	struct textfile_opts opts = {"test/fixtures/textfile/"};
+	struct textfile_opts opts = {.directory = "test/fixtures/textfile/"};
 	const struct sample *s;
 	struct run r;
 	(void)state;
@@ -397,7 +405,7 @@ static void test_textfile_fixtures(void **state)
  * fixed and broken again, it is logged again. */
 static void test_textfile_changes(void **state)
 {
-	struct textfile_opts opts;
+	struct textfile_opts opts = {0};
 	struct tmpdir t;
 	int64_t late = ((int64_t)time(NULL) - 3 * 3600) * 1000;
 	const char *reading, *broken = "air_quality{city=\"nyc\"} 5.59 123 oops\n";
@@ -452,7 +460,7 @@ static void test_textfile_changes(void **state)
  * directory: scrape_error 1, no hang, the other files still read. */
 static void test_textfile_unreadable(void **state)
 {
-	struct textfile_opts opts;
+	struct textfile_opts opts = {0};
 	struct tmpdir t;
 	char missing[128];
 	struct run r;
@@ -493,7 +501,7 @@ static void test_textfile_unreadable(void **state)
 /* The collector's own series names are not taken from files. */
 static void test_textfile_reserved_names(void **state)
 {
-	struct textfile_opts opts;
+	struct textfile_opts opts = {0};
 	struct tmpdir t;
 	struct run r;
 	(void)state;
@@ -507,6 +515,98 @@ static void test_textfile_reserved_names(void **state)
 	assert_int_equal(count_named(&r, "node_textfile_scrape_error"), 1);
 	assert_value(&r, "node_textfile_scrape_error{}", 0);
 	run_stop(&r);
+	tmp_cleanup(&t);
+}
+
+/* Four files for textfile_opts {dir, 200, 3, 4}: a_big.prom of 201 bytes,
+ * b_many.prom of 4 series, c_wide.prom with a series of 5 labels, and
+ * d_ok.prom within every bound. */
+static void limits_dir(struct tmpdir *t, struct textfile_opts *opts)
+{
+	char text[256];
+
+	tmp_dir(t);
+	*opts = (struct textfile_opts){t->dir, 200, 3, 4};
+	/* A comment line of 188 bytes, then big_metric 1. */
+	snprintf(text, sizeof(text), "#%0186d\nbig_metric 1\n", 0);
+	assert_int_equal(strlen(text), 201);
+	tmp_file(t, "a_big.prom", text);
+	tmp_file(t, "b_many.prom", "m 1\nn 2\no 3\np 4\n");
+	tmp_file(t, "c_wide.prom", "w{a=\"1\",b=\"2\",c=\"3\",d=\"4\",e=\"5\"} 1\n");
+	tmp_file(t, "d_ok.prom", "ok{a=\"1\",b=\"2\",c=\"3\",d=\"4\"} 1\nok2 2\nok3 3\n");
+}
+
+/* A file over max_file_bytes, one over max_series_per_file and one with a
+ * series over max_labels_per_series are skipped whole, as a malformed file
+ * is: scrape_error 1, none of their samples, one log line each however
+ * many rounds it lasts (a growing file included), and again once the
+ * condition went away and came back. */
+static void test_textfile_limits(void **state)
+{
+	struct textfile_opts opts;
+	char text[256];
+	struct tmpdir t;
+	struct run r;
+	(void)state;
+
+	limits_dir(&t, &opts);
+	run_start(&r, &collector_textfile, &opts, NULL);
+	assert_int_equal(run_round_logged(&r, ROUND_TS, "textfile skipped"), 3);
+	assert_value(&r, "node_textfile_scrape_error{}", 1);
+	assert_int_equal(count_named(&r, "big_metric") + count_named(&r, "m") +
+			 count_named(&r, "p") + count_named(&r, "w"), 0);
+	assert_value(&r, "ok{a=\"1\",b=\"2\",c=\"3\",d=\"4\"}", 1);
+	assert_value(&r, "ok3{}", 3);
+	assert_int_equal(count_named(&r, "node_textfile_mtime_seconds"), 1);
+	/* Still too big, and growing: not logged again. */
+	memset(text, '#', 250);
+	text[250] = '\n', text[251] = '\0';
+	write_file(t.path[0], text);
+	assert_int_equal(run_round_logged(&r, ROUND_TS + 15000, "textfile skipped"), 0);
+	assert_value(&r, "node_textfile_scrape_error{}", 1);
+	/* Exactly max_file_bytes is read; the others fixed: no error. */
+	snprintf(text, sizeof(text), "#%0185d\nbig_metric 1\n", 0);
+	write_file(t.path[0], text);
+	write_file(t.path[1], "m 1\nn 2\no 3\n");
+	write_file(t.path[2], "w{a=\"1\",b=\"2\",c=\"3\",d=\"4\"} 1\n");
+	assert_int_equal(run_round_logged(&r, ROUND_TS + 30000, "textfile skipped"), 0);
+	assert_value(&r, "node_textfile_scrape_error{}", 0);
+	assert_value(&r, "big_metric{}", 1);
+	assert_value(&r, "m{}", 1);
+	assert_value(&r, "w{a=\"1\",b=\"2\",c=\"3\",d=\"4\"}", 1);
+	assert_int_equal(count_named(&r, "node_textfile_mtime_seconds"), 4);
+	/* Too big again: logged again, its series go stale. */
+	snprintf(text, sizeof(text), "#%0186d\nbig_metric 1\n", 0);
+	write_file(t.path[0], text);
+	assert_int_equal(run_round_logged(&r, ROUND_TS + 45000, "over max_file_bytes (200)"), 1);
+	assert_true(isnan(must_find(&r, "big_metric{}")->value));
+	assert_value(&r, "node_textfile_scrape_error{}", 1);
+	run_stop(&r);
+	tmp_cleanup(&t);
+}
+
+/* What the line logged for each bound says: the file, its size or the
+ * line where the bound was passed, and the option's name. */
+static void test_textfile_limit_messages(void **state)
+{
+	static const char *const said[] = {
+		"a_big.prom size=201 err=\"over max_file_bytes (200)\"",
+		"b_many.prom:4 err=\"more than 3 series (max_series_per_file)\"",
+		"c_wide.prom:1 err=\"more than 4 labels for metric \\\"w\\\" (max_labels_per_series)\"",
+	};
+	struct textfile_opts opts;
+	struct tmpdir t;
+	struct run r;
+	(void)state;
+
+	limits_dir(&t, &opts);
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+		/* A new collector each time: the first round logs. */
+		run_start(&r, &collector_textfile, &opts, NULL);
+		if (run_round_logged(&r, ROUND_TS, said[i]) != 1)
+			fail_msg("no line says %s", said[i]);
+		run_stop(&r);
+	}
 	tmp_cleanup(&t);
 }
 
@@ -526,6 +626,8 @@ int main(void)
 		cmocka_unit_test(test_textfile_changes),
 		cmocka_unit_test(test_textfile_unreadable),
 		cmocka_unit_test(test_textfile_reserved_names),
+		cmocka_unit_test(test_textfile_limits),
+		cmocka_unit_test(test_textfile_limit_messages),
 	};
 
 	return cmocka_run_group_tests_name("collectors", tests, NULL, NULL);

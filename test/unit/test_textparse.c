@@ -377,6 +377,108 @@ static void test_many_families_and_reuse(void **state)
 	assert_int_equal(family_of(f, 0)->type, METRIC_UNTYPED);
 }
 
+/* "wide{l0="v",l1="v",...} 1\n" with n labels; when dup is set, one more
+ * label named l<dup> ends the set. */
+static size_t wide_line(struct fixture *f, size_t n, const size_t *dup)
+{
+	size_t cap = 32 + (n + 1) * 16, len = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text, cap, "wide{");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "l%zu=\"v\",", i);
+	if (dup)
+		len += (size_t)snprintf(text + len, cap - len, "l%zu=\"again\",", *dup);
+	len += (size_t)snprintf(text + len, cap - len, "} 1\n");
+	free(f->text);
+	f->text = text;
+	return len;
+}
+
+/* One line may carry tens of thousands of labels. Telling whether one
+ * repeats must be linear in their number: comparing each with every one
+ * before it took 8 s a round for 60,000 labels. */
+static void test_many_labels_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	size_t len, dup = 2500;
+
+	len = wide_line(f, 60000, NULL);
+	assert_int_equal(textparse_parse(&f->p, f->text, len), 0);
+	assert_int_equal(sample(f, 0)->n_labels, 60000);
+	assert_string_equal(label_value(f, 0, "l59999"), "v");
+
+	len = wide_line(f, 5000, &dup);
+	assert_int_equal(textparse_parse(&f->p, f->text, len), -1);
+	assert_int_equal(f->p.error.line, 1);
+	assert_non_null(strstr(f->p.error.reason, "duplicate label name \"l2500\" for metric \"wide\""));
+
+	/* The set of names is per sample: the same names on the next line
+	 * are no duplicates, a repeat within a short line still is. */
+	assert_int_equal(parse(f, "a{x=\"1\",y=\"2\"} 1\nb{x=\"1\",y=\"2\"} 1\n"), 0);
+	expect_error(f, "a{x=\"1\"} 1\nb{x=\"1\",y=\"2\",x=\"3\"} 1\n", 2,
+		     "duplicate label name \"x\"");
+}
+
+/* max_labels_per_series: a line past it fails at once, whatever its length. */
+static void test_label_limit(void **state)
+{
+	struct fixture *f = *state;
+	size_t len;
+
+	f->p.limits.max_labels = 64;
+	len = wide_line(f, 64, NULL);
+	assert_int_equal(textparse_parse(&f->p, f->text, len), 0);
+	assert_int_equal(sample(f, 0)->n_labels, 64);
+	len = wide_line(f, 65, NULL);
+	assert_int_equal(textparse_parse(&f->p, f->text, len), -1);
+	assert_non_null(strstr(f->p.error.reason, "more than 64 labels for metric \"wide\""));
+	len = wide_line(f, 60000, NULL);
+	assert_int_equal(textparse_parse(&f->p, f->text, len), -1);
+	assert_int_equal(f->p.error.line, 1);
+	assert_non_null(strstr(f->p.error.reason, "(max_labels_per_series)"));
+	/* Labels of earlier lines do not count against a later one. */
+	f->p.limits.max_labels = 2;
+	assert_int_equal(parse(f, "a{x=\"1\",y=\"2\"} 1\nb{x=\"1\",y=\"2\"} 1\n"), 0);
+	expect_error(f, "a{x=\"1\"} 1\nb{x=\"1\",y=\"2\",z=\"3\"} 1\n", 2,
+		     "more than 2 labels");
+}
+
+/* max_series_per_file: sample lines are counted, comments are not. */
+static void test_sample_limit(void **state)
+{
+	struct fixture *f = *state;
+
+	f->p.limits.max_samples = 3;
+	assert_int_equal(parse(f, "# HELP a x\n# TYPE a gauge\na 1\nb 2\nc{x=\"1\"} 3\n"), 0);
+	assert_int_equal(f->p.n_samples, 3);
+	expect_error(f, "a 1\nb 2\n# c\nc 3\nd 4\ne 5\n", 5, "more than 3 series (max_series_per_file)");
+	f->p.limits.max_samples = 0;
+	assert_int_equal(parse(f, "a 1\nb 2\nc 3\nd 4\ne 5\n"), 0);
+	assert_int_equal(f->p.n_samples, 5);
+}
+
+/* A big text's arrays are freed on trim, a small one's kept; the limits
+ * stay, and the parser works on after either. */
+static void test_trim(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = wide_line(f, 20000, NULL);
+
+	f->p.limits.max_samples = 10;
+	assert_int_equal(textparse_parse(&f->p, f->text, len), 0);
+	assert_true(textparse_trim(&f->p, 64 * 1024));
+	assert_null(f->p.labels);
+	assert_int_equal(f->p.cap_labels, 0);
+	assert_int_equal(f->p.limits.max_samples, 10);
+	assert_int_equal(parse(f, "a{x=\"1\"} 1\n"), 0);
+	assert_false(textparse_trim(&f->p, 64 * 1024));
+	assert_non_null(f->p.labels);
+	assert_int_equal(parse(f, "a{x=\"1\",y=\"2\"} 1\n"), 0);
+	assert_string_equal(label_value(f, 0, "y"), "2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +494,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_families_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_labels_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_label_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("textparse", tests, NULL, NULL);
