@@ -160,7 +160,7 @@ static int parse_http(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_no
 static int parse_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		     void *dst)
 {
-	char q[QUOTE_BUF], why[128];
+	char q[QUOTE_BUF], why[128], masked[QUOTE_BUF];
 	const char *text;
 
 	(void)key;
@@ -169,10 +169,12 @@ static int parse_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_nod
 	text = cfg_scalar(ctx, value, "url");
 	if (!text)
 		return -1;
-	if (cfg_check_url(text, why, sizeof(why)) < 0)
+	if (cfg_check_url(text, why, sizeof(why)) < 0) {
+		config_mask_url(text, masked, sizeof(masked)); /* a typo'd URL may hold a password */
 		return cfg_fail(ctx, value, "\"url\": must be an http:// or https:// URL with a "
-				"host, got %s%s%s%s", cfg_quote_str(text, q, sizeof(q)),
+				"host, got %s%s%s%s", cfg_quote_str(masked, q, sizeof(q)),
 				why[0] ? " (" : "", why, why[0] ? ")" : "");
+	}
 	return set_string(ctx, dst, text);
 }
 

@@ -30,6 +30,10 @@ struct config_error {
  * a bare "0" is accepted. Returns 0 and sets *ms, or -1. */
 int parse_duration_ms(const char *text, int64_t *ms);
 
+/* url with its userinfo ("user:password@") replaced by "<secret>", cut to
+ * outsz: the one form of a URL for logs, metric labels and errors. */
+void config_mask_url(const char *url, char *out, size_t outsz);
+
 /* ---- option schemas for collectors ---------------------------------- */
 
 enum opt_type {

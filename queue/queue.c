@@ -322,7 +322,7 @@ static int queue_init_names(struct queue *q, const char *name)
 	q->masked_url = malloc(sz);
 	if (!q->name || !q->masked_url)
 		return -1;
-	sender_mask_url(q->cfg->url, q->masked_url, sz);
+	config_mask_url(q->cfg->url, q->masked_url, sz);
 	q->log_name = quote_dup(q->name);
 	q->log_url = quote_dup(q->masked_url);
 	return q->log_name && q->log_url ? 0 : -1;

@@ -630,6 +630,63 @@ static void test_good_full_fixture(void **state)
 	config_free(&cfg);
 }
 
+/* ---- URL userinfo never leaves the config ---------------------------- */
+
+static void check_mask(const char *url, const char *want)
+{
+	char out[256];
+
+	config_mask_url(url, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_mask_url(void **state)
+{
+	char out[12];
+
+	(void)state;
+	check_mask("http://127.0.0.1:8428/api/v1/write", "http://127.0.0.1:8428/api/v1/write");
+	check_mask("https://user:pa55@lts.example:443/push", "https://<secret>@lts.example:443/push");
+	check_mask("https://user@lts.example/push", "https://<secret>@lts.example/push");
+	/* an '@' in the password, and '@'s after the authority that are not userinfo */
+	check_mask("http://u:p@ss@h/x@y", "http://<secret>@h/x@y");
+	check_mask("http://h/path@x?q=a@b", "http://h/path@x?q=a@b");
+	check_mask("http://u:p@h?q=a@b#c@d", "http://<secret>@h?q=a@b#c@d");
+	/* the malformed URLs an error message quotes */
+	check_mask("http:/user:secret@h/x", "http:/<secret>@h/x");
+	check_mask("http:///user:secret@h/x", "http:///<secret>@h/x");
+	check_mask("user:secret@h:8428/api/v1/write", "<secret>@h:8428/api/v1/write");
+	check_mask("//user:secret@h/x", "//<secret>@h/x");
+	check_mask("not a url", "not a url");
+	check_mask("", "");
+	config_mask_url("https://user:pw@host/path", out, sizeof(out));
+	assert_string_equal(out, "https://<se");
+}
+
+/* Every URL check-config can reject names the URL without its password. */
+static void test_url_errors_mask_userinfo(void **state)
+{
+	static const char *const urls[] = {
+		"http://user:secret@h:99999/api/v1/write", "http://user:secret@/api/v1/write",
+		"ftp://user:secret@h/x", "http:/user:secret@h/x", "user:secret@h:8428/x",
+		"file://user:secret@h/etc/passwd", "http://user:secret@a b/",
+	};
+	char yaml[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		struct config cfg;
+		struct config_error err;
+
+		snprintf(yaml, sizeof(yaml), "remote_write:\n  - url: \"%s\"\n", urls[i]);
+		assert_int_equal(config_load_string("t.yml", yaml, strlen(yaml), &schemas, &cfg,
+						    &err), -1);
+		if (strstr(err.text, "secret@") || !strstr(err.text, "<secret>@") ||
+		    !strstr(err.text, "t.yml:2:10: \"url\": "))
+			fail_msg("%s -> %s", urls[i], err.text);
+	}
+}
+
 /* ---- errors ---------------------------------------------------------- */
 
 struct error_case {
@@ -1036,6 +1093,8 @@ int main(void)
 		cmocka_unit_test(test_valid_values),
 		cmocka_unit_test(test_shards_and_backoff_edges),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_mask_url),
+		cmocka_unit_test(test_url_errors_mask_userinfo),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_good_full_fixture),
 	};
