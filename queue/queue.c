@@ -1405,3 +1405,8 @@ const char *queue_masked_url(const struct queue *q)
 {
 	return q->masked_url;
 }
+
+const struct remote_write_config *queue_remote_write_config(const struct queue *q)
+{
+	return q->cfg;
+}
