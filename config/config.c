@@ -677,6 +677,8 @@ static int load_document(struct cfg_ctx *ctx, yaml_parser_t *p, const char *buf,
 	yaml_document_t extra;
 	bool more;
 
+	if (cfg_check_aliases(ctx, buf, len) < 0)
+		return -1;
 	if (!yaml_parser_load(p, doc))
 		return syntax_error(ctx, p, buf, len);
 	if (!yaml_document_get_root_node(doc))

@@ -7,6 +7,7 @@
  *               names) and ${VAR} expansion; no YAML in there
  *   sections.c  collectors: and bpf: against the collectors' own schemas
  *   duration.c  Prometheus durations
+ *   alias.c     bounds on YAML aliases (count, expanded size, cycles)
  *   config.c    loading, the sections of the file, config_free
  *
  * Typed scalars are read the same whether plain or quoted ("15s", 15s,
@@ -153,6 +154,13 @@ char *cfg_expand_env(const char *text, char *why, size_t why_size);
 
 /* ms in Prometheus' form ("1m30s", "0s") into buf. */
 const char *cfg_format_duration_ms(int64_t ms, char *buf, size_t size);
+
+/* ---- aliases (alias.c) ----------------------------------------------- */
+
+/* Refuses (error set, -1) a file whose first document uses more than 1,000
+ * aliases, grows past 100,000 nodes once its aliases are expanded, or holds
+ * an alias inside its own anchor. Syntax errors are left to the loader. */
+int cfg_check_aliases(struct cfg_ctx *ctx, const char *buf, size_t len);
 
 /* ---- collector sections (sections.c) --------------------------------- */
 

@@ -240,3 +240,28 @@ def test_insecure_skip_verify_is_logged_once_and_exported(agent):
     assert "remote_name=lts url=https://<secret>@127.0.0.1:%d/api/v1/write" % port in warn[0]
     assert log_lines(err, msg="remote_write send failed", remote_name="lts"), err
     assert "secret" not in without_mask(body + out + err)
+
+
+def alias_bomb(n_headers=2000, n_endpoints=1000):
+    """40 KB: one mapping of 2,000 headers and 998 aliases of an endpoint
+    that holds it, which a walk sees as 1,000 endpoints of 2,000 headers."""
+    lines = ["remote_write:", "  - url: http://127.0.0.1:1/api/v1/write", "    headers: &h"]
+    lines += ["      X-H%d: v" % i for i in range(n_headers)]
+    lines += ["  - &e {url: 'http://127.0.0.1:1/api/v1/write', headers: *h}"]
+    lines += ["  - *e"] * (n_endpoints - 2)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("flag", ["--check-config", "--config"])
+def test_alias_bomb_fails_fast(tmp_path, flag):
+    cfg = tmp_path / "bomb.yml"
+    cfg.write_text(alias_bomb())
+    started = time.monotonic()
+    r = run(flag, str(cfg))
+    took = time.monotonic() - started
+    assert r.returncode == 2, (r.returncode, r.stderr[-500:])
+    # Each endpoint is 4,005 nodes: the 23rd alias of it passes 100,000.
+    assert r.stderr.splitlines()[0] == (
+        f"{cfg}:2027:5: alias *e expands the document past 100000 YAML nodes "
+        "(limit 100000; an alias counts every node it repeats)"), r.stderr
+    assert took < 5, f"took {took:.1f} s"
