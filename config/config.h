@@ -30,10 +30,6 @@ struct config_error {
  * a bare "0" is accepted. Returns 0 and sets *ms, or -1. */
 int parse_duration_ms(const char *text, int64_t *ms);
 
-/* url with its userinfo ("user:password@") replaced by "<secret>", cut to
- * outsz: the one form of a URL for logs, metric labels and errors. */
-void config_mask_url(const char *url, char *out, size_t outsz);
-
 /* ---- option schemas for collectors ---------------------------------- */
 
 enum opt_type {
@@ -169,5 +165,9 @@ void config_free(struct config *cfg);
 /* The section config named name, or NULL. */
 const struct section_config *config_collector(const struct config *cfg, const char *name);
 const struct section_config *config_bpf(const struct config *cfg, const char *name);
+
+/* url with its userinfo ("user:password@") replaced by "<secret>", cut to
+ * outsz: the one form of a URL for logs, metric labels and errors. */
+void config_mask_url(const char *url, char *out, size_t outsz);
 
 #endif

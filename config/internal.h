@@ -7,8 +7,8 @@
  *               names) and ${VAR} expansion; no YAML in there
  *   sections.c  collectors: and bpf: against the collectors' own schemas
  *   duration.c  Prometheus durations
- *   alias.c     bounds on YAML aliases (count, expanded size, cycles)
  *   config.c    loading, the sections of the file, config_free
+ *   alias.c     bounds on YAML aliases, checked before the file is loaded
  *
  * Typed scalars are read the same whether plain or quoted ("15s", 15s,
  * "100", 100, "true"): every key has exactly one type, so a quote never

@@ -589,6 +589,49 @@ static void test_anchors(void **state)
 	config_free(&cfg);
 }
 
+static void test_load_file(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	(void)state;
+	assert_int_equal(config_load("test/configs/does-not-exist.yml", &schemas, &cfg, &err), -1);
+	assert_int_equal(err.line, 0);
+	assert_int_equal(err.col, 0);
+	assert_non_null(strstr(err.text, "test/configs/does-not-exist.yml: "));
+	assert_non_null(strstr(err.text, "No such file or directory"));
+	assert_memory_equal(&cfg, &zero_config, sizeof(cfg));
+
+	assert_int_equal(config_load("test/configs", &schemas, &cfg, &err), -1);
+	assert_non_null(strstr(err.text, "Is a directory"));
+}
+
+static void test_good_full_fixture(void **state)
+{
+	struct config cfg;
+	struct config_error err;
+
+	(void)state;
+	if (config_load("test/configs/good/full.yml", &schemas, &cfg, &err) != 0)
+		fail_msg("%s", err.text);
+	assert_string_equal(cfg.file, "test/configs/good/full.yml");
+	assert_int_equal(cfg.global.interval_ms, 30000);
+	assert_string_equal(label(&cfg, "price"), "$5");
+	assert_int_equal(cfg.n_remote_write, 4);
+	assert_string_equal(cfg.remote_write[0].name, "mimir");
+	assert_int_equal(cfg.remote_write[0].queue.sample_age_limit_ms, 300000);
+	assert_int_equal(cfg.remote_write[0].connection.max_age_ms, 120000);
+	assert_string_equal(cfg.remote_write[1].authorization.type, "Token");
+	assert_string_equal(((struct textfile_opts *)config_collector(&cfg, "textfile")->opts)
+				    ->directory, "/var/lib/node_exporter/textfile");
+	assert_false(config_collector(&cfg, "cpu")->enabled);
+	assert_false(config_bpf(&cfg, "runqlat")->enabled); /* the default */
+	assert_string_equal(cfg.http.listen_address, "[::1]:9100");
+	config_free(&cfg);
+}
+
+/* ---- anchors and aliases: what works, what is bounded ---------------- */
+
 /* Anchors used the way people use them: a block shared by a few
  * endpoints, nested anchors, an anchor on a scalar. */
 static void test_anchors_reused(void **state)
@@ -714,47 +757,6 @@ static void test_alias_cycles(void **state)
 		     "alias *g is inside the node it refers to (a cycle)");
 	expect_error("remote_write:\n  - &e {url: http://a, queue_config: [*e]}\n", 2, 39,
 		     "alias *e is inside the node it refers to (a cycle)");
-}
-
-static void test_load_file(void **state)
-{
-	struct config cfg;
-	struct config_error err;
-
-	(void)state;
-	assert_int_equal(config_load("test/configs/does-not-exist.yml", &schemas, &cfg, &err), -1);
-	assert_int_equal(err.line, 0);
-	assert_int_equal(err.col, 0);
-	assert_non_null(strstr(err.text, "test/configs/does-not-exist.yml: "));
-	assert_non_null(strstr(err.text, "No such file or directory"));
-	assert_memory_equal(&cfg, &zero_config, sizeof(cfg));
-
-	assert_int_equal(config_load("test/configs", &schemas, &cfg, &err), -1);
-	assert_non_null(strstr(err.text, "Is a directory"));
-}
-
-static void test_good_full_fixture(void **state)
-{
-	struct config cfg;
-	struct config_error err;
-
-	(void)state;
-	if (config_load("test/configs/good/full.yml", &schemas, &cfg, &err) != 0)
-		fail_msg("%s", err.text);
-	assert_string_equal(cfg.file, "test/configs/good/full.yml");
-	assert_int_equal(cfg.global.interval_ms, 30000);
-	assert_string_equal(label(&cfg, "price"), "$5");
-	assert_int_equal(cfg.n_remote_write, 4);
-	assert_string_equal(cfg.remote_write[0].name, "mimir");
-	assert_int_equal(cfg.remote_write[0].queue.sample_age_limit_ms, 300000);
-	assert_int_equal(cfg.remote_write[0].connection.max_age_ms, 120000);
-	assert_string_equal(cfg.remote_write[1].authorization.type, "Token");
-	assert_string_equal(((struct textfile_opts *)config_collector(&cfg, "textfile")->opts)
-				    ->directory, "/var/lib/node_exporter/textfile");
-	assert_false(config_collector(&cfg, "cpu")->enabled);
-	assert_false(config_bpf(&cfg, "runqlat")->enabled); /* the default */
-	assert_string_equal(cfg.http.listen_address, "[::1]:9100");
-	config_free(&cfg);
 }
 
 /* ---- URL userinfo never leaves the config ---------------------------- */
@@ -1220,6 +1222,8 @@ int main(void)
 		cmocka_unit_test(test_valid_values),
 		cmocka_unit_test(test_shards_and_backoff_edges),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_good_full_fixture),
 		cmocka_unit_test(test_anchors_reused),
 		cmocka_unit_test(test_alias_bomb),
 		cmocka_unit_test(test_alias_count_limit),
@@ -1227,8 +1231,6 @@ int main(void)
 		cmocka_unit_test(test_alias_cycles),
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_url_errors_mask_userinfo),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_good_full_fixture),
 	};
 	size_t n_errors = sizeof(error_cases) / sizeof(error_cases[0]);
 	glob_t bad = {0}, good = {0};
