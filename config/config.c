@@ -32,9 +32,12 @@ static int set_string(struct cfg_ctx *ctx, char **dst, const char *value)
 	return 0;
 }
 
+/* The array doubles (when n is a power of two), so a mapping of many keys
+ * is not copied once per key. */
 static int kv_add(struct cfg_ctx *ctx, struct kv **arr, size_t *n, const char *key, char *value)
 {
-	struct kv *a = realloc(*arr, (*n + 1) * sizeof(**arr));
+	bool full = (*n & (*n - 1)) == 0;
+	struct kv *a = full ? realloc(*arr, (*n ? 2 * *n : 1) * sizeof(**arr)) : *arr;
 	char *k = strdup(key);
 
 	if (a)
@@ -705,7 +708,8 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 		       struct config_error *err)
 {
 	static const struct config_schemas no_schemas;
-	struct cfg_ctx ctx = {name ? name : "<config>", NULL, schemas ? schemas : &no_schemas, err};
+	struct cfg_ctx ctx = {name ? name : "<config>", NULL, schemas ? schemas : &no_schemas, err,
+			      NULL};
 	struct config cfg = {0};
 	yaml_document_t doc;
 	yaml_parser_t parser;
@@ -720,6 +724,7 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 	if (ret == 0) {
 		ctx.doc = &doc;
 		ret = build_config(&ctx, &cfg);
+		cfg_dup_index_free(&ctx);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);

@@ -265,3 +265,16 @@ def test_alias_bomb_fails_fast(tmp_path, flag):
         f"{cfg}:2027:5: alias *e expands the document past 100000 YAML nodes "
         "(limit 100000; an alias counts every node it repeats)"), r.stderr
     assert took < 5, f"took {took:.1f} s"
+
+
+def test_a_mapping_of_50000_headers_checks_fast(tmp_path):
+    """No aliases, just a wide mapping just under the node limit: the
+    duplicate-key check must not compare every key with every other."""
+    cfg = tmp_path / "wide.yml"
+    cfg.write_text("remote_write:\n  - url: http://127.0.0.1:1/api/v1/write\n    headers:\n" +
+                   "".join("      X-H%d: v\n" % i for i in range(49990)))
+    started = time.monotonic()
+    r = run("--check-config", str(cfg))
+    took = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    assert took < 5, f"took {took:.1f} s"

@@ -759,6 +759,40 @@ static void test_alias_cycles(void **state)
 		     "alias *e is inside the node it refers to (a cycle)");
 }
 
+/* Duplicates found through an index of the mapping, not by comparing each
+ * key with every earlier one: the same answers, first copy named. */
+static void test_duplicate_keys_in_large_mappings(void **state)
+{
+	size_t cap = 128 * 1024, len = 0;
+	char *y = malloc(cap);
+	struct config cfg;
+
+	(void)state;
+	assert_non_null(y);
+	text_printf(y, &len, "remote_write:\n  - url: http://a\n    headers:\n");
+	for (int i = 0; i < 3000; i++)
+		text_printf(y, &len, "      X-H%d: v\n", i);
+	load_ok(y, &cfg);
+	assert_int_equal(cfg.remote_write[0].n_headers, 3000);
+	config_free(&cfg);
+	text_printf(y, &len, "      x-h17: again\n      X-H17: and again\n");
+	expect_error(y, 3004, 7, "duplicate key \"x-h17\" (first set at line 21)");
+	/* One mapping read as labels (case matters) and as headers (it does not). */
+	load_ok("global:\n  external_labels: &m {a: x, A: y}\n", &cfg);
+	config_free(&cfg);
+	expect_error("global:\n  external_labels: &m {a: x, A: y}\n"
+		     "remote_write:\n  - {url: http://a, headers: *m}\n", 2, 30,
+		     "duplicate key \"A\" (first set at line 2)");
+	/* Two endpoints sharing one header mapping, and each its own. */
+	load_ok("remote_write:\n  - {url: http://a, headers: &h {X-A: a, X-B: b}}\n"
+		"  - {url: http://b, headers: {X-A: c}}\n  - {url: http://c, headers: *h}\n",
+		&cfg);
+	assert_string_equal(cfg.remote_write[2].headers[1].value, "b");
+	assert_string_equal(cfg.remote_write[1].headers[0].value, "c");
+	config_free(&cfg);
+	free(y);
+}
+
 /* ---- URL userinfo never leaves the config ---------------------------- */
 
 static void check_mask(const char *url, const char *want)
@@ -1229,6 +1263,7 @@ int main(void)
 		cmocka_unit_test(test_alias_count_limit),
 		cmocka_unit_test(test_node_limit_without_aliases),
 		cmocka_unit_test(test_alias_cycles),
+		cmocka_unit_test(test_duplicate_keys_in_large_mappings),
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_url_errors_mask_userinfo),
 	};
