@@ -128,6 +128,25 @@ static void queue_display_name(const struct remote_write_config *rw, size_t inde
 		snprintf(out, outsz, "remote-%zu", index + 1);
 }
 
+/* Said at every start and by --check-config: an endpoint whose certificate
+ * is not checked can be impersonated, and the line is easy to forget. */
+static void warn_insecure_tls(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_remote_write; i++) {
+		const struct remote_write_config *rw = &cfg->remote_write[i];
+		char name[256], url[1024], qname[512], qurl[1024];
+
+		if (!rw->tls.insecure_skip_verify)
+			continue;
+		queue_display_name(rw, i, name, sizeof(name));
+		config_mask_url(rw->url, url, sizeof(url));
+		log_msg(LOG_WARN, "remote_write: TLS certificate verification is disabled "
+			"(tls_config.insecure_skip_verify: true)", "remote_name=%s url=%s",
+			log_quote(name, strlen(name), qname, sizeof(qname)),
+			log_quote(url, strlen(url), qurl, sizeof(qurl)));
+	}
+}
+
 static int start_queues(struct agent *a)
 {
 	a->queues = calloc(a->cfg.n_remote_write + 1, sizeof(*a->queues));
@@ -298,6 +317,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.text);
 		return EXIT_CONFIG;
 	}
+	warn_insecure_tls(&a.cfg);
 	if (a.opt.check_only) {
 		printf("%s: ok\n", a.opt.config_path);
 		config_free(&a.cfg);

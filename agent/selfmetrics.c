@@ -51,6 +51,10 @@ static const struct metric_desc rs_duration = {
 static const struct metric_desc rs_connections = {
 	RS "connections_opened_total", "TCP connections opened to remote storage.",
 	METRIC_COUNTER};
+static const struct metric_desc rs_tls_insecure = {
+	RS "tls_insecure_skip_verify",
+	"1 when the receiver's TLS certificate is not verified (tls_config.insecure_skip_verify).",
+	METRIC_GAUGE};
 static const struct metric_desc rs_highest = {
 	RS "queue_highest_sent_timestamp_seconds",
 	"Timestamp of the newest sample remote storage accepted.", METRIC_GAUGE};
@@ -102,6 +106,8 @@ static void emit_queue(struct registry *reg, struct queue *q)
 	emit_duration_histogram(reg, l, &st);
 	registry_emit(reg, &rs_connections, NULL, l, 2, (double)st.connections_opened, 0);
 	registry_emit(reg, &rs_highest, NULL, l, 2, (double)st.highest_sent_timestamp_ms / 1000.0, 0);
+	registry_emit(reg, &rs_tls_insecure, NULL, l, 2,
+		      queue_remote_write_config(q)->tls.insecure_skip_verify ? 1 : 0, 0);
 }
 
 void selfmetrics_emit(struct registry *reg, struct queue *const *queues, size_t n_queues,

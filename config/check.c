@@ -54,6 +54,36 @@ out:
 	return ret;
 }
 
+/* Where a URL's authority starts: past "scheme:" and its slashes, or at
+ * the start when there is no scheme. A URL with one slash too few
+ * ("http:/u:p@h") is still a URL with a password in an error message. */
+static const char *authority_start(const char *url)
+{
+	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789+.-");
+
+	if (n == 0 || url[n] != ':' || url[n + 1] != '/')
+		return url + strspn(url, "/");
+	return url + n + 1 + strspn(url + n + 1, "/");
+}
+
+void config_mask_url(const char *url, char *out, size_t outsz)
+{
+	const char *auth = authority_start(url), *end, *at = NULL;
+
+	if (outsz == 0)
+		return;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last '@': a password may hold one */
+	if (!at) {
+		snprintf(out, outsz, "%s", url);
+		return;
+	}
+	snprintf(out, outsz, "%.*s<secret>%s", (int)(auth - url), url, at);
+}
+
 /* ---- listen address ------------------------------------------------- */
 
 static int check_port(const char *p, char *why, size_t why_size)

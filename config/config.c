@@ -32,9 +32,12 @@ static int set_string(struct cfg_ctx *ctx, char **dst, const char *value)
 	return 0;
 }
 
+/* The array doubles (when n is a power of two), so a mapping of many keys
+ * is not copied once per key. */
 static int kv_add(struct cfg_ctx *ctx, struct kv **arr, size_t *n, const char *key, char *value)
 {
-	struct kv *a = realloc(*arr, (*n + 1) * sizeof(**arr));
+	bool full = (*n & (*n - 1)) == 0;
+	struct kv *a = full ? realloc(*arr, (*n ? 2 * *n : 1) * sizeof(**arr)) : *arr;
 	char *k = strdup(key);
 
 	if (a)
@@ -160,7 +163,7 @@ static int parse_http(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_no
 static int parse_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		     void *dst)
 {
-	char q[QUOTE_BUF], why[128];
+	char q[QUOTE_BUF], why[128], masked[QUOTE_BUF];
 	const char *text;
 
 	(void)key;
@@ -169,10 +172,12 @@ static int parse_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_nod
 	text = cfg_scalar(ctx, value, "url");
 	if (!text)
 		return -1;
-	if (cfg_check_url(text, why, sizeof(why)) < 0)
+	if (cfg_check_url(text, why, sizeof(why)) < 0) {
+		config_mask_url(text, masked, sizeof(masked)); /* a typo'd URL may hold a password */
 		return cfg_fail(ctx, value, "\"url\": must be an http:// or https:// URL with a "
-				"host, got %s%s%s%s", cfg_quote_str(text, q, sizeof(q)),
+				"host, got %s%s%s%s", cfg_quote_str(masked, q, sizeof(q)),
 				why[0] ? " (" : "", why, why[0] ? ")" : "");
+	}
 	return set_string(ctx, dst, text);
 }
 
@@ -675,6 +680,8 @@ static int load_document(struct cfg_ctx *ctx, yaml_parser_t *p, const char *buf,
 	yaml_document_t extra;
 	bool more;
 
+	if (cfg_check_aliases(ctx, buf, len) < 0)
+		return -1;
 	if (!yaml_parser_load(p, doc))
 		return syntax_error(ctx, p, buf, len);
 	if (!yaml_document_get_root_node(doc))
@@ -701,7 +708,8 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 		       struct config_error *err)
 {
 	static const struct config_schemas no_schemas;
-	struct cfg_ctx ctx = {name ? name : "<config>", NULL, schemas ? schemas : &no_schemas, err};
+	struct cfg_ctx ctx = {name ? name : "<config>", NULL, schemas ? schemas : &no_schemas, err,
+			      NULL};
 	struct config cfg = {0};
 	yaml_document_t doc;
 	yaml_parser_t parser;
@@ -716,6 +724,7 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 	if (ret == 0) {
 		ctx.doc = &doc;
 		ret = build_config(&ctx, &cfg);
+		cfg_dup_index_free(&ctx);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);

@@ -166,4 +166,8 @@ void config_free(struct config *cfg);
 const struct section_config *config_collector(const struct config *cfg, const char *name);
 const struct section_config *config_bpf(const struct config *cfg, const char *name);
 
+/* url with its userinfo ("user:password@") replaced by "<secret>", cut to
+ * outsz: the one form of a URL for logs, metric labels and errors. */
+void config_mask_url(const char *url, char *out, size_t outsz);
+
 #endif

@@ -8,6 +8,8 @@
  *   sections.c  collectors: and bpf: against the collectors' own schemas
  *   duration.c  Prometheus durations
  *   config.c    loading, the sections of the file, config_free
+ *   alias.c     bounds on YAML aliases, checked before the file is loaded
+ *   dupkeys.c   duplicate keys in the mappings of user-chosen keys
  *
  * Typed scalars are read the same whether plain or quoted ("15s", 15s,
  * "100", 100, "true"): every key has exactly one type, so a quote never
@@ -33,6 +35,7 @@ struct cfg_ctx {
 	yaml_document_t *doc;
 	const struct config_schemas *schemas; /* never NULL */
 	struct config_error *err;
+	struct dup_index *dups;               /* dupkeys.c's, of the mapping being read */
 };
 
 /* ---- errors (node.c) ------------------------------------------------- */
@@ -71,8 +74,11 @@ const char *cfg_describe(const yaml_node_t *n, char *buf, size_t size);
  * ("\"queue_config\"", "remote_write[2]"). */
 int cfg_expect_mapping(struct cfg_ctx *ctx, const yaml_node_t *n, const char *label);
 
-/* Error when the key of pair i of map repeats an earlier key. */
+/* Error when the key of pair i of map repeats an earlier key (dupkeys.c).
+ * Constant time per pair: an index of map is kept in ctx until another
+ * mapping is checked, and freed by cfg_dup_index_free. */
 int cfg_check_duplicate(struct cfg_ctx *ctx, const yaml_node_t *map, size_t i, bool nocase);
+void cfg_dup_index_free(struct cfg_ctx *ctx);
 
 /* The closest name to key among n names found at base + i * stride (each
  * a const char *), or NULL when none is close enough to be a likely typo. */
@@ -153,6 +159,13 @@ char *cfg_expand_env(const char *text, char *why, size_t why_size);
 
 /* ms in Prometheus' form ("1m30s", "0s") into buf. */
 const char *cfg_format_duration_ms(int64_t ms, char *buf, size_t size);
+
+/* ---- aliases (alias.c) ----------------------------------------------- */
+
+/* Refuses (error set, -1) a file whose first document uses more than 1,000
+ * aliases, grows past 100,000 nodes once its aliases are expanded, or holds
+ * an alias inside its own anchor. Syntax errors are left to the loader. */
+int cfg_check_aliases(struct cfg_ctx *ctx, const char *buf, size_t len);
 
 /* ---- collector sections (sections.c) --------------------------------- */
 

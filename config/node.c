@@ -211,28 +211,6 @@ int cfg_expect_mapping(struct cfg_ctx *ctx, const yaml_node_t *n, const char *la
 			cfg_describe(n, q, sizeof(q)));
 }
 
-int cfg_check_duplicate(struct cfg_ctx *ctx, const yaml_node_t *map, size_t i, bool nocase)
-{
-	const yaml_node_pair_t *pairs = map->data.mapping.pairs.start;
-	const yaml_node_t *key = cfg_node(ctx, pairs[i].key);
-	const char *name = (const char *)key->data.scalar.value;
-	char q[QUOTE_BUF];
-
-	for (size_t j = 0; j < i; j++) {
-		const yaml_node_t *prev = cfg_node(ctx, pairs[j].key);
-		const char *p;
-
-		if (prev->type != YAML_SCALAR_NODE)
-			continue;
-		p = (const char *)prev->data.scalar.value;
-		if (nocase ? strcasecmp(p, name) : strcmp(p, name))
-			continue;
-		return cfg_fail(ctx, key, "duplicate key %s (first set at line %d)",
-				cfg_quote_str(name, q, sizeof(q)), (int)prev->start_mark.line + 1);
-	}
-	return 0;
-}
-
 /* ---- typo suggestions ------------------------------------------------ */
 
 #define SUGGEST_MAX 48

@@ -322,7 +322,7 @@ static int queue_init_names(struct queue *q, const char *name)
 	q->masked_url = malloc(sz);
 	if (!q->name || !q->masked_url)
 		return -1;
-	sender_mask_url(q->cfg->url, q->masked_url, sz);
+	config_mask_url(q->cfg->url, q->masked_url, sz);
 	q->log_name = quote_dup(q->name);
 	q->log_url = quote_dup(q->masked_url);
 	return q->log_name && q->log_url ? 0 : -1;
@@ -1404,4 +1404,9 @@ const char *queue_name(const struct queue *q)
 const char *queue_masked_url(const struct queue *q)
 {
 	return q->masked_url;
+}
+
+const struct remote_write_config *queue_remote_write_config(const struct queue *q)
+{
+	return q->cfg;
 }

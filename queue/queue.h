@@ -104,5 +104,7 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out);
 void queue_set_reshard_interval(struct queue *q, int64_t interval_ms);
 const char *queue_name(const struct queue *q);
 const char *queue_masked_url(const struct queue *q);
+/* The endpoint's configuration, as given to queue_create. */
+const struct remote_write_config *queue_remote_write_config(const struct queue *q);
 
 #endif

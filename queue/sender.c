@@ -37,29 +37,6 @@ struct sender {
 	_Atomic int64_t abort_at_ms;
 };
 
-void sender_mask_url(const char *url, char *out, size_t outsz)
-{
-	const char *auth = strstr(url, "://"), *end, *at;
-
-	if (outsz == 0)
-		return;
-	if (!auth) {
-		snprintf(out, outsz, "%s", url);
-		return;
-	}
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	at = NULL;
-	for (const char *p = auth; p < end; p++)
-		if (*p == '@')
-			at = p; /* the last '@': a password may hold one */
-	if (!at) {
-		snprintf(out, outsz, "%s", url);
-		return;
-	}
-	snprintf(out, outsz, "%.*s<secret>%s", (int)(auth - url), url, at);
-}
-
 /* Reads a secret file whole, without trailing newlines (editors add one).
  * Returns a malloc'd string or NULL with errno set. */
 static char *read_secret(const char *path)

@@ -50,7 +50,4 @@ void sender_abort_at(struct sender *s, int64_t deadline_ms);
 /* Connections this sender has opened so far (libcurl's count). */
 uint64_t sender_connections_opened(const struct sender *s);
 
-/* url with userinfo replaced by "<secret>" (for labels and logs). */
-void sender_mask_url(const char *url, char *out, size_t outsz);
-
 #endif

@@ -3,10 +3,13 @@ import glob
 import os
 import re
 import subprocess
+import time
+import urllib.request
 
 import pytest
 
-from conftest import BIN, ROOT, config_text, now_ms, proc_meminfo
+from conftest import BIN, ROOT, config_text, log_lines, now_ms, proc_meminfo
+from receivers import free_port
 
 BAD_CONFIGS = sorted(glob.glob(os.path.join(ROOT, "test/configs/bad/*.yml")))
 
@@ -147,3 +150,131 @@ def test_option_past_its_maximum_is_a_config_error(tmp_path, section, collector,
     cfg.write_text("%s:\n  %s:\n    %s: %d\n" % (section, collector, option, maximum))
     r = run("--check-config", str(cfg))
     assert r.returncode == 0, r.stderr
+
+
+def without_mask(text):
+    """text with the mask itself taken out: what is left must not hold the
+    password "secret"."""
+    return text.replace("<secret>", "")
+
+
+# URLs check-config rejects, each with a password in it.
+BAD_URLS_WITH_PASSWORD = [
+    "http://user:secret@127.0.0.1:99999/api/v1/write",   # bad port
+    "http://user:secret@/api/v1/write",                   # no host
+    "ftp://user:secret@lts.example/x",                    # not http(s)
+    "http:/user:secret@lts.example/api/v1/write",         # one slash short
+    "user:secret@lts.example:8428/api/v1/write",          # no scheme
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS_WITH_PASSWORD)
+def test_check_config_error_masks_url_password(tmp_path, url):
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text('remote_write:\n  - url: "%s"\n' % url)
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith(f'{cfg}:2:10: "url": '), r.stderr
+    assert "<secret>@" in r.stderr, r.stderr
+    assert "secret" not in without_mask(r.stdout + r.stderr), r.stdout + r.stderr
+
+
+INSECURE = ("remote_write:\n"
+            "  - url: https://user:secret@127.0.0.1:{port}/api/v1/write\n"
+            "    name: lts\n"
+            "    remote_timeout: 2s\n"
+            "    tls_config: {{insecure_skip_verify: true}}\n"
+            "  - url: http://127.0.0.1:{port}/verified\n"
+            "    remote_timeout: 2s\n")
+
+
+def test_check_config_warns_about_insecure_skip_verify_without_the_password(tmp_path):
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(INSECURE.format(port=1))
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{cfg}: ok\n"
+    warn = log_lines(r.stderr, level="warn", msg="insecure_skip_verify")
+    assert len(warn) == 1, r.stderr
+    assert "remote_name=lts " in warn[0], warn
+    assert "url=https://<secret>@127.0.0.1:1/api/v1/write" in warn[0], warn
+    assert "secret" not in without_mask(r.stdout + r.stderr)
+
+
+def scrape(base):
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
+        return resp.read().decode()
+
+
+def test_insecure_skip_verify_is_logged_once_and_exported(agent):
+    """One warning per insecure endpoint at start, a gauge for each endpoint,
+    and the password in none of the agent's log lines or labels (the
+    endpoint is down, so the send failures are logged too)."""
+    port, status_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{status_port}"
+    a = agent(INSECURE.format(port=port) +
+              "global: {interval: 1s}\ncollectors: {defaults: false, loadavg: {}}\n"
+              f"http: {{listen_address: 127.0.0.1:{status_port}}}\n")
+    a.start("--flush-deadline", "1s")
+    gauge = "bpfpush_remote_storage_tls_insecure_skip_verify{"
+    body, deadline = "", time.monotonic() + 20
+    try:
+        while gauge not in body and time.monotonic() < deadline:
+            try:
+                body = scrape(base)
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(2.5)  # a send attempt fails and is logged meanwhile
+    finally:
+        rc, out, err = a.stop()
+    assert rc == 0, err
+    lines = [line for line in body.splitlines() if line.startswith(gauge)]
+    assert sorted(lines) == sorted([
+        gauge + 'instance="%s",job="bpfpush",remote_name="lts",'
+        'url="https://<secret>@127.0.0.1:%d/api/v1/write"} 1' % (os.uname().nodename, port),
+        gauge + 'instance="%s",job="bpfpush",remote_name="127.0.0.1:%d",'
+        'url="http://127.0.0.1:%d/verified"} 0' % (os.uname().nodename, port, port),
+    ]), lines
+    warn = log_lines(err, level="warn", msg="insecure_skip_verify")
+    assert len(warn) == 1, err
+    assert "remote_name=lts url=https://<secret>@127.0.0.1:%d/api/v1/write" % port in warn[0]
+    assert log_lines(err, msg="remote_write send failed", remote_name="lts"), err
+    assert "secret" not in without_mask(body + out + err)
+
+
+def alias_bomb(n_headers=2000, n_endpoints=1000):
+    """40 KB: one mapping of 2,000 headers and 998 aliases of an endpoint
+    that holds it, which a walk sees as 1,000 endpoints of 2,000 headers."""
+    lines = ["remote_write:", "  - url: http://127.0.0.1:1/api/v1/write", "    headers: &h"]
+    lines += ["      X-H%d: v" % i for i in range(n_headers)]
+    lines += ["  - &e {url: 'http://127.0.0.1:1/api/v1/write', headers: *h}"]
+    lines += ["  - *e"] * (n_endpoints - 2)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("flag", ["--check-config", "--config"])
+def test_alias_bomb_fails_fast(tmp_path, flag):
+    cfg = tmp_path / "bomb.yml"
+    cfg.write_text(alias_bomb())
+    started = time.monotonic()
+    r = run(flag, str(cfg))
+    took = time.monotonic() - started
+    assert r.returncode == 2, (r.returncode, r.stderr[-500:])
+    # Each endpoint is 4,005 nodes: the 23rd alias of it passes 100,000.
+    assert r.stderr.splitlines()[0] == (
+        f"{cfg}:2027:5: alias *e expands the document past 100000 YAML nodes "
+        "(limit 100000; an alias counts every node it repeats)"), r.stderr
+    assert took < 5, f"took {took:.1f} s"
+
+
+def test_a_mapping_of_50000_headers_checks_fast(tmp_path):
+    """No aliases, just a wide mapping just under the node limit: the
+    duplicate-key check must not compare every key with every other."""
+    cfg = tmp_path / "wide.yml"
+    cfg.write_text("remote_write:\n  - url: http://127.0.0.1:1/api/v1/write\n    headers:\n" +
+                   "".join("      X-H%d: v\n" % i for i in range(49990)))
+    started = time.monotonic()
+    r = run("--check-config", str(cfg))
+    took = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    assert took < 5, f"took {took:.1f} s"

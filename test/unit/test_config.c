@@ -630,6 +630,226 @@ static void test_good_full_fixture(void **state)
 	config_free(&cfg);
 }
 
+/* ---- anchors and aliases: what works, what is bounded ---------------- */
+
+/* Anchors used the way people use them: a block shared by a few
+ * endpoints, nested anchors, an anchor on a scalar. */
+static void test_anchors_reused(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("global:\n"
+		"  external_labels: {a: &v shared, b: *v, c: *v}\n"
+		"remote_write:\n"
+		"  - &ep\n"
+		"    url: http://a\n"
+		"    headers: &h {X-Scope-OrgID: team-a, X-Other: &o x}\n"
+		"    queue_config: &q {capacity: 5}\n"
+		"  - {url: http://b, headers: *h, queue_config: *q}\n"
+		"  - {url: http://c, headers: *h, queue_config: *q}\n"
+		"  - {url: http://d, headers: {X-Other: *o}, queue_config: *q}\n",
+		&cfg);
+	assert_int_equal(cfg.n_remote_write, 4);
+	assert_string_equal(label(&cfg, "c"), "shared");
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(cfg.remote_write[i].queue.capacity, 5);
+	assert_int_equal(cfg.remote_write[2].n_headers, 2);
+	assert_string_equal(cfg.remote_write[2].headers[0].value, "team-a");
+	assert_string_equal(cfg.remote_write[3].headers[0].value, "x");
+	config_free(&cfg);
+}
+
+static char *text_printf(char *buf, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static char *text_printf(char *buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, 64, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && n < 64);
+	*len += (size_t)n;
+	return buf;
+}
+
+static void expect_error(const char *yaml, int line, int col, const char *msg)
+{
+	struct config cfg;
+	struct config_error err;
+	char prefix[64];
+
+	assert_int_equal(config_load_string("t.yml", yaml, strlen(yaml), &schemas, &cfg, &err), -1);
+	snprintf(prefix, sizeof(prefix), "t.yml:%d:%d: ", line, col);
+	if (strncmp(err.text, prefix, strlen(prefix)) || !strstr(err.text, msg))
+		fail_msg("want %s...%s\n  got  %s", prefix, msg, err.text);
+	assert_memory_equal(&cfg, &zero_config, sizeof(cfg));
+}
+
+/* The issue's file: one mapping of 2,000 headers, an endpoint holding it,
+ * and 998 aliases of that endpoint (40 KB), which walked as 1,000
+ * endpoints of 2,000 headers. Refused at the alias that passes 100,000
+ * nodes: each endpoint is 4,005 nodes, the first two and the top 8,013,
+ * so it is the 23rd alias, on line 2,004 + 23. */
+static void test_alias_bomb(void **state)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *y = malloc(cap);
+
+	(void)state;
+	assert_non_null(y);
+	text_printf(y, &len, "remote_write:\n  - url: http://a\n    headers: &h\n");
+	for (int i = 0; i < 2000; i++)
+		text_printf(y, &len, "      X-H%d: v\n", i);
+	text_printf(y, &len, "  - &e {url: http://b, headers: *h}\n");
+	for (int i = 0; i < 998; i++)
+		text_printf(y, &len, "  - *e\n");
+	expect_error(y, 2027, 5, "alias *e expands the document past 100000 YAML nodes "
+		     "(limit 100000; an alias counts every node it repeats)");
+	free(y);
+}
+
+static void test_alias_count_limit(void **state)
+{
+	size_t cap = 32 * 1024, len = 0;
+	char *y = malloc(cap);
+
+	(void)state;
+	assert_non_null(y);
+	text_printf(y, &len, "global:\n  external_labels:\n    a: &v x\n");
+	for (int i = 0; i < 1000; i++)
+		text_printf(y, &len, "    l%d: *v\n", i);
+	{
+		struct config cfg;
+		load_ok(y, &cfg); /* 1,000 aliases: the limit itself loads */
+		assert_int_equal(cfg.global.n_external_labels, 1001);
+		config_free(&cfg);
+	}
+	text_printf(y, &len, "    l1000: *v\n");
+	expect_error(y, 1004, 12, "too many YAML aliases: alias *v is number 1001 (limit 1000)");
+	free(y);
+}
+
+/* No aliases at all, only very many nodes: the same bound. */
+static void test_node_limit_without_aliases(void **state)
+{
+	size_t cap = 1024 * 1024, len = 0;
+	char *y = malloc(cap);
+
+	(void)state;
+	assert_non_null(y);
+	text_printf(y, &len, "remote_write:\n  - url: http://a\n    headers:\n");
+	for (int i = 0; i < 50000; i++)
+		text_printf(y, &len, "      X-H%d: v\n", i);
+	/* 8 nodes before the headers, 2 per header: the key of the 49,997th */
+	expect_error(y, 50000, 7, "the document has more than 100000 YAML nodes (limit 100000)");
+	free(y);
+}
+
+static void test_alias_cycles(void **state)
+{
+	(void)state;
+	expect_error("remote_write: &a\n  - *a\n", 2, 5,
+		     "alias *a is inside the node it refers to (a cycle)");
+	expect_error("global: &g\n  external_labels: *g\n", 2, 20,
+		     "alias *g is inside the node it refers to (a cycle)");
+	expect_error("remote_write:\n  - &e {url: http://a, queue_config: [*e]}\n", 2, 39,
+		     "alias *e is inside the node it refers to (a cycle)");
+}
+
+/* Duplicates found through an index of the mapping, not by comparing each
+ * key with every earlier one: the same answers, first copy named. */
+static void test_duplicate_keys_in_large_mappings(void **state)
+{
+	size_t cap = 128 * 1024, len = 0;
+	char *y = malloc(cap);
+	struct config cfg;
+
+	(void)state;
+	assert_non_null(y);
+	text_printf(y, &len, "remote_write:\n  - url: http://a\n    headers:\n");
+	for (int i = 0; i < 3000; i++)
+		text_printf(y, &len, "      X-H%d: v\n", i);
+	load_ok(y, &cfg);
+	assert_int_equal(cfg.remote_write[0].n_headers, 3000);
+	config_free(&cfg);
+	text_printf(y, &len, "      x-h17: again\n      X-H17: and again\n");
+	expect_error(y, 3004, 7, "duplicate key \"x-h17\" (first set at line 21)");
+	/* One mapping read as labels (case matters) and as headers (it does not). */
+	load_ok("global:\n  external_labels: &m {a: x, A: y}\n", &cfg);
+	config_free(&cfg);
+	expect_error("global:\n  external_labels: &m {a: x, A: y}\n"
+		     "remote_write:\n  - {url: http://a, headers: *m}\n", 2, 30,
+		     "duplicate key \"A\" (first set at line 2)");
+	/* Two endpoints sharing one header mapping, and each its own. */
+	load_ok("remote_write:\n  - {url: http://a, headers: &h {X-A: a, X-B: b}}\n"
+		"  - {url: http://b, headers: {X-A: c}}\n  - {url: http://c, headers: *h}\n",
+		&cfg);
+	assert_string_equal(cfg.remote_write[2].headers[1].value, "b");
+	assert_string_equal(cfg.remote_write[1].headers[0].value, "c");
+	config_free(&cfg);
+	free(y);
+}
+
+/* ---- URL userinfo never leaves the config ---------------------------- */
+
+static void check_mask(const char *url, const char *want)
+{
+	char out[256];
+
+	config_mask_url(url, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_mask_url(void **state)
+{
+	char out[12];
+
+	(void)state;
+	check_mask("http://127.0.0.1:8428/api/v1/write", "http://127.0.0.1:8428/api/v1/write");
+	check_mask("https://user:pa55@lts.example:443/push", "https://<secret>@lts.example:443/push");
+	check_mask("https://user@lts.example/push", "https://<secret>@lts.example/push");
+	/* an '@' in the password, and '@'s after the authority that are not userinfo */
+	check_mask("http://u:p@ss@h/x@y", "http://<secret>@h/x@y");
+	check_mask("http://h/path@x?q=a@b", "http://h/path@x?q=a@b");
+	check_mask("http://u:p@h?q=a@b#c@d", "http://<secret>@h?q=a@b#c@d");
+	/* the malformed URLs an error message quotes */
+	check_mask("http:/user:secret@h/x", "http:/<secret>@h/x");
+	check_mask("http:///user:secret@h/x", "http:///<secret>@h/x");
+	check_mask("user:secret@h:8428/api/v1/write", "<secret>@h:8428/api/v1/write");
+	check_mask("//user:secret@h/x", "//<secret>@h/x");
+	check_mask("not a url", "not a url");
+	check_mask("", "");
+	config_mask_url("https://user:pw@host/path", out, sizeof(out));
+	assert_string_equal(out, "https://<se");
+}
+
+/* Every URL check-config can reject names the URL without its password. */
+static void test_url_errors_mask_userinfo(void **state)
+{
+	static const char *const urls[] = {
+		"http://user:secret@h:99999/api/v1/write", "http://user:secret@/api/v1/write",
+		"ftp://user:secret@h/x", "http:/user:secret@h/x", "user:secret@h:8428/x",
+		"file://user:secret@h/etc/passwd", "http://user:secret@a b/",
+	};
+	char yaml[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		struct config cfg;
+		struct config_error err;
+
+		snprintf(yaml, sizeof(yaml), "remote_write:\n  - url: \"%s\"\n", urls[i]);
+		assert_int_equal(config_load_string("t.yml", yaml, strlen(yaml), &schemas, &cfg,
+						    &err), -1);
+		if (strstr(err.text, "secret@") || !strstr(err.text, "<secret>@") ||
+		    !strstr(err.text, "t.yml:2:10: \"url\": "))
+			fail_msg("%s -> %s", urls[i], err.text);
+	}
+}
+
 /* ---- errors ---------------------------------------------------------- */
 
 struct error_case {
@@ -1038,6 +1258,14 @@ int main(void)
 		cmocka_unit_test(test_anchors),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_good_full_fixture),
+		cmocka_unit_test(test_anchors_reused),
+		cmocka_unit_test(test_alias_bomb),
+		cmocka_unit_test(test_alias_count_limit),
+		cmocka_unit_test(test_node_limit_without_aliases),
+		cmocka_unit_test(test_alias_cycles),
+		cmocka_unit_test(test_duplicate_keys_in_large_mappings),
+		cmocka_unit_test(test_mask_url),
+		cmocka_unit_test(test_url_errors_mask_userinfo),
 	};
 	size_t n_errors = sizeof(error_cases) / sizeof(error_cases[0]);
 	glob_t bad = {0}, good = {0};

@@ -14,7 +14,7 @@ static void check_mask(const char *url, const char *want)
 {
 	char out[256];
 
-	sender_mask_url(url, out, sizeof(out));
+	config_mask_url(url, out, sizeof(out));
 	assert_string_equal(out, want);
 }
 
@@ -36,7 +36,7 @@ static void test_mask_url_truncates(void **state)
 	char out[12];
 
 	(void)state;
-	sender_mask_url("https://user:pw@host/path", out, sizeof(out));
+	config_mask_url("https://user:pw@host/path", out, sizeof(out));
 	assert_string_equal(out, "https://<se");
 }
 
