@@ -279,6 +279,13 @@ static int parse_basic_auth(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 		pos[BA_PASSWORD].value = NULL;
 	if (!rw->basic_auth.password_file)
 		pos[BA_PASSWORD_FILE].value = NULL;
+	if (rw->basic_auth.password && !cfg_valid_header_value(rw->basic_auth.password))
+		return cfg_fail(ctx, pos[BA_PASSWORD].value, "\"password\": must not contain "
+				"control characters such as CR or LF");
+	if (rw->basic_auth.password_file &&
+	    cfg_check_secret_file(ctx, pos[BA_PASSWORD_FILE].value, "password_file",
+				  rw->basic_auth.password_file) < 0)
+		return -1;
 	return exclusive(ctx, &pos[BA_PASSWORD], &pos[BA_PASSWORD_FILE], "basic_auth", "password",
 			 "password_file");
 }
@@ -315,6 +322,9 @@ static int check_authorization(struct cfg_ctx *ctx, struct authorization *a,
 		pos[AU_CREDENTIALS].value = NULL;
 	if (!a->credentials_file)
 		pos[AU_CREDENTIALS_FILE].value = NULL;
+	if (a->credentials_file && cfg_check_secret_file(ctx, pos[AU_CREDENTIALS_FILE].value,
+							 "credentials_file", a->credentials_file) < 0)
+		return -1;
 	return exclusive(ctx, &pos[AU_CREDENTIALS], &pos[AU_CREDENTIALS_FILE], "authorization",
 			 "credentials", "credentials_file");
 }
@@ -376,7 +386,7 @@ static int parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_nod
 
 enum {
 	Q_CAPACITY, Q_MAX_SHARDS, Q_MIN_SHARDS, Q_MAX_SAMPLES, Q_DEADLINE, Q_MIN_BACKOFF,
-	Q_MAX_BACKOFF, Q_RETRY_429, Q_AGE_LIMIT, Q_N
+	Q_MAX_BACKOFF, Q_RETRY_429, Q_AGE_LIMIT, Q_MAX_RETRY_AFTER, Q_N
 };
 
 /* Counts are >= 1: a zero capacity or shard count would stall the queue.
@@ -398,10 +408,11 @@ static const struct field queue_fields[] = {
 			 offsetof(struct queue_config, retry_on_http_429), 0, NULL},
 	[Q_AGE_LIMIT] = {"sample_age_limit", F_DURATION,
 			 offsetof(struct queue_config, sample_age_limit_ms), 0, NULL},
+	[Q_MAX_RETRY_AFTER] = {"max_retry_after", F_DURATION,
+			       offsetof(struct queue_config, max_retry_after_ms), 1, NULL},
 };
 
-static int check_queue(struct cfg_ctx *ctx, const struct queue_config *q,
-		       const struct field_pos *pos)
+static int check_queue(struct cfg_ctx *ctx, struct queue_config *q, const struct field_pos *pos)
 {
 	char a[32], b[32];
 
@@ -417,6 +428,14 @@ static int check_queue(struct cfg_ctx *ctx, const struct queue_config *q,
 				"\"max_backoff\" (%s) is less than \"min_backoff\" (%s)",
 				cfg_format_duration_ms(q->max_backoff_ms, a, sizeof(a)),
 				cfg_format_duration_ms(q->min_backoff_ms, b, sizeof(b)));
+	/* Unset, it follows a longer max_backoff; set, it must not undercut it. */
+	if (!pos[Q_MAX_RETRY_AFTER].value && q->max_retry_after_ms < q->max_backoff_ms)
+		q->max_retry_after_ms = q->max_backoff_ms;
+	if (q->max_retry_after_ms < q->max_backoff_ms)
+		return cfg_fail(ctx, pos[Q_MAX_RETRY_AFTER].value,
+				"\"max_retry_after\" (%s) is less than \"max_backoff\" (%s)",
+				cfg_format_duration_ms(q->max_retry_after_ms, a, sizeof(a)),
+				cfg_format_duration_ms(q->max_backoff_ms, b, sizeof(b)));
 	return 0;
 }
 
@@ -453,7 +472,7 @@ static int parse_connection(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 
 enum {
 	RW_URL, RW_NAME, RW_TIMEOUT, RW_HEADERS, RW_BASIC_AUTH, RW_AUTHORIZATION, RW_TLS,
-	RW_QUEUE, RW_CONNECTION, RW_N
+	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_N
 };
 
 static const struct field rw_fields[] = {
@@ -470,6 +489,8 @@ static const struct field rw_fields[] = {
 		      parse_queue},
 	[RW_CONNECTION] = {"connection", F_CUSTOM, offsetof(struct remote_write_config, connection),
 			   0, parse_connection},
+	[RW_FOLLOW_REDIRECTS] = {"follow_redirects", F_BOOL,
+				 offsetof(struct remote_write_config, follow_redirects), 0, NULL},
 };
 
 static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
@@ -485,7 +506,9 @@ static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
 		.max_backoff_ms = 5 * 1000,
 		.retry_on_http_429 = true,
 		.sample_age_limit_ms = 0,
+		.max_retry_after_ms = 60 * 1000,
 	};
+	rw->follow_redirects = true;
 	if (set_string(ctx, &rw->name, "") < 0)
 		return -1;
 	return set_string(ctx, &rw->authorization.type, "Bearer");

@@ -30,6 +30,19 @@ struct config_error {
  * a bare "0" is accepted. Returns 0 and sets *ms, or -1. */
 int parse_duration_ms(const char *text, int64_t *ms);
 
+/* ---- secrets in files ------------------------------------------------ */
+
+#define CONFIG_SECRET_MAX (64 * 1024)
+
+/* Reads a secret file (credentials_file, password_file): at most
+ * CONFIG_SECRET_MAX bytes, surrounding whitespace trimmed (as Prometheus
+ * does), and no control character but tab left, the rule for inline
+ * values. 0 and a malloc'd *value (free with config_free_secret), or -1
+ * with errno set (EINVAL: a control character) and why filled in; why
+ * names the path, never the contents. */
+int config_read_secret(const char *path, char **value, char *why, size_t why_size);
+void config_free_secret(char *value); /* wipes, then frees; NULL is fine */
+
 /* ---- option schemas for collectors ---------------------------------- */
 
 enum opt_type {
@@ -99,6 +112,8 @@ struct queue_config {             /* Prometheus' defaults */
 	int64_t max_backoff_ms;       /* 5s, and >= min_backoff */
 	bool retry_on_http_429;       /* true */
 	int64_t sample_age_limit_ms;  /* 0: no limit */
+	int64_t max_retry_after_ms;   /* 1m (or max_backoff if longer): the longest
+				       * a Retry-After may hold a retry back */
 };
 
 struct connection_config {        /* recycling, seed 002; 0 = never */
@@ -119,6 +134,7 @@ struct remote_write_config {
 	struct tls_config tls;
 	struct queue_config queue;
 	struct connection_config connection;
+	bool follow_redirects;        /* true, as Prometheus */
 };
 
 struct global_config {

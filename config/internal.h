@@ -7,6 +7,7 @@
  *               names) and ${VAR} expansion; no YAML in there
  *   sections.c  collectors: and bpf: against the collectors' own schemas
  *   duration.c  Prometheus durations
+ *   secret.c    credentials_file and password_file contents
  *   config.c    loading, the sections of the file, config_free
  *   alias.c     bounds on YAML aliases, checked before the file is loaded
  *   dupkeys.c   duplicate keys in the mappings of user-chosen keys
@@ -154,6 +155,14 @@ bool cfg_valid_utf8(const char *s);
 /* ${VAR} from the environment (unset: ""), $$ -> $, any other $ literal.
  * Returns a malloc'd string, or NULL with why set. */
 char *cfg_expand_env(const char *text, char *why, size_t why_size);
+
+/* ---- secret files (secret.c) ------------------------------------------ */
+
+/* Error at `at` when the file at path exists but holds a control character
+ * or cannot be read whole; a missing or unreadable file is left to the
+ * sender, which reads it before each request. */
+int cfg_check_secret_file(struct cfg_ctx *ctx, const yaml_node_t *at, const char *key,
+			  const char *path);
 
 /* ---- durations (duration.c) ------------------------------------------ */
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -109,6 +110,8 @@ static void assert_defaults_rw(const struct remote_write_config *rw)
 	assert_int_equal(rw->queue.max_backoff_ms, 5000);
 	assert_true(rw->queue.retry_on_http_429);
 	assert_int_equal(rw->queue.sample_age_limit_ms, 0);
+	assert_int_equal(rw->queue.max_retry_after_ms, 60000);
+	assert_true(rw->follow_redirects);
 	assert_int_equal(rw->connection.max_requests, 0);
 	assert_int_equal(rw->connection.max_age_ms, 0);
 }
@@ -589,6 +592,81 @@ static void test_anchors(void **state)
 	config_free(&cfg);
 }
 
+/* Unset, max_retry_after follows a max_backoff above its 1m default;
+ * set, it is taken as written. */
+static void test_retry_after_bound_and_redirects(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("remote_write:\n  - url: http://a\n    queue_config: {max_backoff: 2m}\n"
+		"  - url: http://b\n    follow_redirects: false\n"
+		"    queue_config: {max_backoff: 10s, max_retry_after: 10s}\n"
+		"  - url: http://c\n    queue_config: {max_retry_after: 1h}\n",
+		&cfg);
+	assert_int_equal(cfg.remote_write[0].queue.max_retry_after_ms, 120000);
+	assert_true(cfg.remote_write[0].follow_redirects);
+	assert_int_equal(cfg.remote_write[1].queue.max_retry_after_ms, 10000);
+	assert_false(cfg.remote_write[1].follow_redirects);
+	assert_int_equal(cfg.remote_write[2].queue.max_retry_after_ms, 3600000);
+	config_free(&cfg);
+}
+
+static char *secret_file(const char *content)
+{
+	static char path[] = "/tmp/test_config_secret.XXXXXX";
+	int fd;
+
+	strcpy(path, "/tmp/test_config_secret.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+	return path;
+}
+
+/* "tokA\r\nX-Injected: yes" from a file would add a header to every
+ * request: the load fails at the key's value, without the secret. */
+static void check_bad_secret_file(const char *block, int col)
+{
+	char yaml[512], prefix[64];
+	struct config cfg;
+	struct config_error err;
+	char *path = secret_file("tokA\r\nX-Injected: yes\n");
+
+	snprintf(yaml, sizeof(yaml), "remote_write:\n  - url: http://a\n    %s%s}\n", block, path);
+	assert_int_equal(config_load_string("test.yml", yaml, strlen(yaml), &schemas, &cfg, &err),
+			 -1);
+	unlink(path);
+	snprintf(prefix, sizeof(prefix), "test.yml:3:%d: ", col);
+	if (strncmp(err.text, prefix, strlen(prefix)) || !strstr(err.text, path) ||
+	    !strstr(err.text, "control character") || strstr(err.text, "tokA") ||
+	    strstr(err.text, "Injected"))
+		fail_msg("want %s...%s...control character, no secret; got %s", prefix, path,
+			 err.text);
+	assert_memory_equal(&cfg, &zero_config, sizeof(cfg));
+}
+
+static void test_secret_files(void **state)
+{
+	struct config cfg;
+	char yaml[512], *path;
+
+	(void)state;
+	check_bad_secret_file("authorization: {credentials_file: ", 39);
+	check_bad_secret_file("basic_auth: {username: u, password_file: ", 46);
+	/* Surrounding whitespace is trimmed, as Prometheus does; a missing
+	 * file is left to the sender (it may be mounted later). */
+	path = secret_file("  tok\r\n\n");
+	snprintf(yaml, sizeof(yaml), "remote_write:\n  - url: http://a\n"
+		 "    authorization: {credentials_file: %s}\n"
+		 "  - url: http://b\n    basic_auth: {username: u, password_file: /nonexistent/pw}\n",
+		 path);
+	load_ok(yaml, &cfg);
+	unlink(path);
+	config_free(&cfg);
+}
+
 static void test_load_file(void **state)
 {
 	struct config cfg;
@@ -1011,6 +1089,17 @@ static const struct error_case error_cases[] = {
 	 "\"max_backoff\" (5s) is less than \"min_backoff\" (1m)"},
 	{"max < default min backoff", RW "    queue_config: {max_backoff: 10ms}\n", 3, 33,
 	 "\"max_backoff\" (10ms) is less than \"min_backoff\" (30ms)"},
+	{"max_retry_after < max_backoff",
+	 RW "    queue_config: {max_backoff: 10s, max_retry_after: 5s}\n", 3, 55,
+	 "\"max_retry_after\" (5s) is less than \"max_backoff\" (10s)"},
+	{"max_retry_after < default max_backoff", RW "    queue_config: {max_retry_after: 1s}\n", 3,
+	 37, "\"max_retry_after\" (1s) is less than \"max_backoff\" (5s)"},
+	{"max_retry_after zero", RW "    queue_config: {max_retry_after: 0s}\n", 3, 37,
+	 "\"max_retry_after\": must be greater than 0"},
+	{"max_retry_after bad", RW "    queue_config: {max_retry_after: 1hour}\n", 3, 37,
+	 "\"max_retry_after\": "},
+	{"follow_redirects not bool", RW "    follow_redirects: yes\n", 3, 23,
+	 "\"follow_redirects\": expected true or false, got \"yes\""},
 
 	/* URLs */
 	{"url ftp", "remote_write:\n  - url: ftp://x\n", 2, 10,
@@ -1114,6 +1203,8 @@ static const struct error_case error_cases[] = {
 	 "\"type\": must be one word such as Bearer"},
 	{"credentials newline", RW "    authorization: {credentials: \"a\\nb\"}\n", 3, 34,
 	 "\"credentials\": must not contain control characters"},
+	{"password newline", RW "    basic_auth: {username: u, password: \"a\\r\\nX-B: b\"}\n", 3, 41,
+	 "\"password\": must not contain control characters"},
 	{"basic_auth scalar", RW "    basic_auth: user:pass\n", 3, 17,
 	 "\"basic_auth\": expected a mapping, got \"user:pass\""},
 	{"cert without key", RW "    tls_config:\n      cert_file: /c\n", 4, 7,
@@ -1256,6 +1347,8 @@ int main(void)
 		cmocka_unit_test(test_valid_values),
 		cmocka_unit_test(test_shards_and_backoff_edges),
 		cmocka_unit_test(test_anchors),
+		cmocka_unit_test(test_retry_after_bound_and_redirects),
+		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_good_full_fixture),
 		cmocka_unit_test(test_anchors_reused),
