@@ -633,8 +633,11 @@ static bool next_batch(struct shard *sh)
 	return go;
 }
 
-/* Backoff between attempts; wakes at the stop deadline. false: give up. */
-static bool backoff_wait(struct shard *sh, int64_t ms)
+/* Backoff between attempts. Stopping cuts it short: the shard wakes and
+ * makes its last attempt now, rather than sleep through the flush deadline
+ * with the receiver maybe back. was_stopping: whether stopping had begun
+ * when the delay was chosen. false: the stop deadline has passed. */
+static bool backoff_wait(struct shard *sh, int64_t ms, bool was_stopping)
 {
 	int64_t until = mono_ms() + ms;
 	bool ok;
@@ -647,7 +650,7 @@ static bool backoff_wait(struct shard *sh, int64_t ms)
 			ok = false;
 			break;
 		}
-		if (now >= until) {
+		if (now >= until || (!was_stopping && deadline != INT64_MAX)) {
 			ok = true;
 			break;
 		}
@@ -670,12 +673,21 @@ static uint64_t next_random(struct shard *sh)
 
 /* Equal jitter (half fixed, half random) so that shards that failed
  * together do not retry together, yet never sooner than half the backoff;
- * and never sooner than the receiver's Retry-After. */
-static int64_t backoff_delay(struct shard *sh, int64_t backoff, int64_t retry_after)
+ * and never sooner than the receiver's Retry-After, up to max_retry_after:
+ * one bad response must not silence the endpoint for an hour. While
+ * stopping, Retry-After is not honoured past max_backoff: waiting longer
+ * than that only makes the flush deadline drop the batch unsent. */
+static int64_t backoff_delay(struct shard *sh, int64_t backoff, int64_t retry_after,
+			     bool stopping)
 {
-	int64_t half = backoff / 2;
+	const struct queue_config *qc = &sh->q->cfg->queue;
+	int64_t half = backoff / 2, cap = qc->max_retry_after_ms;
 	int64_t d = half + (int64_t)(next_random(sh) % (uint64_t)(backoff - half + 1));
 
+	if (cap < qc->max_backoff_ms || stopping)
+		cap = qc->max_backoff_ms;
+	if (retry_after > cap)
+		retry_after = cap;
 	return retry_after > d ? retry_after : d;
 }
 
@@ -814,6 +826,7 @@ static void try_batch(struct shard *sh)
 	for (;;) {
 		enum send_result r = post_once(sh);
 		int64_t delay;
+		bool stopping;
 
 		attempt++;
 		if (r == SEND_OK) {
@@ -827,12 +840,13 @@ static void try_batch(struct shard *sh)
 		if (mono_ms() >= stop_deadline(sh->q))
 			break; /* cut short by the stop deadline: not worth a warning */
 		sh->failing = true;
-		delay = backoff_delay(sh, backoff, sh->out.retry_after_ms);
+		stopping = stop_deadline(sh->q) != INT64_MAX;
+		delay = backoff_delay(sh, backoff, sh->out.retry_after_ms, stopping);
 		log_retry(sh, attempt, delay);
 		backoff = backoff > qc->max_backoff_ms / 2 ? qc->max_backoff_ms : backoff * 2;
 		if (backoff < 1)
 			backoff = 1; /* a zero max_backoff must not spin */
-		if (!backoff_wait(sh, delay))
+		if (!backoff_wait(sh, delay, stopping))
 			break;
 		if (drop_too_old(sh) && (sh->batch_n == 0 || encode_batch(sh) < 0))
 			return;

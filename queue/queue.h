@@ -9,7 +9,8 @@
  * samples are dropped and counted (reason "queue_full").
  *
  * Retries: SEND_RETRY outcomes are retried with backoff from min_backoff
- * doubling to max_backoff (with jitter), honouring Retry-After; SEND_DROP
+ * doubling to max_backoff (with jitter), honouring Retry-After up to
+ * max_retry_after; stopping ends a backoff with one more attempt; SEND_DROP
  * drops the batch, counts it as failed and logs status and body once. */
 #ifndef BPFPUSH_QUEUE_H
 #define BPFPUSH_QUEUE_H

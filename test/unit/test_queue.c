@@ -519,6 +519,7 @@ static int setup(void **state)
 	qc->batch_send_deadline_ms = 50;
 	qc->min_backoff_ms = 20;
 	qc->max_backoff_ms = 100;
+	qc->max_retry_after_ms = 60000;
 	qc->retry_on_http_429 = true;
 	for (int i = 0; i < MAX_SERIES; i++) {
 		char v[16];
