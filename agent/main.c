@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,33 @@ static void run_loop(struct agent *a)
 	}
 }
 
+/* During the flush: a second SIGTERM or SIGINT ends it at once (an
+ * operator who asks twice does not want to wait out --flush-deadline). */
+struct flush_watch {
+	struct agent *a;
+	pthread_t thread;
+	atomic_bool done;
+};
+
+static void *watch_flush(void *arg)
+{
+	struct flush_watch *w = arg;
+	struct timespec tick = {1, 0};
+
+	while (!atomic_load(&w->done)) {
+		int sig = sigtimedwait(&w->a->signals, NULL, &tick);
+
+		if (sig != SIGTERM && sig != SIGINT)
+			continue; /* a timeout, or SIGHUP: nothing to reload now */
+		log_msg(LOG_WARN, "second signal, ending the flush now: unsent samples are dropped",
+			"signal=%s", strsignal(sig));
+		for (size_t i = 0; i < w->a->n_queues; i++)
+			queue_end_flush_now(w->a->queues[i]);
+		break;
+	}
+	return NULL;
+}
+
 /* Flushes every queue until the shared deadline; returns the samples that
  * were not accepted (refused, or dropped for any reason). Every queue starts
  * flushing at once: stopping them one after the other would let a dead
@@ -248,10 +276,14 @@ static void run_loop(struct agent *a)
 static uint64_t stop_queues(struct agent *a)
 {
 	int64_t deadline = mono_ms() + a->opt.flush_deadline_ms;
+	struct flush_watch w = {.a = a};
+	bool watching = false;
 	uint64_t lost = 0;
 
 	for (size_t i = 0; i < a->n_queues && !a->opt.dry_run; i++)
 		queue_begin_stop(a->queues[i], deadline);
+	if (a->n_queues && !a->opt.dry_run)
+		watching = pthread_create(&w.thread, NULL, watch_flush, &w) == 0;
 	for (size_t i = 0; i < a->n_queues; i++) {
 		struct queue_stats st;
 		if (!a->opt.dry_run)
@@ -260,6 +292,11 @@ static uint64_t stop_queues(struct agent *a)
 		lost += st.samples_failed;
 		for (int r = 0; r < DROP_REASONS; r++)
 			lost += st.samples_dropped[r];
+	}
+	atomic_store(&w.done, true);
+	if (watching) {
+		pthread_kill(w.thread, SIGHUP); /* ends its wait now; it checks done */
+		pthread_join(w.thread, NULL);
 	}
 	return lost;
 }

@@ -1343,6 +1343,16 @@ void queue_begin_stop(struct queue *q, int64_t deadline_ms)
 	wake_all(q);
 }
 
+void queue_end_flush_now(struct queue *q)
+{
+	int64_t now = mono_ms();
+
+	if (!atomic_load(&q->stopping) || atomic_load(&q->deadline_ms) <= now)
+		return;
+	atomic_store(&q->deadline_ms, now);
+	wake_all(q);
+}
+
 uint64_t queue_stop(struct queue *q, int64_t deadline_ms)
 {
 	uint64_t dropped;

@@ -96,6 +96,14 @@ void queue_append(struct queue *q, const struct sample *samples, size_t n);
 void queue_begin_stop(struct queue *q, int64_t deadline_ms);
 uint64_t queue_stop(struct queue *q, int64_t deadline_ms);
 
+/* Moves the deadline of a flush that queue_begin_stop began to now (a
+ * second SIGTERM): requests in flight are aborted, backoffs end, and
+ * queue_stop returns at once, counting what is unsent as dropped, reason
+ * "shutdown". The one stopping call that may come from any thread: after
+ * queue_begin_stop has returned, until queue_stop has; before, it does
+ * nothing. */
+void queue_end_flush_now(struct queue *q);
+
 void queue_destroy(struct queue *q);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *out);
