@@ -18,8 +18,6 @@
 #include "agent/log.h"
 #include "agent/clock.h"
 
-#define SECRET_FILE_MAX (64 * 1024)
-
 struct sender {
 	const struct remote_write_config *cfg;
 	CURL *curl;
@@ -29,6 +27,8 @@ struct sender {
 	char *url;                     /* cfg->url, or with its host = server_name */
 	char *host_header;             /* "Host: ..." when the URL was rewritten */
 	char *auth_header;             /* the Authorization line in headers */
+	char *password;                /* the last good one from password_file */
+	bool secret_bad_logged;        /* "holds a control character" said */
 	struct send_outcome *out;      /* of the request in progress */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t connections;
@@ -36,37 +36,6 @@ struct sender {
 	int64_t conn_opened_ms;
 	_Atomic int64_t abort_at_ms;
 };
-
-/* Reads a secret file whole, without trailing newlines (editors add one).
- * Returns a malloc'd string or NULL with errno set. */
-static char *read_secret(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *s;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	s = malloc(SECRET_FILE_MAX + 1);
-	if (!s) {
-		fclose(f);
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = fread(s, 1, SECRET_FILE_MAX + 1, f);
-	if (ferror(f) || n > SECRET_FILE_MAX) {
-		int err = ferror(f) ? EIO : EFBIG;
-		fclose(f);
-		free(s);
-		errno = err;
-		return NULL;
-	}
-	fclose(f);
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-		n--;
-	s[n] = '\0';
-	return s;
-}
 
 static int append_header(struct curl_slist **list, const char *line)
 {
@@ -337,7 +306,8 @@ void sender_destroy(struct sender *s)
 	curl_slist_free_all(s->connect_to);
 	free(s->url);
 	free(s->host_header);
-	free(s->auth_header);
+	config_free_secret(s->auth_header);
+	config_free_secret(s->password);
 	free(s);
 }
 
@@ -352,10 +322,60 @@ uint64_t sender_connections_opened(const struct sender *s)
 	return s->connections;
 }
 
-static void set_error(struct send_outcome *out, const char *what, const char *path)
+enum secret_read { SECRET_OK, SECRET_BAD, SECRET_UNREADABLE };
+
+/* SECRET_BAD: the file holds a control character, and the caller keeps
+ * its last good value (if it has one): said once, until the file is good
+ * again, naming the path only. out->error says why, for when there is no
+ * last good value and the request is not made. */
+static enum secret_read read_secret_file(struct sender *s, const char *what,
+					 const char *path, char **value,
+					 struct send_outcome *out)
 {
-	snprintf(out->error, sizeof(out->error), "reading %s %s: %s", what, path,
-		 strerror(errno));
+	char why[200];
+	int err;
+
+	if (config_read_secret(path, value, why, sizeof(why)) == 0) {
+		s->secret_bad_logged = false;
+		return SECRET_OK;
+	}
+	err = errno;
+	snprintf(out->error, sizeof(out->error), "%s: %s", what, why);
+	if (err != EINVAL)
+		return SECRET_UNREADABLE;
+	if (!s->secret_bad_logged)
+		log_msg(LOG_ERROR, "remote_write: secret file rejected, the last good value "
+			"stays in use", "key=%s file=%s", what, path);
+	s->secret_bad_logged = true;
+	return SECRET_BAD;
+}
+
+/* password_file: a good read replaces the password; a bad one keeps the
+ * last good (if any; else the request is not made). */
+static int load_password(struct sender *s, struct send_outcome *out)
+{
+	const struct basic_auth *ba = &s->cfg->basic_auth;
+	char *secret;
+
+	if (!ba->password_file) {
+		curl_easy_setopt(s->curl, CURLOPT_PASSWORD, ba->password ? ba->password : "");
+		return 0;
+	}
+	switch (read_secret_file(s, "password_file", ba->password_file, &secret, out)) {
+	case SECRET_OK:
+		break;
+	case SECRET_BAD:
+		if (!s->password)
+			return -1;
+		out->error[0] = '\0';
+		return 0;
+	case SECRET_UNREADABLE:
+		return -1;
+	}
+	config_free_secret(s->password);
+	s->password = secret;
+	curl_easy_setopt(s->curl, CURLOPT_PASSWORD, s->password);
+	return 0;
 }
 
 /* Secrets from files are read per request so rotated ones are picked up. */
@@ -364,32 +384,31 @@ static int load_credentials(struct sender *s, struct send_outcome *out)
 	const struct remote_write_config *cfg = s->cfg;
 	char *secret, *line;
 
-	if (cfg->has_basic_auth && cfg->basic_auth.password_file) {
-		if (!(secret = read_secret(cfg->basic_auth.password_file))) {
-			set_error(out, "password_file", cfg->basic_auth.password_file);
-			return -1;
-		}
-		curl_easy_setopt(s->curl, CURLOPT_PASSWORD, secret);
-		free(secret);
-	} else if (cfg->has_basic_auth) {
-		curl_easy_setopt(s->curl, CURLOPT_PASSWORD,
-				 cfg->basic_auth.password ? cfg->basic_auth.password : "");
-	}
+	if (cfg->has_basic_auth && load_password(s, out) < 0)
+		return -1;
 	if (!cfg->has_authorization || !cfg->authorization.credentials_file)
 		return 0;
-	if (!(secret = read_secret(cfg->authorization.credentials_file))) {
-		set_error(out, "credentials_file", cfg->authorization.credentials_file);
+	switch (read_secret_file(s, "credentials_file", cfg->authorization.credentials_file,
+				 &secret, out)) {
+	case SECRET_OK:
+		break;
+	case SECRET_BAD:
+		if (!s->auth_header)
+			return -1;
+		out->error[0] = '\0';
+		return 0;
+	case SECRET_UNREADABLE:
 		return -1;
 	}
 	line = auth_line(&cfg->authorization, secret);
-	free(secret);
+	config_free_secret(secret);
 	if (!line)
 		goto oom;
 	if (s->auth_header && strcmp(line, s->auth_header) == 0) {
-		free(line);
+		config_free_secret(line);
 		return 0;
 	}
-	free(s->auth_header);
+	config_free_secret(s->auth_header);
 	s->auth_header = line;
 	if (build_headers(s) == 0)
 		return 0;
