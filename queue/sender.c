@@ -18,6 +18,9 @@
 #include "agent/log.h"
 #include "agent/clock.h"
 
+/* Go's http.Client stops after 10 redirects, and so does Prometheus. */
+#define MAX_REDIRECTS 10L
+
 struct sender {
 	const struct remote_write_config *cfg;
 	CURL *curl;
@@ -234,6 +237,24 @@ static void set_tls(struct sender *s)
 	}
 }
 
+/* follow_redirects (Prometheus' default: on): 301, 302 and 303 too keep
+ * POST and the body (libcurl would turn them into a GET), at most
+ * MAX_REDIRECTS hops, only to http(s). Credentials (Authorization, basic
+ * auth) go to the URL's own scheme, host and port only: libcurl leaves them
+ * out of a request redirected elsewhere (Prometheus would send them). */
+static void set_redirects(struct sender *s)
+{
+	CURL *c = s->curl;
+
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, s->cfg->follow_redirects ? 1L : 0L);
+	if (!s->cfg->follow_redirects)
+		return;
+	curl_easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+}
+
 static void set_options(struct sender *s)
 {
 	CURL *c = s->curl;
@@ -250,6 +271,7 @@ static void set_options(struct sender *s)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	set_redirects(s);
 	if (s->cfg->has_basic_auth) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME,

@@ -5,8 +5,11 @@
  * application/x-protobuf, X-Prometheus-Remote-Write-Version: 0.1.0,
  * User-Agent: bpfpush/<version>), the user's headers (which can never
  * override those four), basic auth or an Authorization header (secrets read
- * from their files at each connect, so rotated tokens are picked up) and TLS
- * settings. Response bodies are always read to the end so the connection
+ * from their files before each request, so rotated tokens are picked up; a
+ * file that goes bad leaves the last good value in use) and TLS
+ * settings. Redirects are followed when follow_redirects says so (POST
+ * and body kept, at most 10 hops, credentials only to the URL's own
+ * origin). Response bodies are always read to the end so the connection
  * stays reusable; the first 1 KiB is kept for the log. */
 #ifndef BPFPUSH_SENDER_H
 #define BPFPUSH_SENDER_H
