@@ -207,7 +207,9 @@ class FaultProxy:
 
     requests[n] is [received at (time.time()), decoded series, raw body,
     status, connection number (1-based, in accept order), answered at
-    (time.time() just before the response is written)]."""
+    (time.time() just before the response is written), request headers
+    (an email.message.Message: case-insensitive, get_all for repeats),
+    request path]. A script may read proxy.requests[n] to decide."""
 
     def __init__(self, upstream=None, script=lambda n: None):
         self.upstream = upstream
@@ -265,7 +267,8 @@ class FaultProxy:
             return
         with self.lock:
             n = len(self.requests)
-            self.requests.append([time.time(), series, raw, None, handler.conn_id, None])
+            self.requests.append([time.time(), series, raw, None, handler.conn_id, None,
+                                  handler.headers, handler.path])
         action = self.script(n)
         if action is None:
             status, headers, body = self._forward(handler, raw)
