@@ -73,6 +73,7 @@ struct registry {
 	struct source *sources; /* [0] is the agent's own, without a limit */
 	size_t n_sources, cap_sources;
 	uint32_t source;        /* the one new series count toward now */
+	bool refused;           /* new_series said no for max_series */
 
 	/* Scratch, reused by every emit. */
 	struct label *scratch;
@@ -488,6 +489,23 @@ static struct series_node *create_series(struct registry *r, const struct family
 	return node;
 }
 
+/* A series seen for the first time, unless its source is at max_series
+ * (then NULL with r->refused set, and counted). */
+static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
+				      size_t n, uint64_t hash)
+{
+	struct source *src = &r->sources[r->source];
+	const struct family *f;
+
+	r->refused = src->max_series && src->live >= src->max_series;
+	if (r->refused) {
+		src->dropped++;
+		return NULL;
+	}
+	f = intern_family(r, family);
+	return f ? create_series(r, f, n, hash) : NULL;
+}
+
 int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
 		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms)
 {
@@ -508,18 +526,8 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		if (node && node->emitted_round == r->round - 1)
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
 	}
-	if (!node) {
-		struct source *src = &r->sources[r->source];
-		const struct family *f;
-
-		if (src->max_series && src->live >= src->max_series) {
-			src->dropped++;
-			return 2;
-		}
-		f = intern_family(r, family);
-		if (!f || !(node = create_series(r, f, n, hash)))
-			return -1;
-	}
+	if (!node && !(node = new_series(r, family, n, hash)))
+		return r->refused ? 2 : -1;
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
 	node->emitted_round = r->round;
