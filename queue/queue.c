@@ -847,6 +847,19 @@ static enum send_result post_once(struct shard *sh)
 	return r;
 }
 
+/* Retries resend the encoded body; only an age limit re-encodes (after
+ * dropping samples), reading the series again. Without one, the batch
+ * holds no series any more: an outage's batch in flight, retried for as
+ * long as it lasts, must not keep queue_mark from passing. */
+static void batch_encoded(struct shard *sh)
+{
+	if (sh->q->cfg->queue.sample_age_limit_ms > 0)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	sh->batch_first = UINT64_MAX;
+	pthread_mutex_unlock(&sh->mu);
+}
+
 /* Sends the batch until it is accepted, refused, or the stop deadline
  * passes. Retries resend the same bytes unless samples aged out. */
 static void try_batch(struct shard *sh)
@@ -858,6 +871,7 @@ static void try_batch(struct shard *sh)
 	drop_too_old(sh);
 	if (sh->batch_n == 0 || encode_batch(sh) < 0)
 		return;
+	batch_encoded(sh);
 	for (;;) {
 		enum send_result r = post_once(sh);
 		int64_t delay;

@@ -1866,6 +1866,31 @@ static void test_mark_passes_when_samples_leave(void **state)
 	queue_destroy(q);
 }
 
+/* An endpoint down: the batch in flight is retried from its encoded body
+ * and holds no series, so the mark passes; unless an age limit may make it
+ * re-encode. */
+static void test_mark_passes_with_a_batch_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q;
+
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/api/v1/write", dead_port());
+	for (int age_limit = 0; age_limit < 2; age_limit++) {
+		f->cfg.queue.sample_age_limit_ms = age_limit ? 3600 * 1000 : 0;
+		q = start_queue(f);
+		append_seq(f, q, 1, 0, 5); /* one batch, after the 50 ms deadline */
+		queue_mark(q);
+		if (age_limit) {
+			sleep_ms(300);
+			assert_false(queue_mark_passed(q));
+		} else {
+			assert_true(wait_mark_passed(q, 3000));
+		}
+		stop_now(q, 100);
+		queue_destroy(q);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1901,6 +1926,7 @@ int main(void)
 		T(test_malformed_retry_after),
 		T(test_sender_network_error_is_retry),
 		T(test_mark_passes_when_samples_leave),
+		T(test_mark_passes_with_a_batch_retried),
 	};
 	int rc;
 
