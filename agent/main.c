@@ -168,6 +168,19 @@ static int start_queues(struct agent *a)
 	return 0;
 }
 
+/* Frees the series the registry forgot a while ago, once no queue holds a
+ * sample appended before the last reclaim; the status snapshot was
+ * replaced this round, so it holds none of theirs either. */
+static void reclaim_series(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_queues; i++)
+		if (!queue_mark_passed(a->queues[i]))
+			return;
+	registry_reclaim(a->registry);
+	for (size_t i = 0; i < a->n_queues; i++)
+		queue_mark(a->queues[i]);
+}
+
 static void collect_round(struct agent *a)
 {
 	int64_t started = mono_ms(), round_ts = wall_ms();
@@ -190,6 +203,7 @@ static void collect_round(struct agent *a)
 		for (size_t i = 0; i < a->n_queues; i++)
 			queue_append(a->queues[i], samples, n);
 	}
+	reclaim_series(a);
 	a->totals.samples_in += n;
 	a->totals.rounds++;
 	a->totals.last_round_seconds = (double)(mono_ms() - started) / 1000.0;

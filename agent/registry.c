@@ -20,11 +20,13 @@ struct series_node {
 	uint64_t emitted_round;
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
 	size_t position;          /* index in the emitted list of its last round */
+	uint32_t source;          /* whose max_series it counts toward */
 };
 
 struct family_node {
 	struct family f;
 	struct family_node *next; /* hash chain */
+	size_t n_series;          /* series nodes, limbo's included, that use it */
 };
 
 #define FAMILY_BUCKETS 4096
@@ -32,6 +34,18 @@ struct family_node {
 struct series_vec {
 	struct series_node **items;
 	size_t len, cap;
+};
+
+/* Forgotten series wait in two lists (chained by next) until nothing can
+ * point at them: see registry_reclaim(). */
+struct limbo {
+	struct series_node *head;
+	size_t len;
+};
+
+struct source {
+	size_t live, max_series; /* max_series 0: no limit */
+	uint64_t dropped;
 };
 
 struct registry {
@@ -50,6 +64,16 @@ struct registry {
 	/* Collectors emit in the same order every round: the k-th emit is
 	 * guessed to be last round's (k + guess_shift)-th series. */
 	ptrdiff_t guess_shift;
+	/* Got their stale marker last round: forgotten unless back this one. */
+	struct series_vec vanished;
+	struct limbo retiring, retired;
+	uint64_t forgotten_total;
+	size_t n_families;
+
+	struct source *sources; /* [0] is the agent's own, without a limit */
+	size_t n_sources, cap_sources;
+	uint32_t source;        /* the one new series count toward now */
+	bool refused;           /* new_series said no for max_series */
 
 	/* Scratch, reused by every emit. */
 	struct label *scratch;
@@ -130,8 +154,11 @@ struct registry *registry_create(const struct kv *external, size_t n_external,
 	r->base_labels = calloc(n_external + 2, sizeof(*r->base_labels));
 	r->n_buckets = INITIAL_BUCKETS;
 	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
-	if (!r->base_labels || !r->buckets)
+	if (!r->base_labels || !r->buckets ||
+	    grow_array((void **)&r->sources, &r->cap_sources, 1, sizeof(*r->sources)) < 0)
 		goto fail;
+	r->sources[0] = (struct source){0};
+	r->n_sources = 1;
 	for (size_t i = 0; i < n_external; i++)
 		if (add_base_label(r, external[i].key, external[i].value) < 0)
 			goto fail;
@@ -149,6 +176,37 @@ static void series_vec_free(struct series_vec *v)
 	free(v->items);
 }
 
+static struct family_node **family_bucket(struct registry *r, const char *name)
+{
+	return &r->families[XXH3_64bits(name, strlen(name)) % FAMILY_BUCKETS];
+}
+
+/* A family goes with its last series: metric names churn too. */
+static void free_series(struct registry *r, struct series_node *n)
+{
+	struct family_node *f = (struct family_node *)(void *)n->s.family;
+
+	if (--f->n_series == 0) {
+		struct family_node **p = family_bucket(r, f->f.name);
+
+		while (*p != f)
+			p = &(*p)->next;
+		*p = f->next;
+		free(f);
+		r->n_families--;
+	}
+	free(n);
+}
+
+static void limbo_free(struct registry *r, struct limbo *l)
+{
+	for (struct series_node *n = l->head, *next; n; n = next) {
+		next = n->next;
+		free_series(r, n);
+	}
+	*l = (struct limbo){0};
+}
+
 void registry_destroy(struct registry *r)
 {
 	if (!r)
@@ -160,6 +218,8 @@ void registry_destroy(struct registry *r)
 			free(n);
 		}
 	}
+	limbo_free(r, &r->retiring); /* before the families it may free */
+	limbo_free(r, &r->retired);
 	for (size_t i = 0; i < FAMILY_BUCKETS; i++) {
 		for (struct family_node *f = r->families[i], *next; f; f = next) {
 			next = f->next;
@@ -172,6 +232,8 @@ void registry_destroy(struct registry *r)
 	}
 	free(r->base_labels);
 	free(r->buckets);
+	free(r->sources);
+	series_vec_free(&r->vanished);
 	free(r->samples);
 	free(r->scratch);
 	series_vec_free(&r->emitted);
@@ -183,6 +245,35 @@ void registry_destroy(struct registry *r)
 size_t registry_series_count(const struct registry *r)
 {
 	return r->n_series;
+}
+
+void registry_get_stats(const struct registry *r, struct registry_stats *out)
+{
+	*out = (struct registry_stats){r->n_series, r->retiring.len + r->retired.len,
+				       r->forgotten_total, r->n_buckets, r->n_families};
+}
+
+int registry_set_source(struct registry *r, uint32_t id, size_t max_series)
+{
+	if (id >= r->n_sources) {
+		if (grow_array((void **)&r->sources, &r->cap_sources, (size_t)id + 1,
+			       sizeof(*r->sources)) < 0)
+			return -1;
+		memset(r->sources + r->n_sources, 0, (id + 1 - r->n_sources) * sizeof(*r->sources));
+		r->n_sources = (size_t)id + 1;
+	}
+	r->sources[id].max_series = id ? max_series : 0;
+	r->source = id;
+	return 0;
+}
+
+void registry_source_stats(const struct registry *r, uint32_t id, size_t *live,
+			   uint64_t *dropped)
+{
+	const struct source *src = id < r->n_sources ? &r->sources[id] : NULL;
+
+	*live = src ? src->live : 0;
+	*dropped = src ? src->dropped : 0;
 }
 
 void registry_begin_round(struct registry *r, int64_t ts_ms)
@@ -213,7 +304,7 @@ static int push_emitted(struct series_vec *v, struct series_node *n)
 static const struct family *intern_family(struct registry *r, const struct metric_desc *d)
 {
 	size_t name_len = strlen(d->name), help_len = d->help ? strlen(d->help) : 0;
-	struct family_node **bucket = &r->families[XXH3_64bits(d->name, name_len) % FAMILY_BUCKETS];
+	struct family_node **bucket = family_bucket(r, d->name);
 	struct family_node *f;
 
 	for (f = *bucket; f; f = f->next)
@@ -227,6 +318,8 @@ static const struct family *intern_family(struct registry *r, const struct metri
 	memcpy(f->f.name, d->name, name_len + 1);
 	memcpy(f->f.help, d->help ? d->help : "", help_len + 1);
 	f->f.type = d->type;
+	f->n_series = 0;
+	r->n_families++;
 	f->next = *bucket;
 	*bucket = f;
 	return &f->f;
@@ -331,9 +424,10 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
 	return NULL;
 }
 
-static void rehash(struct registry *r)
+/* Grows past one series per bucket, shrinks below one per eight: a table
+ * that once held a burst of series does not keep its size for good. */
+static void resize(struct registry *r, size_t n_buckets)
 {
-	size_t n_buckets = r->n_buckets * 2;
 	struct series_node **buckets = calloc(n_buckets, sizeof(*buckets));
 
 	if (!buckets)
@@ -387,9 +481,29 @@ static struct series_node *create_series(struct registry *r, const struct family
 	node->last_ts_ms = INT64_MIN;
 	node->next = r->buckets[hash & (r->n_buckets - 1)];
 	r->buckets[hash & (r->n_buckets - 1)] = node;
+	node->source = r->source;
+	r->sources[r->source].live++;
+	((struct family_node *)(void *)family)->n_series++;
 	if (++r->n_series > r->n_buckets)
-		rehash(r);
+		resize(r, r->n_buckets * 2);
 	return node;
+}
+
+/* A series seen for the first time, unless its source is at max_series
+ * (then NULL with r->refused set, and counted). */
+static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
+				      size_t n, uint64_t hash)
+{
+	struct source *src = &r->sources[r->source];
+	const struct family *f;
+
+	r->refused = src->max_series && src->live >= src->max_series;
+	if (r->refused) {
+		src->dropped++;
+		return NULL;
+	}
+	f = intern_family(r, family);
+	return f ? create_series(r, f, n, hash) : NULL;
 }
 
 int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
@@ -412,11 +526,8 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		if (node && node->emitted_round == r->round - 1)
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
 	}
-	if (!node) {
-		const struct family *f = intern_family(r, family);
-		if (!f || !(node = create_series(r, f, n, hash)))
-			return -1;
-	}
+	if (!node && !(node = new_series(r, family, n, hash)))
+		return r->refused ? 2 : -1;
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
 	node->emitted_round = r->round;
@@ -443,10 +554,40 @@ static double stale_nan(void)
 	return d;
 }
 
+/* Out of the table and into limbo: a lookup no longer finds it, a new
+ * series with its labels gets a node of its own. */
+static void forget(struct registry *r, struct series_node *node)
+{
+	struct series_node **p = &r->buckets[node->s.wire.hash & (r->n_buckets - 1)];
+
+	while (*p != node)
+		p = &(*p)->next;
+	*p = node->next;
+	r->n_series--;
+	r->sources[node->source].live--;
+	r->forgotten_total++;
+	node->next = r->retiring.head;
+	r->retiring.head = node;
+	r->retiring.len++;
+}
+
+/* A series whose stale marker went out last round and that is still gone is
+ * forgotten. It is in neither emitted list: it was missing from both rounds. */
+static void forget_vanished(struct registry *r)
+{
+	for (size_t i = 0; i < r->vanished.len; i++)
+		if (r->vanished.items[i]->emitted_round != r->round)
+			forget(r, r->vanished.items[i]);
+	r->vanished.len = 0;
+	if (r->n_buckets > INITIAL_BUCKETS && r->n_series < r->n_buckets / 8)
+		resize(r, r->n_buckets / 2);
+}
+
 const struct sample *registry_end_round(struct registry *r, size_t *n)
 {
 	struct series_vec tmp;
 
+	forget_vanished(r);
 	for (size_t i = 0; i < r->previously_emitted.len; i++) {
 		struct series_node *node = r->previously_emitted.items[i];
 		if (node->emitted_round != r->round) {
@@ -455,6 +596,8 @@ const struct sample *registry_end_round(struct registry *r, size_t *n)
 								       : node->last_ts_ms + 1;
 			node->last_ts_ms = ts;
 			push_sample(r, &node->s, ts, stale_nan());
+			/* Without room to remember it, it stays known (and marked). */
+			push_emitted(&r->vanished, node);
 		}
 	}
 	tmp = r->previously_emitted;
@@ -463,4 +606,11 @@ const struct sample *registry_end_round(struct registry *r, size_t *n)
 	r->emitted.len = 0;
 	*n = r->n_samples;
 	return r->samples;
+}
+
+void registry_reclaim(struct registry *r)
+{
+	limbo_free(r, &r->retired);
+	r->retired = r->retiring;
+	r->retiring = (struct limbo){0};
 }

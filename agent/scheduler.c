@@ -1,6 +1,8 @@
 #include "agent/scheduler.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent/clock.h"
 #include "agent/collectors/collector.h"
@@ -13,6 +15,9 @@
 struct slot {
 	struct collector_ctx ctx;
 	bool bpf, loaded;
+	size_t max_series;        /* its max_series option; 0: no limit */
+	uint64_t dropped_logged;  /* series drops already said in the log */
+	double dropped_log_at;    /* when (monotonic s), for the rate limit */
 };
 
 struct scheduler {
@@ -35,25 +40,66 @@ static const struct metric_desc bpf_duration = {
 	"bpfpush_bpf_collector_duration_seconds",
 	"Time the BPF collector took to read its maps this round.", METRIC_GAUGE};
 
+static const struct metric_desc series_live = {
+	"bpfpush_collection_series",
+	"Series the collector has now (those gone two rounds are forgotten).", METRIC_GAUGE};
+static const struct metric_desc series_dropped = {
+	"bpfpush_collection_series_dropped_total",
+	"New series the collector emitted while at its max_series, dropped (counted in every "
+	"round they were emitted).",
+	METRIC_COUNTER};
+
 #define MAX_SCHEMAS 128
+#define MAX_OPTS 1024 /* every collector's options, max_series included */
+#define MAX_SERIES_DEFAULT "200000"
+
+/* Where max_series goes in a collector's options: after its own struct, so
+ * the collector's opts pointer and offsets stay as they are. */
+static size_t max_series_offset(const struct collector *c)
+{
+	return (c->opts_size + sizeof(int64_t) - 1) / sizeof(int64_t) * sizeof(int64_t);
+}
+
+/* Every section gets max_series beside its collector's own options. */
+static const struct opt_desc *with_max_series(const struct collector *c, struct opt_desc *pool,
+					      size_t *used)
+{
+	struct opt_desc *out = pool + *used;
+	size_t n = 0;
+
+	while (c->opts && c->opts[n].name)
+		n++;
+	if (*used + n + 2 > MAX_OPTS)
+		return c->opts; /* cannot happen with today's table: no limit option */
+	for (size_t i = 0; i < n; i++)
+		out[i] = c->opts[i];
+	out[n] = (struct opt_desc){"max_series", OPT_INT, MAX_SERIES_DEFAULT, max_series_offset(c), 0};
+	out[n + 1] = (struct opt_desc){0};
+	*used += n + 2;
+	return out;
+}
 
 static size_t fill_schemas(struct section_schema *out, const struct collector *const *table,
-			   size_t n)
+			   size_t n, struct opt_desc *pool, size_t *used)
 {
 	for (size_t i = 0; i < n && i < MAX_SCHEMAS; i++)
 		out[i] = (struct section_schema){table[i]->name, table[i]->default_enabled,
-						 table[i]->opts_size, table[i]->opts};
+						 max_series_offset(table[i]) + sizeof(int64_t),
+						 with_max_series(table[i], pool, used)};
 	return n < MAX_SCHEMAS ? n : MAX_SCHEMAS;
 }
 
 const struct config_schemas *scheduler_schemas(void)
 {
 	static struct section_schema collectors[MAX_SCHEMAS], bpf[MAX_SCHEMAS];
+	static struct opt_desc pool[MAX_OPTS];
 	static struct config_schemas all;
+	size_t used = 0;
 
 	if (!all.collectors) {
-		all.n_collectors = fill_schemas(collectors, collector_table, collector_count);
-		all.n_bpf = fill_schemas(bpf, bpf_collector_table, bpf_collector_count);
+		all.n_collectors = fill_schemas(collectors, collector_table, collector_count, pool,
+						&used);
+		all.n_bpf = fill_schemas(bpf, bpf_collector_table, bpf_collector_count, pool, &used);
 		all.collectors = collectors;
 		all.bpf = bpf;
 	}
@@ -67,7 +113,13 @@ static void add_slot(struct scheduler *s, const struct collector *c,
 
 	if (!sc || !sc->enabled)
 		return;
-	*slot = (struct slot){{c, sc->opts, &cfg->global, NULL}, bpf, true};
+	*slot = (struct slot){{c, sc->opts, &cfg->global, NULL}, bpf, true, 0, 0, 0};
+	if (sc->schema->opts_size > max_series_offset(c)) {
+		int64_t max;
+
+		memcpy(&max, (const char *)sc->opts + max_series_offset(c), sizeof(max));
+		slot->max_series = (size_t)max;
+	}
 	if (c->init && c->init(&slot->ctx) < 0) {
 		/* A BPF collector said why (one line); keep it to report up 0. */
 		if (!bpf)
@@ -115,15 +167,45 @@ void scheduler_destroy(struct scheduler *s)
 	free(s);
 }
 
+/* The collector's series count and drops, and one line a minute at most
+ * while it keeps hitting its max_series. */
+static void emit_series_counts(struct slot *slot, uint32_t source, struct registry *reg,
+			       const struct label *l)
+{
+	size_t live;
+	uint64_t dropped;
+	double now = mono_seconds();
+
+	registry_source_stats(reg, source, &live, &dropped);
+	registry_emit(reg, &series_live, NULL, l, 1, (double)live, 0);
+	registry_emit(reg, &series_dropped, NULL, l, 1, (double)dropped, 0);
+	if (dropped == slot->dropped_logged ||
+	    (slot->dropped_log_at > 0 && now - slot->dropped_log_at < 60))
+		return;
+	log_msg(LOG_WARN, "collector at max_series: new series dropped",
+		"collector=%s max_series=%zu series=%zu dropped=%llu dropped_total=%llu "
+		"hint=\"raise max_series for this collector, or check its source for churning "
+		"label values\"",
+		l->value, slot->max_series, live,
+		(unsigned long long)(dropped - slot->dropped_logged), (unsigned long long)dropped);
+	slot->dropped_logged = dropped;
+	slot->dropped_log_at = now;
+}
+
 void scheduler_collect(struct scheduler *s, struct registry *reg)
 {
 	for (size_t i = 0; i < s->n_slots; i++) {
 		struct slot *slot = &s->slots[i];
 		struct label l = {"collector", slot->ctx.collector->name};
+		uint32_t source = (uint32_t)i + 1;
 		double start = mono_seconds(), took;
-		int rc = slot->loaded ? slot->ctx.collector->update(&slot->ctx, reg) : -1;
+		int rc = -1;
 
+		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0)
+			rc = slot->ctx.collector->update(&slot->ctx, reg);
+		registry_set_source(reg, 0, 0);
 		took = mono_seconds() - start;
+		emit_series_counts(slot, source, reg, &l);
 		if (rc < 0 && slot->loaded)
 			log_msg(LOG_DEBUG, "collector failed", "collector=%s", l.value);
 		if (slot->bpf) {

@@ -109,33 +109,27 @@ static void respond(int fd, int code, const char *reason, const char *type, cons
 	send_all(fd, body, len);
 }
 
-/* Renders the snapshot; the copy is taken under the lock, the rendering
- * (the slow part) outside it. */
+/* Renders the snapshot under the lock: its samples point at series the
+ * registry may free once the next round has replaced it. The response is
+ * sent after the lock is released. */
 static void serve_metrics(struct status *s, int fd)
 {
-	struct sample *copy = NULL;
-	size_t n = 0, len = 0;
-	int64_t ts;
+	size_t len = 0;
 	char *text = NULL;
 	FILE *out;
 
 	pthread_mutex_lock(&s->mu);
-	ts = s->snapshot_ts_ms;
-	if (s->n_snapshot && (copy = malloc(s->n_snapshot * sizeof(*copy)))) {
-		memcpy(copy, s->snapshot, s->n_snapshot * sizeof(*copy));
-		n = s->n_snapshot;
-	}
-	pthread_mutex_unlock(&s->mu);
 	out = open_memstream(&text, &len);
 	if (out) {
-		exposition_write(out, copy, n, ts);
+		exposition_write(out, s->snapshot, s->n_snapshot, s->snapshot_ts_ms);
 		fclose(out);
-		respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
-	} else {
-		respond(fd, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
 	}
+	pthread_mutex_unlock(&s->mu);
+	if (out)
+		respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
+	else
+		respond(fd, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
 	free(text);
-	free(copy);
 }
 
 static void serve(struct status *s, int fd)

@@ -97,6 +97,9 @@ struct shard {
 	bool pause;                  /* resharding: take no new batch (until
 				      * the hand-over ends, or stopping) */
 	bool retire;                 /* resharding: exit once empty */
+	/* For queue_mark: samples ever pushed into the ring (pushed - count
+	 * have left it, FIFO), where the batch in flight starts, the mark. */
+	uint64_t pushed, batch_first, mark;
 	/* Owned by the shard's thread, outside the lock: */
 	struct sample *batch;        /* q->batch_max slots */
 	size_t batch_n;
@@ -127,6 +130,9 @@ struct queue {
 	pthread_mutex_t route_mu;
 	bool route_ready;
 	bool resharding;             /* appends go to staging (under route_mu) */
+	uint64_t handovers;          /* under route_mu: a mark before one is void */
+	uint64_t mark_handovers;     /* the appender's own: handovers at the mark */
+	bool mark_void;              /* the mark was taken while resharding */
 	/* The appender's own: when it last said that rings overflowed. */
 	int64_t full_logged_ms;
 	uint64_t full_logged_total;
@@ -441,6 +447,7 @@ static int ring_push(struct sample *ring, size_t cap, size_t *head, size_t *coun
 
 static int shard_push(struct shard *sh, const struct sample *s)
 {
+	sh->pushed++;
 	return ring_push(sh->ring, sh->q->capacity, &sh->head, &sh->count, s);
 }
 
@@ -547,6 +554,45 @@ void queue_append(struct queue *q, const struct sample *samples, size_t n)
 	warn_if_overflowing(q, now);
 }
 
+/* Every ring is FIFO (an overflow drops its oldest): the samples pushed
+ * before the mark have left a ring once its head has passed the mark, and
+ * its batch in flight, if any, starts at or after it. */
+void queue_mark(struct queue *q)
+{
+	pthread_mutex_lock(&q->route_mu);
+	q->mark_void = q->resharding;
+	q->mark_handovers = q->handovers;
+	for (unsigned i = 0; !q->mark_void && i < shards_now(q); i++) {
+		struct shard *sh = &q->shards[i];
+
+		pthread_mutex_lock(&sh->mu);
+		sh->mark = sh->pushed;
+		pthread_mutex_unlock(&sh->mu);
+	}
+	pthread_mutex_unlock(&q->route_mu);
+}
+
+bool queue_mark_passed(struct queue *q)
+{
+	bool passed, moved;
+
+	pthread_mutex_lock(&q->route_mu);
+	moved = q->mark_void || q->mark_handovers != q->handovers;
+	passed = !moved;
+	for (unsigned i = 0; passed && i < shards_now(q); i++) {
+		struct shard *sh = &q->shards[i];
+
+		pthread_mutex_lock(&sh->mu);
+		passed = sh->pushed - sh->count >= sh->mark &&
+			 (!sh->busy || sh->batch_first >= sh->mark);
+		pthread_mutex_unlock(&sh->mu);
+	}
+	pthread_mutex_unlock(&q->route_mu);
+	if (moved)
+		queue_mark(q); /* covers whatever the old mark covered */
+	return passed;
+}
+
 /* ---- the sender side --------------------------------------------------- */
 
 /* Waits on the shard's condvar until until_ms (INT64_MAX: no limit). */
@@ -588,6 +634,7 @@ static void take_batch(struct shard *sh)
 	if (n > sh->q->batch_max)
 		n = sh->q->batch_max;
 	ring_copy(sh->ring, cap, sh->head, n, sh->batch);
+	sh->batch_first = sh->pushed - sh->count;
 	sh->head = (sh->head + n) % cap;
 	sh->count -= n;
 	sh->batch_n = n;
@@ -812,6 +859,19 @@ static enum send_result post_once(struct shard *sh)
 	return r;
 }
 
+/* Retries resend the encoded body; only an age limit re-encodes (after
+ * dropping samples), reading the series again. Without one, the batch
+ * holds no series any more: an outage's batch in flight, retried for as
+ * long as it lasts, must not keep queue_mark from passing. */
+static void batch_encoded(struct shard *sh)
+{
+	if (sh->q->cfg->queue.sample_age_limit_ms > 0)
+		return;
+	pthread_mutex_lock(&sh->mu);
+	sh->batch_first = UINT64_MAX;
+	pthread_mutex_unlock(&sh->mu);
+}
+
 /* Sends the batch until it is accepted, refused, or the stop deadline
  * passes. Retries resend the same bytes unless samples aged out. */
 static void try_batch(struct shard *sh)
@@ -823,6 +883,7 @@ static void try_batch(struct shard *sh)
 	drop_too_old(sh);
 	if (sh->batch_n == 0 || encode_batch(sh) < 0)
 		return;
+	batch_encoded(sh);
 	for (;;) {
 		enum send_result r = post_once(sh);
 		int64_t delay;
@@ -1207,6 +1268,7 @@ static void reshard(struct queue *q, unsigned to)
 	t0 = mono_ms();
 	pthread_mutex_lock(&q->route_mu);
 	q->resharding = true;
+	q->handovers++;
 	q->st_cap = q->capacity * to;
 	q->st_head = q->st_count = 0;
 	q->st_since_ms = t0;

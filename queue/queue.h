@@ -15,6 +15,7 @@
 #ifndef BPFPUSH_QUEUE_H
 #define BPFPUSH_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -105,6 +106,16 @@ uint64_t queue_stop(struct queue *q, int64_t deadline_ms);
 void queue_end_flush_now(struct queue *q);
 
 void queue_destroy(struct queue *q);
+
+/* What the queue still holds, for whoever owns what samples point to (the
+ * registry frees forgotten series): queue_mark notes the samples in the
+ * queue now; queue_mark_passed is true once every one of them has left it
+ * (sent, refused or dropped, its batch done). One mark at a time; a new
+ * queue counts as marked and passed. A reshard moves samples between
+ * rings: queue_mark_passed then marks again, which covers the old ones too.
+ * From the thread that appends. */
+void queue_mark(struct queue *q);
+bool queue_mark_passed(struct queue *q);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *out);
 

@@ -3,8 +3,9 @@
  * (the repeated field 1 of a TimeSeries, tags included), so the queue never
  * looks at label strings and never encodes them per sample.
  *
- * Series live until the agent exits (the registry frees them after every
- * queue has stopped), so a queued sample can hold a plain pointer. */
+ * A queued sample holds a plain pointer to its series: the registry frees
+ * a series it forgot only once every queue has let go of the samples
+ * appended before it was forgotten (queue_mark, queue_mark_passed). */
 #ifndef BPFPUSH_SAMPLE_H
 #define BPFPUSH_SAMPLE_H
 

@@ -1,11 +1,14 @@
 /* The series registry: validation, sorting, external labels, interning,
- * encoding once, and stale markers. */
+ * encoding once, stale markers, forgetting vanished series and max_series. */
+#include <malloc.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -233,7 +236,8 @@ static void reordered_rounds_keep_every_sample_on_its_series(void **state)
 			assert_true(s[i].value == (double)i);
 		}
 	}
-	assert_int_equal(registry_series_count(r), 6);
+	/* "c" got its marker in round 4 and, still gone in round 5, is forgotten. */
+	assert_int_equal(registry_series_count(r), 5);
 	registry_destroy(r);
 }
 
@@ -258,6 +262,225 @@ static void many_series_survive_rehashing(void **state)
 	registry_destroy(r);
 }
 
+static bool is_stale(double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	return bits == STALE_NAN_BITS;
+}
+
+/* The value of label name on the series behind a sample ("" if none). */
+static const char *label_of(const struct sample *s, const char *name)
+{
+	const struct series *se = series_of(s->series);
+
+	for (size_t i = 0; i < se->n_labels; i++)
+		if (strcmp(se->labels[i].name, name) == 0)
+			return se->labels[i].value;
+	return "";
+}
+
+#define CHURN_LIVE 1000
+#define CHURN_ROUNDS 300
+#define CHURN_WARMUP 20
+
+/* One round of a source whose label values all change every round (a
+ * textfile rewritten with new ids, pods replaced): round k emits ids
+ * k*CHURN_LIVE .. +CHURN_LIVE-1. Checks that the round's stale markers are
+ * exactly last round's ids. */
+static void churn_round(struct registry *r, int k)
+{
+	const struct sample *s;
+	size_t n, markers = 0;
+	char value[32], name[32];
+
+	registry_begin_round(r, 1000 * (int64_t)(k + 1));
+	for (int i = 0; i < CHURN_LIVE; i++) {
+		struct label l = {"id", value};
+		snprintf(value, sizeof(value), "%d", k * CHURN_LIVE + i);
+		assert_int_equal(registry_emit(r, &gauge, NULL, &l, 1, i, 0), 0);
+	}
+	/* A metric name of its own every round (a textfile's names churn too). */
+	snprintf(name, sizeof(name), "churn_name_%d", k);
+	assert_int_equal(registry_emit(r, &(struct metric_desc){name, "", METRIC_GAUGE}, NULL,
+				       NULL, 0, 1, 0), 0);
+	s = registry_end_round(r, &n);
+	for (size_t i = 0; i < n; i++) {
+		long id = strtol(label_of(&s[i], "id"), NULL, 10);
+
+		if (strncmp(series_of(s[i].series)->name, "churn_name_", 11) == 0) {
+			markers += is_stale(s[i].value);
+			continue;
+		}
+		if (!is_stale(s[i].value)) {
+			assert_true(id >= (long)k * CHURN_LIVE && id < (long)(k + 1) * CHURN_LIVE);
+			continue;
+		}
+		assert_true(id >= (long)(k - 1) * CHURN_LIVE && id < (long)k * CHURN_LIVE);
+		assert_int_equal(s[i].timestamp_ms, 1000 * (int64_t)(k + 1));
+		markers++;
+	}
+	assert_int_equal(markers, k > 0 ? CHURN_LIVE + 1 : 0);
+	assert_int_equal(n, CHURN_LIVE + 1 + markers);
+	/* The caller's queues have let go of everything (as the agent checks). */
+	registry_reclaim(r);
+}
+
+/* Label values that churn must not grow the registry: series gone for two
+ * rounds are forgotten and freed, the table shrinks back, and the heap stays
+ * where it was after warm-up. */
+static void churning_series_are_forgotten_and_memory_stays_flat(void **state)
+{
+	struct registry *r = new_registry();
+	struct registry_stats st;
+	size_t heap_warm;
+	(void)state;
+
+	for (int k = 0; k < CHURN_WARMUP; k++)
+		churn_round(r, k);
+	heap_warm = mallinfo2().uordblks;
+	for (int k = CHURN_WARMUP; k < CHURN_ROUNDS; k++) {
+		churn_round(r, k);
+		/* This round's ids and last round's (marked stale, still known). */
+		assert_true(registry_series_count(r) <= 2 * (CHURN_LIVE + 1));
+	}
+	registry_get_stats(r, &st);
+	assert_int_equal(st.series, 2 * (CHURN_LIVE + 1));
+	assert_true(st.forgotten_pending <= 2 * (CHURN_LIVE + 1));
+	assert_int_equal(st.forgotten_total, (CHURN_ROUNDS - 2) * (CHURN_LIVE + 1));
+	assert_true(st.buckets <= 4096);
+	/* test_gauge, and the churning names of the rounds not yet freed. */
+	assert_true(st.families <= 1 + 4);
+	/* 280 rounds of 1,000 new series were ~60 MB before forgetting; a
+	 * bounded registry reuses what it freed. (ASan's allocator reports 0.) */
+	assert_true(mallinfo2().uordblks < heap_warm + 256 * 1024);
+
+	/* Churn stops: the table shrinks back toward its first size. */
+	for (int k = 0; k < 4; k++) {
+		size_t n;
+		registry_begin_round(r, 1000 * (int64_t)(CHURN_ROUNDS + k + 1));
+		registry_end_round(r, &n);
+		registry_reclaim(r);
+	}
+	registry_get_stats(r, &st);
+	assert_int_equal(st.series, 0);
+	assert_int_equal(st.forgotten_pending, 0);
+	assert_int_equal(st.families, 0);
+	assert_true(st.buckets <= 1024);
+	registry_destroy(r);
+}
+
+/* Gone one round: marked stale, still the same series if it comes back.
+ * Gone two rounds: forgotten; back later, it is a new series whose samples
+ * flow, and it is marked stale again when it goes. */
+static void reappearing_series_works_after_being_forgotten(void **state)
+{
+	struct registry *r = new_registry();
+	struct label a = {"k", "a"}, b = {"k", "b"};
+	const struct series *first;
+	const struct sample *s;
+	size_t n;
+	(void)state;
+
+	registry_begin_round(r, 10);
+	registry_emit(r, &gauge, NULL, &a, 1, 1, 0);
+	first = series_of(registry_end_round(r, &n)[0].series);
+	registry_begin_round(r, 20); /* a gone: marker */
+	registry_emit(r, &gauge, NULL, &b, 1, 1, 0);
+	s = registry_end_round(r, &n);
+	assert_int_equal(n, 2);
+	assert_true(is_stale(s[1].value));
+	assert_ptr_equal(series_of(s[1].series), first);
+	registry_begin_round(r, 30); /* back within a round: the same series */
+	registry_emit(r, &gauge, NULL, &a, 1, 1, 0);
+	registry_emit(r, &gauge, NULL, &b, 1, 1, 0);
+	s = registry_end_round(r, &n);
+	assert_int_equal(n, 2);
+	assert_ptr_equal(series_of(s[0].series), first);
+	assert_int_equal(registry_series_count(r), 2);
+
+	for (int k = 0; k < 2; k++) { /* a gone two rounds, b stays */
+		registry_begin_round(r, 100 + k);
+		registry_emit(r, &gauge, NULL, &b, 1, 1, 0);
+		registry_end_round(r, &n);
+		registry_reclaim(r); /* nothing holds a's samples any more */
+		registry_reclaim(r);
+	}
+	assert_int_equal(registry_series_count(r), 1);
+
+	registry_begin_round(r, 200); /* a is back: a new series, sample flows */
+	registry_emit(r, &gauge, NULL, &b, 1, 1, 0);
+	assert_int_equal(registry_emit(r, &gauge, NULL, &a, 1, 42, 0), 0);
+	s = registry_end_round(r, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(label_of(&s[1], "k"), "a");
+	assert_true(s[1].value == 42);
+	assert_int_equal(s[1].timestamp_ms, 200);
+	assert_int_equal(registry_series_count(r), 2);
+
+	registry_begin_round(r, 300); /* and gone again: a marker again */
+	registry_emit(r, &gauge, NULL, &b, 1, 1, 0);
+	s = registry_end_round(r, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(label_of(&s[1], "k"), "a");
+	assert_true(is_stale(s[1].value));
+	registry_destroy(r);
+}
+
+/* A source at its max_series gets no new series (counted), keeps the ones it
+ * has, and gets room again as its series are forgotten; other sources and
+ * the agent's own series are not limited by it. */
+static void max_series_drops_new_series_and_counts_them(void **state)
+{
+	struct registry *r = new_registry();
+	char value[32];
+	uint64_t dropped;
+	size_t n, live;
+	(void)state;
+
+	registry_begin_round(r, 1000);
+	assert_int_equal(registry_set_source(r, 1, 10), 0);
+	for (int i = 0; i < 15; i++) {
+		struct label l = {"id", value};
+		snprintf(value, sizeof(value), "%d", i);
+		assert_int_equal(registry_emit(r, &gauge, NULL, &l, 1, i, 0), i < 10 ? 0 : 2);
+	}
+	assert_int_equal(registry_set_source(r, 2, 10), 0);
+	for (int i = 0; i < 10; i++) { /* source 1's series again: not new, not source 2's */
+		struct label l = {"id", value};
+		snprintf(value, sizeof(value), "%d", i);
+		assert_int_equal(registry_emit(r, &gauge, "other", &l, 1, i, 0), 0);
+	}
+	assert_int_equal(registry_set_source(r, 0, 0), 0);
+	assert_int_equal(registry_emit(r, &gauge, "own_metric", NULL, 0, 1, 0), 0);
+	registry_end_round(r, &n);
+	assert_int_equal(n, 21);
+	registry_source_stats(r, 1, &live, &dropped);
+	assert_int_equal(live, 10);
+	assert_int_equal(dropped, 5);
+	registry_source_stats(r, 2, &live, &dropped);
+	assert_int_equal(live, 10);
+	assert_int_equal(dropped, 0);
+
+	for (int k = 0; k < 2; k++) { /* source 1's series go away */
+		registry_begin_round(r, 2000 + k);
+		registry_end_round(r, &n);
+	}
+	registry_source_stats(r, 1, &live, &dropped);
+	assert_int_equal(live, 0);
+	registry_begin_round(r, 3000);
+	registry_set_source(r, 1, 10);
+	snprintf(value, sizeof(value), "new");
+	assert_int_equal(registry_emit(r, &gauge, NULL, &(struct label){"id", value}, 1, 1, 0), 0);
+	registry_end_round(r, &n);
+	assert_int_equal(n, 1);
+	registry_source_stats(r, 1, &live, &dropped);
+	assert_int_equal(live, 1);
+	assert_int_equal(dropped, 5);
+	registry_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +493,9 @@ int main(void)
 		cmocka_unit_test(client_timestamps_are_sent_once_and_stale_after_them),
 		cmocka_unit_test(reordered_rounds_keep_every_sample_on_its_series),
 		cmocka_unit_test(many_series_survive_rehashing),
+		cmocka_unit_test(churning_series_are_forgotten_and_memory_stays_flat),
+		cmocka_unit_test(reappearing_series_works_after_being_forgotten),
+		cmocka_unit_test(max_series_drops_new_series_and_counts_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
