@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,10 +314,23 @@ static void agent_free(struct agent *a)
 	queue_global_cleanup();
 }
 
+/* The status endpoint holds a connection table sized from the fd limit;
+ * the soft limit (often 1024) is raised to what the hard one allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int setup(struct agent *a)
 {
 	char host[256] = "localhost";
 
+	raise_fd_limit();
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
 	/* Block the signals we wait for before any thread starts, so they are

@@ -1,10 +1,12 @@
-/* status: the local HTTP endpoint (http.listen_address).
+/* status: the local HTTP endpoint (http.listen_address), on libmicrohttpd.
  *   GET /metrics  the last round in the text exposition format (what was
  *                 pushed, self-metrics included), for a person or a scraper
  *   GET /healthz  200 while the agent runs
  *   GET /ready    200 once a round has been collected, 503 before
- * One thread, one request per connection (Connection: close): this is a
- * debugging and probe endpoint, not a scrape target for a fleet. */
+ * HEAD answers any of them with the headers alone. One polling thread over
+ * epoll serves every connection, with a bounded connection table (per
+ * address too) and an idle timeout: a slow or silent client cannot keep a
+ * probe waiting. */
 #ifndef BPFPUSH_STATUS_H
 #define BPFPUSH_STATUS_H
 
@@ -16,11 +18,13 @@
 struct status;
 
 /* Listens on address ("HOST:PORT", "[::1]:PORT" or ":PORT"). NULL on
- * failure (logged). */
+ * failure, logged with the address and the reason ("Address already in
+ * use"): the caller decides whether that ends the agent. */
 struct status *status_start(const char *address);
 
-/* Hands over a copy of the round just collected. Series pointers stay
- * valid: the registry keeps every series until exit. */
+/* Renders the round just collected into the /metrics text. Call it on the
+ * thread that owns the registry: the series are read here, never later by
+ * the serving thread, so forgetting a series after this call is safe. */
 void status_publish(struct status *s, const struct sample *samples, size_t n,
 		    int64_t round_ts_ms);
 
