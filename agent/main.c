@@ -349,10 +349,15 @@ static int setup(struct agent *a)
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler)
 		return -1;
-	/* The endpoint is for people and probes: failing to listen is said,
-	 * and the agent pushes all the same. */
-	if (!a->opt.dry_run && a->cfg.http.listen_address[0])
-		a->status = status_start(a->cfg.http.listen_address);
+	/* A taken address is most often a second agent on this host: starting
+	 * anyway would push every series twice. */
+	if (!a->opt.dry_run && a->cfg.http.listen_address[0] &&
+	    !(a->status = status_start(a->cfg.http.listen_address))) {
+		log_msg(LOG_ERROR, "cannot serve http.listen_address; is another bpfpush running? "
+			"(listen_address: \"\" runs without the status endpoint)", "address=%s",
+			a->cfg.http.listen_address);
+		return -1;
+	}
 	return start_queues(a);
 }
 

@@ -1,7 +1,7 @@
 """The local status endpoint: /metrics shows the last round, /healthz and
 /ready answer probes, HEAD gets headers only, a slow or silent client (or a
-thousand) cannot keep a probe waiting, and a port already taken does not
-stop the agent."""
+thousand) cannot keep a probe waiting, and a port already taken stops the
+agent before it pushes anything."""
 import re
 import resource
 import socket
@@ -60,7 +60,9 @@ def test_metrics_healthz_ready(agent, vm):
     assert log_lines(err, msg="status endpoint listening")
 
 
-def test_a_taken_port_is_logged_and_the_agent_still_pushes(agent, vm):
+def test_a_taken_port_stops_the_agent_before_it_pushes(agent, vm):
+    """A second agent on the host finds the port taken: it exits 1 naming
+    the address, and pushes nothing (a duplicate of every series)."""
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen(1)
@@ -70,9 +72,13 @@ def test_a_taken_port_is_logged_and_the_agent_still_pushes(agent, vm):
                               extra=f"http:\n  listen_address: 127.0.0.1:{port}\n")).run("--once")
     finally:
         taken.close()
-    assert r.returncode == 0, r.stderr
-    assert log_lines(r.stderr, msg="status endpoint: cannot listen")
-    assert vm.export("node_load1")
+    assert r.returncode == 1, r.stderr
+    lines = log_lines(r.stderr, msg="status endpoint: cannot listen")
+    assert lines and f"address=127.0.0.1:{port}" in lines[0], r.stderr
+    assert 'err="Address already in use"' in lines[0]
+    assert log_lines(r.stderr, msg="is another bpfpush running?")
+    assert not log_lines(r.stderr, msg="bpfpush started")
+    assert not vm.export("node_load1", timeout=2)
 
 
 def test_an_empty_listen_address_runs_without_the_endpoint(agent, vm):
