@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent/exposition.h"
+#include "agent/instance.h"
 #include "agent/log.h"
 #include "agent/registry.h"
 #include "agent/scheduler.h"
@@ -44,6 +45,7 @@ struct agent {
 	size_t n_queues;
 	struct agent_totals totals;
 	struct status *status; /* the local HTTP endpoint, or NULL */
+	int data_dir_lock;     /* fd holding global.data_dir's lock, or -1 */
 	sigset_t signals; /* the ones the main loop waits for */
 };
 
@@ -305,6 +307,7 @@ static uint64_t stop_queues(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	status_stop(a->status);
+	instance_unlock(a->data_dir_lock);
 	for (size_t i = 0; i < a->n_queues; i++)
 		queue_destroy(a->queues[i]);
 	free(a->queues);
@@ -330,6 +333,10 @@ static int setup(struct agent *a)
 {
 	char host[256] = "localhost";
 
+	/* First, before any collector loads: a second agent stops at once. */
+	if (!a->opt.dry_run && a->cfg.global.data_dir[0] &&
+	    (a->data_dir_lock = instance_lock(a->cfg.global.data_dir)) < 0)
+		return -1;
 	raise_fd_limit();
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
@@ -363,7 +370,7 @@ static int setup(struct agent *a)
 
 int main(int argc, char **argv)
 {
-	static struct agent a;
+	static struct agent a = {.data_dir_lock = -1};
 	struct config_error err;
 	uint64_t lost;
 
