@@ -36,11 +36,14 @@
 
 /* The /metrics text of one round, rendered when the round is published (on
  * the thread that owns the registry, while every series it names is alive)
- * and shared by the responses that are sending it. */
+ * and shared by the responses that are sending it. Two pages take turns:
+ * the one no response holds any more is kept and rendered into next time,
+ * so a round allocates nothing once the text has reached its size. */
 struct page {
 	unsigned refs; /* atomic: the status and each response holding it */
-	size_t len;
+	size_t len, cap;
 	char *text;
+	struct status *owner;
 };
 
 enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, N_CANNED };
@@ -48,38 +51,84 @@ enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, N_CANNED };
 struct status {
 	struct MHD_Daemon *daemon;
 	struct MHD_Response *canned[N_CANNED]; /* built once, queued many times */
-	pthread_mutex_t mu;                    /* guards page and ready */
+	FILE *render;                          /* writes into target; publisher only */
+	struct page *target;                   /* the page being rendered */
+	pthread_mutex_t mu;                    /* guards page, spare and ready */
 	struct page *page;                     /* the last round, NULL before */
+	struct page *spare;                    /* held by nobody, kept for reuse */
 	bool ready;
 };
 
 static void page_unref(void *arg)
 {
 	struct page *p = arg;
+	struct status *s;
 
-	if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	s = p->owner;
+	pthread_mutex_lock(&s->mu);
+	if (!s->spare) {
+		s->spare = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (p) {
 		free(p->text);
 		free(p);
 	}
 }
 
-static struct page *page_render(const struct sample *samples, size_t n, int64_t round_ts_ms)
+/* The render stream's sink: appends to the target page, doubling it. */
+static ssize_t page_write(void *cookie, const char *data, size_t size)
 {
-	struct page *p = calloc(1, sizeof(*p));
-	FILE *out = p ? open_memstream(&p->text, &p->len) : NULL;
-	int rc;
+	struct page *p = ((struct status *)cookie)->target;
 
-	if (!out) {
-		free(p);
-		return NULL;
+	if (size > p->cap - p->len) {
+		size_t cap = p->cap ? p->cap : 64 * 1024;
+		char *text;
+		while (size > cap - p->len)
+			cap *= 2;
+		if (!(text = realloc(p->text, cap)))
+			return -1;
+		p->text = text;
+		p->cap = cap;
 	}
-	rc = exposition_write(out, samples, n, round_ts_ms);
-	if (fclose(out) != 0 || rc < 0) {
-		free(p->text);
-		free(p);
+	memcpy(p->text + p->len, data, size);
+	p->len += size;
+	return (ssize_t)size;
+}
+
+/* A page to render into: the spare one, else a new one. */
+static struct page *page_take(struct status *s)
+{
+	struct page *p;
+
+	pthread_mutex_lock(&s->mu);
+	p = s->spare;
+	s->spare = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (!p && !(p = calloc(1, sizeof(*p))))
 		return NULL;
-	}
+	p->owner = s;
+	p->len = 0;
 	p->refs = 1;
+	return p;
+}
+
+static struct page *page_render(struct status *s, const struct sample *samples, size_t n,
+				int64_t round_ts_ms)
+{
+	struct page *p = page_take(s);
+
+	if (!p)
+		return NULL;
+	s->target = p;
+	clearerr(s->render);
+	if (exposition_write(s->render, samples, n, round_ts_ms) < 0 || fflush(s->render) != 0) {
+		page_unref(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -290,7 +339,13 @@ static void status_free(struct status *s)
 	for (int i = 0; i < N_CANNED; i++)
 		if (s->canned[i])
 			MHD_destroy_response(s->canned[i]);
-	page_unref(s->page);
+	if (s->render)
+		fclose(s->render);
+	page_unref(s->page); /* the last holder: it becomes the spare, or is freed */
+	if (s->spare) {
+		free(s->spare->text);
+		free(s->spare);
+	}
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -304,7 +359,8 @@ struct status *status_start(const char *address)
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->mu, NULL);
-	if (make_canned(s) < 0 || (fd = listen_on(address)) < 0) {
+	s->render = fopencookie(s, "w", (cookie_io_functions_t){.write = page_write});
+	if (!s->render || make_canned(s) < 0 || (fd = listen_on(address)) < 0) {
 		status_free(s);
 		return NULL;
 	}
@@ -330,7 +386,7 @@ void status_publish(struct status *s, const struct sample *samples, size_t n,
 	if (!s)
 		return;
 	/* Out of memory: the last page stays, as good a view as the agent has. */
-	fresh = page_render(samples, n, round_ts_ms);
+	fresh = page_render(s, samples, n, round_ts_ms);
 	if (!fresh)
 		return;
 	pthread_mutex_lock(&s->mu);
