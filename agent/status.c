@@ -151,11 +151,14 @@ static enum MHD_Result serve_metrics(struct status *s, struct MHD_Connection *co
 	struct MHD_Response *r;
 	enum MHD_Result rc;
 
-	if (!p) /* before the first round: an empty exposition */
+	if (!p || !p->len) { /* before the first round: an empty exposition */
+		page_unref(p);
+		p = NULL;
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	else
+	} else {
 		r = MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->text,
 									   page_unref, p);
+	}
 	if (!r) {
 		page_unref(p);
 		return MHD_NO; /* out of memory: MHD closes the connection */
