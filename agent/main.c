@@ -348,6 +348,16 @@ static int setup(struct agent *a)
 	sigaddset(&a->signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &a->signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A taken address is most often a second agent on this host: starting
+	 * anyway would push every series twice. Before the collectors load,
+	 * so that agent stops at once. */
+	if (!a->opt.dry_run && a->cfg.http.listen_address[0] &&
+	    !(a->status = status_start(a->cfg.http.listen_address))) {
+		log_msg(LOG_ERROR, "cannot serve http.listen_address; is another bpfpush running? "
+			"(listen_address: \"\" runs without the status endpoint)", "address=%s",
+			a->cfg.http.listen_address);
+		return -1;
+	}
 
 	if (queue_global_init() < 0)
 		return -1;
@@ -356,15 +366,6 @@ static int setup(struct agent *a)
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler)
 		return -1;
-	/* A taken address is most often a second agent on this host: starting
-	 * anyway would push every series twice. */
-	if (!a->opt.dry_run && a->cfg.http.listen_address[0] &&
-	    !(a->status = status_start(a->cfg.http.listen_address))) {
-		log_msg(LOG_ERROR, "cannot serve http.listen_address; is another bpfpush running? "
-			"(listen_address: \"\" runs without the status endpoint)", "address=%s",
-			a->cfg.http.listen_address);
-		return -1;
-	}
 	return start_queues(a);
 }
 
