@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/clock.h"
 #include "agent/exposition.h"
 #include "agent/log.h"
 
@@ -32,11 +33,20 @@
  * probe's SYN into retransmission (1 s, then 3 s). */
 #define LISTEN_BACKLOG 1024
 
+/* Rendering /metrics costs about 2 us per series, on the collecting thread:
+ * it is done each round only while someone has asked for /metrics within
+ * this window. A request with no page for the latest round waits (its
+ * connection suspended, never the serving thread) for the next round;
+ * at most MAX_WAITERS at a time, the rest get a 503. */
+#define WATCH_MS (10 * 60 * 1000)
+#define MAX_WAITERS 64
+
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* The /metrics text of one round, rendered when the round is published (on
- * the thread that owns the registry, while every series it names is alive)
- * and shared by the responses that are sending it. Two pages take turns:
+ * the thread that owns the registry, while every series it names is alive:
+ * the serving thread never reads a series) and shared by the responses
+ * that are sending it. Two pages take turns:
  * the one no response holds any more is kept and rendered into next time,
  * so a round allocates nothing once the text has reached its size. */
 struct page {
@@ -46,17 +56,21 @@ struct page {
 	struct status *owner;
 };
 
-enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, N_CANNED };
+enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, RETRY, N_CANNED };
 
 struct status {
 	struct MHD_Daemon *daemon;
 	struct MHD_Response *canned[N_CANNED]; /* built once, queued many times */
 	FILE *render;                          /* writes into target; publisher only */
 	struct page *target;                   /* the page being rendered */
-	pthread_mutex_t mu;                    /* guards page, spare and ready */
-	struct page *page;                     /* the last round, NULL before */
+	pthread_mutex_t mu;                    /* guards everything below */
+	struct page *page;                     /* round page_round's text, or NULL */
 	struct page *spare;                    /* held by nobody, kept for reuse */
-	bool ready;
+	uint64_t rounds, page_round;           /* rounds published; page's round */
+	int64_t watched_until_ms;              /* monotonic: render rounds until */
+	struct MHD_Connection *waiters[MAX_WAITERS]; /* suspended for the next round */
+	size_t n_waiters;
+	bool stopping;
 };
 
 static void page_unref(void *arg)
@@ -132,22 +146,15 @@ static struct page *page_render(struct status *s, const struct sample *samples, 
 	return p;
 }
 
-/* The current page with a reference taken, or NULL before the first round. */
-static struct page *page_get(struct status *s)
+static struct page *page_ref(struct page *p)
 {
-	struct page *p;
-
-	pthread_mutex_lock(&s->mu);
-	p = s->page;
 	if (p)
 		__atomic_add_fetch(&p->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&s->mu);
 	return p;
 }
 
-static enum MHD_Result serve_metrics(struct status *s, struct MHD_Connection *conn)
+static enum MHD_Result send_page(struct status *s, struct MHD_Connection *conn, struct page *p)
 {
-	struct page *p = page_get(s);
 	struct MHD_Response *r;
 	enum MHD_Result rc;
 
@@ -161,7 +168,7 @@ static enum MHD_Result serve_metrics(struct status *s, struct MHD_Connection *co
 	}
 	if (!r) {
 		page_unref(p);
-		return MHD_NO; /* out of memory: MHD closes the connection */
+		return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, s->canned[RETRY]);
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_TYPE);
 	rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
@@ -169,12 +176,42 @@ static enum MHD_Result serve_metrics(struct status *s, struct MHD_Connection *co
 	return rc;
 }
 
+/* The latest round's page, or a wait for the next round (the handler is
+ * called again when the connection is resumed), or a 503. */
+static enum MHD_Result serve_metrics(struct status *s, struct MHD_Connection *conn)
+{
+	enum { SEND, WAIT, RETRY_LATER } what = SEND;
+	struct page *p = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	s->watched_until_ms = mono_ms() + WATCH_MS;
+	if (s->stopping) {
+		what = RETRY_LATER;
+	} else if (s->rounds == 0 || s->page_round == s->rounds) {
+		p = page_ref(s->page);
+		what = p || s->rounds == 0 ? SEND : RETRY_LATER; /* NULL: render failed */
+	} else if (s->n_waiters < MAX_WAITERS) {
+		/* Under the lock: publish resumes it only once it is suspended. */
+		s->waiters[s->n_waiters++] = conn;
+		MHD_suspend_connection(conn);
+		what = WAIT;
+	} else {
+		what = RETRY_LATER;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (what == WAIT)
+		return MHD_YES;
+	if (what == RETRY_LATER)
+		return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, s->canned[RETRY]);
+	return send_page(s, conn, p);
+}
+
 static bool is_ready(struct status *s)
 {
 	bool ready;
 
 	pthread_mutex_lock(&s->mu);
-	ready = s->ready;
+	ready = s->rounds > 0;
 	pthread_mutex_unlock(&s->mu);
 	return ready;
 }
@@ -213,6 +250,7 @@ static int make_canned(struct status *s)
 		[NOT_READY] = "no round collected yet\n",
 		[NOT_FOUND] = "try /metrics, /healthz or /ready\n",
 		[NOT_ALLOWED] = "GET only\n",
+		[RETRY] = "no page for this round; retry\n",
 	};
 
 	for (int i = 0; i < N_CANNED; i++) {
@@ -224,7 +262,8 @@ static int make_canned(struct status *s)
 			return -1;
 	}
 	if (MHD_add_response_header(s->canned[NOT_ALLOWED], MHD_HTTP_HEADER_ALLOW,
-				    "GET, HEAD") != MHD_YES)
+				    "GET, HEAD") != MHD_YES ||
+	    MHD_add_response_header(s->canned[RETRY], MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES)
 		return -1;
 	return 0;
 }
@@ -329,7 +368,8 @@ static unsigned per_ip_limit(unsigned limit)
 static struct MHD_Daemon *start_daemon(struct status *s, int fd, unsigned limit)
 {
 	return MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(limit), MHD_OPTION_CONNECTION_TIMEOUT,
@@ -381,29 +421,76 @@ struct status *status_start(const char *address)
 	return s;
 }
 
+static size_t take_waiters(struct status *s, struct MHD_Connection **out)
+{
+	size_t n = s->n_waiters;
+
+	memcpy(out, s->waiters, n * sizeof(*out));
+	s->n_waiters = 0;
+	return n;
+}
+
+/* Nobody reads /metrics: the spare page's memory goes back. */
+static void drop_spare(struct status *s)
+{
+	struct page *p;
+
+	pthread_mutex_lock(&s->mu);
+	p = s->spare;
+	s->spare = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (p) {
+		free(p->text);
+		free(p);
+	}
+}
+
 void status_publish(struct status *s, const struct sample *samples, size_t n,
 		    int64_t round_ts_ms)
 {
-	struct page *fresh, *old;
+	struct MHD_Connection *resume[MAX_WAITERS];
+	struct page *fresh = NULL, *old;
+	size_t n_resume;
+	bool wanted;
 
 	if (!s)
 		return;
-	/* Out of memory: the last page stays, as good a view as the agent has. */
-	fresh = page_render(s, samples, n, round_ts_ms);
-	if (!fresh)
-		return;
 	pthread_mutex_lock(&s->mu);
+	wanted = s->n_waiters > 0 || mono_ms() < s->watched_until_ms;
+	pthread_mutex_unlock(&s->mu);
+	/* Out of memory: no page this round, and its readers get a 503. */
+	if (wanted)
+		fresh = page_render(s, samples, n, round_ts_ms);
+	pthread_mutex_lock(&s->mu);
+	s->rounds++;
 	old = s->page;
 	s->page = fresh;
-	s->ready = true;
+	if (wanted) /* else page_round stays behind: a reader waits a round */
+		s->page_round = s->rounds;
+	/* Readers that came during an unrendered round wait for the next. */
+	n_resume = wanted ? take_waiters(s, resume) : 0;
 	pthread_mutex_unlock(&s->mu);
 	page_unref(old);
+	if (!wanted)
+		drop_spare(s);
+	for (size_t i = 0; i < n_resume; i++)
+		MHD_resume_connection(resume[i]);
 }
 
 void status_stop(struct status *s)
 {
+	struct MHD_Connection *resume[MAX_WAITERS];
+	size_t n_resume;
+
 	if (!s)
 		return;
+	/* MHD must not be stopped with a connection suspended. */
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	n_resume = take_waiters(s, resume);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < n_resume; i++)
+		MHD_resume_connection(resume[i]);
 	MHD_stop_daemon(s->daemon); /* joins its thread, frees its responses */
 	status_free(s);
 }

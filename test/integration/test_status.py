@@ -306,6 +306,59 @@ def test_one_address_cannot_take_every_connection(agent):
         stop_cleanly(a)
 
 
+def test_a_first_reader_waits_at_most_a_round_then_rounds_are_rendered(agent):
+    """Rounds are rendered only while someone reads /metrics: the first
+    reader waits for the next round (its connection parked, not the serving
+    thread: probes are answered meanwhile), the next one is answered at
+    once from the round already rendered."""
+    a, port, base = start_endpoint(agent, interval="2s")
+    first = {}
+
+    def read():
+        started = time.monotonic()
+        first["reply"] = get(base + "/metrics", timeout=10)
+        first["seconds"] = time.monotonic() - started
+
+    t = threading.Thread(target=read)
+    try:
+        t.start()
+        time.sleep(0.1)
+        assert slow([probe(base) for _ in range(3)]) == []
+        t.join(15)
+        status, body = first["reply"]
+        assert status == 200 and "# TYPE node_load1 gauge\n" in body
+        assert first["seconds"] < 2 + 2, first  # one interval, and its rendering
+        started = time.monotonic()
+        assert "# TYPE node_load1 gauge\n" in get(base + "/metrics")[1]
+        assert time.monotonic() - started < 1.0
+    finally:
+        stop_cleanly(a)
+
+
+def test_a_reader_waiting_for_a_round_does_not_hold_up_the_stop(agent):
+    """Its connection is resumed and answered 503 or closed; the agent
+    exits at once and cleanly (libmicrohttpd must not be stopped with a
+    connection suspended)."""
+    a, port, base = start_endpoint(agent, interval="60s")
+    waiting = {}
+
+    def read():
+        try:
+            waiting["reply"] = get(base + "/metrics", timeout=30)
+        except OSError as e:  # closed as the endpoint stops
+            waiting["reply"] = (None, repr(e))
+
+    t = threading.Thread(target=read)
+    t.start()
+    time.sleep(0.5)
+    assert t.is_alive(), waiting  # parked until the next round, a minute away
+    started = time.monotonic()
+    stop_cleanly(a)
+    t.join(10)
+    assert time.monotonic() - started < 10
+    assert waiting["reply"][0] in (503, None), waiting
+
+
 def test_metrics_from_many_clients_while_rounds_are_published(agent):
     """/metrics is rendered when a round is published, never from series
     the serving thread would read later: many readers across rounds each
