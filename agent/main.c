@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent/exposition.h"
+#include "agent/instance.h"
 #include "agent/log.h"
 #include "agent/registry.h"
 #include "agent/scheduler.h"
@@ -43,6 +45,7 @@ struct agent {
 	size_t n_queues;
 	struct agent_totals totals;
 	struct status *status; /* the local HTTP endpoint, or NULL */
+	int data_dir_lock;     /* fd holding global.data_dir's lock, or -1 */
 	sigset_t signals; /* the ones the main loop waits for */
 };
 
@@ -318,6 +321,7 @@ static uint64_t stop_queues(struct agent *a)
 static void agent_free(struct agent *a)
 {
 	status_stop(a->status);
+	instance_unlock(a->data_dir_lock);
 	for (size_t i = 0; i < a->n_queues; i++)
 		queue_destroy(a->queues[i]);
 	free(a->queues);
@@ -327,10 +331,27 @@ static void agent_free(struct agent *a)
 	queue_global_cleanup();
 }
 
+/* The status endpoint holds a connection table sized from the fd limit;
+ * the soft limit (often 1024) is raised to what the hard one allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int setup(struct agent *a)
 {
 	char host[256] = "localhost";
 
+	/* First, before any collector loads: a second agent stops at once. */
+	if (!a->opt.dry_run && a->cfg.global.data_dir[0] &&
+	    (a->data_dir_lock = instance_lock(a->cfg.global.data_dir)) < 0)
+		return -1;
+	raise_fd_limit();
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
 	/* Block the signals we wait for before any thread starts, so they are
@@ -341,6 +362,16 @@ static int setup(struct agent *a)
 	sigaddset(&a->signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &a->signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A taken address is most often a second agent on this host: starting
+	 * anyway would push every series twice. Before the collectors load,
+	 * so that agent stops at once. */
+	if (!a->opt.dry_run && a->cfg.http.listen_address[0] &&
+	    !(a->status = status_start(a->cfg.http.listen_address))) {
+		log_msg(LOG_ERROR, "cannot serve http.listen_address; is another bpfpush running? "
+			"(listen_address: \"\" runs without the status endpoint)", "address=%s",
+			a->cfg.http.listen_address);
+		return -1;
+	}
 
 	if (queue_global_init() < 0)
 		return -1;
@@ -349,16 +380,12 @@ static int setup(struct agent *a)
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler)
 		return -1;
-	/* The endpoint is for people and probes: failing to listen is said,
-	 * and the agent pushes all the same. */
-	if (!a->opt.dry_run && a->cfg.http.listen_address[0])
-		a->status = status_start(a->cfg.http.listen_address);
 	return start_queues(a);
 }
 
 int main(int argc, char **argv)
 {
-	static struct agent a;
+	static struct agent a = {.data_dir_lock = -1};
 	struct config_error err;
 	uint64_t lost;
 

@@ -1,36 +1,272 @@
 #include "agent/status.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/clock.h"
 #include "agent/exposition.h"
-#include "agent/grow.h"
 #include "agent/log.h"
 
-#define REQUEST_MAX 4096
-/* One thread serves every connection: a client that connects and says
- * nothing must not hold it past a probe's patience (Kubernetes: 1 s). */
-#define IO_TIMEOUT_MS 1000
+/* The connection table is bounded below the fd limit, so a flood of idle
+ * connections costs fds and a little memory, never the agent's own files. */
+#define MAX_CONNECTIONS 4096
+#define FD_RESERVE 256
+/* One address holds at most this share of the table: a flood from one
+ * host leaves room for the kubelet's probe from another. */
+#define PER_IP_SHARE 4
+/* Seconds a connection may stay silent (idle keep-alive included). */
+#define CONNECTION_TIMEOUT_S 5
+/* Per connection: request line and headers, response headers. A probe's
+ * request is a few hundred bytes; the /metrics body is not copied here. */
+#define CONNECTION_MEMORY (16 * 1024)
+/* Connections waiting for accept(): a burst of a thousand must not push a
+ * probe's SYN into retransmission (1 s, then 3 s). */
+#define LISTEN_BACKLOG 1024
+
+/* Rendering /metrics costs about 2 us per series, on the collecting thread:
+ * it is done each round only while someone has asked for /metrics within
+ * this window. A request with no page for the latest round waits (its
+ * connection suspended, never the serving thread) for the next round;
+ * at most MAX_WAITERS at a time, the rest get a 503. */
+#define WATCH_MS (10 * 60 * 1000)
+#define MAX_WAITERS 64
+
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* The /metrics text of one round, rendered when the round is published (on
+ * the thread that owns the registry, while every series it names is alive:
+ * the serving thread never reads a series) and shared by the responses
+ * that are sending it. Two pages take turns:
+ * the one no response holds any more is kept and rendered into next time,
+ * so a round allocates nothing once the text has reached its size. */
+struct page {
+	unsigned refs; /* atomic: the status and each response holding it */
+	size_t len, cap;
+	char *text;
+	struct status *owner;
+};
+
+enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, RETRY, N_CANNED };
 
 struct status {
-	int listen_fd;
-	int stop_pipe[2];
-	pthread_t thread;
-	pthread_mutex_t mu;       /* guards the snapshot */
-	struct sample *snapshot;
-	size_t n_snapshot, cap_snapshot;
-	int64_t snapshot_ts_ms;
-	bool ready;
+	struct MHD_Daemon *daemon;
+	struct MHD_Response *canned[N_CANNED]; /* built once, queued many times */
+	FILE *render;                          /* writes into target; publisher only */
+	struct page *target;                   /* the page being rendered */
+	pthread_mutex_t mu;                    /* guards everything below */
+	struct page *page;                     /* round page_round's text, or NULL */
+	struct page *spare;                    /* held by nobody, kept for reuse */
+	uint64_t rounds, page_round;           /* rounds published; page's round */
+	int64_t watched_until_ms;              /* monotonic: render rounds until */
+	struct MHD_Connection *waiters[MAX_WAITERS]; /* suspended for the next round */
+	size_t n_waiters;
+	bool stopping;
 };
+
+static void page_unref(void *arg)
+{
+	struct page *p = arg;
+	struct status *s;
+
+	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	s = p->owner;
+	pthread_mutex_lock(&s->mu);
+	if (!s->spare) {
+		s->spare = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (p) {
+		free(p->text);
+		free(p);
+	}
+}
+
+/* The render stream's sink: appends to the target page, doubling it. */
+static ssize_t page_write(void *cookie, const char *data, size_t size)
+{
+	struct page *p = ((struct status *)cookie)->target;
+
+	if (size > p->cap - p->len) {
+		size_t cap = p->cap ? p->cap : 64 * 1024;
+		char *text;
+		while (size > cap - p->len)
+			cap *= 2;
+		if (!(text = realloc(p->text, cap)))
+			return -1;
+		p->text = text;
+		p->cap = cap;
+	}
+	memcpy(p->text + p->len, data, size);
+	p->len += size;
+	return (ssize_t)size;
+}
+
+/* A page to render into: the spare one, else a new one. */
+static struct page *page_take(struct status *s)
+{
+	struct page *p;
+
+	pthread_mutex_lock(&s->mu);
+	p = s->spare;
+	s->spare = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (!p && !(p = calloc(1, sizeof(*p))))
+		return NULL;
+	p->owner = s;
+	p->len = 0;
+	p->refs = 1;
+	return p;
+}
+
+static struct page *page_render(struct status *s, const struct sample *samples, size_t n,
+				int64_t round_ts_ms)
+{
+	struct page *p = page_take(s);
+
+	if (!p)
+		return NULL;
+	s->target = p;
+	clearerr(s->render);
+	if (exposition_write(s->render, samples, n, round_ts_ms) < 0 || fflush(s->render) != 0) {
+		page_unref(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct page *page_ref(struct page *p)
+{
+	if (p)
+		__atomic_add_fetch(&p->refs, 1, __ATOMIC_ACQ_REL);
+	return p;
+}
+
+static enum MHD_Result send_page(struct status *s, struct MHD_Connection *conn, struct page *p)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	if (!p || !p->len) { /* before the first round: an empty exposition */
+		page_unref(p);
+		p = NULL;
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		r = MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->text,
+									   page_unref, p);
+	}
+	if (!r) {
+		page_unref(p);
+		return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, s->canned[RETRY]);
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_TYPE);
+	rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* The latest round's page, or a wait for the next round (the handler is
+ * called again when the connection is resumed), or a 503. */
+static enum MHD_Result serve_metrics(struct status *s, struct MHD_Connection *conn)
+{
+	enum { SEND, WAIT, RETRY_LATER } what = SEND;
+	struct page *p = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	s->watched_until_ms = mono_ms() + WATCH_MS;
+	if (s->stopping) {
+		what = RETRY_LATER;
+	} else if (s->rounds == 0 || s->page_round == s->rounds) {
+		p = page_ref(s->page);
+		what = p || s->rounds == 0 ? SEND : RETRY_LATER; /* NULL: render failed */
+	} else if (s->n_waiters < MAX_WAITERS) {
+		/* Under the lock: publish resumes it only once it is suspended. */
+		s->waiters[s->n_waiters++] = conn;
+		MHD_suspend_connection(conn);
+		what = WAIT;
+	} else {
+		what = RETRY_LATER;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (what == WAIT)
+		return MHD_YES;
+	if (what == RETRY_LATER)
+		return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, s->canned[RETRY]);
+	return send_page(s, conn, p);
+}
+
+static bool is_ready(struct status *s)
+{
+	bool ready;
+
+	pthread_mutex_lock(&s->mu);
+	ready = s->rounds > 0;
+	pthread_mutex_unlock(&s->mu);
+	return ready;
+}
+
+/* Every request is answered on its first call, before any body is read:
+ * none of these paths takes one (MHD closes a connection whose body was
+ * left unread). HEAD gets the headers of the GET without the body (MHD). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct status *s = cls;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, s->canned[NOT_ALLOWED]);
+	if (strcmp(url, "/metrics") == 0)
+		return serve_metrics(s, conn);
+	if (strcmp(url, "/healthz") == 0)
+		return MHD_queue_response(conn, MHD_HTTP_OK, s->canned[HEALTHZ]);
+	if (strcmp(url, "/ready") == 0)
+		return is_ready(s) ? MHD_queue_response(conn, MHD_HTTP_OK, s->canned[READY])
+				   : MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+							s->canned[NOT_READY]);
+	return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, s->canned[NOT_FOUND]);
+}
+
+static int make_canned(struct status *s)
+{
+	static const char *const bodies[N_CANNED] = {
+		[HEALTHZ] = "ok\n",
+		[READY] = "ready\n",
+		[NOT_READY] = "no round collected yet\n",
+		[NOT_FOUND] = "try /metrics, /healthz or /ready\n",
+		[NOT_ALLOWED] = "GET only\n",
+		[RETRY] = "no page for this round; retry\n",
+	};
+
+	for (int i = 0; i < N_CANNED; i++) {
+		s->canned[i] = MHD_create_response_from_buffer(strlen(bodies[i]), (void *)bodies[i],
+							       MHD_RESPMEM_PERSISTENT);
+		if (!s->canned[i] ||
+		    MHD_add_response_header(s->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE,
+					    "text/plain") != MHD_YES)
+			return -1;
+	}
+	if (MHD_add_response_header(s->canned[NOT_ALLOWED], MHD_HTTP_HEADER_ALLOW,
+				    "GET, HEAD") != MHD_YES ||
+	    MHD_add_response_header(s->canned[RETRY], MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES)
+		return -1;
+	return 0;
+}
 
 static int split_address(const char *address, char *host, size_t host_sz, char *port,
 			 size_t port_sz)
@@ -53,12 +289,14 @@ static int split_address(const char *address, char *host, size_t host_sz, char *
 	return 0;
 }
 
+/* The first of the address' resolutions that binds; -1 (logged, with the
+ * address and the reason) when none does. */
 static int listen_on(const char *address)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE}, *res, *ai;
 	char host[256], port[16];
-	int fd = -1, one = 1, rc;
+	int fd = -1, one = 1, rc, why = EINVAL;
 
 	if (split_address(address, host, sizeof(host), port, sizeof(port)) < 0)
 		return -1;
@@ -69,183 +307,190 @@ static int listen_on(const char *address)
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    ai->ai_protocol);
+		if (fd < 0) {
+			why = errno;
 			continue;
+		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0)
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
 			break;
+		why = errno;
 		close(fd);
 		fd = -1;
 	}
 	if (fd < 0)
 		log_msg(LOG_ERROR, "status endpoint: cannot listen", "address=%s err=\"%s\"", address,
-			strerror(errno));
+			strerror(why));
 	freeaddrinfo(res);
 	return fd;
 }
 
-static void send_all(int fd, const char *data, size_t len)
+/* MHD's own messages (a connection refused at a limit, a client's bad
+ * request) are about clients, not the agent: debug level, so a flood of
+ * them cannot flood the log. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
+							    va_list ap)
 {
-	while (len > 0) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (size_t)n;
-	}
+	char text[256], quoted[300];
+	int n;
+
+	(void)cls;
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	if (n < 0)
+		return;
+	n = (int)strcspn(text, "\r\n");
+	log_msg(LOG_DEBUG, "status endpoint", "detail=%s",
+		log_quote(text, (size_t)n, quoted, sizeof(quoted)));
 }
 
-static void respond(int fd, int code, const char *reason, const char *type, const char *body,
-		    size_t len)
+static unsigned connection_limit(void)
 {
-	char head[256];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n",
-			 code, reason, type, len);
+	struct rlimit rl;
 
-	send_all(fd, head, (size_t)n);
-	send_all(fd, body, len);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= MAX_CONNECTIONS + FD_RESERVE)
+		return MAX_CONNECTIONS;
+	return rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE)
+					    : (unsigned)(rl.rlim_cur / 2);
 }
 
-/* Renders the snapshot under the lock: its samples point at series the
- * registry may free once the next round has replaced it. The response is
- * sent after the lock is released. */
-static void serve_metrics(struct status *s, int fd)
+static unsigned per_ip_limit(unsigned limit)
 {
-	size_t len = 0;
-	char *text = NULL;
-	FILE *out;
-
-	pthread_mutex_lock(&s->mu);
-	out = open_memstream(&text, &len);
-	if (out) {
-		exposition_write(out, s->snapshot, s->n_snapshot, s->snapshot_ts_ms);
-		fclose(out);
-	}
-	pthread_mutex_unlock(&s->mu);
-	if (out)
-		respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text, len);
-	else
-		respond(fd, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
-	free(text);
+	return limit / PER_IP_SHARE ? limit / PER_IP_SHARE : 1;
 }
 
-static void serve(struct status *s, int fd)
+/* One polling thread over epoll: a slow or silent client costs a table
+ * entry until its timeout, never another client's turn. */
+static struct MHD_Daemon *start_daemon(struct status *s, int fd, unsigned limit)
 {
-	char req[REQUEST_MAX + 1], method[8], path[256];
-	size_t got = 0;
-	bool ready;
-
-	/* Read until the end of the headers (requests here carry no body). */
-	while (got < REQUEST_MAX && !memmem(req, got, "\r\n\r\n", 4)) {
-		struct pollfd p = {fd, POLLIN, 0};
-		ssize_t n;
-		if (poll(&p, 1, IO_TIMEOUT_MS) <= 0)
-			return;
-		n = recv(fd, req + got, REQUEST_MAX - got, 0);
-		if (n <= 0)
-			return;
-		got += (size_t)n;
-	}
-	req[got] = '\0';
-	if (sscanf(req, "%7s %255s", method, path) != 2)
-		return respond(fd, 400, "Bad Request", "text/plain", "bad request\n", 12);
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return respond(fd, 405, "Method Not Allowed", "text/plain", "GET only\n", 9);
-	path[strcspn(path, "?")] = '\0';
-	if (strcmp(path, "/metrics") == 0)
-		return serve_metrics(s, fd);
-	if (strcmp(path, "/healthz") == 0)
-		return respond(fd, 200, "OK", "text/plain", "ok\n", 3);
-	if (strcmp(path, "/ready") == 0) {
-		pthread_mutex_lock(&s->mu);
-		ready = s->ready;
-		pthread_mutex_unlock(&s->mu);
-		return ready ? respond(fd, 200, "OK", "text/plain", "ready\n", 6)
-			     : respond(fd, 503, "Service Unavailable", "text/plain",
-				       "no round collected yet\n", 23);
-	}
-	respond(fd, 404, "Not Found", "text/plain", "try /metrics, /healthz or /ready\n", 33);
+	return MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(limit), MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)CONNECTION_MEMORY, MHD_OPTION_END);
 }
 
-static void *status_main(void *arg)
+static void status_free(struct status *s)
 {
-	struct status *s = arg;
-
-	for (;;) {
-		struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
-		int fd;
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		serve(s, fd);
-		close(fd);
+	for (int i = 0; i < N_CANNED; i++)
+		if (s->canned[i])
+			MHD_destroy_response(s->canned[i]);
+	if (s->render)
+		fclose(s->render);
+	page_unref(s->page); /* the last holder: it becomes the spare, or is freed */
+	if (s->spare) {
+		free(s->spare->text);
+		free(s->spare);
 	}
-	return NULL;
+	pthread_mutex_destroy(&s->mu);
+	free(s);
 }
 
 struct status *status_start(const char *address)
 {
 	struct status *s = calloc(1, sizeof(*s));
+	unsigned limit = connection_limit();
+	int fd;
 
 	if (!s)
 		return NULL;
-	s->stop_pipe[0] = s->stop_pipe[1] = -1;
-	s->listen_fd = listen_on(address);
-	if (s->listen_fd < 0 || pipe2(s->stop_pipe, O_CLOEXEC) < 0) {
-		if (s->listen_fd >= 0)
-			close(s->listen_fd);
-		free(s);
-		return NULL;
-	}
 	pthread_mutex_init(&s->mu, NULL);
-	if (pthread_create(&s->thread, NULL, status_main, s) != 0) {
-		close(s->listen_fd);
-		close(s->stop_pipe[0]);
-		close(s->stop_pipe[1]);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
+	s->render = fopencookie(s, "w", (cookie_io_functions_t){.write = page_write});
+	if (!s->render || make_canned(s) < 0 || (fd = listen_on(address)) < 0) {
+		status_free(s);
 		return NULL;
 	}
-	log_msg(LOG_INFO, "status endpoint listening", "address=%s paths=/metrics,/healthz,/ready",
-		address);
+	/* The socket is MHD's from here on, closed by it, even on failure. */
+	s->daemon = start_daemon(s, fd, limit);
+	if (!s->daemon) {
+		log_msg(LOG_ERROR, "status endpoint: cannot start", "address=%s", address);
+		status_free(s);
+		return NULL;
+	}
+	log_msg(LOG_INFO, "status endpoint listening",
+		"address=%s paths=/metrics,/healthz,/ready max_connections=%u per_ip=%u "
+		"timeout_s=%d", address, limit, per_ip_limit(limit),
+		CONNECTION_TIMEOUT_S);
 	return s;
+}
+
+static size_t take_waiters(struct status *s, struct MHD_Connection **out)
+{
+	size_t n = s->n_waiters;
+
+	memcpy(out, s->waiters, n * sizeof(*out));
+	s->n_waiters = 0;
+	return n;
+}
+
+/* Nobody reads /metrics: the spare page's memory goes back. */
+static void drop_spare(struct status *s)
+{
+	struct page *p;
+
+	pthread_mutex_lock(&s->mu);
+	p = s->spare;
+	s->spare = NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (p) {
+		free(p->text);
+		free(p);
+	}
 }
 
 void status_publish(struct status *s, const struct sample *samples, size_t n,
 		    int64_t round_ts_ms)
 {
+	struct MHD_Connection *resume[MAX_WAITERS];
+	struct page *fresh = NULL, *old;
+	size_t n_resume;
+	bool wanted;
+
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->mu);
-	if (grow_array((void **)&s->snapshot, &s->cap_snapshot, n ? n : 1, sizeof(*samples)) == 0) {
-		memcpy(s->snapshot, samples, n * sizeof(*samples));
-		s->n_snapshot = n;
-		s->snapshot_ts_ms = round_ts_ms;
-		s->ready = true;
-	}
+	wanted = s->n_waiters > 0 || mono_ms() < s->watched_until_ms;
 	pthread_mutex_unlock(&s->mu);
+	/* Out of memory: no page this round, and its readers get a 503. */
+	if (wanted)
+		fresh = page_render(s, samples, n, round_ts_ms);
+	pthread_mutex_lock(&s->mu);
+	s->rounds++;
+	old = s->page;
+	s->page = fresh;
+	if (wanted) /* else page_round stays behind: a reader waits a round */
+		s->page_round = s->rounds;
+	/* Readers that came during an unrendered round wait for the next. */
+	n_resume = wanted ? take_waiters(s, resume) : 0;
+	pthread_mutex_unlock(&s->mu);
+	page_unref(old);
+	if (!wanted)
+		drop_spare(s);
+	for (size_t i = 0; i < n_resume; i++)
+		MHD_resume_connection(resume[i]);
 }
 
 void status_stop(struct status *s)
 {
+	struct MHD_Connection *resume[MAX_WAITERS];
+	size_t n_resume;
+
 	if (!s)
 		return;
-	(void)!write(s->stop_pipe[1], "x", 1);
-	pthread_join(s->thread, NULL);
-	close(s->listen_fd);
-	close(s->stop_pipe[0]);
-	close(s->stop_pipe[1]);
-	pthread_mutex_destroy(&s->mu);
-	free(s->snapshot);
-	free(s);
+	/* MHD must not be stopped with a connection suspended. */
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	n_resume = take_waiters(s, resume);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < n_resume; i++)
+		MHD_resume_connection(resume[i]);
+	MHD_stop_daemon(s->daemon); /* joins its thread, frees its responses */
+	status_free(s);
 }

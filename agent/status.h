@@ -1,10 +1,14 @@
-/* status: the local HTTP endpoint (http.listen_address).
+/* status: the local HTTP endpoint (http.listen_address), on libmicrohttpd.
  *   GET /metrics  the last round in the text exposition format (what was
  *                 pushed, self-metrics included), for a person or a scraper
  *   GET /healthz  200 while the agent runs
  *   GET /ready    200 once a round has been collected, 503 before
- * One thread, one request per connection (Connection: close): this is a
- * debugging and probe endpoint, not a scrape target for a fleet. */
+ * HEAD answers any of them with the headers alone. /metrics is 503 with
+ * Retry-After while the agent stops, when a round could not be rendered or
+ * when too many readers already wait for the next round. One polling
+ * thread over epoll serves every connection, with a bounded connection
+ * table (per address too) and an idle timeout: a slow or silent client
+ * cannot keep a probe waiting. */
 #ifndef BPFPUSH_STATUS_H
 #define BPFPUSH_STATUS_H
 
@@ -16,11 +20,16 @@
 struct status;
 
 /* Listens on address ("HOST:PORT", "[::1]:PORT" or ":PORT"). NULL on
- * failure (logged). */
+ * failure, logged with the address and the reason ("Address already in
+ * use"): the caller decides whether that ends the agent. */
 struct status *status_start(const char *address);
 
-/* Hands over a copy of the round just collected. Series pointers stay
- * valid: the registry keeps every series until exit. */
+/* Publishes the round just collected: /ready turns 200, and while anyone
+ * has read /metrics in the last 10 minutes (or waits for it), the round is
+ * rendered here into the /metrics text; a first reader after that waits
+ * for the next round. Call it on the thread that owns the registry: the
+ * series are read here, never later by the serving thread, so forgetting
+ * a series after this call is safe. */
 void status_publish(struct status *s, const struct sample *samples, size_t n,
 		    int64_t round_ts_ms);
 

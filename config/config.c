@@ -108,6 +108,7 @@ static const struct field global_fields[] = {
 	{"procfs", F_STRING, offsetof(struct global_config, procfs), 1, NULL},
 	{"sysfs", F_STRING, offsetof(struct global_config, sysfs), 1, NULL},
 	{"rootfs", F_STRING, offsetof(struct global_config, rootfs), 1, NULL},
+	{"data_dir", F_STRING, offsetof(struct global_config, data_dir), 0, NULL},
 };
 
 static int parse_global(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
@@ -620,6 +621,7 @@ static int config_defaults(struct cfg_ctx *ctx, struct config *cfg)
 	    set_string(ctx, &cfg->global.procfs, "/proc") < 0 ||
 	    set_string(ctx, &cfg->global.sysfs, "/sys") < 0 ||
 	    set_string(ctx, &cfg->global.rootfs, "/") < 0 ||
+	    set_string(ctx, &cfg->global.data_dir, "") < 0 ||
 	    set_string(ctx, &cfg->http.listen_address, "127.0.0.1:9477") < 0)
 		return -1;
 	if (cfg_sections_init(ctx, s->collectors, s->n_collectors, &cfg->collectors,
@@ -861,6 +863,7 @@ void config_free(struct config *cfg)
 	free(cfg->global.procfs);
 	free(cfg->global.sysfs);
 	free(cfg->global.rootfs);
+	free(cfg->global.data_dir);
 	for (size_t i = 0; cfg->remote_write && i < cfg->n_remote_write; i++)
 		rw_free(&cfg->remote_write[i]);
 	free(cfg->remote_write);

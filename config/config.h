@@ -142,6 +142,7 @@ struct global_config {
 	struct kv *external_labels;   /* ${VAR} expanded, in file order */
 	size_t n_external_labels;
 	char *procfs, *sysfs, *rootfs; /* "/proc", "/sys", "/" */
+	char *data_dir;               /* "": none; else locked, one agent per dir */
 };
 
 struct http_config {

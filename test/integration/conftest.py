@@ -38,6 +38,10 @@ def config_text(urls, collectors="cpu: {}\n  meminfo: {}\n  loadavg: {}",
         text += "remote_write:\n" + "".join(
             f"  - url: {u}\n    remote_timeout: 10s\n    queue_config: {{{queue}}}\n"
             for u in urls)
+    # A taken listen address stops the agent: tests that do not ask for the
+    # status endpoint run without it rather than on the fixed default port.
+    if "http:" not in extra:
+        extra += 'http:\n  listen_address: ""\n'
     return text + extra
 
 
