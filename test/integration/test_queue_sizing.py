@@ -1,0 +1,77 @@
+"""Queue sizing with the defaults: a round far larger than one shard's ring
+(capacity 10,000) into a healthy VictoriaMetrics, with no queue_config at
+all, must arrive whole. The rings fill at once; the round must wait for
+room (and the queue grow its shards) instead of dropping its oldest
+samples: drops are for a receiver that is down or too slow, never for a
+burst a healthy one takes."""
+import json
+import time
+import urllib.parse
+
+from conftest import now_ms
+from receivers import http_get
+from test_queue_faults import Textfile, config, final, with_msg
+
+SERIES = 100_000
+FILES = 10  # 10,000 series a file: the round is big, no one file is
+
+
+def write_textfiles(tf):
+    per = SERIES // FILES
+    for f in range(FILES):
+        lines = "".join(f'qs_data{{f="{f}",i="{i}"}} {i}\n' for i in range(per))
+        path = tf.dir / f"qs{f}.prom"
+        tmp = tf.dir / f"qs{f}.prom.tmp"
+        tmp.write_text("# TYPE qs_data gauge\n" + lines)
+        tmp.replace(path)
+
+
+def vm_query(vm, expr):
+    http_get(vm.base + "/internal/force_flush")
+    body = http_get(f"{vm.base}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+    data = json.loads(body)
+    assert data["status"] == "success", data
+    return data["data"]["result"]
+
+
+def vm_count(vm, expr):
+    """The value of an instant query that returns one series, or 0."""
+    got = vm_query(vm, expr)
+    return int(float(got[0]["value"][1])) if got else 0
+
+
+def test_a_round_ten_times_one_ring_arrives_whole_with_the_defaults(vm, agent, tmp_path):
+    tf = Textfile(tmp_path)
+    write_textfiles(tf)
+    started = now_ms()
+    a = agent(config([{"url": vm.write_url, "name": "vm"}], tf.dir, interval="5s")).start(
+        "--flush-deadline", "30s", "--log-level", "debug", follow=True)
+    # Five rounds (the first at once, then every 5 s): about 20 s.
+    assert a.wait_for(5, 60, msg="round collected"), "the agent stopped collecting"
+    rc, _, err = a.stop()
+    assert rc == 0, err
+    total = final(err, "bpfpush stopped")
+    stopped = final(err, "remote_write stopped", remote_name="vm")
+    rounds = total["rounds"]
+    assert rounds >= 5
+    assert with_msg(err, "remote_write queue full: oldest samples dropped") == []
+    assert total["not_delivered"] == 0, total
+    assert stopped["shutdown_dropped"] == 0, stopped
+    assert stopped["sent"] == total["samples_collected"], (stopped, total)
+
+    # Every sample of every round is in VictoriaMetrics, once.
+    window = f"{(now_ms() - started) // 1000 + 60}s"
+    want = SERIES * rounds
+    deadline = time.monotonic() + 30
+    while True:
+        got = vm_count(vm, f"sum(count_over_time(qs_data[{window}]))")
+        if got >= want or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert got == want, f"VictoriaMetrics holds {got} of {want} samples ({rounds} rounds)"
+    assert vm_count(vm, f"count(count_over_time(qs_data[{window}]))") == SERIES
+    # The agent's own counter, as pushed: nothing dropped, for any reason.
+    dropped = vm_query(vm, f"max_over_time(bpfpush_remote_storage_samples_dropped_total[{window}])")
+    assert dropped, "the self-metric samples_dropped_total never arrived"
+    assert {s["metric"]["reason"]: float(s["value"][1]) for s in dropped} == \
+        {"queue_full": 0, "too_old": 0, "shutdown": 0}
