@@ -612,7 +612,7 @@ static unsigned burst_need(const struct queue *q, uint64_t demand)
  * first large round would otherwise wait up to 10 s, or be dropped). */
 static void poke_manager(struct queue *q, uint64_t demand)
 {
-	if (!q->mgr_running || burst_need(q, demand) <= shards_now(q) ||
+	if (q->min_shards == q->max_shards || burst_need(q, demand) <= shards_now(q) ||
 	    atomic_exchange(&q->burst_poke, true))
 		return;
 	pthread_mutex_lock(&q->mgr_mu);
