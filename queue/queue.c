@@ -546,7 +546,8 @@ static size_t shard_append(struct shard *sh, const struct sample *samples, size_
 		pthread_cond_signal(&sh->cv);
 	pthread_mutex_unlock(&sh->mu);
 	add(&q->c.pending, take - full);
-	add(&q->c.dropped[DROP_QUEUE_FULL], full);
+	if (full)
+		add(&q->c.dropped[DROP_QUEUE_FULL], full);
 	return take;
 }
 
@@ -635,46 +636,52 @@ struct append_call {
  * passed, the rest is returned to the caller. */
 static size_t route(struct queue *q, struct append_call *a)
 {
-	size_t i = 0, j, put;
+	int64_t now = mono_ms(); /* per call, not per sample; again after a wait */
+	size_t i = 0, j, put, in = 0, rest = 0; /* rest: shut out or staged, taken too */
 	bool full = false;
 
 	while (i < a->n) {
-		int64_t now = mono_ms();
 		unsigned ns = shards_now(q);
 		struct shard *sh;
 
 		if (atomic_load(&q->stopping)) {
-			add(&q->c.in, a->n - i);
-			add(&q->c.dropped[DROP_SHUTDOWN], a->n - i);
-			return a->n;
+			rest = a->n - i;
+			add(&q->c.dropped[DROP_SHUTDOWN], rest);
+			break;
 		}
 		if (q->resharding && !a->wait) {
-			add(&q->c.in, a->n - i);
-			staging_append(q, a->s + i, a->n - i);
-			return a->n;
+			rest = a->n - i;
+			staging_append(q, a->s + i, rest);
+			break;
 		}
 		if (q->resharding) { /* at most one request time */
 			if (now >= a->until_ms)
-				return i;
+				break;
 			timed_wait(&q->route_cv, &q->route_mu, a->until_ms);
+			now = mono_ms();
 			continue;
 		}
 		sh = shard_for(q, a->s[i].series, ns);
 		for (j = i + 1; j < a->n && shard_for(q, a->s[j].series, ns) == sh; j++)
 			;
 		put = shard_append(sh, a->s + i, j - i, now, a->wait, &full);
-		add(&q->c.in, put);
 		i += put;
+		in += put;
 		if (full && !a->poked) /* overflow is demand: more shards hold more */
 			poke_manager(q, a->demand);
 		a->poked |= full;
 		if (i == j)
 			continue;
 		if (now >= a->until_ms)
-			return i;
+			break;
+		add(&q->c.in, in);
+		in = 0;
 		room_wait(q, sh, a->until_ms);
+		now = mono_ms();
 	}
-	return i;
+	/* Not what is handed back: the caller offers that again. */
+	add(&q->c.in, in + rest);
+	return i + rest;
 }
 
 static size_t append(struct queue *q, struct append_call *a)
