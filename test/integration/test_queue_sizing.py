@@ -9,8 +9,8 @@ import time
 import urllib.parse
 
 from conftest import now_ms
-from receivers import http_get
-from test_queue_faults import Textfile, config, final, with_msg
+from receivers import FaultProxy, http_get
+from test_queue_faults import OK, Textfile, config, final, gauge_lines, stop_timed, wait, with_msg
 
 SERIES = 100_000
 FILES = 10  # 10,000 series a file: the round is big, no one file is
@@ -83,3 +83,32 @@ def test_a_round_ten_times_one_ring_arrives_whole_with_the_defaults(vm, agent, t
         "the self-metric samples_dropped_total never arrived, or counted drops"
     # The rings grew to hold a round (100,000 at 80 % of 10,000 a shard).
     assert shards >= 13, shards
+
+
+def test_sigterm_ends_a_round_that_waits_for_room(agent, tmp_path):
+    """A receiver slow but not stuck (0.5 s a request): a round of 5,000
+    into one ring of 100 waits for room (up to half the 30 s interval).
+    SIGTERM must not wait for that: the agent stops within its flush
+    deadline, and every sample is accounted for."""
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("qs_wait", 5000, 1))
+
+    def slow(n):
+        time.sleep(0.5)
+        return OK
+
+    with FaultProxy(None, slow) as proxy:
+        a = agent(config([{"url": proxy.url, "name": "slow", "queue": {
+            "capacity": 100, "max_samples_per_send": 50, "max_shards": 1,
+            "batch_send_deadline": "100ms"}}], tf.dir, interval="30s")).start(
+            "--flush-deadline", "1s", "--log-level", "debug", follow=True)
+        wait(lambda: len(proxy.requests) >= 3, 15, "the first requests")
+        assert a.count(msg="round collected") == 0, "the round did not wait for room"
+        rc, err, took = stop_timed(a)
+    assert rc == 0, err
+    assert took < 1 + 2, f"stopping took {took:.1f}s with --flush-deadline 1s"
+    total = final(err, "bpfpush stopped")
+    stopped = final(err, "remote_write stopped", remote_name="slow")
+    assert total["rounds"] == 1
+    assert total["samples_collected"] == stopped["sent"] + total["not_delivered"]
+    assert stopped["sent"] >= 100
