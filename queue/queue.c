@@ -488,24 +488,6 @@ static int shard_push(struct shard *sh, const struct sample *s)
 	return ring_push(sh->ring, sh->q->capacity, &sh->head, &sh->count, s);
 }
 
-/* Loss must never be silent: when rings overflowed since the last word
- * about it, say so, at most every 10 s, with what to change. */
-static void warn_if_overflowing(struct queue *q, int64_t now)
-{
-	uint64_t total = get(&q->c.dropped[DROP_QUEUE_FULL]);
-
-	if (total == q->full_logged_total || now - q->full_logged_ms < 10000)
-		return;
-	log_msg(LOG_WARN, "remote_write queue full: oldest samples dropped",
-		"remote_name=%s url=%s dropped=%llu dropped_total=%llu capacity=%zu shards=%u "
-		"hint=\"the endpoint is down or too slow, or a round outgrew capacity*max_shards "
-		"(raise queue_config.capacity or max_shards)\"",
-		q->log_name, q->log_url, (unsigned long long)(total - q->full_logged_total),
-		(unsigned long long)total, q->capacity, shards_now(q));
-	q->full_logged_total = total;
-	q->full_logged_ms = now;
-}
-
 /* The sender of a full ring is not worth waiting for: its last request
  * failed (it is backing off), or the one in flight has taken too long.
  * Under sh->mu. */
@@ -571,6 +553,24 @@ static void atomic_max(_Atomic int64_t *v, int64_t x)
 	while (x > cur && !atomic_compare_exchange_weak_explicit(
 				  v, &cur, x, memory_order_relaxed, memory_order_relaxed))
 		;
+}
+
+/* Loss must never be silent: when rings overflowed since the last word
+ * about it, say so, at most every 10 s, with what to change. */
+static void warn_if_overflowing(struct queue *q, int64_t now)
+{
+	uint64_t total = get(&q->c.dropped[DROP_QUEUE_FULL]);
+
+	if (total == q->full_logged_total || now - q->full_logged_ms < 10000)
+		return;
+	log_msg(LOG_WARN, "remote_write queue full: oldest samples dropped",
+		"remote_name=%s url=%s dropped=%llu dropped_total=%llu capacity=%zu shards=%u "
+		"hint=\"the endpoint is down or too slow, or a round outgrew capacity*max_shards "
+		"(raise queue_config.capacity or max_shards)\"",
+		q->log_name, q->log_url, (unsigned long long)(total - q->full_logged_total),
+		(unsigned long long)total, q->capacity, shards_now(q));
+	q->full_logged_total = total;
+	q->full_logged_ms = now;
 }
 
 static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until_ms)
