@@ -184,6 +184,37 @@ static void reclaim_series(struct agent *a)
 		queue_mark(a->queues[i]);
 }
 
+/* SIGTERM or SIGINT arrived (it stays pending for wait_for_tick). */
+static bool stop_pending(void)
+{
+	sigset_t pending;
+
+	return sigpending(&pending) == 0 &&
+	       (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+}
+
+/* A round that does not fit a queue's rings waits for room (queue.h), at
+ * most half an interval in all, shared by every endpoint, in slices of
+ * 100 ms so that a SIGTERM is acted on at once; what is left then is
+ * appended dropping the oldest, as a queue with a dead endpoint does. */
+static void append_round(struct agent *a, const struct sample *samples, size_t n)
+{
+	int64_t deadline = mono_ms() + a->cfg.global.interval_ms / 2;
+
+	for (size_t i = 0; i < a->n_queues; i++) {
+		size_t done = 0;
+
+		while (done < n && mono_ms() < deadline && !stop_pending()) {
+			int64_t slice = mono_ms() + 100;
+
+			done += queue_append_wait(a->queues[i], samples + done, n - done,
+						  slice < deadline ? slice : deadline);
+		}
+		if (done < n)
+			queue_append(a->queues[i], samples + done, n - done);
+	}
+}
+
 static void collect_round(struct agent *a)
 {
 	int64_t started = mono_ms(), round_ts = wall_ms();
@@ -203,8 +234,7 @@ static void collect_round(struct agent *a)
 		exposition_write(stdout, samples, n, round_ts);
 		fflush(stdout);
 	} else {
-		for (size_t i = 0; i < a->n_queues; i++)
-			queue_append(a->queues[i], samples, n);
+		append_round(a, samples, n);
 	}
 	reclaim_series(a);
 	a->totals.samples_in += n;

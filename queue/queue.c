@@ -54,6 +54,22 @@
 /* Prometheus: no downsharding while more than this far behind. */
 #define RESHARD_MAX_DELAY_S 10.0
 #define MAX_SHARDS_LIMIT 1024
+/* A waiting appender (queue_append_wait) gives up on a shard whose request
+ * in flight has taken longer than this, or whose last request failed: the
+ * receiver is down, hung or too slow, and the ring drops its oldest as
+ * queue_append does. A healthy receiver answers a batch well within it. */
+#define APPEND_STALL_MS 1000
+/* A waiting appender looks again at least this often (a sender that began
+ * retrying wakes nobody). */
+#define APPEND_RECHECK_MS 100
+/* Rings are sized for a round to fill them to this fraction at most. */
+#define BURST_FILL 0.8
+/* Ticks over which the largest round is remembered (a minute at 10 s), so
+ * that rounds less frequent than ticks keep their shards. */
+#define BURST_TICKS 6
+/* How often an early reshard, wanted for a round that did not fit, looks
+ * again for the first successful send it must wait for. */
+#define BURST_RETRY_MS 100
 
 const double queue_batch_duration_bounds[QUEUE_DURATION_BUCKETS] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300};
@@ -90,6 +106,11 @@ struct shard {
 	unsigned idx;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;           /* appends, stop, pause, retire, backoff */
+	pthread_cond_t room;         /* a waiting appender: a batch taken, a
+				      * hand-over, stopping */
+	bool room_waiting;           /* the appender waits on `room` */
+	int64_t taken_ms;            /* monotonic time the last batch was taken */
+	atomic_bool retrying;        /* the last request failed (retryable) */
 	struct sample *ring;         /* q->capacity slots */
 	size_t head, count;
 	int64_t oldest_ms;           /* monotonic append time of the oldest unsent */
@@ -133,6 +154,14 @@ struct queue {
 	uint64_t handovers;          /* under route_mu: a mark before one is void */
 	uint64_t mark_handovers;     /* the appender's own: handovers at the mark */
 	bool mark_void;              /* the mark was taken while resharding */
+	pthread_cond_t route_cv;     /* resharding ended, stopping (route_mu) */
+	/* A round's demand on the rings: the largest `pending + n` an append
+	 * met since the last tick (appender: max; manager: takes it), and the
+	 * manager's window of those per tick. */
+	_Atomic uint64_t demand_peak;
+	uint64_t demand_win[BURST_TICKS];
+	unsigned demand_pos;
+	atomic_bool burst_poke;      /* a round did not fit: reconsider now */
 	/* The appender's own: when it last said that rings overflowed. */
 	int64_t full_logged_ms;
 	uint64_t full_logged_total;
@@ -246,8 +275,13 @@ static int slot_init(struct queue *q, struct shard *sh, unsigned idx)
 	sh->idx = idx;
 	if (cond_init_monotonic(&sh->cv) < 0)
 		return -1;
+	if (cond_init_monotonic(&sh->room) < 0) {
+		pthread_cond_destroy(&sh->cv);
+		return -1;
+	}
 	if (pthread_mutex_init(&sh->mu, NULL)) {
 		pthread_cond_destroy(&sh->cv);
+		pthread_cond_destroy(&sh->room);
 		return -1;
 	}
 	sh->slot_ready = true;
@@ -275,6 +309,9 @@ static int shard_activate(struct shard *sh)
 	sh->head = sh->count = sh->batch_n = 0;
 	sh->busy = sh->pause = sh->retire = sh->failing = false;
 	sh->conns_seen = 0;
+	sh->room_waiting = false;
+	sh->taken_ms = 0;
+	atomic_store(&sh->retrying, false);
 	sh->rng = ((uint64_t)mono_ms() << 16) ^ (0x9e3779b97f4a7c15ULL * (sh->idx + 1));
 	sh->ring = calloc(q->capacity, sizeof(*sh->ring));
 	sh->batch = calloc(q->batch_max, sizeof(*sh->batch));
@@ -294,6 +331,7 @@ static void slot_fini(struct shard *sh)
 		return;
 	pthread_mutex_destroy(&sh->mu);
 	pthread_cond_destroy(&sh->cv);
+	pthread_cond_destroy(&sh->room);
 	sh->slot_ready = false;
 }
 
@@ -338,6 +376,10 @@ static int queue_init_sync(struct queue *q)
 {
 	if (pthread_mutex_init(&q->route_mu, NULL))
 		return -1;
+	if (cond_init_monotonic(&q->route_cv) < 0) {
+		pthread_mutex_destroy(&q->route_mu);
+		return -1;
+	}
 	q->route_ready = true;
 	if (pthread_mutex_init(&q->mgr_mu, NULL))
 		return -1;
@@ -406,8 +448,10 @@ void queue_destroy(struct queue *q)
 	free(q->shards);
 	free(q->staging);
 	free(q->scratch);
-	if (q->route_ready)
+	if (q->route_ready) {
 		pthread_mutex_destroy(&q->route_mu);
+		pthread_cond_destroy(&q->route_cv);
+	}
 	if (q->mgr_ready) {
 		pthread_mutex_destroy(&q->mgr_mu);
 		pthread_cond_destroy(&q->mgr_cv);
@@ -451,31 +495,49 @@ static int shard_push(struct shard *sh, const struct sample *s)
 	return ring_push(sh->ring, sh->q->capacity, &sh->head, &sh->count, s);
 }
 
-/* Pushes samples[0..n), all of one shard, under one lock. */
-static void shard_append(struct shard *sh, const struct sample *samples, size_t n,
-			 int64_t now)
+/* The sender of a full ring is not worth waiting for: its last request
+ * failed (it is backing off), or the one in flight has taken too long.
+ * Under sh->mu. */
+static bool sender_stalled(const struct shard *sh, int64_t now)
+{
+	return atomic_load_explicit(&sh->retrying, memory_order_relaxed) ||
+	       (sh->busy && now - sh->taken_ms > APPEND_STALL_MS);
+}
+
+/* Pushes samples[0..n), all of one shard, under one lock, and returns how
+ * many went in, and in *was_full whether they did not all fit. wait: a
+ * full ring takes only what it has room for (the caller waits for more),
+ * unless its sender is stalled; otherwise (and then) a full ring drops its
+ * oldest (queue_full). */
+static size_t shard_append(struct shard *sh, const struct sample *samples, size_t n,
+			   int64_t now, bool wait, bool *was_full)
 {
 	struct queue *q = sh->q;
-	size_t before, full = 0;
+	size_t before, take = n, full = 0;
 
 	pthread_mutex_lock(&sh->mu);
 	if (atomic_load(&q->stopping)) {
 		pthread_mutex_unlock(&sh->mu);
 		add(&q->c.dropped[DROP_SHUTDOWN], n);
-		return;
+		return n;
 	}
 	before = sh->count;
-	if (before == 0)
+	*was_full = n > q->capacity - before;
+	if (wait && *was_full && !sender_stalled(sh, now))
+		take = q->capacity - before;
+	if (before == 0 && take > 0)
 		sh->oldest_ms = now;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < take; i++)
 		full += (size_t)shard_push(sh, &samples[i]);
 	/* Wake the sender only on the edges it waits for: the first sample
 	 * (to arm the batch deadline) and a full batch. */
-	if (before == 0 || (before < q->batch_max && sh->count >= q->batch_max))
+	if (take > 0 && (before == 0 || (before < q->batch_max && sh->count >= q->batch_max)))
 		pthread_cond_signal(&sh->cv);
 	pthread_mutex_unlock(&sh->mu);
-	add(&q->c.pending, n - full);
-	add(&q->c.dropped[DROP_QUEUE_FULL], full);
+	add(&q->c.pending, take - full);
+	if (full)
+		add(&q->c.dropped[DROP_QUEUE_FULL], full);
+	return take;
 }
 
 /* While resharding: into the staging ring, oldest dropped when full.
@@ -510,48 +572,178 @@ static void warn_if_overflowing(struct queue *q, int64_t now)
 		return;
 	log_msg(LOG_WARN, "remote_write queue full: oldest samples dropped",
 		"remote_name=%s url=%s dropped=%llu dropped_total=%llu capacity=%zu shards=%u "
-		"hint=\"raise queue_config.capacity (samples per shard) above the samples of a "
-		"round, or check the endpoint\"",
+		"hint=\"the endpoint is down or too slow, or a round outgrew capacity*max_shards "
+		"(raise queue_config.capacity or max_shards)\"",
 		q->log_name, q->log_url, (unsigned long long)(total - q->full_logged_total),
 		(unsigned long long)total, q->capacity, shards_now(q));
 	q->full_logged_total = total;
 	q->full_logged_ms = now;
 }
 
+static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until_ms)
+{
+	struct timespec ts = {until_ms / 1000, (until_ms % 1000) * 1000000};
+
+	pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* Waits, with route_mu held on entry and on return (dropped meanwhile, so
+ * that a reshard can go on), until sh's ring has room, its sender stalls,
+ * stopping begins or until_ms. A hand-over empties the old rings and wakes
+ * `room`: the caller routes again under the count it finds. */
+static void room_wait(struct queue *q, struct shard *sh, int64_t until_ms)
+{
+	int64_t now;
+
+	pthread_mutex_lock(&sh->mu);
+	pthread_mutex_unlock(&q->route_mu);
+	sh->room_waiting = true;
+	while (sh->count >= q->capacity && !atomic_load(&q->stopping) &&
+	       (now = mono_ms()) < until_ms && !sender_stalled(sh, now))
+		timed_wait(&sh->room, &sh->mu, now + APPEND_RECHECK_MS < until_ms ?
+				now + APPEND_RECHECK_MS : until_ms);
+	sh->room_waiting = false;
+	pthread_mutex_unlock(&sh->mu);
+	pthread_mutex_lock(&q->route_mu);
+}
+
+/* Shards needed for rings to hold `demand` samples at BURST_FILL. */
+static unsigned burst_need(const struct queue *q, uint64_t demand)
+{
+	double d = ceil((double)demand / ((double)q->capacity * BURST_FILL));
+
+	return d >= q->max_shards ? q->max_shards : d < 1 ? 1 : (unsigned)d;
+}
+
+/* A ring was full: if the rings together would hold the round with more
+ * shards, the manager reconsiders now rather than at its next tick (the
+ * first large round would otherwise wait up to 10 s, or be dropped). */
+static void poke_manager(struct queue *q, uint64_t demand)
+{
+	if (q->min_shards == q->max_shards || burst_need(q, demand) <= shards_now(q) ||
+	    atomic_exchange(&q->burst_poke, true))
+		return;
+	pthread_mutex_lock(&q->mgr_mu);
+	pthread_cond_broadcast(&q->mgr_cv);
+	pthread_mutex_unlock(&q->mgr_mu);
+}
+
+struct append_call {
+	const struct sample *s;
+	size_t n;
+	int64_t until_ms;            /* wait for room until then */
+	bool wait;                   /* false: never wait, drop the oldest */
+	uint64_t demand;             /* pending + n when the call began */
+	bool poked;
+};
+
+/* Routes a->s[i..n) run by run (a run: samples of one shard), under
+ * route_mu; returns how many went in. Waiting (a->wait), a full ring or a
+ * reshard's hand-over waits (route_mu dropped) until a->until_ms; once that
+ * passed, the rest is returned to the caller. */
+static size_t route(struct queue *q, struct append_call *a)
+{
+	int64_t now = mono_ms(); /* per call, not per sample; again after a wait */
+	size_t i = 0, j, put, in = 0, rest = 0; /* rest: shut out or staged, taken too */
+	bool full = false;
+
+	while (i < a->n) {
+		unsigned ns = shards_now(q);
+		struct shard *sh;
+
+		if (atomic_load(&q->stopping)) {
+			rest = a->n - i;
+			add(&q->c.dropped[DROP_SHUTDOWN], rest);
+			break;
+		}
+		if (q->resharding && !a->wait) {
+			rest = a->n - i;
+			staging_append(q, a->s + i, rest);
+			break;
+		}
+		if (q->resharding) { /* at most one request time */
+			if (now >= a->until_ms)
+				break;
+			timed_wait(&q->route_cv, &q->route_mu, a->until_ms);
+			now = mono_ms();
+			continue;
+		}
+		sh = shard_for(q, a->s[i].series, ns);
+		for (j = i + 1; j < a->n && shard_for(q, a->s[j].series, ns) == sh; j++)
+			;
+		put = shard_append(sh, a->s + i, j - i, now, a->wait, &full);
+		i += put;
+		in += put;
+		if (full && !a->poked) /* overflow is demand: more shards hold more */
+			poke_manager(q, a->demand);
+		a->poked |= full;
+		if (i == j)
+			continue;
+		if (now >= a->until_ms)
+			break;
+		add(&q->c.in, in);
+		in = 0;
+		room_wait(q, sh, a->until_ms);
+		now = mono_ms();
+	}
+	/* Not what is handed back: the caller offers that again. */
+	add(&q->c.in, in + rest);
+	return i + rest;
+}
+
+static size_t append(struct queue *q, struct append_call *a)
+{
+	int64_t newest = INT64_MIN;
+	uint64_t peak;
+	size_t done;
+
+	if (a->n == 0)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->s[i].timestamp_ms > newest)
+			newest = a->s[i].timestamp_ms;
+	atomic_max(&q->c.highest_in_ts, newest);
+	a->demand = get(&q->c.pending) + a->n;
+	peak = get(&q->demand_peak);
+	while (a->demand > peak && !atomic_compare_exchange_weak(&q->demand_peak, &peak,
+								 a->demand))
+		;
+	pthread_mutex_lock(&q->route_mu);
+	done = route(q, a);
+	pthread_mutex_unlock(&q->route_mu);
+	warn_if_overflowing(q, mono_ms());
+	return done;
+}
+
 void queue_append(struct queue *q, const struct sample *samples, size_t n)
 {
-	int64_t now = mono_ms(), newest = INT64_MIN;
-	size_t i = 0, j;
-	unsigned ns;
+	struct append_call a = {samples, n, 0, false, 0, false};
 
-	if (n == 0)
-		return;
-	add(&q->c.in, n);
-	for (i = 0; i < n; i++)
-		if (samples[i].timestamp_ms > newest)
-			newest = samples[i].timestamp_ms;
-	atomic_max(&q->c.highest_in_ts, newest);
+	append(q, &a);
+}
+
+size_t queue_append_wait(struct queue *q, const struct sample *samples, size_t n,
+			 int64_t until_ms)
+{
+	struct append_call a = {samples, n, until_ms, true, 0, false};
+
+	return append(q, &a);
+}
+
+/* Stopping, or a reshard that stopping cut short: a waiting appender
+ * returns (the rest of its samples are refused and counted). */
+static void wake_appender(struct queue *q)
+{
 	pthread_mutex_lock(&q->route_mu);
-	if (atomic_load(&q->stopping)) {
-		pthread_mutex_unlock(&q->route_mu);
-		add(&q->c.dropped[DROP_SHUTDOWN], n);
-		return;
-	}
-	if (q->resharding) {
-		staging_append(q, samples, n);
-		pthread_mutex_unlock(&q->route_mu);
-		return;
-	}
-	ns = shards_now(q);
-	for (i = 0; i < n; i = j) {
-		struct shard *sh = shard_for(q, samples[i].series, ns);
-
-		for (j = i + 1; j < n && shard_for(q, samples[j].series, ns) == sh; j++)
-			;
-		shard_append(sh, samples + i, j - i, now);
-	}
+	pthread_cond_broadcast(&q->route_cv);
 	pthread_mutex_unlock(&q->route_mu);
-	warn_if_overflowing(q, now);
+	for (unsigned i = 0; i < q->max_shards; i++) {
+		struct shard *sh = &q->shards[i];
+
+		pthread_mutex_lock(&sh->mu);
+		pthread_cond_broadcast(&sh->room);
+		pthread_mutex_unlock(&sh->mu);
+	}
 }
 
 /* Every ring is FIFO (an overflow drops its oldest): the samples pushed
@@ -638,6 +830,9 @@ static void take_batch(struct shard *sh)
 	sh->head = (sh->head + n) % cap;
 	sh->count -= n;
 	sh->batch_n = n;
+	sh->taken_ms = mono_ms();
+	if (sh->room_waiting)
+		pthread_cond_broadcast(&sh->room);
 	/* What is left keeps the old oldest_ms: its real append time is not
 	 * tracked, and erring early beats holding samples past the deadline. */
 }
@@ -850,6 +1045,8 @@ static enum send_result post_once(struct shard *sh)
 	uint64_t conns;
 
 	r = sender_post(sh->sender, sh->body.data, sh->body.len, &sh->out);
+	/* For a waiting appender: a failing endpoint is not waited for. */
+	atomic_store_explicit(&sh->retrying, r == SEND_RETRY, memory_order_relaxed);
 	conns = sender_connections_opened(sh->sender);
 	add(&q->c.connections, conns - sh->conns_seen);
 	sh->conns_seen = conns;
@@ -996,6 +1193,22 @@ static void tick_rates(struct queue *q, double secs)
 	ewma_tick(&q->out_rate, get(&q->c.out), secs);
 	ewma_tick(&q->dropped_rate, not_needed(q), secs);
 	ewma_tick(&q->out_dur_rate, get(&q->c.out_ns), secs);
+	q->demand_win[q->demand_pos++ % BURST_TICKS] = atomic_exchange(&q->demand_peak, 0);
+}
+
+/* The shards whose rings hold the largest round of the last BURST_TICKS
+ * ticks (and of this one so far). Prometheus needs no such term: its
+ * reader blocks on the WAL, which holds any round; here the rings are
+ * the buffer, so a round that outgrows them is demand even when one shard
+ * sends fast enough. */
+static unsigned burst_shards(const struct queue *q)
+{
+	uint64_t peak = get(&q->demand_peak);
+
+	for (unsigned i = 0; i < BURST_TICKS; i++)
+		if (q->demand_win[i] > peak)
+			peak = q->demand_win[i];
+	return burst_need(q, peak);
 }
 
 static unsigned clamp_shards(const struct queue *q, double d)
@@ -1008,35 +1221,52 @@ static unsigned clamp_shards(const struct queue *q, double d)
 }
 
 /* Prometheus' calculateDesiredShards: enough shards to send what comes in
- * plus 5 % of the backlog per second, given the time one sample takes. */
-static unsigned desired_shards(struct queue *q)
+ * plus 5 % of the backlog per second, given the time one sample takes.
+ * samples in counts every sample offered, those a full ring dropped or
+ * kept waiting included: overflow is demand. -1: nothing sent yet. */
+static double rate_shards(struct queue *q, double *delay)
 {
-	unsigned cur = shards_now(q), want;
 	double in = q->in_rate.rate, out = q->out_rate.rate;
-	double kept, delay, pending, catchup, tps, desired;
+	double kept, pending, catchup, tps, desired;
 	int64_t sent_ts = atomic_load_explicit(&q->c.highest_ts, memory_order_relaxed);
 	int64_t in_ts = atomic_load_explicit(&q->c.highest_in_ts, memory_order_relaxed);
 
-	if (out <= 0) {
-		atomic_store(&q->c.shards_desired, cur);
-		return cur;
-	}
+	*delay = 0;
+	if (out <= 0)
+		return -1;
 	kept = out / (out + q->dropped_rate.rate);
 	/* Nothing accepted yet: no delay to speak of (Prometheus would take
 	 * the newest timestamp as the delay). */
-	delay = sent_ts > 0 && in_ts > sent_ts ? (double)(in_ts - sent_ts) / 1000.0 : 0;
-	pending = delay * in * kept;
+	*delay = sent_ts > 0 && in_ts > sent_ts ? (double)(in_ts - sent_ts) / 1000.0 : 0;
+	pending = *delay * in * kept;
 	catchup = 0.05 * pending;
 	tps = q->out_dur_rate.rate / 1e9 / out;
 	desired = ceil(tps * (in * kept + catchup));
-	want = clamp_shards(q, desired);
-	atomic_store(&q->c.shards_desired, want);
 	log_msg(LOG_DEBUG, "remote_write resharding calculation",
 		"remote_name=%s in_rate=%.1f out_rate=%.1f dropped_rate=%.1f kept_ratio=%.3f "
 		"out_duration_rate=%.3f time_per_sample=%.6f delay=%.3f pending=%.0f "
-		"desired=%.0f shards=%u",
+		"desired=%.0f burst_shards=%u shards=%u",
 		q->log_name, in, out, q->dropped_rate.rate, kept, q->out_dur_rate.rate / 1e9,
-		tps, delay, pending, desired, cur);
+		tps, *delay, pending, desired, burst_shards(q), shards_now(q));
+	return desired;
+}
+
+/* The larger of the rates' answer and the rings' (burst_shards), inside
+ * Prometheus' dead band; no downsharding while far behind, nor while the
+ * rings hold more than half of what fewer shards could take over. */
+static unsigned desired_shards(struct queue *q)
+{
+	unsigned cur = shards_now(q), want, burst = burst_shards(q);
+	double delay, desired = rate_shards(q, &delay);
+
+	if (desired < 0 && burst <= cur) {
+		atomic_store(&q->c.shards_desired, cur);
+		return cur;
+	}
+	if (desired < burst)
+		desired = burst;
+	want = clamp_shards(q, desired);
+	atomic_store(&q->c.shards_desired, want);
 	if (cur * (1 - RESHARD_TOLERANCE) <= desired && desired <= cur * (1 + RESHARD_TOLERANCE))
 		return cur;
 	if (want < cur && delay > RESHARD_MAX_DELAY_S) {
@@ -1044,6 +1274,8 @@ static unsigned desired_shards(struct queue *q)
 			"remote_name=%s delay=%.3f", q->log_name, delay);
 		return cur;
 	}
+	if (want < cur && get(&q->c.pending) > want * q->capacity / 2)
+		return cur;
 	return want;
 }
 
@@ -1227,8 +1459,11 @@ out:
 			sh->oldest_ms = oldest;
 		sh->pause = false;
 		pthread_cond_broadcast(&sh->cv);
+		pthread_cond_broadcast(&sh->room); /* route again, under the new count */
 		pthread_mutex_unlock(&sh->mu);
 	}
+	if (ok)
+		pthread_cond_broadcast(&q->route_cv); /* under route_mu */
 	drop(q, DROP_QUEUE_FULL, h->full);
 	return ok;
 }
@@ -1292,21 +1527,61 @@ static void reshard(struct queue *q, unsigned to)
 		q->log_name, to, h.moved, h.staged, h.full, (long long)(mono_ms() - t0));
 }
 
+/* A round outgrew the rings (poke_manager): grow now, not at the next
+ * tick, if sends succeed (none while backing off, as at a tick). false:
+ * no successful send lately (the first round's may not have ended yet):
+ * look again in BURST_RETRY_MS, until the tick takes over. */
+static bool burst_reshard(struct queue *q)
+{
+	unsigned cur = shards_now(q), want = burst_shards(q);
+	int64_t last = atomic_load_explicit(&q->c.last_ok_ms, memory_order_relaxed);
+
+	if (want <= cur * (1 + RESHARD_TOLERANCE))
+		return true;
+	if (last == INT64_MIN || mono_ms() - last > 2 * q->cfg->queue.batch_send_deadline_ms)
+		return false;
+	atomic_store(&q->c.shards_desired, want);
+	log_msg(LOG_INFO, "remote_write a round outgrew the rings, resharding now",
+		"remote_name=%s shards=%u desired=%u capacity=%zu", q->log_name, cur, want,
+		q->capacity);
+	reshard(q, want);
+	return true;
+}
+
+/* Between ticks, under mgr_mu: handles a pending poke, or sleeps until
+ * the tick, a poke or the poke's next look. */
+static void manager_wait(struct queue *q, int64_t next, int64_t *poke_at)
+{
+	bool poked = atomic_load(&q->burst_poke);
+	int64_t until = poked && *poke_at < next ? *poke_at : next;
+	struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+
+	if (poked && mono_ms() >= *poke_at) {
+		pthread_mutex_unlock(&q->mgr_mu);
+		if (burst_reshard(q))
+			atomic_store(&q->burst_poke, false);
+		else
+			*poke_at = mono_ms() + BURST_RETRY_MS;
+		pthread_mutex_lock(&q->mgr_mu);
+		return;
+	}
+	pthread_cond_timedwait(&q->mgr_cv, &q->mgr_mu, &ts);
+}
+
 static void *manager_main(void *arg)
 {
 	struct queue *q = arg;
-	int64_t last = mono_ms(), next = last + q->reshard_interval_ms;
+	int64_t last = mono_ms(), next = last + q->reshard_interval_ms, poke_at = 0;
 
 	pthread_mutex_lock(&q->mgr_mu);
 	for (;;) {
-		struct timespec ts = {next / 1000, (next % 1000) * 1000000};
 		int64_t now;
 		unsigned want;
 
 		if (atomic_load(&q->stopping))
 			break;
 		if (mono_ms() < next) {
-			pthread_cond_timedwait(&q->mgr_cv, &q->mgr_mu, &ts);
+			manager_wait(q, next, &poke_at);
 			continue;
 		}
 		pthread_mutex_unlock(&q->mgr_mu);
@@ -1318,6 +1593,7 @@ static void *manager_main(void *arg)
 		next += q->reshard_interval_ms;
 		if (next <= now)
 			next = now + q->reshard_interval_ms;
+		atomic_store(&q->burst_poke, false); /* the tick sees the round too */
 		want = desired_shards(q);
 		if (should_reshard(q, want))
 			reshard(q, want);
@@ -1403,6 +1679,7 @@ void queue_begin_stop(struct queue *q, int64_t deadline_ms)
 	 * ends at once. Then every shard flushes, paused or not. */
 	stop_manager(q);
 	wake_all(q);
+	wake_appender(q);
 }
 
 void queue_end_flush_now(struct queue *q)

@@ -5,8 +5,25 @@
  * batch_send_deadline has passed since the oldest unsent one, encodes,
  * compresses and POSTs them on the shard's own keep-alive connection.
  *
- * queue_append never blocks the collector: when a ring is full the oldest
- * samples are dropped and counted (reason "queue_full").
+ * A full ring: the rings are the queue's only buffer (there is no WAL to
+ * read again later, as Prometheus has), so a round must fit in them or
+ * wait for room. queue_append_wait, the agent's way, waits for room like
+ * the Prometheus agent's reader blocks on a full shard: the sender makes
+ * room a batch at a time, so a healthy receiver takes any round. The wait
+ * is bounded: by the caller's deadline (the agent: half the interval per
+ * round, shared by every endpoint, in slices so that SIGTERM is seen), and
+ * it is not waited for a shard whose sender is failing (backing off) or
+ * whose request in flight has taken over a second. After that, and always
+ * in queue_append, the oldest samples are dropped and counted (reason
+ * "queue_full"): drops are for a receiver that is down or too slow, not
+ * for a burst. queue_stop (or begin_stop) wakes a waiting appender.
+ *
+ * Sizing: capacity * shards is what the queue holds at once, so a round
+ * that found a ring full is demand: besides Prometheus' rate formula the
+ * queue keeps enough shards for the rings to hold the largest round of
+ * the last minute at 80 % (at most max_shards), and grows for such a round
+ * at once, not at the next 10 s tick. With the defaults (10,000 x 50) a
+ * round of up to 400,000 samples fits without waiting.
  *
  * Retries: SEND_RETRY outcomes are retried with backoff from min_backoff
  * doubling to max_backoff (with jitter), honouring Retry-After up to
@@ -76,8 +93,19 @@ struct queue *queue_create(const struct remote_write_config *cfg, const char *na
 /* Starts the sender threads. 0 or -1. */
 int queue_start(struct queue *q);
 
-/* Copies samples into their shards' rings. Never blocks on the network. */
+/* Copies samples into their shards' rings; a full ring drops its oldest
+ * (queue_full). Never waits for room, nor on the network. */
 void queue_append(struct queue *q, const struct sample *samples, size_t n);
+
+/* Copies samples into their shards' rings, in order; a sample whose ring
+ * is full waits for its sender to make room, until until_ms (a
+ * CLOCK_MONOTONIC time in ms; a past one: no waiting), unless that sender
+ * is failing or stuck (see above: then the ring drops its oldest). Returns
+ * how many samples were taken: fewer than n only once until_ms passed;
+ * the rest are the caller's, to offer again or to queue_append. From the
+ * thread that owns the queue. */
+size_t queue_append_wait(struct queue *q, const struct sample *samples, size_t n,
+			 int64_t until_ms);
 
 /* Stopping, in two steps, so that several queues flush at the same time
  * under one deadline (a dead endpoint must not use it all up before the
