@@ -36,7 +36,7 @@ ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
 
-SRCS      := $(wildcard agent/*.c agent/collectors/*.c config/*.c queue/*.c) \
+SRCS      := $(wildcard lib/*.c config/*.c proto/*.c queue/*.c series/*.c collectors/*.c agent/*.c) \
 	$(filter-out %.bpf.c,$(wildcard bpf/*.c))
 PROTOS    := $(wildcard proto/*.proto)
 PROTO_C   := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 
 #define LOCK_NAME "lock"
 

@@ -16,16 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/exposition.h"
+#include "series/exposition.h"
 #include "agent/instance.h"
-#include "agent/log.h"
-#include "agent/registry.h"
+#include "lib/log.h"
+#include "series/registry.h"
 #include "agent/scheduler.h"
 #include "agent/selfmetrics.h"
 #include "agent/status.h"
 #include "config/config.h"
 #include "queue/queue.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 #define DEFAULT_CONFIG "/etc/bpfpush/bpfpush.yml"
 #define EXIT_CONFIG 2

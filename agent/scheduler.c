@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/clock.h"
-#include "agent/collectors/collector.h"
-#include "agent/log.h"
+#include "lib/clock.h"
+#include "collectors/collector.h"
+#include "lib/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 

@@ -3,7 +3,7 @@
 #ifndef BPFPUSH_SCHEDULER_H
 #define BPFPUSH_SCHEDULER_H
 
-#include "agent/registry.h"
+#include "series/registry.h"
 #include "config/config.h"
 
 struct scheduler;

@@ -2,7 +2,7 @@
 
 #include <stdio.h>
 
-#include "agent/numfmt.h"
+#include "lib/numfmt.h"
 
 #define RS "bpfpush_remote_storage_"
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/registry.h"
+#include "series/registry.h"
 #include "queue/queue.h"
 
 struct agent_totals {

@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agent/clock.h"
-#include "agent/exposition.h"
-#include "agent/log.h"
+#include "lib/clock.h"
+#include "series/exposition.h"
+#include "lib/log.h"
 
 /* The connection table is bounded below the fd limit, so a flood of idle
  * connections costs fds and a little memory, never the agent's own files. */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "queue/sample.h"
+#include "proto/sample.h"
 
 struct status;
 

@@ -23,13 +23,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "bpf/biolatency.h"
 #include "bpf/biolatency.skel.h" /* generated into $(BUILD)/bpf */
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
-#include "agent/collectors/devname.h"
+#include "lib/devname.h"
 
 /* Latency buckets up to 2^27 us (134 s); size buckets up to 2^26 bytes
  * (64 MiB, past any single request); larger values count in +Inf. */

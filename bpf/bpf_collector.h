@@ -1,5 +1,5 @@
 /* bpf_collector: the BPF collectors, as the agent sees them. Each is a
- * struct collector (agent/collectors/collector.h) configured under `bpf:`;
+ * struct collector (collectors/collector.h) configured under `bpf:`;
  * its init loads and attaches its programs (returning -1 when this kernel
  * lacks its hooks, after one log line saying which), its update turns its
  * maps into series. */
@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "agent/collectors/collector.h"
+#include "collectors/collector.h"
 
 extern const struct collector *const bpf_collector_table[];
 extern const size_t bpf_collector_count;

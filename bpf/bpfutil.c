@@ -13,9 +13,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/grow.h"
-#include "agent/log.h"
-#include "agent/numfmt.h"
+#include "lib/grow.h"
+#include "lib/log.h"
+#include "lib/numfmt.h"
 #include "bpf/histogram.h"
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;

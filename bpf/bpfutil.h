@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/registry.h"
+#include "series/registry.h"
 
 struct bpf_object;
 struct btf;

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/collectors/cgroup.h"
-#include "agent/collectors/readfile.h"
+#include "collectors/cgroup.h"
+#include "lib/readfile.h"
 
 #define DENTS_SIZE 8192 /* a cgroup directory is ~30 files and its children */
 

@@ -14,7 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 
-#include "agent/grow.h"
+#include "lib/grow.h"
 
 static struct listen_port *ports;
 static size_t n_ports, ports_cap;

@@ -8,8 +8,8 @@
 
 #include <bpf/bpf.h>
 
-#include "agent/grow.h"
-#include "agent/registry.h"
+#include "lib/grow.h"
+#include "series/registry.h"
 #include "bpf/bpfutil.h"
 #include "bpf/portcount.h"
 

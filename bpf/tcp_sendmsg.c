@@ -16,7 +16,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/tcp_sendmsg.h"

@@ -26,7 +26,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"

@@ -23,8 +23,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/grow.h"
-#include "agent/log.h"
+#include "lib/grow.h"
+#include "lib/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/ksyms.h"

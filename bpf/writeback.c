@@ -22,8 +22,8 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent/grow.h"
-#include "agent/log.h"
+#include "lib/grow.h"
+#include "lib/log.h"
 #include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/cgroupid.h"

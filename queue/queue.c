@@ -38,11 +38,11 @@
 
 #include <curl/curl.h>
 
-#include "agent/log.h"
-#include "queue/buf.h"
-#include "queue/encode.h"
+#include "lib/log.h"
+#include "lib/buf.h"
+#include "proto/encode.h"
 #include "queue/sender.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 /* Room for a logfmt-quoted 1 KiB body: every byte may become "\xNN". */
 #define QUOTED_BODY_MAX (SENDER_BODY_KEEP * 4 + 3)

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "sample.h"
+#include "proto/sample.h"
 
 enum drop_reason {
 	DROP_QUEUE_FULL,

@@ -15,8 +15,8 @@
 
 #include <curl/curl.h>
 
-#include "agent/log.h"
-#include "agent/clock.h"
+#include "lib/log.h"
+#include "lib/clock.h"
 
 /* Go's http.Client stops after 10 redirects, and so does Prometheus. */
 #define MAX_REDIRECTS 10L

@@ -12,8 +12,8 @@
 #ifndef BPFPUSH_TEST_COLLECTOR_HARNESS_H
 #define BPFPUSH_TEST_COLLECTOR_HARNESS_H
 
-#include "agent/collectors/all.h"
-#include "agent/registry.h"
+#include "collectors/all.h"
+#include "series/registry.h"
 
 #ifndef SERIES_TEXT_MAX
 #define SERIES_TEXT_MAX 1024

@@ -12,7 +12,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent/log.h"
+#include "lib/log.h"
 #include "bpf/bpfutil.h"
 #include "bpf/syscall_names.h"
 

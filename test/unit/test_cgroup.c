@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "agent/collectors/all.h"
-#include "agent/collectors/cgroup.h"
-#include "agent/registry.h"
+#include "collectors/all.h"
+#include "collectors/cgroup.h"
+#include "series/registry.h"
 
 #define ROUND_TS 1700000000000LL
 #define LINE_MAX_LEN 1024

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "agent/collectors/all.h"
-#include "agent/collectors/textfile.h"
-#include "agent/registry.h"
+#include "collectors/all.h"
+#include "collectors/textfile.h"
+#include "series/registry.h"
 
 #define ROUND_TS 1700000000000LL
 #define SERIES_TEXT_MAX 512

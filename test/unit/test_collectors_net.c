@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "agent/collectors/all.h"
-#include "agent/collectors/kvlines.h"
-#include "agent/collectors/procopts.h"
-#include "agent/registry.h"
+#include "collectors/all.h"
+#include "collectors/kvlines.h"
+#include "collectors/procopts.h"
+#include "series/registry.h"
 #include "config/config.h"
 
 #define ROUND_TS 1700000000000LL

@@ -30,10 +30,10 @@
 
 #include <cmocka.h>
 
-#include "agent/clock.h"
-#include "agent/collectors/all.h"
-#include "agent/collectors/filesystem.h"
-#include "agent/registry.h"
+#include "lib/clock.h"
+#include "collectors/all.h"
+#include "collectors/filesystem.h"
+#include "series/registry.h"
 
 #define ROUND_TS 1700000000000LL
 #define SERIES_TEXT_MAX 1024

@@ -13,9 +13,9 @@
 #include "remote.pb-c.h"
 #include "types.pb-c.h"
 
-#include "queue/buf.h"
-#include "queue/encode.h"
-#include "queue/sample.h"
+#include "lib/buf.h"
+#include "proto/encode.h"
+#include "proto/sample.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
 

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "agent/exposition.h"
-#include "agent/numfmt.h"
-#include "agent/registry.h"
+#include "series/exposition.h"
+#include "lib/numfmt.h"
+#include "series/registry.h"
 
 static const struct metric_desc zeta = {"zeta_total", "Counts \\ things\nreally.", METRIC_COUNTER};
 static const struct metric_desc alpha = {"alpha", "An alpha gauge.", METRIC_GAUGE};

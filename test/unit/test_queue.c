@@ -30,12 +30,12 @@
 
 #include "remote.pb-c.h"
 
-#include "agent/log.h"
-#include "queue/buf.h"
-#include "queue/encode.h"
+#include "lib/log.h"
+#include "lib/buf.h"
+#include "proto/encode.h"
 #include "queue/queue.h"
 #include "queue/sender.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 /* ---- clocks ---------------------------------------------------------- */
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "agent/registry.h"
+#include "series/registry.h"
 #include "remote.pb-c.h"
 
 static const struct metric_desc gauge = {"test_gauge", "A test gauge.", METRIC_GAUGE};

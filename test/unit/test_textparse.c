@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/collectors/textparse.h"
+#include "collectors/textparse.h"
 
 struct fixture {
 	struct textparse p;

@@ -1,0 +1,162 @@
+/* netstat: the protocol counters of /proc/net/netstat, /proc/net/snmp and
+ * /proc/net/snmp6 as node_exporter 1.5's netstat collector exposes them:
+ * node_netstat_<Proto>_<Field>, untyped, HELP "Statistic <Proto><Field>.",
+ * for the fields its default pattern keeps (option fields): the TCP listen
+ * queue counters (TcpExt_ListenOverflows, TcpExt_ListenDrops: seed 000's
+ * incident), retransmits, errors, octets...
+ *
+ * netstat and snmp are header/value line pairs ("TcpExt: A B\nTcpExt: 1 2");
+ * snmp6 is one "Ip6InOctets  123" per line, the protocol ending at the
+ * first '6'. snmp6 is absent when IPv6 is off: that is not an error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collectors/all.h"
+#include "collectors/filter.h"
+#include "collectors/kvlines.h"
+#include "collectors/procopts.h"
+#include "lib/readfile.h"
+#include "lib/log.h"
+
+/* Field names are short; the longest today is ~30 bytes. */
+#define KEY_LEN 128
+
+enum source { NETSTAT, SNMP, SNMP6, N_SOURCES };
+static const char *const source_names[N_SOURCES] = {"net/netstat", "net/snmp", "net/snmp6"};
+
+struct netstat_state {
+	struct source_file *src[N_SOURCES];
+	struct name_filter fields;
+};
+
+struct emit_ctx {
+	struct netstat_state *st;
+	struct registry *reg;
+	const char *path;
+};
+
+static int emit_field(void *arg, const char *proto, const char *field, const char *value)
+{
+	struct emit_ctx *e = arg;
+	char key[KEY_LEN], name[KEY_LEN + 16], help[KEY_LEN + 16];
+	struct metric_desc desc = {name, help, METRIC_UNTYPED};
+	int n = snprintf(key, sizeof(key), "%s_%s", proto, field);
+	double v;
+
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return 0;
+	if (!name_filter_keep(&e->st->fields, key, (size_t)n))
+		return 0;
+	if (!kv_double(value, &v)) {
+		log_msg(LOG_DEBUG, "netstat: invalid value", "path=%s field=%s", e->path, key);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "node_netstat_%s", key);
+	snprintf(help, sizeof(help), "Statistic %s%s.", proto, field);
+	registry_emit(e->reg, &desc, NULL, NULL, 0, v, 0);
+	return 0;
+}
+
+/* "Ip6InReceives                   \t1" lines. */
+static int walk_snmp6(char *text, struct emit_ctx *e)
+{
+	char *cur = text, *line;
+
+	while ((line = kv_line(&cur))) {
+		char *stat = kv_field(&line), *value = kv_field(&line), *six;
+		char proto[KEY_LEN];
+		size_t len;
+
+		if (!stat || !value || !(six = strchr(stat, '6')))
+			continue;
+		len = (size_t)(six - stat) + 1;
+		if (len >= sizeof(proto))
+			continue;
+		memcpy(proto, stat, len);
+		proto[len] = '\0';
+		if (emit_field(e, proto, six + 1, value) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int netstat_update(struct collector_ctx *ctx, struct registry *reg)
+{
+	struct netstat_state *st = ctx->state;
+	struct emit_ctx e = {st, reg, NULL};
+	struct source_file *snmp6 = st->src[SNMP6];
+	const char *why;
+	int err;
+
+	if (source_file_read(st->src[NETSTAT]) < 0 || source_file_read(st->src[SNMP]) < 0)
+		return -1;
+	for (size_t i = NETSTAT; i <= SNMP; i++) {
+		e.path = st->src[i]->path;
+		if (kv_pairs(st->src[i]->buf.data, emit_field, &e) != 0) {
+			log_msg(LOG_DEBUG, "netstat: unexpected format", "path=%s", e.path);
+			return -1;
+		}
+	}
+	if (file_buf_read(&snmp6->buf, snmp6->path, NULL, &why) < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return 0; /* IPv6 disabled */
+		log_msg(LOG_DEBUG, "collector cannot read its source", "collector=netstat path=%s err=\"%s\"",
+			snmp6->path, why);
+		return -1;
+	}
+	e.path = snmp6->path;
+	return walk_snmp6(snmp6->buf.data, &e);
+}
+
+static void netstat_exit(struct collector_ctx *ctx)
+{
+	struct netstat_state *st = ctx->state;
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < N_SOURCES; i++)
+		source_file_close(st->src[i]);
+	name_filter_free(&st->fields);
+	free(st);
+	ctx->state = NULL;
+}
+
+static int netstat_init(struct collector_ctx *ctx)
+{
+	static const struct fields_opts defaults = {NETSTAT_DEFAULT_FIELDS};
+	const struct fields_opts *o = ctx->opts ? ctx->opts : &defaults;
+	struct netstat_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -1;
+	ctx->state = st;
+	for (size_t i = 0; i < N_SOURCES; i++)
+		if (!(st->src[i] = source_file_open("netstat", ctx->global ? ctx->global->procfs : NULL,
+						    "/proc", source_names[i]))) {
+			netstat_exit(ctx);
+			return -1;
+		}
+	if (name_filter_init(&st->fields, o->fields, NULL) < 0) {
+		netstat_exit(ctx);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct opt_desc netstat_opts[] = {
+	{"fields", OPT_REGEX, NETSTAT_DEFAULT_FIELDS, offsetof(struct fields_opts, fields), 0},
+	{NULL, OPT_BOOL, NULL, 0, 0},
+};
+
+const struct collector collector_netstat = {
+	.name = "netstat",
+	.default_enabled = true,
+	.opts_size = sizeof(struct fields_opts),
+	.opts = netstat_opts,
+	.init = netstat_init,
+	.update = netstat_update,
+	.exit = netstat_exit,
+};

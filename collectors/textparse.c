@@ -1,0 +1,641 @@
+/* Prometheus text format parser; see textparse.h for what it accepts.
+ *
+ * Error texts follow expfmt's where expfmt has one, so that a message an
+ * operator searches for leads to the same explanations node_exporter users
+ * find. Parsing stops at the first error: the caller skips the whole file. */
+#include "collectors/textparse.h"
+#include "collectors/textlex.h"
+#include "lib/grow.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Longest token quoted verbatim in an error reason. */
+#define TOKEN_SHOWN 40
+
+static int shown(ptrdiff_t len)
+{
+	return len < TOKEN_SHOWN ? (int)len : TOKEN_SHOWN;
+}
+
+struct cursor {
+	char *pos;
+	char *eol; /* the current line's '\n' (or the end of the text) */
+	unsigned line;
+};
+
+static int fail(struct textparse *p, const struct cursor *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct textparse *p, const struct cursor *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->error.line = c->line;
+	va_start(ap, fmt);
+	vsnprintf(p->error.reason, sizeof(p->error.reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int fail_oom(struct textparse *p, const struct cursor *c)
+{
+	return fail(p, c, "out of memory");
+}
+
+/* ---- characters ---------------------------------------------------- */
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static bool is_label_start(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+}
+
+static bool is_label_char(char ch)
+{
+	return is_label_start(ch) || (ch >= '0' && ch <= '9');
+}
+
+static bool is_metric_start(char ch)
+{
+	return is_label_start(ch) || ch == ':';
+}
+
+static bool is_metric_char(char ch)
+{
+	return is_label_char(ch) || ch == ':';
+}
+
+static bool at_eol(const struct cursor *c)
+{
+	return c->pos >= c->eol;
+}
+
+static void skip_blanks(struct cursor *c)
+{
+	while (c->pos < c->eol && is_blank(*c->pos))
+		c->pos++;
+}
+
+/* Length of the metric name at the cursor (0: none starts there). */
+static size_t metric_name_len(const struct cursor *c)
+{
+	const char *s = c->pos;
+
+	if (at_eol(c) || !is_metric_start(*s))
+		return 0;
+	while (s < c->eol && is_metric_char(*s))
+		s++;
+	return (size_t)(s - c->pos);
+}
+
+static size_t label_name_len(const struct cursor *c)
+{
+	const char *s = c->pos;
+
+	if (at_eol(c) || !is_label_start(*s))
+		return 0;
+	while (s < c->eol && is_label_char(*s))
+		s++;
+	return (size_t)(s - c->pos);
+}
+
+/* Up to the next blank or the end of the line. */
+static size_t token_len(const struct cursor *c)
+{
+	const char *s = c->pos;
+
+	while (s < c->eol && !is_blank(*s))
+		s++;
+	return (size_t)(s - c->pos);
+}
+
+/* ---- storage ------------------------------------------------------- */
+
+static uint64_t hash_name(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int64_t find_family(const struct textparse *p, const char *name, size_t len)
+{
+	size_t mask = p->index_cap - 1;
+
+	if (p->index_cap == 0)
+		return -1;
+	for (size_t i = hash_name(name, len) & mask;; i = (i + 1) & mask) {
+		uint32_t slot = p->index[i];
+		const struct textparse_family *f;
+		if (slot == 0)
+			return -1;
+		f = &p->families[slot - 1];
+		if (f->name_len == len && memcmp(f->name, name, len) == 0)
+			return (int64_t)(slot - 1);
+	}
+}
+
+static void index_insert(struct textparse *p, uint32_t fam)
+{
+	const struct textparse_family *f = &p->families[fam];
+	size_t mask = p->index_cap - 1;
+	size_t i = hash_name(f->name, f->name_len) & mask;
+
+	while (p->index[i] != 0)
+		i = (i + 1) & mask;
+	p->index[i] = fam + 1;
+}
+
+/* Keeps the table at most half full. */
+static int index_reserve(struct textparse *p, size_t n_families)
+{
+	size_t cap = p->index_cap ? p->index_cap : 64;
+	uint32_t *index;
+
+	if (n_families * 2 <= p->index_cap)
+		return 0;
+	while (n_families * 2 > cap)
+		cap *= 2;
+	index = calloc(cap, sizeof(*index));
+	if (!index)
+		return -1;
+	free(p->index);
+	p->index = index;
+	p->index_cap = cap;
+	for (uint32_t i = 0; i < p->n_families; i++)
+		index_insert(p, i);
+	return 0;
+}
+
+static int add_family(struct textparse *p, const struct cursor *c, const char *name,
+		      size_t len, uint32_t *out)
+{
+	if (grow_array((void **)&p->families, &p->cap_families, p->n_families + 1,
+		 sizeof(*p->families)) < 0 ||
+	    index_reserve(p, p->n_families + 1) < 0)
+		return fail_oom(p, c);
+	p->families[p->n_families] = (struct textparse_family){
+		.name = name, .name_len = len, .type = METRIC_UNTYPED, .line = c->line};
+	*out = (uint32_t)p->n_families++;
+	index_insert(p, *out);
+	return 0;
+}
+
+/* ---- families ------------------------------------------------------ */
+
+static bool has_suffix(size_t len, const char *name, const char *suffix, size_t suffix_len)
+{
+	return len > suffix_len && memcmp(name + len - suffix_len, suffix, suffix_len) == 0;
+}
+
+/* The family a name belongs to, looked up in a histogram or summary of
+ * that base name: foo_sum and foo_count for both, foo_bucket for a
+ * histogram only. */
+static int64_t find_parent(const struct textparse *p, const char *name, size_t len)
+{
+	size_t base_len = 0;
+	int64_t fam;
+
+	if (has_suffix(len, name, "_count", 6))
+		base_len = len - 6;
+	else if (has_suffix(len, name, "_sum", 4))
+		base_len = len - 4;
+	if (base_len && (fam = find_family(p, name, base_len)) >= 0 &&
+	    (p->families[fam].type == METRIC_SUMMARY || p->families[fam].type == METRIC_HISTOGRAM))
+		return fam;
+	if (has_suffix(len, name, "_bucket", 7) &&
+	    (fam = find_family(p, name, len - 7)) >= 0 &&
+	    p->families[fam].type == METRIC_HISTOGRAM)
+		return fam;
+	return -1;
+}
+
+/* expfmt's setOrCreateCurrentMF: the family of that exact name, else the
+ * histogram or summary it is a part of, else a new family. */
+static int resolve_family(struct textparse *p, const struct cursor *c, const char *name,
+			  size_t len, uint32_t *out)
+{
+	int64_t fam = find_family(p, name, len);
+
+	if (fam < 0)
+		fam = find_parent(p, name, len);
+	if (fam < 0)
+		return add_family(p, c, name, len, out);
+	*out = (uint32_t)fam;
+	return 0;
+}
+
+/* ---- comments: # HELP, # TYPE, anything else ----------------------- */
+
+/* Unescapes \\, \n (and \" as current expfmt does) in place up to the end
+ * of the line; the rest of the line is the docstring. */
+static int parse_help(struct textparse *p, struct cursor *c, struct textparse_family *f)
+{
+	char *r = c->pos, *w = c->pos;
+
+	if (f->help)
+		return fail(p, c, "second HELP line for metric name \"%.*s\"",
+			    (int)f->name_len, f->name);
+	while (r < c->eol) {
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		if (r + 1 >= c->eol)
+			return fail(p, c, "invalid escape sequence at end of HELP");
+		switch (r[1]) {
+		case '\\': *w++ = '\\'; break;
+		case 'n': *w++ = '\n'; break;
+		case '"': *w++ = '"'; break;
+		default:
+			return fail(p, c, "invalid escape sequence '\\%c'", r[1]);
+		}
+		r += 2;
+	}
+	*w = '\0';
+	f->help = c->pos;
+	return 0;
+}
+
+static int parse_type(struct textparse *p, struct cursor *c, struct textparse_family *f)
+{
+	static const struct {
+		const char *name;
+		enum metric_type type;
+	} types[] = {
+		{"counter", METRIC_COUNTER},     {"gauge", METRIC_GAUGE},
+		{"histogram", METRIC_HISTOGRAM}, {"summary", METRIC_SUMMARY},
+		{"untyped", METRIC_UNTYPED},
+	};
+	const char *end = c->eol;
+
+	if (f->typed)
+		return fail(p, c,
+			    "second TYPE line for metric name \"%.*s\", or TYPE reported after samples",
+			    (int)f->name_len, f->name);
+	while (end > c->pos && is_blank(end[-1]))
+		end--;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if ((size_t)(end - c->pos) == strlen(types[i].name) &&
+		    strncasecmp(c->pos, types[i].name, strlen(types[i].name)) == 0) {
+			f->type = types[i].type;
+			f->typed = true;
+			return 0;
+		}
+	}
+	return fail(p, c, "unknown metric type \"%.*s\"", shown(end - c->pos), c->pos);
+}
+
+/* "# HELP name text" or "# TYPE name type". As in expfmt, a keyword or a
+ * name with nothing after it is not an error, and other comments are
+ * ignored. */
+static int parse_comment(struct textparse *p, struct cursor *c)
+{
+	size_t kw_len, name_len;
+	bool help, type;
+	uint32_t fam;
+	char *name;
+
+	c->pos++; /* '#' */
+	skip_blanks(c);
+	kw_len = token_len(c);
+	help = kw_len == 4 && memcmp(c->pos, "HELP", 4) == 0;
+	type = kw_len == 4 && memcmp(c->pos, "TYPE", 4) == 0;
+	c->pos += kw_len;
+	if ((!help && !type) || at_eol(c))
+		return 0;
+	skip_blanks(c);
+	name = c->pos;
+	name_len = metric_name_len(c);
+	c->pos += name_len;
+	if (at_eol(c))
+		return 0;
+	if (!is_blank(*c->pos))
+		return fail(p, c, "invalid metric name in comment");
+	skip_blanks(c);
+	name[name_len] = '\0'; /* over a blank already passed */
+	if (resolve_family(p, c, name, name_len, &fam) < 0)
+		return -1;
+	if (at_eol(c))
+		return 0;
+	if (help)
+		return parse_help(p, c, &p->families[fam]);
+	return parse_type(p, c, &p->families[fam]);
+}
+
+/* ---- samples ------------------------------------------------------- */
+
+/* In place: \\ \" \n are the only escapes; the closing quote becomes the
+ * value's NUL. */
+static int parse_label_value(struct textparse *p, struct cursor *c, char **value, size_t *len)
+{
+	char *r = c->pos, *w = c->pos;
+
+	while (r < c->eol && *r != '"') {
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		if (r + 1 >= c->eol)
+			break;
+		switch (r[1]) {
+		case '\\': *w++ = '\\'; break;
+		case '"': *w++ = '"'; break;
+		case 'n': *w++ = '\n'; break;
+		default:
+			return fail(p, c, "invalid escape sequence '\\%c'", r[1]);
+		}
+		r += 2;
+	}
+	if (r >= c->eol)
+		return fail(p, c, "label value \"%.*s\" contains unescaped new-line (unterminated)",
+			    shown(w - c->pos), c->pos);
+	*w = '\0';
+	*value = c->pos;
+	*len = (size_t)(w - c->pos);
+	c->pos = r + 1;
+	return 0;
+}
+
+/* A histogram's le and a summary's quantile must be numbers. */
+static int check_special_label(struct textparse *p, const struct cursor *c,
+			       const struct textparse_family *f, const char *name, const char *value)
+{
+	double ignored;
+	const char *special = f->type == METRIC_HISTOGRAM ? "le" :
+			      f->type == METRIC_SUMMARY   ? "quantile" : NULL;
+
+	if (special && strcmp(name, special) == 0 && !text_parse_float(value, &ignored))
+		return fail(p, c, "expected float as value for '%s' label, got \"%.*s\"", special,
+			    TOKEN_SHOWN, value);
+	return 0;
+}
+
+/* Not reserved, not past the label limit, not a second label of that name
+ * in the sample (a set, not a scan of the labels before it: a line of n
+ * labels must cost O(n), or one line of 60,000 labels stalls the round). */
+static int check_label_name(struct textparse *p, const struct cursor *c,
+			    const struct textparse_family *f, size_t first, const char *name)
+{
+	int seen;
+
+	if (strcmp(name, "__name__") == 0)
+		return fail(p, c, "label name \"__name__\" is reserved");
+	if (p->limits.max_labels && p->n_labels - first >= p->limits.max_labels)
+		return fail(p, c, "more than %zu labels for metric \"%.*s\" (max_labels_per_series)",
+			    p->limits.max_labels, (int)f->name_len, f->name);
+	seen = nameset_add(&p->label_names, name);
+	if (seen < 0)
+		return fail_oom(p, c);
+	if (seen > 0)
+		return fail(p, c, "duplicate label name \"%s\" for metric \"%.*s\"", name,
+			    (int)f->name_len, f->name);
+	return 0;
+}
+
+/* name = "value" */
+static int parse_label(struct textparse *p, struct cursor *c, const struct textparse_family *f,
+		       size_t first)
+{
+	char *name = c->pos, *value = NULL;
+	size_t len = label_name_len(c), value_len = 0;
+
+	if (len == 0)
+		return fail(p, c, "invalid label name for metric \"%.*s\"", (int)f->name_len, f->name);
+	c->pos += len;
+	skip_blanks(c);
+	if (at_eol(c) || *c->pos != '=')
+		return fail(p, c, "expected '=' after label name \"%.*s\"", (int)len, name);
+	c->pos++;
+	name[len] = '\0'; /* over '=' or a blank, both passed */
+	if (check_label_name(p, c, f, first, name) < 0)
+		return -1;
+	skip_blanks(c);
+	if (at_eol(c) || *c->pos != '"')
+		return fail(p, c, "expected '\"' at start of label value of \"%s\"", name);
+	c->pos++;
+	if (parse_label_value(p, c, &value, &value_len) < 0)
+		return -1;
+	if (!text_valid_utf8((const unsigned char *)value, value_len))
+		return fail(p, c, "invalid label value of \"%s\": not UTF-8", name);
+	if (check_special_label(p, c, f, name, value) < 0)
+		return -1;
+	if (grow_array((void **)&p->labels, &p->cap_labels, p->n_labels + 1, sizeof(*p->labels)) < 0)
+		return fail_oom(p, c);
+	p->labels[p->n_labels++] = (struct label){name, value};
+	return 0;
+}
+
+/* After '{': labels separated by commas, a trailing comma allowed. */
+static int parse_labels(struct textparse *p, struct cursor *c, const struct textparse_family *f)
+{
+	size_t first = p->n_labels;
+
+	nameset_clear(&p->label_names);
+	for (;;) {
+		skip_blanks(c);
+		if (!at_eol(c) && *c->pos == '}')
+			break;
+		if (parse_label(p, c, f, first) < 0)
+			return -1;
+		skip_blanks(c);
+		if (!at_eol(c) && *c->pos == ',') {
+			c->pos++;
+			continue;
+		}
+		if (!at_eol(c) && *c->pos == '}')
+			break;
+		return fail(p, c, "unexpected end of label set: expected ',' or '}' after label \"%s\"",
+			    p->labels[p->n_labels - 1].name);
+	}
+	c->pos++; /* '}' */
+	return 0;
+}
+
+static int parse_value(struct textparse *p, struct cursor *c, double *value)
+{
+	size_t len = token_len(c);
+	char *tok = c->pos, saved;
+	bool ok;
+
+	if (len == 0)
+		return fail(p, c, "missing value");
+	c->pos += len;
+	saved = *c->pos; /* strtod wants a NUL; the line is ours until its end */
+	*c->pos = '\0';
+	ok = text_parse_float(tok, value);
+	*c->pos = saved;
+	if (!ok)
+		return fail(p, c, "expected float as value, got \"%.*s\"",
+			    shown((ptrdiff_t)len), tok);
+	return 0;
+}
+
+/* Optional; integer milliseconds since the epoch. Blanks may follow it,
+ * nothing else. */
+static int parse_timestamp(struct textparse *p, struct cursor *c, struct textparse_sample *s)
+{
+	size_t len;
+
+	skip_blanks(c);
+	if (at_eol(c))
+		return 0;
+	len = token_len(c);
+	if (!text_parse_int64(c->pos, len, &s->ts_ms))
+		return fail(p, c, "expected integer as timestamp, got \"%.*s\"",
+			    shown((ptrdiff_t)len), c->pos);
+	s->has_ts = true;
+	c->pos += len;
+	skip_blanks(c);
+	if (!at_eol(c))
+		return fail(p, c, "spurious string after timestamp: \"%.*s\"",
+			    shown(c->eol - c->pos), c->pos);
+	return 0;
+}
+
+static struct textparse_sample *new_sample(struct textparse *p)
+{
+	if (grow_array((void **)&p->samples, &p->cap_samples, p->n_samples + 1, sizeof(*p->samples)) < 0)
+		return NULL;
+	return &p->samples[p->n_samples++];
+}
+
+/* name [{labels}] value [timestamp] */
+static int parse_sample(struct textparse *p, struct cursor *c)
+{
+	char *name = c->pos;
+	size_t len = metric_name_len(c);
+	struct textparse_family *f;
+	struct textparse_sample *s;
+	uint32_t fam;
+
+	if (len == 0)
+		return fail(p, c, "invalid metric name");
+	c->pos += len;
+	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
+		return fail(p, c, "invalid character '%c' in metric name \"%.*s\"", *c->pos,
+			    (int)len, name);
+	if (p->limits.max_samples && p->n_samples >= p->limits.max_samples)
+		return fail(p, c, "more than %zu series (max_series_per_file)", p->limits.max_samples);
+	if (resolve_family(p, c, name, len, &fam) < 0)
+		return -1;
+	f = &p->families[fam];
+	f->typed = true; /* a later TYPE line is an error, as in expfmt */
+	if (!(s = new_sample(p)))
+		return fail_oom(p, c);
+	*s = (struct textparse_sample){.name = name, .family = fam,
+				       .first_label = (uint32_t)p->n_labels, .line = c->line};
+	skip_blanks(c);
+	if (!at_eol(c) && *c->pos == '{') {
+		c->pos++;
+		name[len] = '\0'; /* over a blank or the '{', both passed */
+		if (parse_labels(p, c, f) < 0)
+			return -1;
+		skip_blanks(c);
+	} else {
+		name[len] = '\0';
+	}
+	s->n_labels = (uint32_t)(p->n_labels - s->first_label);
+	if (parse_value(p, c, &s->value) < 0)
+		return -1;
+	return parse_timestamp(p, c, s);
+}
+
+/* ---- the text ------------------------------------------------------ */
+
+static void reset(struct textparse *p)
+{
+	p->n_families = p->n_samples = p->n_labels = 0;
+	if (p->index)
+		memset(p->index, 0, p->index_cap * sizeof(*p->index));
+	p->error = (struct textparse_error){0};
+}
+
+/* A NUL would cut a name or value short once they are C strings. */
+static int check_no_nul(struct textparse *p, const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+	struct cursor c = {0};
+
+	if (!nul)
+		return 0;
+	c.line = 1;
+	for (const char *s = text; s < nul; s++)
+		c.line += *s == '\n';
+	return fail(p, &c, "NUL byte in input");
+}
+
+void textparse_init(struct textparse *p)
+{
+	*p = (struct textparse){0};
+	nameset_init(&p->label_names);
+}
+
+void textparse_free(struct textparse *p)
+{
+	struct textparse_limits limits = p->limits;
+
+	free(p->families);
+	free(p->samples);
+	free(p->labels);
+	free(p->index);
+	nameset_free(&p->label_names);
+	textparse_init(p);
+	p->limits = limits;
+}
+
+bool textparse_trim(struct textparse *p, size_t keep_bytes)
+{
+	size_t held = p->cap_families * sizeof(*p->families) +
+		      p->cap_samples * sizeof(*p->samples) + p->cap_labels * sizeof(*p->labels) +
+		      p->index_cap * sizeof(*p->index) + nameset_bytes(&p->label_names);
+
+	if (held <= keep_bytes)
+		return false;
+	textparse_free(p);
+	return true;
+}
+
+int textparse_parse(struct textparse *p, char *text, size_t len)
+{
+	char *end = text + len;
+	struct cursor c = {text, text, 0};
+
+	reset(p);
+	if (len == 0)
+		return 0;
+	if (check_no_nul(p, text, len) < 0)
+		return -1;
+	while (c.pos < end) {
+		char *nl = memchr(c.pos, '\n', (size_t)(end - c.pos));
+		int rc;
+
+		c.line++;
+		c.eol = nl ? nl : end;
+		skip_blanks(&c);
+		if (!at_eol(&c)) {
+			if (!nl)
+				return fail(p, &c, "unexpected end of input stream: "
+						   "the last line has no newline");
+			rc = *c.pos == '#' ? parse_comment(p, &c) : parse_sample(p, &c);
+			if (rc < 0)
+				return -1;
+		}
+		if (!nl)
+			break;
+		c.pos = nl + 1;
+	}
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* textparse: the Prometheus text exposition format (version 0.0.4), parsed
+ * the way Prometheus' own Go parser (expfmt.TextParser, which node_exporter's
+ * textfile collector uses) parses it, with two deliberate differences:
+ *   - client-side timestamps are kept (node_exporter refuses them; remote
+ *     write carries them natively, see seed 000);
+ *   - blanks after the value or the timestamp are tolerated.
+ *
+ * Like expfmt, the last line must end with '\n': a file caught half-written
+ * by a non-atomic writer is refused rather than read short.
+ *
+ * The parser works in place: it unescapes HELP texts and label values inside
+ * the caller's buffer and NUL-terminates names and values there (over the
+ * byte that ended them: a blank, '=', '"', '{' or the line's '\n'), so every
+ * string in the result points into that buffer and nothing is copied.
+ * Its arrays are reused from one parse to the next: steady state allocates
+ * nothing. */
+#ifndef BPFPUSH_TEXTPARSE_H
+#define BPFPUSH_TEXTPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collectors/nameset.h"
+#include "series/registry.h"
+
+#define TEXTPARSE_REASON_MAX 160
+
+struct textparse_family {
+	const char *name;      /* for a histogram the base name, without _bucket */
+	size_t name_len;
+	const char *help;      /* NULL when the text has no HELP for it */
+	enum metric_type type; /* METRIC_UNTYPED unless a TYPE line said otherwise */
+	bool typed;            /* a TYPE line or a first sample fixed the type */
+	unsigned line;         /* where it first appeared */
+};
+
+struct textparse_sample {
+	const char *name;      /* the series' own name: foo_bucket, foo_sum... */
+	uint32_t family;       /* index into families */
+	uint32_t first_label;  /* index into labels */
+	uint32_t n_labels;
+	unsigned line;
+	double value;
+	int64_t ts_ms;         /* valid when has_ts */
+	bool has_ts;
+};
+
+/* Bounds on what one text may hold; past one, the parse fails (and the
+ * caller skips the whole text). 0: no bound. */
+struct textparse_limits {
+	size_t max_samples; /* sample lines in the text */
+	size_t max_labels;  /* labels between one sample's braces */
+};
+
+struct textparse_error {
+	unsigned line; /* 1-based */
+	char reason[TEXTPARSE_REASON_MAX];
+};
+
+struct textparse {
+	struct textparse_family *families;
+	size_t n_families, cap_families;
+	struct textparse_sample *samples;
+	size_t n_samples, cap_samples;
+	struct label *labels;  /* the samples' labels, in file order */
+	size_t n_labels, cap_labels;
+	uint32_t *index;       /* family hash table: 0 empty, else index + 1 */
+	size_t index_cap;      /* a power of two */
+	struct nameset label_names; /* of the sample being parsed: duplicates */
+	struct textparse_limits limits; /* set by the caller, kept across parses */
+	struct textparse_error error;
+};
+
+void textparse_init(struct textparse *p);
+void textparse_free(struct textparse *p);
+
+/* Frees what the arrays hold when it is more than keep_bytes, so that one
+ * huge text does not pin its memory after it is gone; the next parse
+ * allocates again. Keeps the limits. Returns whether it freed them. */
+bool textparse_trim(struct textparse *p, size_t keep_bytes);
+
+/* Parses text[0..len), writing into it (see above). Returns 0, or -1 with
+ * p->error set (the first error; the result is then incomplete and must
+ * not be used). The result is valid until the next parse or until text
+ * changes. */
+int textparse_parse(struct textparse *p, char *text, size_t len);
+
+#endif

@@ -1,0 +1,616 @@
+/* The series registry. A series is identified by its encoded label bytes
+ * (sorted, so the encoding is canonical): the same bytes the queue sends,
+ * hashed with XXH3 for the table and for shard choice. */
+#include "series/registry.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "proto/encode.h"
+#include "lib/grow.h"
+
+#define INITIAL_BUCKETS 1024
+
+struct series_node {
+	struct series s;          /* keep first: series_of() casts back */
+	struct series_node *next; /* hash chain */
+	uint64_t emitted_round;
+	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
+	size_t position;          /* index in the emitted list of its last round */
+	uint32_t source;          /* whose max_series it counts toward */
+};
+
+struct family_node {
+	struct family f;
+	struct family_node *next; /* hash chain */
+	size_t n_series;          /* series nodes, limbo's included, that use it */
+};
+
+#define FAMILY_BUCKETS 4096
+
+struct series_vec {
+	struct series_node **items;
+	size_t len, cap;
+};
+
+/* Forgotten series wait in two lists (chained by next) until nothing can
+ * point at them: see registry_reclaim(). */
+struct limbo {
+	struct series_node *head;
+	size_t len;
+};
+
+struct source {
+	size_t live, max_series; /* max_series 0: no limit */
+	uint64_t dropped;
+};
+
+struct registry {
+	struct label *base_labels; /* external, then job and instance if unset */
+	size_t n_base;
+
+	struct series_node **buckets;
+	size_t n_buckets, n_series;
+	struct family_node *families[FAMILY_BUCKETS];
+
+	uint64_t round;
+	int64_t round_ts_ms;
+	struct sample *samples;
+	size_t n_samples, cap_samples;
+	struct series_vec emitted, previously_emitted;
+	/* Collectors emit in the same order every round: the k-th emit is
+	 * guessed to be last round's (k + guess_shift)-th series. */
+	ptrdiff_t guess_shift;
+	/* Got their stale marker last round: forgotten unless back this one. */
+	struct series_vec vanished;
+	struct limbo retiring, retired;
+	uint64_t forgotten_total;
+	size_t n_families;
+
+	struct source *sources; /* [0] is the agent's own, without a limit */
+	size_t n_sources, cap_sources;
+	uint32_t source;        /* the one new series count toward now */
+	bool refused;           /* new_series said no for max_series */
+
+	/* Scratch, reused by every emit. */
+	struct label *scratch;
+	size_t cap_scratch;
+	struct label *labels_out; /* the sorted set build_labels made, in scratch */
+	struct buf pb;
+};
+
+const char *metric_type_name(enum metric_type t)
+{
+	switch (t) {
+	case METRIC_COUNTER: return "counter";
+	case METRIC_GAUGE: return "gauge";
+	case METRIC_HISTOGRAM: return "histogram";
+	case METRIC_SUMMARY: return "summary";
+	default: return "untyped";
+	}
+}
+
+static bool is_name_start(char c, bool colon_ok)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (colon_ok && c == ':');
+}
+
+static bool valid_name(const char *s, size_t len, bool colon_ok)
+{
+	if (len == 0 || !is_name_start(s[0], colon_ok))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!is_name_start(s[i], colon_ok) && !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+	return true;
+}
+
+bool valid_metric_name(const char *s, size_t len)
+{
+	return valid_name(s, len, true);
+}
+
+bool valid_label_name(const char *s, size_t len)
+{
+	return valid_name(s, len, false);
+}
+
+static void sort_labels(struct label *l, size_t n);
+
+static bool has_label(const struct label *labels, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(labels[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int add_base_label(struct registry *r, const char *name, const char *value)
+{
+	struct label *l = &r->base_labels[r->n_base];
+
+	if (!value || !*value || !valid_label_name(name, strlen(name)) ||
+	    has_label(r->base_labels, r->n_base, name))
+		return 0; /* empty values are removed; config rejected bad names */
+	l->name = strdup(name);
+	l->value = strdup(value);
+	if (!l->name || !l->value)
+		return -1;
+	r->n_base++;
+	return 0;
+}
+
+struct registry *registry_create(const struct kv *external, size_t n_external,
+				 const char *job, const char *instance)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->base_labels = calloc(n_external + 2, sizeof(*r->base_labels));
+	r->n_buckets = INITIAL_BUCKETS;
+	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
+	if (!r->base_labels || !r->buckets ||
+	    grow_array((void **)&r->sources, &r->cap_sources, 1, sizeof(*r->sources)) < 0)
+		goto fail;
+	r->sources[0] = (struct source){0};
+	r->n_sources = 1;
+	for (size_t i = 0; i < n_external; i++)
+		if (add_base_label(r, external[i].key, external[i].value) < 0)
+			goto fail;
+	if (add_base_label(r, "job", job) < 0 || add_base_label(r, "instance", instance) < 0)
+		goto fail;
+	sort_labels(r->base_labels, r->n_base); /* build_labels merges them in order */
+	return r;
+fail:
+	registry_destroy(r);
+	return NULL;
+}
+
+static void series_vec_free(struct series_vec *v)
+{
+	free(v->items);
+}
+
+static struct family_node **family_bucket(struct registry *r, const char *name)
+{
+	return &r->families[XXH3_64bits(name, strlen(name)) % FAMILY_BUCKETS];
+}
+
+/* A family goes with its last series: metric names churn too. */
+static void free_series(struct registry *r, struct series_node *n)
+{
+	struct family_node *f = (struct family_node *)(void *)n->s.family;
+
+	if (--f->n_series == 0) {
+		struct family_node **p = family_bucket(r, f->f.name);
+
+		while (*p != f)
+			p = &(*p)->next;
+		*p = f->next;
+		free(f);
+		r->n_families--;
+	}
+	free(n);
+}
+
+static void limbo_free(struct registry *r, struct limbo *l)
+{
+	for (struct series_node *n = l->head, *next; n; n = next) {
+		next = n->next;
+		free_series(r, n);
+	}
+	*l = (struct limbo){0};
+}
+
+void registry_destroy(struct registry *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; r->buckets && i < r->n_buckets; i++) {
+		struct series_node *n = r->buckets[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			free(n);
+		}
+	}
+	limbo_free(r, &r->retiring); /* before the families it may free */
+	limbo_free(r, &r->retired);
+	for (size_t i = 0; i < FAMILY_BUCKETS; i++) {
+		for (struct family_node *f = r->families[i], *next; f; f = next) {
+			next = f->next;
+			free(f);
+		}
+	}
+	for (size_t i = 0; i < r->n_base; i++) {
+		free((char *)r->base_labels[i].name);
+		free((char *)r->base_labels[i].value);
+	}
+	free(r->base_labels);
+	free(r->buckets);
+	free(r->sources);
+	series_vec_free(&r->vanished);
+	free(r->samples);
+	free(r->scratch);
+	series_vec_free(&r->emitted);
+	series_vec_free(&r->previously_emitted);
+	buf_free(&r->pb);
+	free(r);
+}
+
+size_t registry_series_count(const struct registry *r)
+{
+	return r->n_series;
+}
+
+void registry_get_stats(const struct registry *r, struct registry_stats *out)
+{
+	*out = (struct registry_stats){r->n_series, r->retiring.len + r->retired.len,
+				       r->forgotten_total, r->n_buckets, r->n_families};
+}
+
+int registry_set_source(struct registry *r, uint32_t id, size_t max_series)
+{
+	if (id >= r->n_sources) {
+		if (grow_array((void **)&r->sources, &r->cap_sources, (size_t)id + 1,
+			       sizeof(*r->sources)) < 0)
+			return -1;
+		memset(r->sources + r->n_sources, 0, (id + 1 - r->n_sources) * sizeof(*r->sources));
+		r->n_sources = (size_t)id + 1;
+	}
+	r->sources[id].max_series = id ? max_series : 0;
+	r->source = id;
+	return 0;
+}
+
+void registry_source_stats(const struct registry *r, uint32_t id, size_t *live,
+			   uint64_t *dropped)
+{
+	const struct source *src = id < r->n_sources ? &r->sources[id] : NULL;
+
+	*live = src ? src->live : 0;
+	*dropped = src ? src->dropped : 0;
+}
+
+void registry_begin_round(struct registry *r, int64_t ts_ms)
+{
+	r->round++;
+	r->round_ts_ms = ts_ms;
+	r->n_samples = 0;
+	r->emitted.len = 0;
+	r->guess_shift = 0;
+}
+
+static int push_sample(struct registry *r, const struct series *s, int64_t ts, double v)
+{
+	if (grow_array((void **)&r->samples, &r->cap_samples, r->n_samples + 1, sizeof(*r->samples)) < 0)
+		return -1;
+	r->samples[r->n_samples++] = (struct sample){&s->wire, ts, v};
+	return 0;
+}
+
+static int push_emitted(struct series_vec *v, struct series_node *n)
+{
+	if (grow_array((void **)&v->items, &v->cap, v->len + 1, sizeof(*v->items)) < 0)
+		return -1;
+	v->items[v->len++] = n;
+	return 0;
+}
+
+static const struct family *intern_family(struct registry *r, const struct metric_desc *d)
+{
+	size_t name_len = strlen(d->name), help_len = d->help ? strlen(d->help) : 0;
+	struct family_node **bucket = family_bucket(r, d->name);
+	struct family_node *f;
+
+	for (f = *bucket; f; f = f->next)
+		if (strcmp(f->f.name, d->name) == 0)
+			return &f->f;
+	f = malloc(sizeof(*f) + name_len + help_len + 2);
+	if (!f)
+		return NULL;
+	f->f.name = (char *)(f + 1);
+	f->f.help = f->f.name + name_len + 1;
+	memcpy(f->f.name, d->name, name_len + 1);
+	memcpy(f->f.help, d->help ? d->help : "", help_len + 1);
+	f->f.type = d->type;
+	f->n_series = 0;
+	r->n_families++;
+	f->next = *bucket;
+	*bucket = f;
+	return &f->f;
+}
+
+/* Label sets are small and collectors emit them in the same order every
+ * time, usually sorted: insertion sort is a single pass then. */
+static void sort_labels(struct label *l, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct label x = l[i];
+		size_t j = i;
+
+		while (j > 0 && strcmp(l[j - 1].name, x.name) > 0) {
+			l[j] = l[j - 1];
+			j--;
+		}
+		l[j] = x;
+	}
+}
+
+/* Builds the sorted label set into r->scratch: __name__ and the collector's
+ * labels (empty values removed, names checked, sorted), merged with the
+ * sorted base labels; where both have a name, the collector's wins. */
+static int build_labels(struct registry *r, const char *name, const struct label *labels,
+			size_t n_labels, size_t *n_out)
+{
+	struct label *own, *out;
+	size_t n_own = 0, i = 0, j = 0, n = 0;
+
+	if (grow_array((void **)&r->scratch, &r->cap_scratch, 2 * (n_labels + 1) + r->n_base,
+		       sizeof(*r->scratch)) < 0)
+		return -1;
+	own = r->scratch;
+	out = r->scratch + n_labels + 1;
+	own[n_own++] = (struct label){"__name__", name};
+	for (size_t k = 0; k < n_labels; k++) {
+		if (!valid_label_name(labels[k].name, strlen(labels[k].name)) ||
+		    strcmp(labels[k].name, "__name__") == 0)
+			return -1;
+		if (labels[k].value && labels[k].value[0])
+			own[n_own++] = labels[k];
+	}
+	sort_labels(own, n_own);
+	while (i < n_own || j < r->n_base) {
+		int c = i == n_own ? 1 : j == r->n_base ? -1 : strcmp(own[i].name, r->base_labels[j].name);
+		if (c <= 0) {
+			if (n && strcmp(out[n - 1].name, own[i].name) == 0)
+				return -1; /* the collector named a label twice */
+			out[n++] = own[i++];
+			j += c == 0;
+		} else {
+			out[n++] = r->base_labels[j++];
+		}
+	}
+	r->labels_out = out;
+	*n_out = n;
+	return 0;
+}
+
+static int encode_labels(struct registry *r, size_t n)
+{
+	buf_reset(&r->pb);
+	for (size_t i = 0; i < n; i++)
+		if (encode_label(&r->pb, r->labels_out[i].name, strlen(r->labels_out[i].name),
+				 r->labels_out[i].value, strlen(r->labels_out[i].value)) < 0)
+			return -1;
+	return 0;
+}
+
+static bool same_labels(const struct series_node *n, const struct buf *pb)
+{
+	return n->s.wire.labels_len == pb->len && memcmp(n->s.wire.labels_pb, pb->data, pb->len) == 0;
+}
+
+/* The series emitted at this position (shifted) last round, if it is this
+ * one; the next guess is prefetched meanwhile, so a round over series that
+ * do not fit in cache does not wait on memory at every emit. */
+static struct series_node *guess(struct registry *r)
+{
+	ptrdiff_t at = (ptrdiff_t)r->emitted.len + r->guess_shift;
+	const struct series_vec *prev = &r->previously_emitted;
+	struct series_node *g;
+
+	if (at < 0 || (size_t)at >= prev->len)
+		return NULL;
+	if ((size_t)at + 1 < prev->len) {
+		__builtin_prefetch(prev->items[at + 1]);
+		__builtin_prefetch((const char *)prev->items[at + 1] + 64);
+	}
+	g = prev->items[at];
+	return same_labels(g, &r->pb) ? g : NULL;
+}
+
+static struct series_node *lookup(struct registry *r, uint64_t hash)
+{
+	struct series_node *n = r->buckets[hash & (r->n_buckets - 1)];
+
+	for (; n; n = n->next)
+		if (n->s.wire.hash == hash && same_labels(n, &r->pb))
+			return n;
+	return NULL;
+}
+
+/* Grows past one series per bucket, shrinks below one per eight: a table
+ * that once held a burst of series does not keep its size for good. */
+static void resize(struct registry *r, size_t n_buckets)
+{
+	struct series_node **buckets = calloc(n_buckets, sizeof(*buckets));
+
+	if (!buckets)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < r->n_buckets; i++) {
+		struct series_node *n = r->buckets[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			n->next = buckets[n->s.wire.hash & (n_buckets - 1)];
+			buckets[n->s.wire.hash & (n_buckets - 1)] = n;
+		}
+	}
+	free(r->buckets);
+	r->buckets = buckets;
+	r->n_buckets = n_buckets;
+}
+
+/* One allocation holds the node, the encoded labels, the label array and
+ * the strings: a series costs one malloc in its life. The encoded labels
+ * come right after the node, so a lookup's compare reads the lines next to
+ * the ones holding hash and length. */
+static struct series_node *create_series(struct registry *r, const struct family *family,
+					 size_t n, uint64_t hash)
+{
+	size_t strings = 0, pb_room = (r->pb.len + 7) & ~(size_t)7; /* keeps labels aligned */
+	struct series_node *node;
+	char *p;
+
+	for (size_t i = 0; i < n; i++)
+		strings += strlen(r->labels_out[i].name) + strlen(r->labels_out[i].value) + 2;
+	node = malloc(sizeof(*node) + pb_room + n * sizeof(struct label) + strings);
+	if (!node)
+		return NULL;
+	node->s.wire.labels_pb = memcpy(node + 1, r->pb.data, r->pb.len);
+	node->s.labels = (struct label *)((char *)(node + 1) + pb_room);
+	p = (char *)(node->s.labels + n);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(r->labels_out[i].name) + 1, vl = strlen(r->labels_out[i].value) + 1;
+		node->s.labels[i].name = memcpy(p, r->labels_out[i].name, nl);
+		node->s.labels[i].value = memcpy(p + nl, r->labels_out[i].value, vl);
+		if (strcmp(r->labels_out[i].name, "__name__") == 0)
+			node->s.name = node->s.labels[i].value;
+		p += nl + vl;
+	}
+	node->s.n_labels = n;
+	node->s.family = family;
+	node->s.wire.labels_len = (uint32_t)r->pb.len;
+	node->s.wire.hash = hash;
+	node->emitted_round = 0;
+	node->position = 0;
+	node->last_ts_ms = INT64_MIN;
+	node->next = r->buckets[hash & (r->n_buckets - 1)];
+	r->buckets[hash & (r->n_buckets - 1)] = node;
+	node->source = r->source;
+	r->sources[r->source].live++;
+	((struct family_node *)(void *)family)->n_series++;
+	if (++r->n_series > r->n_buckets)
+		resize(r, r->n_buckets * 2);
+	return node;
+}
+
+/* A series seen for the first time, unless its source is at max_series
+ * (then NULL with r->refused set, and counted). */
+static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
+				      size_t n, uint64_t hash)
+{
+	struct source *src = &r->sources[r->source];
+	const struct family *f;
+
+	r->refused = src->max_series && src->live >= src->max_series;
+	if (r->refused) {
+		src->dropped++;
+		return NULL;
+	}
+	f = intern_family(r, family);
+	return f ? create_series(r, f, n, hash) : NULL;
+}
+
+int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
+		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms)
+{
+	struct series_node *node;
+	size_t n;
+	uint64_t hash;
+
+	if (!name)
+		name = family->name;
+	if (!valid_metric_name(name, strlen(name)) || build_labels(r, name, labels, n_labels, &n) < 0)
+		return -1;
+	if (encode_labels(r, n) < 0)
+		return -1;
+	node = guess(r);
+	if (!node) {
+		hash = XXH3_64bits(r->pb.data, r->pb.len);
+		node = lookup(r, hash);
+		if (node && node->emitted_round == r->round - 1)
+			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
+	}
+	if (!node && !(node = new_series(r, family, n, hash)))
+		return r->refused ? 2 : -1;
+	if (node->emitted_round == r->round)
+		return 1; /* the same series twice in a round: the first wins */
+	node->emitted_round = r->round;
+	node->position = r->emitted.len;
+	if (push_emitted(&r->emitted, node) < 0)
+		return -1;
+	if (!ts_ms)
+		ts_ms = r->round_ts_ms;
+	/* A client-side timestamp that is not newer than what was sent (an
+	 * unchanged textfile) is seen but not sent again: storage would get a
+	 * duplicate, or an out-of-order sample it refuses. */
+	if (ts_ms <= node->last_ts_ms)
+		return 0;
+	node->last_ts_ms = ts_ms;
+	return push_sample(r, &node->s, ts_ms, value);
+}
+
+static double stale_nan(void)
+{
+	uint64_t bits = STALE_NAN_BITS;
+	double d;
+
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+/* Out of the table and into limbo: a lookup no longer finds it, a new
+ * series with its labels gets a node of its own. */
+static void forget(struct registry *r, struct series_node *node)
+{
+	struct series_node **p = &r->buckets[node->s.wire.hash & (r->n_buckets - 1)];
+
+	while (*p != node)
+		p = &(*p)->next;
+	*p = node->next;
+	r->n_series--;
+	r->sources[node->source].live--;
+	r->forgotten_total++;
+	node->next = r->retiring.head;
+	r->retiring.head = node;
+	r->retiring.len++;
+}
+
+/* A series whose stale marker went out last round and that is still gone is
+ * forgotten. It is in neither emitted list: it was missing from both rounds. */
+static void forget_vanished(struct registry *r)
+{
+	for (size_t i = 0; i < r->vanished.len; i++)
+		if (r->vanished.items[i]->emitted_round != r->round)
+			forget(r, r->vanished.items[i]);
+	r->vanished.len = 0;
+	if (r->n_buckets > INITIAL_BUCKETS && r->n_series < r->n_buckets / 8)
+		resize(r, r->n_buckets / 2);
+}
+
+const struct sample *registry_end_round(struct registry *r, size_t *n)
+{
+	struct series_vec tmp;
+
+	forget_vanished(r);
+	for (size_t i = 0; i < r->previously_emitted.len; i++) {
+		struct series_node *node = r->previously_emitted.items[i];
+		if (node->emitted_round != r->round) {
+			/* After the last sample, even one a client stamped ahead of us. */
+			int64_t ts = r->round_ts_ms > node->last_ts_ms ? r->round_ts_ms
+								       : node->last_ts_ms + 1;
+			node->last_ts_ms = ts;
+			push_sample(r, &node->s, ts, stale_nan());
+			/* Without room to remember it, it stays known (and marked). */
+			push_emitted(&r->vanished, node);
+		}
+	}
+	tmp = r->previously_emitted;
+	r->previously_emitted = r->emitted;
+	r->emitted = tmp;
+	r->emitted.len = 0;
+	*n = r->n_samples;
+	return r->samples;
+}
+
+void registry_reclaim(struct registry *r)
+{
+	limbo_free(r, &r->retired);
+	r->retired = r->retiring;
+	r->retiring = (struct limbo){0};
+}

@@ -1,0 +1,139 @@
+/* registry: interns every series the collectors emit. A series is its metric
+ * name plus its labels, validated (names match Prometheus' regexes, a label
+ * with an empty value is removed, duplicate names are an error), with job,
+ * instance and the external labels applied (a collector's own label wins
+ * over an external one, as in Prometheus), sorted by name, and encoded once
+ * as protobuf Label fields for the queue.
+ *
+ * Collection happens in rounds: registry_begin_round(), any number of
+ * registry_emit() from the collectors, registry_end_round(), which returns
+ * the round's samples plus a stale marker for every series that was emitted
+ * last round and not this one. Single-threaded: only the collection thread
+ * calls in. Steady state allocates nothing: a known series is a hash lookup.
+ *
+ * Series come and go (pods, ports, devices, a textfile's label values), so
+ * the registry forgets them: a series missing from a round gets its stale
+ * marker, and one still missing the round after is forgotten (taken out of
+ * the table; if it comes back it is a new series with a new node). Its
+ * memory cannot be freed at once, since samples handed out earlier may
+ * still sit in a queue or a status snapshot: see registry_reclaim().
+ *
+ * Each source (a collector) may have at most max_series live series: a new
+ * series beyond that is dropped and counted, so one runaway source cannot
+ * take the host's memory. */
+#ifndef BPFPUSH_REGISTRY_H
+#define BPFPUSH_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "proto/sample.h"
+
+enum metric_type {
+	METRIC_UNTYPED,
+	METRIC_COUNTER,
+	METRIC_GAUGE,
+	METRIC_HISTOGRAM,
+	METRIC_SUMMARY,
+};
+
+/* "counter", "gauge", "histogram", "summary", "untyped". */
+const char *metric_type_name(enum metric_type t);
+
+/* A metric family as collectors describe it; usually a static const. */
+struct metric_desc {
+	const char *name; /* family name: node_cpu_seconds_total, or for a
+			     histogram the base name without _bucket */
+	const char *help;
+	enum metric_type type;
+};
+
+struct label {
+	const char *name;
+	const char *value;
+};
+
+/* The registry's own copy of a family (first HELP/TYPE seen for a name wins). */
+struct family {
+	char *name;
+	char *help;
+	enum metric_type type;
+};
+
+/* Read-only to everyone but the registry. */
+struct series {
+	struct wire_series wire;   /* the queue's view; keep first */
+	const struct family *family;
+	const char *name;          /* value of __name__ */
+	struct label *labels;      /* sorted by name, __name__ included */
+	size_t n_labels;
+};
+
+struct registry;
+
+/* external: the external labels (values already expanded); job and instance
+ * are added unless external sets them. NULL on ENOMEM. */
+struct registry *registry_create(const struct kv *external, size_t n_external,
+				 const char *job, const char *instance);
+void registry_destroy(struct registry *r);
+
+/* Starts a round whose samples default to timestamp ts_ms. */
+void registry_begin_round(struct registry *r, int64_t ts_ms);
+
+/* One sample. name is the series' metric name (NULL: family->name; a
+ * histogram's _bucket/_sum/_count pass their own). ts_ms 0 means the round's
+ * timestamp. labels need not be sorted. Returns 0; 1 when this series was
+ * already emitted this round (the first sample wins, this one is dropped);
+ * 2 when it is new and its source is at its max_series (dropped, counted);
+ * or -1 when a name is invalid or a label name repeats (nothing recorded). */
+int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
+		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms);
+
+/* Ends the round: returns its samples (stale markers for vanished series
+ * appended), valid until the next begin_round. Series that got their stale
+ * marker last round and were not emitted in this one are forgotten. */
+const struct sample *registry_end_round(struct registry *r, size_t *n);
+
+/* Frees the series forgotten before the previous call, and sets aside for
+ * the next call those forgotten since. The caller calls it only when
+ * nothing holds a sample (or series pointer) handed out before that
+ * previous call: the queues have let go of every sample appended before it
+ * (queue_mark / queue_mark_passed) and the status snapshot was replaced
+ * since. Without calls, forgotten series are freed by registry_destroy. */
+void registry_reclaim(struct registry *r);
+
+/* New series count toward source id from now on (0, the default: the
+ * agent's own series, never limited). max_series is the most live series
+ * source id may hold (0: no limit); a new series past it is refused:
+ * registry_emit returns 2 and counts it. 0, or -1 on ENOMEM (the source
+ * is then unchanged). */
+int registry_set_source(struct registry *r, uint32_t id, size_t max_series);
+/* Live series of source id and new series refused (cumulative, once per
+ * round each was emitted). */
+void registry_source_stats(const struct registry *r, uint32_t id, size_t *live,
+			  uint64_t *dropped);
+
+struct registry_stats {
+	size_t series;            /* live: in the table */
+	size_t forgotten_pending; /* forgotten, not yet freed */
+	uint64_t forgotten_total;
+	size_t buckets;           /* hash table size */
+	size_t families;          /* metric names known (freed with their last series) */
+};
+void registry_get_stats(const struct registry *r, struct registry_stats *out);
+
+/* The series behind a sample's wire pointer. */
+static inline const struct series *series_of(const struct wire_series *w)
+{
+	return (const struct series *)w;
+}
+
+size_t registry_series_count(const struct registry *r);
+
+/* Name checks, shared with the textfile parser. */
+bool valid_metric_name(const char *s, size_t len);
+bool valid_label_name(const char *s, size_t len);
+
+#endif
