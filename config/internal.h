@@ -8,7 +8,9 @@
  *   sections.c  collectors: and bpf: against the collectors' own schemas
  *   duration.c  Prometheus durations
  *   secret.c    credentials_file and password_file contents
- *   config.c    loading, the sections of the file, config_free
+ *   config.c    loading, the top level of the file, config_free
+ *   global.c    the global: and http: sections
+ *   remote_write.c  the remote_write: section, one entry per endpoint
  *   alias.c     bounds on YAML aliases, checked before the file is loaded
  *   dupkeys.c   duplicate keys in the mappings of user-chosen keys
  *
@@ -30,6 +32,8 @@
 
 /* Room for a user value quoted in a message (it is truncated to fit). */
 #define QUOTE_BUF 96
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct cfg_ctx {
 	const char *name;                     /* file name for messages */
@@ -175,6 +179,27 @@ const char *cfg_format_duration_ms(int64_t ms, char *buf, size_t size);
  * aliases, grows past 100,000 nodes once its aliases are expanded, or holds
  * an alias inside its own anchor. Syntax errors are left to the loader. */
 int cfg_check_aliases(struct cfg_ctx *ctx, const char *buf, size_t len);
+
+/* ---- values the sections keep (config.c) ----------------------------- */
+
+/* Replaces *dst with a copy of value. 0, or -1 with the error set. */
+int cfg_set_string(struct cfg_ctx *ctx, char **dst, const char *value);
+/* Appends key (copied) and value (taken, freed on error) to *arr. */
+int cfg_kv_add(struct cfg_ctx *ctx, struct kv **arr, size_t *n, const char *key, char *value);
+void cfg_kv_free(struct kv *kv, size_t n);
+
+/* ---- the sections of the file (global.c, remote_write.c) ------------- */
+
+/* F_CUSTOM parsers of the top-level keys; dst as struct field says. */
+int cfg_parse_global(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		     void *dst);
+int cfg_parse_http(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		   void *dst);
+/* dst is the struct config: the entries go into its remote_write array. */
+int cfg_parse_remote_writes(struct cfg_ctx *ctx, const yaml_node_t *key,
+			    const yaml_node_t *value, void *dst);
+/* What one remote_write entry owns; the entry itself is the caller's. */
+void cfg_remote_write_free(struct remote_write_config *rw);
 
 /* ---- collector sections (sections.c) --------------------------------- */
 
