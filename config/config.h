@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/kv.h"
+
 #define CONFIG_ERR_MAX 512
 
 struct config_error {
@@ -82,11 +84,6 @@ struct section_config {
 };
 
 /* ---- the configuration ----------------------------------------------- */
-
-struct kv {
-	char *key;
-	char *value;
-};
 
 struct tls_config {
 	char *ca_file, *cert_file, *key_file, *server_name; /* NULL when unset */

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
+#include "lib/kv.h"
 #include "proto/sample.h"
 
 enum metric_type {
