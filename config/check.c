@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/buf.h"
+
 /* ---- URL ------------------------------------------------------------- */
 
 /* Parsed by libcurl itself, the library that will use it, so "valid here"
@@ -274,27 +276,6 @@ bool cfg_valid_utf8(const char *s)
 
 /* ---- ${VAR} ---------------------------------------------------------- */
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static int sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->s, cap);
-		if (!p)
-			return -1;
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
 /* At p (just past "${"), the variable's value; *end is past the "}". */
 static const char *env_ref(const char *p, const char **end, char *why, size_t why_size)
 {
@@ -323,42 +304,44 @@ static const char *env_ref(const char *p, const char **end, char *why, size_t wh
 	return v ? v : "";
 }
 
+/* The expansion grows in a struct buf, NUL-terminated at the end: the
+ * caller gets its data as a malloc'd string. */
 char *cfg_expand_env(const char *text, char *why, size_t why_size)
 {
-	struct sbuf b = {0};
+	struct buf b = {0};
 	const char *p = text;
 
-	if (sbuf_add(&b, "", 0) < 0)
-		goto oom;
 	while (*p) {
 		const char *dollar = strchr(p, '$'), *v, *end;
 
 		if (!dollar)
 			dollar = p + strlen(p);
-		if (sbuf_add(&b, p, (size_t)(dollar - p)) < 0)
+		if (buf_append(&b, p, (size_t)(dollar - p)) < 0)
 			goto oom;
 		p = dollar;
 		if (!*p)
 			break;
 		if (p[1] == '$' || p[1] != '{') {
 			/* "$$" is one "$"; "$X" is left alone: only ${X} expands. */
-			if (sbuf_add(&b, "$", 1) < 0)
+			if (buf_append(&b, "$", 1) < 0)
 				goto oom;
 			p += p[1] == '$' ? 2 : 1;
 			continue;
 		}
 		v = env_ref(p + 2, &end, why, why_size);
 		if (!v) {
-			free(b.s);
+			buf_free(&b);
 			return NULL;
 		}
-		if (sbuf_add(&b, v, strlen(v)) < 0)
+		if (buf_append(&b, v, strlen(v)) < 0)
 			goto oom;
 		p = end;
 	}
-	return b.s;
+	if (buf_append(&b, "", 1) < 0)
+		goto oom;
+	return (char *)b.data;
 oom:
-	free(b.s);
+	buf_free(&b);
 	snprintf(why, why_size, "out of memory");
 	return NULL;
 }

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
+
 /* A config is a page or two; anything this big is the wrong file. */
 #define CONFIG_FILE_MAX (16u << 20)
 
@@ -228,67 +230,56 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 }
 
 /* The whole file in memory: reader errors give a byte offset that has to
- * be turned into a line and column, which needs the bytes. */
-static int read_file(const char *path, char **buf, size_t *len, struct config_error *err)
+ * be turned into a line and column, which needs the bytes. Not
+ * lib/readfile's reader: that one refuses anything but a regular file (a
+ * collector must not block on a FIFO), while a config may come through a
+ * pipe (--config <(envsubst < tmpl)), and a directory is "Is a directory". */
+static int read_file(const char *path, struct buf *text, struct config_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 4096, n = 0;
-	char *b = NULL;
 
-	*buf = NULL;
 	if (fd < 0)
 		goto fail;
 	for (;;) {
 		ssize_t r;
 
-		if (n == cap || !b) {
-			char *nb;
-			cap = b ? cap * 2 : cap;
-			nb = realloc(b, cap);
-			if (!nb) {
-				errno = ENOMEM;
-				goto fail;
-			}
-			b = nb;
-		}
-		r = read(fd, b + n, cap - n);
+		if (buf_reserve(text, 4096) < 0)
+			goto fail;
+		r = read(fd, text->data + text->len, text->cap - text->len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			goto fail;
 		if (r == 0)
 			break;
-		n += (size_t)r;
-		if (n > CONFIG_FILE_MAX) {
+		text->len += (size_t)r;
+		if (text->len > CONFIG_FILE_MAX) {
 			errno = EFBIG;
 			goto fail;
 		}
 	}
 	close(fd);
-	*buf = b;
-	*len = n;
 	return 0;
 fail:
 	cfg_error(err, path, 0, 0, "cannot read the configuration file: %s", strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	free(b);
+	buf_free(text);
 	return -1;
 }
 
 int config_load(const char *path, const struct config_schemas *schemas, struct config *out,
 		struct config_error *err)
 {
-	char *buf;
-	size_t len;
+	struct buf text = {0};
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	memset(err, 0, sizeof(*err));
-	if (read_file(path, &buf, &len, err) < 0)
+	if (read_file(path, &text, err) < 0)
 		return -1;
-	ret = config_load_string(path, buf, len, schemas, out, err);
-	free(buf);
+	ret = config_load_string(path, (const char *)text.data, text.len, schemas, out, err);
+	buf_free(&text);
 	return ret;
 }
 
