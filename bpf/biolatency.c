@@ -365,6 +365,7 @@ const struct collector bpf_collector_biolatency = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct biolatency_opts),
 	.opts = biolatency_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = biolatency_init,
 	.update = biolatency_update,
 	.exit = biolatency_exit,

@@ -10,6 +10,11 @@
 
 #include "collectors/collector.h"
 
+/* How the scheduler reports a BPF collector (bpfpush_bpf_collector_up and
+ * _duration_seconds, up 0 when its init failed) and what it frees once
+ * every one exited (bpf_teardown). */
+extern const struct collector_kind bpf_collector_kind;
+
 extern const struct collector *const bpf_collector_table[];
 extern const size_t bpf_collector_count;
 

@@ -1,5 +1,16 @@
 /* The table of BPF collectors, in the order they run. */
 #include "bpf/bpf_collector.h"
+#include "bpf/bpfutil.h"
+
+static const struct metric_desc up_desc = {
+	"bpfpush_bpf_collector_up",
+	"1 if the BPF collector is loaded and its maps were read this round, 0 otherwise.",
+	METRIC_GAUGE};
+static const struct metric_desc duration_desc = {
+	"bpfpush_bpf_collector_duration_seconds",
+	"Time the BPF collector took to read its maps this round.", METRIC_GAUGE};
+
+const struct collector_kind bpf_collector_kind = {&up_desc, &duration_desc, bpf_teardown};
 
 extern const struct collector bpf_collector_runqlat;
 extern const struct collector bpf_collector_biolatency;

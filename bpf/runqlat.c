@@ -398,6 +398,7 @@ const struct collector bpf_collector_runqlat = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct runqlat_opts),
 	.opts = runqlat_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = runqlat_init,
 	.update = runqlat_update,
 	.exit = runqlat_exit,

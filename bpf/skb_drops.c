@@ -250,6 +250,7 @@ const struct collector bpf_collector_skb_drops = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct skb_drops_opts),
 	.opts = skb_drops_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = skb_drops_init,
 	.update = skb_drops_update,
 	.exit = skb_drops_exit,

@@ -127,6 +127,7 @@ static void softirq_collector_exit(struct collector_ctx *ctx)
 const struct collector bpf_collector_softirq = {
 	.name = "softirq",
 	.default_enabled = false,
+	.kind = &bpf_collector_kind,
 	.init = softirq_init,
 	.update = softirq_update,
 	.exit = softirq_collector_exit,

@@ -262,6 +262,7 @@ const struct collector bpf_collector_syscalls = {
 	.default_enabled = false,
 	.opts_size = sizeof(struct syscalls_opts),
 	.opts = syscalls_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = syscalls_init,
 	.update = syscalls_update,
 	.exit = syscalls_exit,

@@ -217,6 +217,7 @@ const struct collector bpf_collector_tcp_retransmits = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct tcp_retransmits_opts),
 	.opts = tcp_retransmits_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = tcp_retransmits_init,
 	.update = tcp_retransmits_update,
 	.exit = tcp_retransmits_exit,

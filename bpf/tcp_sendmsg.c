@@ -188,6 +188,7 @@ const struct collector bpf_collector_tcp_sendmsg = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct tcp_sendmsg_opts),
 	.opts = tcp_sendmsg_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = tcp_sendmsg_init,
 	.update = tcp_sendmsg_update,
 	.exit = tcp_sendmsg_exit,

@@ -288,6 +288,7 @@ const struct collector bpf_collector_tcp_states = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct tcp_states_opts),
 	.opts = tcp_states_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = tcp_states_init,
 	.update = tcp_states_update,
 	.exit = tcp_states_exit,

@@ -225,6 +225,7 @@ const struct collector bpf_collector_timers = {
 	.default_enabled = false,
 	.opts_size = sizeof(struct timers_opts),
 	.opts = timers_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = timers_init,
 	.update = timers_update,
 	.exit = timers_exit,

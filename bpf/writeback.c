@@ -229,6 +229,7 @@ const struct collector bpf_collector_writeback = {
 	.default_enabled = true,
 	.opts_size = sizeof(struct writeback_opts),
 	.opts = writeback_opt_descs,
+	.kind = &bpf_collector_kind,
 	.init = writeback_init,
 	.update = writeback_update,
 	.exit = writeback_exit,
