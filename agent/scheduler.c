@@ -8,13 +8,12 @@
 #include "collectors/collector.h"
 #include "lib/log.h"
 #include "bpf/bpf_collector.h"
-#include "bpf/bpfutil.h"
 
 /* A configured collector: loaded (state set by init) or not (init failed:
- * for a BPF collector, its hook is missing on this kernel). */
+ * a collector with a kind, e.g. a BPF one whose hook is missing). */
 struct slot {
 	struct collector_ctx ctx;
-	bool bpf, loaded;
+	bool loaded;
 	size_t max_series;        /* its max_series option; 0: no limit */
 	uint64_t dropped_logged;  /* series drops already said in the log */
 	double dropped_log_at;    /* when (monotonic s), for the rate limit */
@@ -23,7 +22,6 @@ struct slot {
 struct scheduler {
 	struct slot *slots;
 	size_t n_slots;
-	bool any_bpf;
 };
 
 static const struct metric_desc scrape_duration = {
@@ -32,13 +30,6 @@ static const struct metric_desc scrape_duration = {
 static const struct metric_desc scrape_success = {
 	"node_scrape_collector_success",
 	"node_exporter: Whether a collector succeeded.", METRIC_GAUGE};
-static const struct metric_desc bpf_up = {
-	"bpfpush_bpf_collector_up",
-	"1 if the BPF collector is loaded and its maps were read this round, 0 otherwise.",
-	METRIC_GAUGE};
-static const struct metric_desc bpf_duration = {
-	"bpfpush_bpf_collector_duration_seconds",
-	"Time the BPF collector took to read its maps this round.", METRIC_GAUGE};
 
 static const struct metric_desc series_live = {
 	"bpfpush_collection_series",
@@ -107,13 +98,13 @@ const struct config_schemas *scheduler_schemas(void)
 }
 
 static void add_slot(struct scheduler *s, const struct collector *c,
-		     const struct section_config *sc, const struct config *cfg, bool bpf)
+		     const struct section_config *sc, const struct config *cfg)
 {
 	struct slot *slot = &s->slots[s->n_slots];
 
 	if (!sc || !sc->enabled)
 		return;
-	*slot = (struct slot){{c, sc->opts, &cfg->global, NULL}, bpf, true, 0, 0, 0};
+	*slot = (struct slot){{c, sc->opts, &cfg->global, NULL}, true, 0, 0, 0};
 	if (sc->schema->opts_size > max_series_offset(c)) {
 		int64_t max;
 
@@ -121,14 +112,13 @@ static void add_slot(struct scheduler *s, const struct collector *c,
 		slot->max_series = (size_t)max;
 	}
 	if (c->init && c->init(&slot->ctx) < 0) {
-		/* A BPF collector said why (one line); keep it to report up 0. */
-		if (!bpf)
+		/* One with a kind said why (one line); keep it to report up 0. */
+		if (!c->kind)
 			log_msg(LOG_WARN, "collector disabled: init failed", "collector=%s", c->name);
 		slot->loaded = false;
-		if (!bpf)
+		if (!c->kind)
 			return;
 	}
-	s->any_bpf |= bpf;
 	s->n_slots++;
 }
 
@@ -142,16 +132,28 @@ struct scheduler *scheduler_create(const struct config *cfg)
 		return NULL;
 	}
 	for (size_t i = 0; i < collector_count; i++)
-		add_slot(s, collector_table[i], config_collector(cfg, collector_table[i]->name), cfg,
-			 false);
+		add_slot(s, collector_table[i], config_collector(cfg, collector_table[i]->name), cfg);
 	for (size_t i = 0; i < bpf_collector_count; i++)
 		add_slot(s, bpf_collector_table[i], config_bpf(cfg, bpf_collector_table[i]->name),
-			 cfg, true);
+			 cfg);
 	for (size_t i = 0; i < s->n_slots; i++)
 		loaded += s->slots[i].loaded;
 	log_msg(LOG_INFO, "collectors ready", "active=%zu disabled=%zu", loaded,
 		s->n_slots - loaded);
 	return s;
+}
+
+/* The kind of slot i's collector torn down, at its first slot. */
+static void teardown_kind(struct scheduler *s, size_t i)
+{
+	const struct collector_kind *kind = s->slots[i].ctx.collector->kind;
+
+	if (!kind || !kind->teardown)
+		return;
+	for (size_t j = 0; j < i; j++)
+		if (s->slots[j].ctx.collector->kind == kind)
+			return;
+	kind->teardown();
 }
 
 void scheduler_destroy(struct scheduler *s)
@@ -161,8 +163,8 @@ void scheduler_destroy(struct scheduler *s)
 	for (size_t i = 0; i < s->n_slots; i++)
 		if (s->slots[i].loaded && s->slots[i].ctx.collector->exit)
 			s->slots[i].ctx.collector->exit(&s->slots[i].ctx);
-	if (s->any_bpf)
-		bpf_teardown();
+	for (size_t i = 0; i < s->n_slots; i++)
+		teardown_kind(s, i);
 	free(s->slots);
 	free(s);
 }
@@ -196,6 +198,7 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 {
 	for (size_t i = 0; i < s->n_slots; i++) {
 		struct slot *slot = &s->slots[i];
+		const struct collector_kind *kind = slot->ctx.collector->kind;
 		struct label l = {"collector", slot->ctx.collector->name};
 		uint32_t source = (uint32_t)i + 1;
 		double start = mono_seconds(), took;
@@ -208,10 +211,10 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 		emit_series_counts(slot, source, reg, &l);
 		if (rc < 0 && slot->loaded)
 			log_msg(LOG_DEBUG, "collector failed", "collector=%s", l.value);
-		if (slot->bpf) {
-			registry_emit(reg, &bpf_up, NULL, &l, 1, rc < 0 ? 0 : 1, 0);
+		if (kind) {
+			registry_emit(reg, kind->up, NULL, &l, 1, rc < 0 ? 0 : 1, 0);
 			if (slot->loaded)
-				registry_emit(reg, &bpf_duration, NULL, &l, 1, took, 0);
+				registry_emit(reg, kind->duration, NULL, &l, 1, took, 0);
 			continue;
 		}
 		registry_emit(reg, &scrape_duration, NULL, &l, 1, took, 0);

@@ -26,10 +26,12 @@
 #include "lib/log.h"
 #include "bpf/biolatency.h"
 #include "bpf/biolatency.skel.h" /* generated into $(BUILD)/bpf */
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
+#include "bpf/loader.h"
 #include "lib/devname.h"
+
+BPF_SKEL_OPS(biolatency_bpf);
 
 /* Latency buckets up to 2^27 us (134 s); size buckets up to 2^26 bytes
  * (64 MiB, past any single request); larger values count in +Inf. */
@@ -77,7 +79,25 @@ static const struct metric_desc untimed_desc = {
 	METRIC_COUNTER};
 
 static const char *const op_names[BIO_OPS] = {"read", "write", "flush", "discard", "other"};
-static const char *const hooks[] = {"block_rq_issue", "block_rq_complete"};
+
+/* tp_btf's programs take the request as their first argument; raw_tp's
+ * find it where this kernel passes it. The request method needs no issue
+ * hook. */
+enum bio_hook { BIO_HOOK_TP_BTF, BIO_HOOK_RAW_TP };
+static const struct bpf_hook request_hooks[] = {
+	{BPF_RAW_TP, NULL, "block_rq_complete"}, BPF_HOOKS_END};
+static const struct bpf_hook issue_hooks[] = {
+	{BPF_RAW_TP, NULL, "block_rq_issue"}, {BPF_RAW_TP, NULL, "block_rq_complete"}, BPF_HOOKS_END};
+static const char *const done_btf[] = {"biolat_done", NULL};
+static const char *const done_raw[] = {"biolat_done_raw", NULL};
+static const char *const issue_btf[] = {"biolat_issue", "biolat_complete", NULL};
+static const char *const issue_raw[] = {"biolat_issue_raw", "biolat_complete_raw", NULL};
+static const struct bpf_way ways[BIO_FROMS][2] = {
+	[BIO_FROM_REQUEST] = {{"tp_btf", NULL, request_hooks, done_btf},
+			      {"raw_tp", NULL, request_hooks, done_raw}},
+	[BIO_FROM_ISSUE] = {{"tp_btf", NULL, issue_hooks, issue_btf},
+			    {"raw_tp", NULL, issue_hooks, issue_raw}},
+};
 
 struct bio_device {
 	uint32_t dev;
@@ -86,9 +106,8 @@ struct bio_device {
 };
 
 struct bio_state {
-	struct biolatency_bpf *skel;
 	int from; /* enum bio_from */
-	int hook; /* enum bio_hook */
+	int issue_arg, complete_arg; /* where block_rq_issue, block_rq_complete pass the request */
 	const char *sysfs;
 	uint32_t max_devices, n_devices;
 	struct bio_device *devices;
@@ -99,7 +118,9 @@ struct bio_state {
 
 static void add_device(uint32_t dev, void *arg)
 {
-	struct bio_state *st = arg;
+	struct bpf_run *r = arg;
+	struct bio_state *st = r->state;
+	struct biolatency_bpf *skel = r->skel;
 	struct bio_device *d;
 	uint32_t row;
 
@@ -115,20 +136,22 @@ static void add_device(uint32_t dev, void *arg)
 	d->dev = dev;
 	d->named = devname_lookup(st->sysfs, dev, d->name, sizeof(d->name));
 	/* The kernel side reads it from now on (the .bss is shared memory). */
-	((volatile __u32 *)st->skel->bss->devices)[row] = dev;
+	((volatile __u32 *)skel->bss->devices)[row] = dev;
 	st->n_devices++;
 }
 
 /* Devices the kernel side did not find: each CPU remembers its last one. */
-static void add_unknown_devices(struct bio_state *st)
+static void add_unknown_devices(struct bpf_run *r)
 {
+	struct bio_state *st = r->state;
+	struct biolatency_bpf *skel = r->skel;
 	uint32_t zero = 0;
 	int ncpu = bpf_possible_cpus();
 
-	if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.memo), &zero, st->memos) < 0)
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.memo), &zero, st->memos) < 0)
 		return;
 	for (int cpu = 0; cpu < ncpu; cpu++)
-		add_device(st->memos[cpu].unknown_dev, st);
+		add_device(st->memos[cpu].unknown_dev, r);
 }
 
 /* The req_op values of the four named operations, from the kernel's BTF
@@ -151,145 +174,104 @@ static void fill_op_table(struct biolatency_bpf *skel, const struct btf *btf)
 	}
 }
 
-static void destroy(struct bio_state *st)
+static enum bio_from from_of(const struct biolatency_opts *opts)
 {
-	if (!st)
-		return;
-	biolatency_bpf__destroy(st->skel);
-	free(st->devices);
-	free(st->memos);
-	free(st);
+	return opts && opts->latency_from && !strcmp(opts->latency_from, from_option[BIO_FROM_ISSUE])
+		       ? BIO_FROM_ISSUE
+		       : BIO_FROM_REQUEST;
 }
 
-enum bio_hook { BIO_HOOK_TP_BTF, BIO_HOOK_RAW_TP, BIO_HOOKS };
-static const char *const hook_option[BIO_HOOKS] = {"tp_btf", "raw_tp"};
-
-/* Leaves on only the programs of method `from` on hook h. */
-static void choose_programs(struct biolatency_bpf *skel, enum bio_from from, enum bio_hook h)
+static const struct bpf_way *ways_for(const void *opts, size_t *n)
 {
-	struct bpf_program *progs[BIO_FROMS][BIO_HOOKS][2] = {
-		[BIO_FROM_REQUEST] = {{skel->progs.biolat_done}, {skel->progs.biolat_done_raw}},
-		[BIO_FROM_ISSUE] = {{skel->progs.biolat_issue, skel->progs.biolat_complete},
-				    {skel->progs.biolat_issue_raw, skel->progs.biolat_complete_raw}},
-	};
-
-	for (int f = 0; f < BIO_FROMS; f++)
-		for (int k = 0; k < BIO_HOOKS; k++)
-			for (int i = 0; i < 2; i++)
-				if (progs[f][k][i])
-					bpf_program__set_autoload(progs[f][k][i],
-								  f == (int)from && k == (int)h);
+	*n = 2;
+	return ways[from_of(opts)];
 }
 
-/* Opens and loads the skeleton with only the programs of st->from on hook
- * h. 0 or -1 (errno set, st->skel NULL). */
-static int load(struct bio_state *st, const struct biolatency_opts *opts, const struct btf *btf,
-		enum bio_hook h, int issue_arg, int complete_arg)
+/* Where the tracepoints pass the request, and the device table. */
+static int biolatency_prepare(struct bpf_run *r)
 {
-	struct biolatency_bpf *skel = biolatency_bpf__open();
+	const struct biolatency_opts *opts = r->opts;
+	struct bio_state *st = r->state;
+	const struct btf *btf = bpf_kernel_btf();
+
+	st->issue_arg = btf_enum_tp_arg(btf, "block_rq_issue", "request");
+	st->complete_arg = btf_enum_tp_arg(btf, "block_rq_complete", "request");
+	if (st->issue_arg < 0 || st->issue_arg > 1 || st->complete_arg < 0 ||
+	    st->complete_arg > 1) {
+		bpf_log_lacks_hook("biolatency", "raw_tp/block_rq_issue",
+				   "reason=\"no struct request argument\"");
+		return BPF_LOGGED;
+	}
+	st->from = from_of(opts);
+	st->sysfs = r->global && r->global->sysfs ? r->global->sysfs : "/sys";
+	st->max_devices = opts ? (uint32_t)opts->max_devices : 32; /* config: <= BIO_MAX_DEVICES */
+	st->devices = calloc(st->max_devices + 1, sizeof(*st->devices));
+	st->memos = calloc((size_t)bpf_possible_cpus(), sizeof(*st->memos));
+	return st->devices && st->memos ? 0 : -1;
+}
+
+/* Hook r->way's rodata and map sizes. */
+static int biolatency_configure(struct bpf_run *r)
+{
+	const struct biolatency_opts *opts = r->opts;
+	const struct bio_state *st = r->state;
+	struct biolatency_bpf *skel = r->skel;
 	uint32_t hist_entries = (st->max_devices + 1) * BIO_OPS * HIST_ENTRIES;
 	uint32_t inflight = 1; /* the request method keeps no in-flight map */
-	int err;
 
-	if (!skel)
+	if (r->way == BIO_HOOK_TP_BTF && (st->issue_arg != 0 || st->complete_arg != 0)) {
+		errno = EINVAL;
 		return -1;
+	}
 	skel->rodata->max_devices = st->max_devices;
-	skel->rodata->issue_rq_arg = (__u8)issue_arg;
-	skel->rodata->complete_rq_arg = (__u8)complete_arg;
-	fill_op_table(skel, btf);
-	choose_programs(skel, (enum bio_from)st->from, h);
+	skel->rodata->issue_rq_arg = (__u8)st->issue_arg;
+	skel->rodata->complete_rq_arg = (__u8)st->complete_arg;
+	fill_op_table(skel, bpf_kernel_btf());
 	if (st->from == BIO_FROM_ISSUE)
 		inflight = opts && opts->max_inflight > 0 ? (uint32_t)opts->max_inflight : 10240;
 	if (bpf_map__set_max_entries(skel->maps.inflight, inflight) ||
 	    bpf_map__set_max_entries(skel->maps.latency, hist_entries) ||
-	    bpf_map__set_max_entries(skel->maps.size, hist_entries) || biolatency_bpf__load(skel)) {
-		err = errno;
-		biolatency_bpf__destroy(skel);
-		errno = err;
+	    bpf_map__set_max_entries(skel->maps.size, hist_entries))
 		return -1;
-	}
-	st->skel = skel;
 	return 0;
 }
 
-static int biolatency_init(struct collector_ctx *ctx)
+/* The table before the programs run: IO from the start is attributed. */
+static int biolatency_ready(struct bpf_run *r)
 {
-	const struct biolatency_opts *opts = ctx->opts;
-	const char *want = opts && opts->hook && *opts->hook ? opts->hook : "auto";
-	struct bio_state *st = NULL;
-	const struct btf *btf;
-	int issue_arg, complete_arg, err = 0;
-	enum bio_from from = BIO_FROM_REQUEST;
+	struct bio_state *st = r->state;
 
-	bpf_setup();
-	if (opts && opts->latency_from && !strcmp(opts->latency_from, from_option[BIO_FROM_ISSUE]))
-		from = BIO_FROM_ISSUE;
-	/* The request method needs no issue hook. */
-	for (size_t i = from == BIO_FROM_REQUEST; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (!bpf_has_raw_tracepoint(hooks[i])) {
-			log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-				"collector=biolatency hook=raw_tp/%s", hooks[i]);
-			return -1;
-		}
-	}
-	btf = bpf_kernel_btf();
-	issue_arg = btf_enum_tp_arg(btf, "block_rq_issue", "request");
-	complete_arg = btf_enum_tp_arg(btf, "block_rq_complete", "request");
-	if (issue_arg < 0 || issue_arg > 1 || complete_arg < 0 || complete_arg > 1) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-			"collector=biolatency hook=raw_tp/block_rq_issue "
-			"reason=\"no struct request argument\"");
-		return -1;
-	}
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		goto fail;
-	st->from = from;
-	st->sysfs = ctx->global && ctx->global->sysfs ? ctx->global->sysfs : "/sys";
-	st->max_devices = opts ? (uint32_t)opts->max_devices : 32; /* config: <= BIO_MAX_DEVICES */
-	st->devices = calloc(st->max_devices + 1, sizeof(*st->devices));
-	st->memos = calloc((size_t)bpf_possible_cpus(), sizeof(*st->memos));
-	if (!st->devices || !st->memos)
-		goto fail;
-	for (int h = 0; h < BIO_HOOKS && !st->skel; h++) {
-		/* tp_btf's programs take the request as their first argument. */
-		if (strcmp(want, "auto") != 0 && strcmp(want, hook_option[h]) != 0)
-			continue;
-		if (h == BIO_HOOK_TP_BTF && (issue_arg != 0 || complete_arg != 0)) {
-			err = EINVAL;
-			continue;
-		}
-		if (load(st, opts, btf, (enum bio_hook)h, issue_arg, complete_arg) < 0)
-			err = errno;
-		else
-			st->hook = h;
-	}
-	if (!st->skel) {
-		errno = err;
-		goto fail;
-	}
-	/* The table before the programs run: IO from the start is attributed. */
-	devname_each_disk(st->sysfs, add_device, st);
-	if (biolatency_bpf__attach(st->skel))
-		goto fail;
-	log_msg(LOG_INFO, "bpf collector loaded", "collector=biolatency latency_from=%s hook=%s",
-		from_option[st->from], hook_option[st->hook]);
-	ctx->state = st;
+	st->n_devices = 0;
+	devname_each_disk(st->sysfs, add_device, r);
 	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=biolatency hook=%s err=%d", want, -errno);
-	destroy(st);
-	return -1;
+}
+
+static void biolatency_describe(const struct bpf_run *r, char *buf, size_t size)
+{
+	const struct bio_state *st = r->state;
+
+	snprintf(buf, size, "latency_from=%s hook=%s", from_option[st->from],
+		 ways[st->from][r->way].option);
+}
+
+static void biolatency_release(struct bpf_run *r)
+{
+	struct bio_state *st = r->state;
+
+	free(st->devices);
+	free(st->memos);
+	devname_free();
 }
 
 /* Emits histogram h (row * BIO_OPS + op) once it has counted anything:
  * the latency sum of a completed request is never 0. */
-static int emit_row_op(struct bio_state *st, struct registry *reg, uint32_t h,
-		       const char *device, const char *op)
+static int emit_row_op(struct bpf_run *r, struct registry *reg, uint32_t h, const char *device,
+		       const char *op)
 {
-	int lat_fd = bpf_map__fd(st->skel->maps.latency);
-	int size_fd = bpf_map__fd(st->skel->maps.size);
+	struct bio_state *st = r->state;
+	struct biolatency_bpf *skel = r->skel;
+	int lat_fd = bpf_map__fd(skel->maps.latency);
+	int size_fd = bpf_map__fd(skel->maps.size);
 	uint64_t entries[HIST_ENTRIES], sum;
 	struct label l[2] = {{"device", device}, {"operation", op}};
 
@@ -325,16 +307,17 @@ static void emit_untimed(struct bio_state *st, struct registry *reg,
 	}
 }
 
-static int biolatency_update(struct collector_ctx *ctx, struct registry *reg)
+static int biolatency_update(struct bpf_run *r, struct registry *reg)
 {
-	struct bio_state *st = ctx->state;
+	struct bio_state *st = r->state;
+	struct biolatency_bpf *skel = r->skel;
 	uint64_t counters[BIO_COUNTERS];
 
-	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, BIO_COUNTERS, counters) < 0)
+	if (bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, BIO_COUNTERS, counters) < 0)
 		return -1;
 	if (counters[BIO_UNKNOWN_DEVICE] != st->unknown_seen) {
 		st->unknown_seen = counters[BIO_UNKNOWN_DEVICE];
-		add_unknown_devices(st);
+		add_unknown_devices(r);
 	}
 	for (uint32_t row = 0; row < st->n_devices; row++) {
 		struct bio_device *d = &st->devices[row];
@@ -342,30 +325,28 @@ static int biolatency_update(struct collector_ctx *ctx, struct registry *reg)
 		if (!d->named)
 			d->named = devname_lookup(st->sysfs, d->dev, d->name, sizeof(d->name));
 		for (uint32_t op = 0; op < BIO_OPS; op++)
-			if (emit_row_op(st, reg, row * BIO_OPS + op, d->name, op_names[op]) < 0)
+			if (emit_row_op(r, reg, row * BIO_OPS + op, d->name, op_names[op]) < 0)
 				return -1;
 	}
 	for (uint32_t op = 0; op < BIO_OPS; op++)
-		if (emit_row_op(st, reg, st->max_devices * BIO_OPS + op, "other", op_names[op]) < 0)
+		if (emit_row_op(r, reg, st->max_devices * BIO_OPS + op, "other", op_names[op]) < 0)
 			return -1;
 	emit_untimed(st, reg, counters);
-	bpf_emit_program_stats(reg, "biolatency", st->skel->obj);
 	return 0;
 }
 
-static void biolatency_exit(struct collector_ctx *ctx)
-{
-	destroy(ctx->state);
-	devname_free();
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_biolatency = {
-	.name = "biolatency",
-	.default_enabled = true,
-	.opts_size = sizeof(struct biolatency_opts),
-	.opts = biolatency_opt_descs,
-	.init = biolatency_init,
+const struct bpf_collector bpf_collector_biolatency = {
+	.collector = BPF_COLLECTOR("biolatency", true, sizeof(struct biolatency_opts),
+				   biolatency_opt_descs),
+	.skel = &biolatency_bpf_ops,
+	.state_size = sizeof(struct bio_state),
+	.ways_for = ways_for,
+	.pin_option = "hook",
+	.fail_names_pin = true,
+	.prepare = biolatency_prepare,
+	.configure = biolatency_configure,
+	.ready = biolatency_ready,
+	.describe = biolatency_describe,
 	.update = biolatency_update,
-	.exit = biolatency_exit,
+	.release = biolatency_release,
 };

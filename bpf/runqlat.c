@@ -35,12 +35,14 @@
 
 #include "lib/grow.h"
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/cgroupid.h"
+#include "bpf/loader.h"
 #include "bpf/mapread.h"
 #include "bpf/runqlat.h"
 #include "bpf/runqlat.skel.h" /* generated into $(BUILD)/bpf */
+
+BPF_SKEL_OPS(runqlat_bpf);
 
 /* Buckets up to 2^27 us (134 s); longer waits count in +Inf. */
 #define RUNQLAT_BUCKETS 27
@@ -87,7 +89,6 @@ struct group {
 };
 
 struct runqlat_state {
-	struct runqlat_bpf *skel;
 	bool by_cgroup;
 	uint32_t max_cgroups;
 	struct cgroupid *names;  /* NULL: no cgroup v2 hierarchy, ids are labels */
@@ -97,125 +98,79 @@ struct runqlat_state {
 	bool out_of_memory;      /* a group could not be added this round */
 };
 
-static const char *const hooks[] = {"sched_wakeup", "sched_wakeup_new", "sched_switch"};
-
-enum method { SCHEDINFO, TASK_STORAGE, HASH, METHODS };
-
-static const char *const method_names[METHODS] = {"schedinfo", "task_storage", "hash"};
-
-/* Leaves on only the programs and maps of method m. */
-static void choose(struct runqlat_bpf *skel, enum method m, const struct runqlat_opts *opts)
-{
-	struct bpf_program *progs[METHODS][3] = {
-		{skel->progs.runqlat_switch_schedinfo, NULL, NULL},
-		{skel->progs.runqlat_switch_btf, skel->progs.runqlat_wakeup_btf,
-		 skel->progs.runqlat_wakeup_new_btf},
-		{skel->progs.runqlat_switch, skel->progs.runqlat_wakeup,
-		 skel->progs.runqlat_wakeup_new},
-	};
-
-	for (int i = 0; i < METHODS; i++)
-		for (int j = 0; j < 3; j++)
-			if (progs[i][j])
-				bpf_program__set_autoload(progs[i][j], i == (int)m);
-	bpf_map__set_autocreate(skel->maps.task_start, m == TASK_STORAGE);
-	bpf_map__set_max_entries(skel->maps.start, m == HASH && opts && opts->max_inflight > 0 ?
-							   (uint32_t)opts->max_inflight : 1);
-}
-
-/* max_cgroups 0 keeps every wait in "other": the map starts full. */
-static void set_cgroups(struct runqlat_bpf *skel, const struct runqlat_state *st)
-{
-	skel->rodata->by_cgroup = st->by_cgroup;
-	skel->bss->cgroups_full = st->by_cgroup && !st->max_cgroups;
-	bpf_map__set_max_entries(skel->maps.cgroup_hist,
-				 st->by_cgroup && st->max_cgroups ? st->max_cgroups : 1);
-}
+static const struct bpf_hook hooks[] = {{BPF_RAW_TP, NULL, "sched_wakeup"},
+					{BPF_RAW_TP, NULL, "sched_wakeup_new"},
+					{BPF_RAW_TP, NULL, "sched_switch"}, BPF_HOOKS_END};
 
 /* The cheapest method this kernel loads: the verifier is the judge (the
  * first needs CONFIG_SCHED_INFO and per-CPU ksyms, the second task
  * storage). libbpf's reasons for a refusal go to the debug log. */
-static struct runqlat_bpf *load_cheapest(const struct runqlat_opts *opts,
-					 const struct runqlat_state *st)
-{
-	for (int m = 0; m < METHODS; m++) {
-		struct runqlat_bpf *skel = runqlat_bpf__open();
+enum method { SCHEDINFO, TASK_STORAGE, HASH };
+static const char *const schedinfo_progs[] = {"runqlat_switch_schedinfo", NULL};
+static const char *const task_storage_progs[] = {"runqlat_switch_btf", "runqlat_wakeup_btf",
+						 "runqlat_wakeup_new_btf", NULL};
+static const char *const hash_progs[] = {"runqlat_switch", "runqlat_wakeup", "runqlat_wakeup_new",
+					 NULL};
+static const struct bpf_way ways[] = {
+	[SCHEDINFO] = {NULL, "schedinfo", hooks, schedinfo_progs},
+	[TASK_STORAGE] = {NULL, "task_storage", hooks, task_storage_progs},
+	[HASH] = {NULL, "hash", hooks, hash_progs},
+};
 
-		if (!skel)
-			return NULL;
-		choose(skel, (enum method)m, opts);
-		set_cgroups(skel, st);
-		if (runqlat_bpf__load(skel) == 0 && runqlat_bpf__attach(skel) == 0) {
-			log_msg(LOG_INFO, "bpf collector loaded", "collector=runqlat method=%s cgroups=%d",
-				method_names[m], st->by_cgroup);
-			return skel;
-		}
-		runqlat_bpf__destroy(skel);
-	}
-	return NULL;
+/* Only method r->way's maps; max_cgroups 0 keeps every wait in "other":
+ * the map starts full. */
+static int runqlat_configure(struct bpf_run *r)
+{
+	const struct runqlat_opts *opts = r->opts;
+	const struct runqlat_state *st = r->state;
+	struct runqlat_bpf *skel = r->skel;
+
+	bpf_map__set_autocreate(skel->maps.task_start, r->way == TASK_STORAGE);
+	bpf_map__set_max_entries(skel->maps.start, r->way == HASH && opts && opts->max_inflight > 0
+							   ? (uint32_t)opts->max_inflight : 1);
+	skel->rodata->by_cgroup = st->by_cgroup;
+	skel->bss->cgroups_full = st->by_cgroup && !st->max_cgroups;
+	bpf_map__set_max_entries(skel->maps.cgroup_hist,
+				 st->by_cgroup && st->max_cgroups ? st->max_cgroups : 1);
+	return 0;
 }
 
-static void runqlat_free(struct runqlat_state *st)
+static void runqlat_describe(const struct bpf_run *r, char *buf, size_t size)
 {
-	if (!st)
-		return;
-	runqlat_bpf__destroy(st->skel);
+	const struct runqlat_state *st = r->state;
+
+	snprintf(buf, size, "method=%s cgroups=%d", ways[r->way].label, st->by_cgroup);
+}
+
+static void runqlat_release(struct bpf_run *r)
+{
+	struct runqlat_state *st = r->state;
+
 	cgroupid_close(st->names);
 	for (size_t i = 0; i < st->n_groups; i++)
 		free(st->groups[i].label);
 	free(st->groups);
-	free(st);
 }
 
-/* The options' cgroup half into st; -1 on ENOMEM (logged). */
-static int cgroup_options(struct runqlat_state *st, const struct runqlat_opts *opts,
-			  const char *sysfs)
+/* The options' cgroup half into the state; BPF_LOGGED on ENOMEM. */
+static int runqlat_prepare(struct bpf_run *r)
 {
+	const struct runqlat_opts *opts = r->opts;
+	struct runqlat_state *st = r->state;
+
 	st->by_cgroup = opts && opts->cgroups;
 	if (!st->by_cgroup)
 		return 0;
 	st->max_cgroups = (uint32_t)opts->max_cgroups; /* config: <= RUNQLAT_MAX_CGROUPS */
-	st->names = cgroupid_open(sysfs);
+	st->names = cgroupid_open(r->global ? r->global->sysfs : NULL);
 	if (st->names)
 		return 0;
 	if (errno == ENOMEM) {
 		log_msg(LOG_ERROR, "runqlat: out of memory", NULL);
-		return -1;
+		return BPF_LOGGED;
 	}
 	log_msg(LOG_WARN, "no cgroup v2 hierarchy: runqlat cgroups labelled by id",
 		"collector=runqlat err=%d", -errno);
-	return 0;
-}
-
-static int runqlat_init(struct collector_ctx *ctx)
-{
-	struct runqlat_state *st;
-
-	bpf_setup();
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (!bpf_has_raw_tracepoint(hooks[i])) {
-			log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-				"collector=runqlat hook=raw_tp/%s", hooks[i]);
-			return -1;
-		}
-	}
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		log_msg(LOG_ERROR, "runqlat: out of memory", NULL);
-		return -1;
-	}
-	if (cgroup_options(st, ctx->opts, ctx->global ? ctx->global->sysfs : NULL) < 0) {
-		runqlat_free(st);
-		return -1;
-	}
-	st->skel = load_cheapest(ctx->opts, st);
-	if (!st->skel) {
-		log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-			"collector=runqlat err=%d", -errno);
-		runqlat_free(st);
-		return -1;
-	}
-	ctx->state = st;
 	return 0;
 }
 
@@ -333,9 +288,10 @@ static void emit_group(struct registry *reg, const struct group *g)
 
 /* Emits every group; those gone from the hierarchy a last time, then out
  * of the map. */
-static int update_groups(struct runqlat_state *st, struct registry *reg)
+static int update_groups(struct runqlat_state *st, struct runqlat_bpf *skel,
+			 struct registry *reg)
 {
-	int fd = bpf_map__fd(st->skel->maps.cgroup_hist);
+	int fd = bpf_map__fd(skel->maps.cgroup_hist);
 	size_t kept = 0;
 
 	st->out_of_memory = false;
@@ -356,8 +312,8 @@ static int update_groups(struct runqlat_state *st, struct registry *reg)
 	st->n_groups = kept;
 	/* Room again (or a refusal that was not for room): new groups may
 	 * insert. */
-	if (st->skel->bss->cgroups_full && st->n_groups < st->max_cgroups)
-		st->skel->bss->cgroups_full = false;
+	if (skel->bss->cgroups_full && st->n_groups < st->max_cgroups)
+		skel->bss->cgroups_full = false;
 	if (st->out_of_memory)
 		log_msg(LOG_ERROR, "runqlat: out of memory", NULL);
 	return st->out_of_memory ? -1 : 0;
@@ -365,16 +321,17 @@ static int update_groups(struct runqlat_state *st, struct registry *reg)
 
 /* ---- the round --------------------------------------------------------------- */
 
-static int runqlat_update(struct collector_ctx *ctx, struct registry *reg)
+static int runqlat_update(struct bpf_run *r, struct registry *reg)
 {
-	struct runqlat_state *st = ctx->state;
+	struct runqlat_state *st = r->state;
+	struct runqlat_bpf *skel = r->skel;
 	uint64_t entries[HIST_ENTRIES], counters[RUNQLAT_COUNTERS];
 	struct label other = {"cgroup", "other"};
 
-	if (st->by_cgroup && update_groups(st, reg) < 0)
+	if (st->by_cgroup && update_groups(st, skel, reg) < 0)
 		return -1;
-	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.hist), 0, HIST_ENTRIES, entries) < 0 ||
-	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, RUNQLAT_COUNTERS, counters) < 0)
+	if (bpf_percpu_sum(bpf_map__fd(skel->maps.hist), 0, HIST_ENTRIES, entries) < 0 ||
+	    bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, RUNQLAT_COUNTERS, counters) < 0)
 		return -1;
 	/* By cgroup, the array holds the waits of groups past max_cgroups. */
 	bpf_emit_log2_histogram(reg, &latency, st->by_cgroup ? &other : NULL, st->by_cgroup, entries,
@@ -383,22 +340,19 @@ static int runqlat_update(struct collector_ctx *ctx, struct registry *reg)
 		registry_emit(reg, &untracked, NULL, NULL, 0,
 			      (double)counters[RUNQLAT_CGROUP_OVERFLOW], 0);
 	registry_emit(reg, &overflow, NULL, NULL, 0, (double)counters[RUNQLAT_START_OVERFLOW], 0);
-	bpf_emit_program_stats(reg, "runqlat", st->skel->obj);
 	return 0;
 }
 
-static void runqlat_exit(struct collector_ctx *ctx)
-{
-	runqlat_free(ctx->state);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_runqlat = {
-	.name = "runqlat",
-	.default_enabled = true,
-	.opts_size = sizeof(struct runqlat_opts),
-	.opts = runqlat_opt_descs,
-	.init = runqlat_init,
+const struct bpf_collector bpf_collector_runqlat = {
+	.collector =
+		BPF_COLLECTOR("runqlat", true, sizeof(struct runqlat_opts), runqlat_opt_descs),
+	.skel = &runqlat_bpf_ops,
+	.state_size = sizeof(struct runqlat_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.prepare = runqlat_prepare,
+	.configure = runqlat_configure,
+	.describe = runqlat_describe,
 	.update = runqlat_update,
-	.exit = runqlat_exit,
+	.release = runqlat_release,
 };

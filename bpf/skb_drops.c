@@ -42,14 +42,15 @@
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
 #include "bpf/listen_diag.h"
+#include "bpf/loader.h"
 #include "bpf/mapread.h"
 #include "bpf/skb_drops.h"
 #include "bpf/skb_drops.skel.h" /* generated into $(BUILD)/bpf */
-#include "bpf/tphook.h"
+
+BPF_SKEL_OPS(skb_drops_bpf);
 
 struct skb_drops_opts {
 	int64_t max_ports;  /* listening ports counted one by one */
@@ -94,89 +95,81 @@ static const struct metric_desc untracked_desc = {
 	METRIC_COUNTER};
 
 struct skb_drops_state {
-	struct skb_drops_bpf *skel;
 	struct enum_names reasons; /* value -> name, for values < n_slots - 1 */
 	uint32_t n_slots;          /* max_reason + 1 */
+	int64_t overflow;          /* SKB_DROP_REASON_TCP_LISTEN_OVERFLOW, or -1 */
+	int nargs;                 /* kfree_skb's: 3 with the reason */
 	uint64_t *counts;
 	bool listen_ports;
 	struct registry *reg;      /* during update */
 };
 
-static void skb_drops_free(struct skb_drops_state *st)
+static const struct bpf_hook raw_hook[] = {{BPF_RAW_TP, NULL, "kfree_skb"}, BPF_HOOKS_END};
+static const struct bpf_hook tp_hook[] = {{BPF_TRACEPOINT, "skb", "kfree_skb"}, BPF_HOOKS_END};
+static const char *const tp_progs[] = {"skb_drops_kfree_skb_tp", NULL};
+static const struct bpf_way ways[] = {
+	{"raw_tp", NULL, raw_hook, NULL}, /* the program with the reason, or without */
+	{"tracepoint", NULL, tp_hook, tp_progs},
+};
+
+static void skb_drops_release(struct bpf_run *r)
 {
-	if (!st)
-		return;
-	skb_drops_bpf__destroy(st->skel);
+	struct skb_drops_state *st = r->state;
+
 	btf_enum_free(&st->reasons);
 	free(st->counts);
-	free(st);
 }
 
-static int skb_drops_init(struct collector_ctx *ctx)
+/* The drop reasons this kernel has, from its BTF. */
+static int skb_drops_prepare(struct bpf_run *r)
 {
-	const struct skb_drops_opts *opts = ctx->opts;
-	const char *want = opts ? opts->hook : NULL;
-	struct skb_drops_state *st = NULL;
-	const struct btf *btf;
-	enum tp_hook hook;
-	int64_t max_reason = 0, overflow = -1;
-	const char *prog;
-	char where[96];
-	int nargs;
+	const struct skb_drops_opts *opts = r->opts;
+	struct skb_drops_state *st = r->state;
+	const struct btf *btf = bpf_kernel_btf();
+	int64_t max_reason = 0;
 
-	bpf_setup();
-	hook = tphook_choose("skb", "kfree_skb", want);
-	if (hook == TP_HOOK_NONE) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-			"collector=skb_drops hook=%s",
-			tphook_describe(hook, "skb", "kfree_skb", want, where, sizeof(where)));
-		return -1;
-	}
-	btf = bpf_kernel_btf();
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		goto fail;
+	st->overflow = -1;
 	/* Kernels before 5.17 have neither the enum nor the argument. */
 	if (!btf_enum_value(btf, "SKB_DROP_REASON_MAX", &max_reason) || max_reason <= 0)
 		max_reason = 1;
 	if (max_reason >= SKB_DROPS_MAX_SLOTS)
 		max_reason = SKB_DROPS_MAX_SLOTS - 1;
-	btf_enum_value(btf, "SKB_DROP_REASON_TCP_LISTEN_OVERFLOW", &overflow);
+	btf_enum_value(btf, "SKB_DROP_REASON_TCP_LISTEN_OVERFLOW", &st->overflow);
 	btf_enum_load(btf, "SKB_DROP_REASON_NOT_SPECIFIED", "SKB_", "SKB_DROP_REASON_|SKB_",
 		      max_reason, &st->reasons);
-	nargs = btf_enum_tp_nargs(btf, "kfree_skb");
-
+	st->nargs = btf_enum_tp_nargs(btf, "kfree_skb");
 	st->listen_ports = !opts || opts->listen_ports;
 	st->n_slots = (uint32_t)max_reason + 1;
 	st->counts = calloc(st->n_slots, sizeof(*st->counts));
-	st->skel = skb_drops_bpf__open();
-	if (!st->counts || !st->skel)
-		goto fail;
-	if (hook == TP_HOOK_TRACEPOINT)
-		prog = "skb_drops_kfree_skb_tp";
-	else if (nargs >= 3)
-		prog = "skb_drops_kfree_skb";
-	else
-		prog = "skb_drops_kfree_skb_noreason";
-	tphook_keep_only(st->skel->obj, &prog, 1);
-	st->skel->rodata->max_reason = (uint32_t)max_reason;
-	st->skel->rodata->listen_overflow_reason =
-		overflow >= 0 && overflow < max_reason ? (uint32_t)overflow : ~0U;
-	bpf_map__set_max_entries(st->skel->maps.drops, st->n_slots);
+	return st->counts ? 0 : -1;
+}
+
+static int skb_drops_configure(struct bpf_run *r)
+{
+	const struct skb_drops_opts *opts = r->opts;
+	struct skb_drops_state *st = r->state;
+	struct skb_drops_bpf *skel = r->skel;
+	uint32_t max_reason = st->n_slots - 1;
+
+	if (!ways[r->way].progs) {
+		r->program = st->nargs >= 3 ? "skb_drops_kfree_skb" : "skb_drops_kfree_skb_noreason";
+		bpf_keep_programs(r, &r->program, 1);
+	}
+	skel->rodata->max_reason = max_reason;
+	skel->rodata->listen_overflow_reason =
+		st->overflow >= 0 && st->overflow < max_reason ? (uint32_t)st->overflow : ~0U;
+	bpf_map__set_max_entries(skel->maps.drops, st->n_slots);
 	if (opts && opts->max_ports > 0)
-		bpf_map__set_max_entries(st->skel->maps.overflow_ports,
-					 (uint32_t)opts->max_ports);
-	if (skb_drops_bpf__load(st->skel) || skb_drops_bpf__attach(st->skel))
-		goto fail;
-	log_msg(LOG_DEBUG, "bpf collector loaded", "collector=skb_drops program=%s reasons=%u "
-		"listen_overflow_reason=%lld", prog, st->n_slots - 1, (long long)overflow);
-	ctx->state = st;
+		bpf_map__set_max_entries(skel->maps.overflow_ports, (uint32_t)opts->max_ports);
 	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=skb_drops err=%d", -errno);
-	skb_drops_free(st);
-	return -1;
+}
+
+static void skb_drops_describe(const struct bpf_run *r, char *buf, size_t size)
+{
+	const struct skb_drops_state *st = r->state;
+
+	snprintf(buf, size, "program=%s reasons=%u listen_overflow_reason=%lld", r->program,
+		 st->n_slots - 1, (long long)st->overflow);
 }
 
 static void emit_port(const void *key, uint64_t sum, void *arg)
@@ -203,14 +196,15 @@ static void emit_listener(const struct listen_port *p, void *arg)
 	registry_emit(st->reg, &listen_capacity_desc, NULL, &l, 1, (double)p->capacity, 0);
 }
 
-static int skb_drops_update(struct collector_ctx *ctx, struct registry *reg)
+static int skb_drops_update(struct bpf_run *r, struct registry *reg)
 {
-	struct skb_drops_state *st = ctx->state;
+	struct skb_drops_state *st = r->state;
+	struct skb_drops_bpf *skel = r->skel;
 	uint64_t counters[SKB_DROPS_COUNTERS];
 	char other[24];
 
-	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.drops), 0, st->n_slots, st->counts) < 0 ||
-	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, SKB_DROPS_COUNTERS,
+	if (bpf_percpu_sum(bpf_map__fd(skel->maps.drops), 0, st->n_slots, st->counts) < 0 ||
+	    bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, SKB_DROPS_COUNTERS,
 			   counters) < 0)
 		return -1;
 	for (uint32_t v = 0; v < st->n_slots; v++) {
@@ -228,29 +222,28 @@ static int skb_drops_update(struct collector_ctx *ctx, struct registry *reg)
 		registry_emit(reg, &drops_desc, NULL, &l, 1, (double)st->counts[v], 0);
 	}
 	st->reg = reg;
-	if (mapread_percpu_hash(bpf_map__fd(st->skel->maps.overflow_ports), sizeof(uint32_t),
+	if (mapread_percpu_hash(bpf_map__fd(skel->maps.overflow_ports), sizeof(uint32_t),
 				emit_port, st) < 0)
 		return -1;
 	registry_emit(reg, &untracked_desc, NULL, NULL, 0, (double)counters[SKB_DROPS_PORTS_FULL],
 		      0);
 	if (st->listen_ports && listen_diag_ports(emit_listener, st) < 0)
 		log_msg(LOG_DEBUG, "sock_diag dump failed", "collector=skb_drops err=%d", -errno);
-	bpf_emit_program_stats(reg, "skb_drops", st->skel->obj);
 	return 0;
 }
 
-static void skb_drops_exit(struct collector_ctx *ctx)
-{
-	skb_drops_free(ctx->state);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_skb_drops = {
-	.name = "skb_drops",
-	.default_enabled = true,
-	.opts_size = sizeof(struct skb_drops_opts),
-	.opts = skb_drops_opt_descs,
-	.init = skb_drops_init,
+const struct bpf_collector bpf_collector_skb_drops = {
+	.collector =
+		BPF_COLLECTOR("skb_drops", true, sizeof(struct skb_drops_opts), skb_drops_opt_descs),
+	.skel = &skb_drops_bpf_ops,
+	.state_size = sizeof(struct skb_drops_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.pin_option = "hook",
+	.loaded_debug = true,
+	.prepare = skb_drops_prepare,
+	.configure = skb_drops_configure,
+	.describe = skb_drops_describe,
 	.update = skb_drops_update,
-	.exit = skb_drops_exit,
+	.release = skb_drops_release,
 };

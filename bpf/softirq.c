@@ -7,20 +7,19 @@
  * NET_RX, BLOCK, IRQ_POLL, TASKLET, SCHED, HRTIMER, RCU: the names
  * /proc/softirqs prints). Without BTF for them, that fixed list, which is
  * in the kernel's enum order since 2.6.35 (IRQ_POLL was BLOCK_IOPOLL). */
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
 
-#include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
+#include "bpf/loader.h"
 #include "bpf/softirq.h"
 #include "bpf/softirq.skel.h" /* generated into $(BUILD)/bpf */
+
+BPF_SKEL_OPS(softirq_bpf);
 
 /* Buckets up to 2^20 us (1 s): a softirq that long is already a disaster. */
 #define SOFTIRQ_BUCKETS 20
@@ -30,12 +29,14 @@ static const struct metric_desc duration = {
 	"Time a softirq vector's handler ran on a CPU, per run (hard interrupts included).",
 	METRIC_HISTOGRAM};
 
-static const char *const hooks[] = {"softirq_entry", "softirq_exit"};
+static const struct bpf_hook hooks[] = {
+	{BPF_RAW_TP, NULL, "softirq_entry"}, {BPF_RAW_TP, NULL, "softirq_exit"}, BPF_HOOKS_END};
+static const struct bpf_way ways[] = {{NULL, NULL, hooks, NULL}};
+
 static const char *const fixed_names[] = {"HI",      "TIMER", "NET_TX",  "NET_RX", "BLOCK",
 					  "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU"};
 
 struct softirq_state {
-	struct softirq_bpf *skel;
 	char names[SOFTIRQ_MAX_VECTORS][16]; /* "" for numbers without a vector */
 };
 
@@ -51,48 +52,27 @@ static void name_vector(const char *name, int64_t value, void *arg)
 	st->names[value][len - suffix] = '\0';
 }
 
-static void name_vectors(struct softirq_state *st)
+static int name_vectors(struct bpf_run *r)
 {
+	struct softirq_state *st = r->state;
+
 	if (btf_enum_each(bpf_kernel_btf(), "NR_SOFTIRQS", name_vector, st) < 0)
 		for (size_t v = 0; v < sizeof(fixed_names) / sizeof(fixed_names[0]); v++)
 			snprintf(st->names[v], sizeof(st->names[v]), "%s", fixed_names[v]);
-}
-
-static int softirq_init(struct collector_ctx *ctx)
-{
-	struct softirq_state *st;
-
-	bpf_setup();
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (!bpf_has_raw_tracepoint(hooks[i])) {
-			log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-				"collector=softirq hook=raw_tp/%s", hooks[i]);
-			return -1;
-		}
-	}
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		goto fail;
-	name_vectors(st);
-	st->skel = softirq_bpf__open_and_load();
-	if (!st->skel || softirq_bpf__attach(st->skel))
-		goto fail;
-	log_msg(LOG_INFO, "bpf collector loaded", "collector=softirq hook=raw_tp");
-	ctx->state = st;
 	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=softirq err=%d", -errno);
-	if (st)
-		softirq_bpf__destroy(st->skel);
-	free(st);
-	return -1;
 }
 
-static int softirq_update(struct collector_ctx *ctx, struct registry *reg)
+static void describe(const struct bpf_run *r, char *buf, size_t size)
 {
-	struct softirq_state *st = ctx->state;
-	int fd = bpf_map__fd(st->skel->maps.hist);
+	(void)r;
+	snprintf(buf, size, "hook=raw_tp");
+}
+
+static int softirq_update(struct bpf_run *r, struct registry *reg)
+{
+	struct softirq_state *st = r->state;
+	struct softirq_bpf *skel = r->skel;
+	int fd = bpf_map__fd(skel->maps.hist);
 	uint64_t entries[HIST_ENTRIES];
 
 	for (uint32_t v = 0; v < SOFTIRQ_MAX_VECTORS; v++) {
@@ -107,27 +87,19 @@ static int softirq_update(struct collector_ctx *ctx, struct registry *reg)
 		bpf_emit_log2_histogram(reg, &duration, &l, 1, entries, SOFTIRQ_BUCKETS,
 					SOFTIRQ_UNIT_NS / 1e9, 1e-9);
 	}
-	bpf_emit_program_stats(reg, "softirq", st->skel->obj);
 	return 0;
-}
-
-static void softirq_collector_exit(struct collector_ctx *ctx)
-{
-	struct softirq_state *st = ctx->state;
-
-	if (st)
-		softirq_bpf__destroy(st->skel);
-	free(st);
-	ctx->state = NULL;
 }
 
 /* Off by default: two clock reads per softirq cost ~210 ns here (make
  * bench), above the 100 ns a default collector may cost, and a busy
  * network host runs 100,000 softirqs a second. */
-const struct collector bpf_collector_softirq = {
-	.name = "softirq",
-	.default_enabled = false,
-	.init = softirq_init,
+const struct bpf_collector bpf_collector_softirq = {
+	.collector = BPF_COLLECTOR("softirq", false, 0, NULL),
+	.skel = &softirq_bpf_ops,
+	.state_size = sizeof(struct softirq_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.prepare = name_vectors,
+	.describe = describe,
 	.update = softirq_update,
-	.exit = softirq_collector_exit,
 };

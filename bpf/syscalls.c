@@ -17,11 +17,13 @@
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
+#include "bpf/loader.h"
 #include "bpf/syscall_names.h"
 #include "bpf/syscalls.h"
 #include "bpf/syscalls.skel.h" /* generated into $(BUILD)/bpf */
+
+BPF_SKEL_OPS(syscalls_bpf);
 
 /* Buckets up to 2^27 us (134 s); blocking calls past that count in +Inf. */
 #define SYSCALLS_BUCKETS 27
@@ -63,11 +65,18 @@ static const struct metric_desc overflow_desc = {
 	"Syscalls not timed because max_inflight threads were already being timed.",
 	METRIC_COUNTER};
 
-static const char *const hooks[] = {"sys_enter", "sys_exit"};
+static const struct bpf_hook hooks[] = {
+	{BPF_RAW_TP, NULL, "sys_enter"}, {BPF_RAW_TP, NULL, "sys_exit"}, BPF_HOOKS_END};
+/* Where entry times wait: task local storage, else a hash by thread id. */
+enum storage { STORAGE_TASK, STORAGE_HASH };
+static const char *const task_progs[] = {"syscall_enter", "syscall_exit", NULL};
+static const char *const hash_progs[] = {"syscall_enter_hash", "syscall_exit_hash", NULL};
+static const struct bpf_way ways[] = {
+	[STORAGE_TASK] = {"task", NULL, hooks, task_progs},
+	[STORAGE_HASH] = {"hash", NULL, hooks, hash_progs},
+};
 
 struct syscalls_state {
-	struct syscalls_bpf *skel;
-	int storage;            /* enum storage */
 	bool skel_tried;        /* configure() warned once already */
 	unsigned n;             /* configured syscalls found: slots 0 .. n-1 */
 	bool other;             /* slot n */
@@ -76,8 +85,8 @@ struct syscalls_state {
 
 /* Fills the slot table from the configured names. Names this architecture
  * lacks are skipped, with one warning listing them. */
-static void configure(struct syscalls_state *st, struct syscalls_bpf *skel, const char *list,
-		      bool warn)
+static void fill_slots(struct syscalls_state *st, struct syscalls_bpf *skel, const char *list,
+		       bool warn)
 {
 	char *copy = strdup(list ? list : ""), *save = NULL, unknown[256] = "";
 	__u8 *slot_of = (__u8 *)skel->rodata->slot_of;
@@ -120,112 +129,66 @@ static void configure(struct syscalls_state *st, struct syscalls_bpf *skel, cons
 		slot_of[nr] = SYSCALLS_UNTIMED;
 }
 
-enum storage { STORAGE_TASK, STORAGE_HASH, STORAGES };
-static const char *const storage_option[STORAGES] = {"task", "hash"};
-
-/* Opens, configures and loads the skeleton with only storage s's programs
- * and map. 0, or -1 (errno set). */
-static int load(struct syscalls_state *st, const struct syscalls_opts *opts, enum storage s)
+static int syscalls_prepare(struct bpf_run *r)
 {
-	struct syscalls_bpf *skel = syscalls_bpf__open();
-	bool task = s == STORAGE_TASK;
-	int err;
+	const struct syscalls_opts *opts = r->opts;
+	struct syscalls_state *st = r->state;
 
-	if (!skel)
+	st->other = opts ? opts->other : true;
+	return 0;
+}
+
+/* The slot table, and only this storage's map. */
+static int syscalls_configure(struct bpf_run *r)
+{
+	const struct syscalls_opts *opts = r->opts;
+	struct syscalls_state *st = r->state;
+	struct syscalls_bpf *skel = r->skel;
+	bool task = r->way == STORAGE_TASK;
+
+	if (task && !bpf_has_map_type_task_storage()) {
+		errno = ENOTSUP;
 		return -1;
+	}
 	st->n = 0;
-	configure(st, skel, opts ? opts->syscalls : DEFAULT_SYSCALLS, !st->skel_tried);
+	fill_slots(st, skel, opts ? opts->syscalls : DEFAULT_SYSCALLS, !st->skel_tried);
 	st->skel_tried = true;
-	bpf_program__set_autoload(skel->progs.syscall_enter, task);
-	bpf_program__set_autoload(skel->progs.syscall_exit, task);
-	bpf_program__set_autoload(skel->progs.syscall_enter_hash, !task);
-	bpf_program__set_autoload(skel->progs.syscall_exit_hash, !task);
 	if (bpf_map__set_autocreate(skel->maps.task_start, task) ||
 	    bpf_map__set_autocreate(skel->maps.start, !task) ||
 	    (opts && opts->max_inflight > 0 &&
 	     bpf_map__set_max_entries(skel->maps.start, (uint32_t)opts->max_inflight)) ||
-	    bpf_map__set_max_entries(skel->maps.hist, (st->n + 1) * HIST_ENTRIES) ||
-	    syscalls_bpf__load(skel)) {
-		err = errno;
-		syscalls_bpf__destroy(skel);
-		errno = err;
+	    bpf_map__set_max_entries(skel->maps.hist, (st->n + 1) * HIST_ENTRIES))
 		return -1;
-	}
-	st->skel = skel;
 	return 0;
 }
 
-static int syscalls_init(struct collector_ctx *ctx)
+static int syscalls_ready(struct bpf_run *r)
 {
-	const struct syscalls_opts *opts = ctx->opts;
-	const char *want = opts && opts->storage && *opts->storage ? opts->storage : "auto";
-	struct syscalls_state *st;
-	int err = 0;
+	const struct syscalls_state *st = r->state;
 
-	bpf_setup();
-	if (strcmp(want, "auto") != 0 && strcmp(want, storage_option[STORAGE_TASK]) != 0 &&
-	    strcmp(want, storage_option[STORAGE_HASH]) != 0) {
-		log_msg(LOG_WARN, "bpf collector disabled: unknown storage option",
-			"collector=syscalls storage=%s want=\"auto, task or hash\"", want);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (!bpf_has_raw_tracepoint(hooks[i])) {
-			log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-				"collector=syscalls hook=raw_tp/%s", hooks[i]);
-			return -1;
-		}
-	}
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		goto fail;
-	st->other = opts ? opts->other : true;
-	for (int s = 0; s < STORAGES && !st->skel; s++) {
-		if (strcmp(want, "auto") != 0 && strcmp(want, storage_option[s]) != 0)
-			continue;
-		if (s == STORAGE_TASK && !bpf_has_map_type_task_storage()) {
-			err = ENOTSUP;
-			continue;
-		}
-		if (load(st, opts, (enum storage)s) < 0)
-			err = errno;
-		else
-			st->storage = s;
-	}
-	if (!st->skel) {
-		errno = err;
-		goto fail;
-	}
-	if (!st->n && !st->other) {
-		log_msg(LOG_WARN, "bpf collector disabled: nothing to time",
-			"collector=syscalls hint=\"list syscalls, or set other: true\"");
-		syscalls_bpf__destroy(st->skel);
-		free(st);
-		return -1;
-	}
-	if (syscalls_bpf__attach(st->skel))
-		goto fail;
-	log_msg(LOG_INFO, "bpf collector loaded",
-		"collector=syscalls storage=%s syscalls=%u other=%s", storage_option[st->storage],
-		st->n, st->other ? "true" : "false");
-	ctx->state = st;
-	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=syscalls storage=%s err=%d", want, -errno);
-	if (st)
-		syscalls_bpf__destroy(st->skel);
-	free(st);
-	return -1;
+	if (st->n || st->other)
+		return 0;
+	log_msg(LOG_WARN, "bpf collector disabled: nothing to time",
+		"collector=syscalls hint=\"list syscalls, or set other: true\"");
+	return BPF_LOGGED;
 }
 
-static int syscalls_update(struct collector_ctx *ctx, struct registry *reg)
+static void syscalls_describe(const struct bpf_run *r, char *buf, size_t size)
 {
-	struct syscalls_state *st = ctx->state;
-	int fd = bpf_map__fd(st->skel->maps.hist);
+	const struct syscalls_state *st = r->state;
+
+	snprintf(buf, size, "storage=%s syscalls=%u other=%s", ways[r->way].option, st->n,
+		 st->other ? "true" : "false");
+}
+
+static int syscalls_update(struct bpf_run *r, struct registry *reg)
+{
+	struct syscalls_state *st = r->state;
+	struct syscalls_bpf *skel = r->skel;
+	int fd = bpf_map__fd(skel->maps.hist);
 	uint64_t entries[HIST_ENTRIES], counters[SYSCALLS_COUNTERS], sum;
 
-	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, SYSCALLS_COUNTERS,
+	if (bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, SYSCALLS_COUNTERS,
 			   counters) < 0)
 		return -1;
 	for (unsigned s = 0; s < st->n + (st->other ? 1 : 0); s++) {
@@ -243,26 +206,21 @@ static int syscalls_update(struct collector_ctx *ctx, struct registry *reg)
 	}
 	registry_emit(reg, &overflow_desc, NULL, NULL, 0,
 		      (double)counters[SYSCALLS_START_OVERFLOW], 0);
-	bpf_emit_program_stats(reg, "syscalls", st->skel->obj);
 	return 0;
 }
 
-static void syscalls_exit(struct collector_ctx *ctx)
-{
-	struct syscalls_state *st = ctx->state;
-
-	if (st)
-		syscalls_bpf__destroy(st->skel);
-	free(st);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_syscalls = {
-	.name = "syscalls",
-	.default_enabled = false,
-	.opts_size = sizeof(struct syscalls_opts),
-	.opts = syscalls_opt_descs,
-	.init = syscalls_init,
+const struct bpf_collector bpf_collector_syscalls = {
+	.collector = BPF_COLLECTOR("syscalls", false, sizeof(struct syscalls_opts),
+				   syscalls_opt_descs),
+	.skel = &syscalls_bpf_ops,
+	.state_size = sizeof(struct syscalls_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.pin_option = "storage",
+	.fail_names_pin = true,
+	.prepare = syscalls_prepare,
+	.configure = syscalls_configure,
+	.ready = syscalls_ready,
+	.describe = syscalls_describe,
 	.update = syscalls_update,
-	.exit = syscalls_exit,
 };

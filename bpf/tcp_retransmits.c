@@ -17,24 +17,22 @@
  * programs do not load, then the classic tracepoint when the raw one is
  * absent; the SYN-ACK program goes the same way in. The option `hook`
  * (auto, tp_btf, raw_tp, tracepoint) pins one. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
+#include "bpf/loader.h"
 #include "bpf/mapread.h"
 #include "bpf/portcount.h"
 #include "bpf/tcp_retransmits.h"
 #include "bpf/tcp_retransmits.skel.h" /* generated into $(BUILD)/bpf */
-#include "bpf/tphook.h"
+
+BPF_SKEL_OPS(tcp_retransmits_bpf);
 
 struct tcp_retransmits_opts {
 	bool remote_port;  /* also count by remote port */
@@ -61,131 +59,95 @@ static const struct metric_desc port_desc = {
 	METRIC_COUNTER};
 
 struct tcp_retransmits_state {
-	struct tcp_retransmits_bpf *skel;
 	struct enum_names states;
 	struct top_ports ports; /* when by port */
+	bool err;               /* tcp_retransmit_skb passes (sk, skb, err), not (sk, skb) */
+	const char *synack;     /* the SYN-ACK program loaded, or NULL */
 };
 
-static void tcp_retransmits_free(struct tcp_retransmits_state *st)
+static const struct bpf_hook raw_hook[] = {{BPF_RAW_TP, NULL, "tcp_retransmit_skb"}, BPF_HOOKS_END};
+static const struct bpf_hook tp_hook[] = {
+	{BPF_TRACEPOINT, "tcp", "tcp_retransmit_skb"}, BPF_HOOKS_END};
+/* Raw tracepoints mean tp_btf (direct reads) then raw_tp (probe reads); a
+ * classic tracepoint has its own programs. configure names them. */
+enum way { WAY_TP_BTF, WAY_RAW_TP, WAY_TRACEPOINT };
+static const struct bpf_way ways[] = {
+	[WAY_TP_BTF] = {"tp_btf", NULL, raw_hook, NULL},
+	[WAY_RAW_TP] = {"raw_tp", NULL, raw_hook, NULL},
+	[WAY_TRACEPOINT] = {"tracepoint", NULL, tp_hook, NULL},
+};
+/* Per way: the skb program without and with err, and the SYN-ACK one. */
+static const char *const skb_progs[][2] = {
+	[WAY_TP_BTF] = {"tcp_retransmit_skb_btf", "tcp_retransmit_skb_err_btf"},
+	[WAY_RAW_TP] = {"tcp_retransmit_skb", "tcp_retransmit_skb_err"},
+	[WAY_TRACEPOINT] = {"tcp_retransmit_skb_tp", "tcp_retransmit_skb_tp"},
+};
+static const char *const synack_progs[] = {
+	[WAY_TP_BTF] = "tcp_retransmit_synack_btf",
+	[WAY_RAW_TP] = "tcp_retransmit_synack",
+	[WAY_TRACEPOINT] = "tcp_retransmit_synack_tp",
+};
+
+static void tcp_retransmits_release(struct bpf_run *r)
 {
-	if (!st)
-		return;
-	tcp_retransmits_bpf__destroy(st->skel);
+	struct tcp_retransmits_state *st = r->state;
+
 	btf_enum_free(&st->states);
 	top_ports_free(&st->ports);
-	free(st);
 }
 
-/* Opens and loads the skeleton with programs progs alone (the skb
- * program, and the SYN-ACK one or NULL). 0, or -1 with errno set and
- * st->skel NULL. */
-static int load(struct tcp_retransmits_state *st, const char *const progs[2])
+static int tcp_retransmits_prepare(struct bpf_run *r)
 {
-	struct tcp_retransmits_bpf *skel = tcp_retransmits_bpf__open();
-	int err;
-
-	if (!skel)
-		return -1;
-	tphook_keep_only(skel->obj, progs, 2);
-	if (st->ports.counts) {
-		skel->rodata->by_port = true;
-		bpf_map__set_max_entries(skel->maps.ports, PORTCOUNT_CHUNKS);
-	}
-	if (tcp_retransmits_bpf__load(skel) || tcp_retransmits_bpf__attach(skel)) {
-		err = errno;
-		tcp_retransmits_bpf__destroy(skel);
-		errno = err;
-		return -1;
-	}
-	st->skel = skel;
-	return 0;
-}
-
-/* The program pairs to try (skb, SYN-ACK), cheapest first, for hook and
- * the option want: raw tracepoints mean tp_btf (direct reads) then raw_tp
- * (probe reads); a classic tracepoint has its own. synack: the kernel has
- * tcp_retransmit_synack the same way in; err: tcp_retransmit_skb passes
- * (sk, skb, err), not (sk, skb). */
-static size_t candidates(enum tp_hook hook, const char *want, bool synack, bool err,
-			 const char *progs[2][2])
-{
-	bool any = !want || !strcmp(want, "auto");
-	size_t n = 0;
-
-	if (hook == TP_HOOK_TRACEPOINT) {
-		progs[n][0] = "tcp_retransmit_skb_tp";
-		progs[n++][1] = synack ? "tcp_retransmit_synack_tp" : NULL;
-		return n;
-	}
-	if (any || !strcmp(want, "tp_btf")) {
-		progs[n][0] = err ? "tcp_retransmit_skb_err_btf" : "tcp_retransmit_skb_btf";
-		progs[n++][1] = synack ? "tcp_retransmit_synack_btf" : NULL;
-	}
-	if (any || !strcmp(want, "raw_tp")) {
-		progs[n][0] = err ? "tcp_retransmit_skb_err" : "tcp_retransmit_skb";
-		progs[n++][1] = synack ? "tcp_retransmit_synack" : NULL;
-	}
-	return n;
-}
-
-static int tcp_retransmits_init(struct collector_ctx *ctx)
-{
-	const struct tcp_retransmits_opts *opts = ctx->opts;
-	const char *want = opts ? opts->hook : NULL;
-	struct tcp_retransmits_state *st = NULL;
-	const char *progs[2][2];
-	enum tp_hook hook, synack;
-	const struct btf *btf;
+	const struct tcp_retransmits_opts *opts = r->opts;
+	struct tcp_retransmits_state *st = r->state;
+	const struct btf *btf = bpf_kernel_btf();
 	int64_t max_states = TCP_RETRANS_STATES;
-	size_t n, i;
-	char where[96];
 
-	bpf_setup();
-	/* tp_btf needs what raw_tp needs: the raw tracepoint. */
-	hook = tphook_choose("tcp", "tcp_retransmit_skb",
-			     want && !strcmp(want, "tp_btf") ? "raw_tp" : want);
-	if (hook == TP_HOOK_NONE) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-			"collector=tcp_retransmits hook=%s",
-			tphook_describe(hook, "tcp", "tcp_retransmit_skb", want, where, sizeof(where)));
-		return -1;
-	}
-	/* SYN-ACK retransmissions: the same way in, when the kernel has it. */
-	synack = tphook_choose("tcp", "tcp_retransmit_synack",
-			       hook == TP_HOOK_RAW ? "raw_tp" : "tracepoint");
-	if (!(st = calloc(1, sizeof(*st))))
-		goto fail;
-	btf = bpf_kernel_btf();
 	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_RETRANS_STATES)
 		max_states = TCP_RETRANS_STATES;
 	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
 	if (opts && opts->remote_port && top_ports_init(&st->ports, opts->top_ports) < 0)
-		goto fail;
-	n = candidates(hook, want, synack != TP_HOOK_NONE,
-		       btf_enum_tp_nargs(btf, "tcp_retransmit_skb") >= 3, progs);
-	for (i = 0; i < n && load(st, progs[i]) < 0; i++)
-		log_msg(LOG_DEBUG, "bpf program did not load",
-			"collector=tcp_retransmits program=%s err=%d", progs[i][0], -errno);
-	if (!st->skel)
-		goto fail;
-	log_msg(LOG_INFO, "bpf collector loaded", "collector=tcp_retransmits program=%s synack=%s",
-		progs[i][0], progs[i][1] ? progs[i][1] : "none");
-	ctx->state = st;
+		return -1;
+	st->err = btf_enum_tp_nargs(btf, "tcp_retransmit_skb") >= 3;
 	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=tcp_retransmits err=%d", -errno);
-	tcp_retransmits_free(st);
-	return -1;
 }
 
-static int tcp_retransmits_update(struct collector_ctx *ctx, struct registry *reg)
+/* The skb program, and the SYN-ACK one when the kernel has
+ * tcp_retransmit_synack the same way in. */
+static int tcp_retransmits_configure(struct bpf_run *r)
 {
-	struct tcp_retransmits_state *st = ctx->state;
+	struct tcp_retransmits_state *st = r->state;
+	struct tcp_retransmits_bpf *skel = r->skel;
+	bool synack = r->way == WAY_TRACEPOINT
+			      ? bpf_has_tracefs_event("tcp", "tcp_retransmit_synack")
+			      : bpf_has_raw_tracepoint("tcp_retransmit_synack");
+	const char *progs[2] = {skb_progs[r->way][st->err], synack ? synack_progs[r->way] : NULL};
+
+	r->program = progs[0];
+	st->synack = progs[1];
+	bpf_keep_programs(r, progs, 2);
+	if (st->ports.counts) {
+		skel->rodata->by_port = true;
+		bpf_map__set_max_entries(skel->maps.ports, PORTCOUNT_CHUNKS);
+	}
+	return 0;
+}
+
+static void tcp_retransmits_describe(const struct bpf_run *r, char *buf, size_t size)
+{
+	const struct tcp_retransmits_state *st = r->state;
+
+	snprintf(buf, size, "program=%s synack=%s", r->program, st->synack ? st->synack : "none");
+}
+
+static int tcp_retransmits_update(struct bpf_run *r, struct registry *reg)
+{
+	struct tcp_retransmits_state *st = r->state;
+	struct tcp_retransmits_bpf *skel = r->skel;
 	uint64_t counts[TCP_RETRANS_STATES];
 	char number[16];
 
-	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.retransmits), 0, TCP_RETRANS_STATES,
+	if (bpf_percpu_sum(bpf_map__fd(skel->maps.retransmits), 0, TCP_RETRANS_STATES,
 			   counts) < 0)
 		return -1;
 	for (uint32_t s = 0; s < TCP_RETRANS_STATES; s++) {
@@ -200,24 +162,22 @@ static int tcp_retransmits_update(struct collector_ctx *ctx, struct registry *re
 		registry_emit(reg, &retrans_desc, NULL, &l, 1, (double)counts[s], 0);
 	}
 	if (st->ports.counts &&
-	    top_ports_emit(&st->ports, bpf_map__fd(st->skel->maps.ports), reg, &port_desc) < 0)
+	    top_ports_emit(&st->ports, bpf_map__fd(skel->maps.ports), reg, &port_desc) < 0)
 		return -1;
-	bpf_emit_program_stats(reg, "tcp_retransmits", st->skel->obj);
 	return 0;
 }
 
-static void tcp_retransmits_exit(struct collector_ctx *ctx)
-{
-	tcp_retransmits_free(ctx->state);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_tcp_retransmits = {
-	.name = "tcp_retransmits",
-	.default_enabled = true,
-	.opts_size = sizeof(struct tcp_retransmits_opts),
-	.opts = tcp_retransmits_opt_descs,
-	.init = tcp_retransmits_init,
+const struct bpf_collector bpf_collector_tcp_retransmits = {
+	.collector = BPF_COLLECTOR("tcp_retransmits", true, sizeof(struct tcp_retransmits_opts),
+				   tcp_retransmits_opt_descs),
+	.skel = &tcp_retransmits_bpf_ops,
+	.state_size = sizeof(struct tcp_retransmits_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.pin_option = "hook",
+	.prepare = tcp_retransmits_prepare,
+	.configure = tcp_retransmits_configure,
+	.describe = tcp_retransmits_describe,
 	.update = tcp_retransmits_update,
-	.exit = tcp_retransmits_exit,
+	.release = tcp_retransmits_release,
 };

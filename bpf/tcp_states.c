@@ -17,23 +17,21 @@
  * remote port is the server's, a handful of values; for a server that
  * closes first, it is the clients' ephemeral ports, thousands of values,
  * hence the cap on what is emitted, not on what is counted. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <bpf/libbpf.h>
 
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/btf_enum.h"
+#include "bpf/loader.h"
 #include "bpf/mapread.h"
 #include "bpf/tcp_states.h"
 #include "bpf/tcp_states.skel.h" /* generated into $(BUILD)/bpf */
-#include "bpf/tphook.h"
+
+BPF_SKEL_OPS(tcp_states_bpf);
 
 /* Buckets up to 2^31 units of 64 us (38 h); longer lives count in +Inf. */
 #define TCP_LIFETIME_BUCKETS 31
@@ -77,20 +75,37 @@ static const struct metric_desc untimed_desc = {
 	"(max_inflight) their socket maps to were all taken.",
 	METRIC_COUNTER};
 
+/* The states the kernel side compares against, in struct tcp_states_state
+ * and in its rodata, in this order. */
+static const char *const compared[] = {"CLOSE", "SYN_SENT", "SYN_RECV", "FIN_WAIT2", "CLOSING"};
+#define N_COMPARED (sizeof(compared) / sizeof(compared[0]))
+
 struct tcp_states_state {
-	struct tcp_states_bpf *skel;
 	struct enum_names states;
 	struct top_ports ports; /* when time_wait_ports */
+	__u32 value[N_COMPARED];
 };
 
-static void tcp_states_free(struct tcp_states_state *st)
+static const struct bpf_hook raw_hook[] = {{BPF_RAW_TP, NULL, "inet_sock_set_state"}, BPF_HOOKS_END};
+static const struct bpf_hook tp_hook[] = {
+	{BPF_TRACEPOINT, "sock", "inet_sock_set_state"}, BPF_HOOKS_END};
+static const char *const btf_progs[] = {"tcp_states_set_state_btf", NULL};
+static const char *const raw_progs[] = {"tcp_states_set_state", NULL};
+static const char *const tp_progs[] = {"tcp_states_set_state_tp", NULL};
+/* Raw tracepoints mean tp_btf (direct reads) then raw_tp (probe reads); a
+ * classic tracepoint has its own program. */
+static const struct bpf_way ways[] = {
+	{"tp_btf", NULL, raw_hook, btf_progs},
+	{"raw_tp", NULL, raw_hook, raw_progs},
+	{"tracepoint", NULL, tp_hook, tp_progs},
+};
+
+static void tcp_states_release(struct bpf_run *r)
 {
-	if (!st)
-		return;
-	tcp_states_bpf__destroy(st->skel);
+	struct tcp_states_state *st = r->state;
+
 	btf_enum_free(&st->states);
 	top_ports_free(&st->ports);
-	free(st);
 }
 
 /* The value of TCP_<name>, into *out; false when BTF lacks it. */
@@ -118,114 +133,53 @@ static uint32_t start_sets(int64_t max_inflight)
 	return sets;
 }
 
-/* Opens and loads the skeleton with program prog alone. 0, or -1 with
- * errno set and st->skel NULL. */
-static int load(struct tcp_states_state *st, const struct tcp_states_opts *opts, const char *prog)
+/* State names and values from the kernel's BTF; the port table. */
+static int tcp_states_prepare(struct bpf_run *r)
 {
+	const struct tcp_states_opts *opts = r->opts;
+	struct tcp_states_state *st = r->state;
 	const struct btf *btf = bpf_kernel_btf();
-	struct tcp_states_bpf *skel = tcp_states_bpf__open();
-	uint32_t sets = start_sets(opts && opts->max_inflight > 0 ? opts->max_inflight : 16384);
-	int err;
+	int64_t max_states = TCP_STATES;
 
-	if (!skel)
+	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_STATES)
+		max_states = TCP_STATES;
+	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
+	if ((!opts || opts->time_wait_ports) &&
+	    top_ports_init(&st->ports, opts ? opts->top_ports : 20) < 0)
 		return -1;
-	if (!state_value(btf, "CLOSE", &skel->rodata->st_close) ||
-	    !state_value(btf, "SYN_SENT", &skel->rodata->st_syn_sent) ||
-	    !state_value(btf, "SYN_RECV", &skel->rodata->st_syn_recv) ||
-	    !state_value(btf, "FIN_WAIT2", &skel->rodata->st_fin_wait2) ||
-	    !state_value(btf, "CLOSING", &skel->rodata->st_closing)) {
-		tcp_states_bpf__destroy(skel);
-		errno = ENOENT;
-		return -1;
+	for (size_t i = 0; i < N_COMPARED; i++) {
+		if (!state_value(btf, compared[i], &st->value[i])) {
+			log_msg(LOG_WARN, "bpf collector disabled: kernel BTF lacks the TCP states",
+				"collector=tcp_states");
+			return BPF_LOGGED;
+		}
 	}
-	tphook_keep_only(skel->obj, &prog, 1);
+	return 0;
+}
+
+static int tcp_states_configure(struct bpf_run *r)
+{
+	const struct tcp_states_opts *opts = r->opts;
+	const struct tcp_states_state *st = r->state;
+	struct tcp_states_bpf *skel = r->skel;
+	uint32_t sets = start_sets(opts && opts->max_inflight > 0 ? opts->max_inflight : 16384);
+
+	skel->rodata->st_close = st->value[0];
+	skel->rodata->st_syn_sent = st->value[1];
+	skel->rodata->st_syn_recv = st->value[2];
+	skel->rodata->st_fin_wait2 = st->value[3];
+	skel->rodata->st_closing = st->value[4];
 	bpf_map__set_max_entries(skel->maps.start, sets);
 	skel->rodata->start_sets_mask = sets - 1;
 	skel->rodata->by_port = st->ports.counts != NULL;
 	if (!st->ports.counts)
 		bpf_map__set_max_entries(skel->maps.time_wait, 1);
-	if (tcp_states_bpf__load(skel) || tcp_states_bpf__attach(skel)) {
-		err = errno;
-		tcp_states_bpf__destroy(skel);
-		errno = err;
-		return -1;
-	}
-	st->skel = skel;
 	return 0;
 }
 
-/* The programs to try, cheapest first, for hook and the option want:
- * raw tracepoints mean tp_btf (direct reads) then raw_tp (probe reads); a
- * classic tracepoint has its own. */
-static size_t candidates(enum tp_hook hook, const char *want, const char *progs[2])
+static void tcp_states_describe(const struct bpf_run *r, char *buf, size_t size)
 {
-	bool any = !want || !strcmp(want, "auto");
-	size_t n = 0;
-
-	if (hook == TP_HOOK_TRACEPOINT) {
-		progs[n++] = "tcp_states_set_state_tp";
-		return n;
-	}
-	if (any || !strcmp(want, "tp_btf"))
-		progs[n++] = "tcp_states_set_state_btf";
-	if (any || !strcmp(want, "raw_tp"))
-		progs[n++] = "tcp_states_set_state";
-	return n;
-}
-
-static int tcp_states_init(struct collector_ctx *ctx)
-{
-	const struct tcp_states_opts *opts = ctx->opts;
-	const char *want = opts ? opts->hook : NULL;
-	struct tcp_states_state *st = NULL;
-	const struct btf *btf;
-	enum tp_hook hook;
-	int64_t max_states = TCP_STATES;
-	const char *progs[2];
-	size_t n, i;
-	char where[96];
-
-	bpf_setup();
-	/* tp_btf needs what raw_tp needs: the raw tracepoint. */
-	hook = tphook_choose("sock", "inet_sock_set_state",
-			     want && !strcmp(want, "tp_btf") ? "raw_tp" : want);
-	if (hook == TP_HOOK_NONE) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-			"collector=tcp_states hook=%s",
-			tphook_describe(hook, "sock", "inet_sock_set_state", want, where, sizeof(where)));
-		return -1;
-	}
-	if (!(st = calloc(1, sizeof(*st))))
-		goto fail;
-	btf = bpf_kernel_btf();
-	if (!btf_enum_value(btf, "TCP_MAX_STATES", &max_states) || max_states > TCP_STATES)
-		max_states = TCP_STATES;
-	btf_enum_load(btf, "TCP_ESTABLISHED", "TCP_", "TCP_", max_states, &st->states);
-	if (!opts || opts->time_wait_ports) {
-		if (top_ports_init(&st->ports, opts ? opts->top_ports : 20) < 0)
-			goto fail;
-	}
-	n = candidates(hook, want, progs);
-	for (i = 0; i < n && load(st, opts, progs[i]) < 0; i++)
-		log_msg(LOG_DEBUG, "bpf program did not load", "collector=tcp_states program=%s err=%d",
-			progs[i], -errno);
-	if (!st->skel) {
-		if (errno == ENOENT) {
-			log_msg(LOG_WARN, "bpf collector disabled: kernel BTF lacks the TCP states",
-				"collector=tcp_states");
-			tcp_states_free(st);
-			return -1;
-		}
-		goto fail;
-	}
-	log_msg(LOG_INFO, "bpf collector loaded", "collector=tcp_states program=%s", progs[i]);
-	ctx->state = st;
-	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=tcp_states err=%d", -errno);
-	tcp_states_free(st);
-	return -1;
+	snprintf(buf, size, "program=%s", r->program);
 }
 
 static const char *state_name(const struct tcp_states_state *st, uint32_t s, char *buf,
@@ -239,17 +193,18 @@ static const char *state_name(const struct tcp_states_state *st, uint32_t s, cha
 	return buf;
 }
 
-static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
+static int tcp_states_update(struct bpf_run *r, struct registry *reg)
 {
-	struct tcp_states_state *st = ctx->state;
+	struct tcp_states_state *st = r->state;
+	struct tcp_states_bpf *skel = r->skel;
 	uint64_t transitions[TCP_STATES * TCP_STATES], hist[HIST_ENTRIES],
 		counters[TCP_STATES_COUNTERS];
 	char old_buf[16], new_buf[16];
 
-	if (bpf_percpu_sum(bpf_map__fd(st->skel->maps.transitions), 0, TCP_STATES * TCP_STATES,
+	if (bpf_percpu_sum(bpf_map__fd(skel->maps.transitions), 0, TCP_STATES * TCP_STATES,
 			   transitions) < 0 ||
-	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.lifetime), 0, HIST_ENTRIES, hist) < 0 ||
-	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, TCP_STATES_COUNTERS,
+	    bpf_percpu_sum(bpf_map__fd(skel->maps.lifetime), 0, HIST_ENTRIES, hist) < 0 ||
+	    bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, TCP_STATES_COUNTERS,
 			   counters) < 0)
 		return -1;
 	for (uint32_t i = 0; i < TCP_STATES * TCP_STATES; i++) {
@@ -268,27 +223,25 @@ static int tcp_states_update(struct collector_ctx *ctx, struct registry *reg)
 	registry_emit(reg, &untimed_desc, NULL, NULL, 0,
 		      (double)counters[TCP_STATES_START_OVERFLOW], 0);
 	if (st->ports.counts) {
-		int fd = bpf_map__fd(st->skel->maps.time_wait);
+		int fd = bpf_map__fd(skel->maps.time_wait);
 
 		if (top_ports_emit(&st->ports, fd, reg, &time_wait_desc) < 0)
 			return -1;
 	}
-	bpf_emit_program_stats(reg, "tcp_states", st->skel->obj);
 	return 0;
 }
 
-static void tcp_states_exit(struct collector_ctx *ctx)
-{
-	tcp_states_free(ctx->state);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_tcp_states = {
-	.name = "tcp_states",
-	.default_enabled = true,
-	.opts_size = sizeof(struct tcp_states_opts),
-	.opts = tcp_states_opt_descs,
-	.init = tcp_states_init,
+const struct bpf_collector bpf_collector_tcp_states = {
+	.collector = BPF_COLLECTOR("tcp_states", true, sizeof(struct tcp_states_opts),
+				   tcp_states_opt_descs),
+	.skel = &tcp_states_bpf_ops,
+	.state_size = sizeof(struct tcp_states_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.pin_option = "hook",
+	.prepare = tcp_states_prepare,
+	.configure = tcp_states_configure,
+	.describe = tcp_states_describe,
 	.update = tcp_states_update,
-	.exit = tcp_states_exit,
+	.release = tcp_states_release,
 };

@@ -25,12 +25,13 @@
 
 #include "lib/grow.h"
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/ksyms.h"
+#include "bpf/loader.h"
 #include "bpf/timers.h"
 #include "bpf/timers.skel.h" /* generated into $(BUILD)/bpf */
-#include "bpf/tphook.h"
+
+BPF_SKEL_OPS(timers_bpf);
 
 struct timers_opts {
 	int64_t max_functions; /* callbacks counted one by one */
@@ -64,7 +65,6 @@ static const char *count_label(const struct timer_count *c)
 }
 
 struct timers_state {
-	struct timers_bpf *skel;
 	const struct ksyms *ksyms;
 	struct timer_table *tables; /* one per possible CPU */
 	struct timer_slot *slots;   /* this round's nonzero slots, all CPUs */
@@ -73,67 +73,58 @@ struct timers_state {
 	size_t n, cap;
 };
 
-static void timers_free(struct timers_state *st)
+static const struct bpf_hook raw_hook[] = {{BPF_RAW_TP, NULL, "timer_start"}, BPF_HOOKS_END};
+static const struct bpf_hook tp_hook[] = {{BPF_TRACEPOINT, "timer", "timer_start"}, BPF_HOOKS_END};
+static const char *const raw_progs[] = {"timers_start", NULL};
+static const char *const tp_progs[] = {"timers_start_tp", NULL};
+static const struct bpf_way ways[] = {
+	{"raw_tp", NULL, raw_hook, raw_progs},
+	{"tracepoint", NULL, tp_hook, tp_progs},
+};
+
+static void timers_release(struct bpf_run *r)
 {
-	if (!st)
-		return;
-	timers_bpf__destroy(st->skel);
+	struct timers_state *st = r->state;
+
 	if (st->ksyms)
 		ksyms_release();
 	free(st->tables);
 	free(st->slots);
 	free(st->counts);
-	free(st);
 }
 
-static int timers_init(struct collector_ctx *ctx)
+static int timers_prepare(struct bpf_run *r)
 {
-	const struct timers_opts *opts = ctx->opts;
-	const char *want = opts ? opts->hook : NULL;
-	struct timers_state *st = NULL;
-	enum tp_hook hook;
-	const char *prog;
-	char where[96];
+	struct timers_state *st = r->state;
 
-	bpf_setup();
-	hook = tphook_choose("timer", "timer_start", want);
-	if (hook == TP_HOOK_NONE) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-			"collector=timers hook=%s",
-			tphook_describe(hook, "timer", "timer_start", want, where, sizeof(where)));
-		return -1;
-	}
-	if (!(st = calloc(1, sizeof(*st))) || !(st->skel = timers_bpf__open()))
-		goto fail;
-	prog = hook == TP_HOOK_RAW ? "timers_start" : "timers_start_tp";
-	tphook_keep_only(st->skel->obj, &prog, 1);
-	{
-		/* The table's used part: a power of two >= 2 x max_functions. */
-		uint32_t slots = 16;
-		int64_t want_fns = opts && opts->max_functions > 0 ? opts->max_functions : 512;
-
-		while (slots < TIMERS_SLOTS && (int64_t)slots < 2 * want_fns)
-			slots *= 2;
-		st->skel->rodata->slot_mask = slots - 1;
-	}
 	st->tables = calloc((size_t)bpf_possible_cpus(), sizeof(*st->tables));
-	if (!st->tables)
-		goto fail;
-	if (timers_bpf__load(st->skel) || timers_bpf__attach(st->skel))
-		goto fail;
+	return st->tables ? 0 : -1;
+}
+
+/* The table's used part: a power of two >= 2 x max_functions. */
+static int timers_configure(struct bpf_run *r)
+{
+	const struct timers_opts *opts = r->opts;
+	struct timers_bpf *skel = r->skel;
+	uint32_t slots = 16;
+	int64_t want_fns = opts && opts->max_functions > 0 ? opts->max_functions : 512;
+
+	while (slots < TIMERS_SLOTS && (int64_t)slots < 2 * want_fns)
+		slots *= 2;
+	skel->rodata->slot_mask = slots - 1;
+	return 0;
+}
+
+static void timers_started(struct bpf_run *r)
+{
+	struct timers_state *st = r->state;
+
 	st->ksyms = ksyms_acquire();
 	if (!st->ksyms) {
 		ksyms_release();
 		log_msg(LOG_WARN, "kernel symbols unreadable: timer functions labelled by address",
 			"collector=timers path=/proc/kallsyms err=%d", -errno);
 	}
-	ctx->state = st;
-	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach", "collector=timers err=%d",
-		-errno);
-	timers_free(st);
-	return -1;
 }
 
 static int by_function(const void *a, const void *b)
@@ -144,13 +135,13 @@ static int by_function(const void *a, const void *b)
 }
 
 /* Every CPU's nonzero slots, merged by address into st->counts. */
-static int read_counts(struct timers_state *st)
+static int read_counts(struct timers_state *st, struct timers_bpf *skel)
 {
 	int ncpu = bpf_possible_cpus();
 	uint32_t zero = 0;
 
 	st->n = st->n_slots = 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(st->skel->maps.table), &zero, st->tables) < 0)
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.table), &zero, st->tables) < 0)
 		return -1;
 	for (int cpu = 0; cpu < ncpu; cpu++) {
 		for (uint32_t i = 0; i < TIMERS_SLOTS; i++) {
@@ -188,13 +179,14 @@ static int by_name(const void *a, const void *b)
 	return strcmp(count_label(a), count_label(b));
 }
 
-static int timers_update(struct collector_ctx *ctx, struct registry *reg)
+static int timers_update(struct bpf_run *r, struct registry *reg)
 {
-	struct timers_state *st = ctx->state;
+	struct timers_state *st = r->state;
+	struct timers_bpf *skel = r->skel;
 	uint64_t counters[TIMERS_COUNTERS];
 
-	if (read_counts(st) < 0 ||
-	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, TIMERS_COUNTERS, counters) < 0)
+	if (read_counts(st, skel) < 0 ||
+	    bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, TIMERS_COUNTERS, counters) < 0)
 		return -1;
 	/* Two addresses may share a name: sorted by name, summed. */
 	qsort(st->counts, st->n, sizeof(*st->counts), by_name);
@@ -210,22 +202,19 @@ static int timers_update(struct collector_ctx *ctx, struct registry *reg)
 	}
 	registry_emit(reg, &untracked_desc, NULL, NULL, 0,
 		      (double)counters[TIMERS_FUNCTIONS_FULL], 0);
-	bpf_emit_program_stats(reg, "timers", st->skel->obj);
 	return 0;
 }
 
-static void timers_exit(struct collector_ctx *ctx)
-{
-	timers_free(ctx->state);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_timers = {
-	.name = "timers",
-	.default_enabled = false,
-	.opts_size = sizeof(struct timers_opts),
-	.opts = timers_opt_descs,
-	.init = timers_init,
+const struct bpf_collector bpf_collector_timers = {
+	.collector = BPF_COLLECTOR("timers", false, sizeof(struct timers_opts), timers_opt_descs),
+	.skel = &timers_bpf_ops,
+	.state_size = sizeof(struct timers_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.pin_option = "hook",
+	.prepare = timers_prepare,
+	.configure = timers_configure,
+	.started = timers_started,
 	.update = timers_update,
-	.exit = timers_exit,
+	.release = timers_release,
 };

@@ -24,13 +24,14 @@
 
 #include "lib/grow.h"
 #include "lib/log.h"
-#include "bpf/bpf_collector.h"
 #include "bpf/bpfutil.h"
 #include "bpf/cgroupid.h"
+#include "bpf/loader.h"
 #include "bpf/mapread.h"
-#include "bpf/tphook.h"
 #include "bpf/writeback.h"
 #include "bpf/writeback.skel.h" /* generated into $(BUILD)/bpf */
+
+BPF_SKEL_OPS(writeback_bpf);
 
 struct writeback_opts {
 	int64_t max_pairs; /* (old, new) cgroup pairs counted one by one */
@@ -65,7 +66,6 @@ struct wb_pair {
 };
 
 struct writeback_state {
-	struct writeback_bpf *skel;
 	struct cgroupid *cgroups; /* NULL: no cgroup v2 hierarchy, ids are labels */
 	struct cgroup_name *names;
 	size_t n_names, names_cap;
@@ -117,57 +117,45 @@ static void resolve_names(struct writeback_state *st)
 	st->unresolved = 0;
 }
 
-static void writeback_free(struct writeback_state *st)
+static const struct bpf_hook raw_hook[] = {{BPF_RAW_TP, NULL, "inode_switch_wbs"}, BPF_HOOKS_END};
+static const struct bpf_hook tp_hook[] = {
+	{BPF_TRACEPOINT, "writeback", "inode_switch_wbs"}, BPF_HOOKS_END};
+static const char *const raw_progs[] = {"writeback_switch", NULL};
+static const char *const tp_progs[] = {"writeback_switch_tp", NULL};
+static const struct bpf_way ways[] = {
+	{"raw_tp", NULL, raw_hook, raw_progs},
+	{"tracepoint", NULL, tp_hook, tp_progs},
+};
+
+static void writeback_release(struct bpf_run *r)
 {
-	if (!st)
-		return;
-	writeback_bpf__destroy(st->skel);
+	struct writeback_state *st = r->state;
+
 	for (size_t i = 0; i < st->n_names; i++)
 		free(st->names[i].path);
 	free(st->names);
 	free(st->pairs);
 	cgroupid_close(st->cgroups);
-	free(st);
 }
 
-static int writeback_init(struct collector_ctx *ctx)
+static int writeback_configure(struct bpf_run *r)
 {
-	const struct writeback_opts *opts = ctx->opts;
-	const char *want = opts ? opts->hook : NULL;
-	struct writeback_state *st = NULL;
-	enum tp_hook hook;
-	const char *prog;
-	char where[96];
+	const struct writeback_opts *opts = r->opts;
+	struct writeback_bpf *skel = r->skel;
 
-	bpf_setup();
-	hook = tphook_choose("writeback", "inode_switch_wbs", want);
-	if (hook == TP_HOOK_NONE) {
-		log_msg(LOG_WARN, "bpf collector disabled: kernel lacks its hook",
-			"collector=writeback hook=%s",
-			tphook_describe(hook, "writeback", "inode_switch_wbs", want, where,
-					sizeof(where)));
-		return -1;
-	}
-	if (!(st = calloc(1, sizeof(*st))) || !(st->skel = writeback_bpf__open()))
-		goto fail;
-	prog = hook == TP_HOOK_RAW ? "writeback_switch" : "writeback_switch_tp";
-	tphook_keep_only(st->skel->obj, &prog, 1);
 	if (opts && opts->max_pairs > 0)
-		bpf_map__set_max_entries(st->skel->maps.switches,
-					 (uint32_t)opts->max_pairs);
-	if (writeback_bpf__load(st->skel) || writeback_bpf__attach(st->skel))
-		goto fail;
-	st->cgroups = cgroupid_open(ctx->global ? ctx->global->sysfs : NULL);
+		bpf_map__set_max_entries(skel->maps.switches, (uint32_t)opts->max_pairs);
+	return 0;
+}
+
+static void writeback_started(struct bpf_run *r)
+{
+	struct writeback_state *st = r->state;
+
+	st->cgroups = cgroupid_open(r->global ? r->global->sysfs : NULL);
 	if (!st->cgroups)
 		log_msg(LOG_INFO, "no cgroup v2 hierarchy: writeback cgroups labelled by id",
 			"collector=writeback err=%d", -errno);
-	ctx->state = st;
-	return 0;
-fail:
-	log_msg(LOG_WARN, "bpf collector disabled: cannot load or attach",
-		"collector=writeback err=%d", -errno);
-	writeback_free(st);
-	return -1;
 }
 
 static void add_pair(const void *key, uint64_t sum, void *arg)
@@ -193,16 +181,17 @@ static const char *label_of(struct writeback_state *st, uint64_t id, char *buf, 
 	return buf;
 }
 
-static int writeback_update(struct collector_ctx *ctx, struct registry *reg)
+static int writeback_update(struct bpf_run *r, struct registry *reg)
 {
-	struct writeback_state *st = ctx->state;
+	struct writeback_state *st = r->state;
+	struct writeback_bpf *skel = r->skel;
 	uint64_t counters[WRITEBACK_COUNTERS];
 	char old_buf[24], new_buf[24];
 
 	st->n_pairs = 0;
-	if (mapread_percpu_hash(bpf_map__fd(st->skel->maps.switches), sizeof(struct wb_switch),
+	if (mapread_percpu_hash(bpf_map__fd(skel->maps.switches), sizeof(struct wb_switch),
 				add_pair, st) < 0 ||
-	    bpf_percpu_sum(bpf_map__fd(st->skel->maps.counters), 0, WRITEBACK_COUNTERS, counters) <
+	    bpf_percpu_sum(bpf_map__fd(skel->maps.counters), 0, WRITEBACK_COUNTERS, counters) <
 		    0)
 		return -1;
 	resolve_names(st);
@@ -214,22 +203,19 @@ static int writeback_update(struct collector_ctx *ctx, struct registry *reg)
 		registry_emit(reg, &switches_desc, NULL, l, 2, (double)st->pairs[i].count, 0);
 	}
 	registry_emit(reg, &untracked_desc, NULL, NULL, 0, (double)counters[WRITEBACK_PAIRS_FULL], 0);
-	bpf_emit_program_stats(reg, "writeback", st->skel->obj);
 	return 0;
 }
 
-static void writeback_exit(struct collector_ctx *ctx)
-{
-	writeback_free(ctx->state);
-	ctx->state = NULL;
-}
-
-const struct collector bpf_collector_writeback = {
-	.name = "writeback",
-	.default_enabled = true,
-	.opts_size = sizeof(struct writeback_opts),
-	.opts = writeback_opt_descs,
-	.init = writeback_init,
+const struct bpf_collector bpf_collector_writeback = {
+	.collector =
+		BPF_COLLECTOR("writeback", true, sizeof(struct writeback_opts), writeback_opt_descs),
+	.skel = &writeback_bpf_ops,
+	.state_size = sizeof(struct writeback_state),
+	.ways = ways,
+	.n_ways = sizeof(ways) / sizeof(ways[0]),
+	.pin_option = "hook",
+	.configure = writeback_configure,
+	.started = writeback_started,
 	.update = writeback_update,
-	.exit = writeback_exit,
+	.release = writeback_release,
 };
