@@ -1,7 +1,7 @@
 /* maps.bpf.h: lock-free counting, of events and into log2 histograms. A
  * per-CPU array slot is private to the CPU that runs the program, so an
- * increment needs neither a lock nor an atomic (seed 004: one shared lock
- * per event stalled every core).
+ * increment needs neither a lock nor an atomic (docs/design.md, "A probe must not
+ * hurt the host it measures": one shared lock per event stalled every core).
  * Kernel side only. */
 #ifndef BPFPUSH_MAPS_BPF_H
 #define BPFPUSH_MAPS_BPF_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* skb_drops: packets the kernel dropped, by drop reason (skb:kfree_skb), and
- * TCP listen overflows by the listening port (seed 000).
+ * TCP listen overflows by the listening port (docs/design.md).
  *
  * Counting goes to a per-CPU array indexed by the reason: no lock, no
  * atomic. The array is sized at load from the kernel's own

@@ -8,7 +8,7 @@
  * the core reasons (subsystem reasons) are reason="OTHER". Only reasons
  * that have occurred are emitted.
  *
- * Listen overflows (seed 000) take one of two paths in the kernel, and no
+ * Listen overflows (docs/design.md) take one of two paths in the kernel, and no
  * single counter sees both per port:
  *
  *   - final ACK: the SYN was admitted, the accept queue filled before the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tcp_sendmsg: the sizes of sendmsg calls on TCP sockets (seed 002: the
- * sizes tcp_sendmsg saw explained a sendfile regression).
+/* tcp_sendmsg: the sizes of sendmsg calls on TCP sockets (docs/design.md,
+ * "Signals that explained real incidents").
  *
  * Four ways in, one loaded (user space picks, in this order):
  *  - tp_btf/sock_send_length (Linux 6.3+): fires once per sendmsg on any

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tcp_states: TCP state transitions (sock:inet_sock_set_state, TCP sockets
  * only), connection lifetimes, and connections entering TIME_WAIT by
- * remote port (seed 003's storm of short connections to the storage).
+ * remote port (the storm of short connections in docs/design.md).
  *
  * Counts go to per-CPU arrays (transition old x new; TIME_WAIT entries by
  * port, 65536 slots, see portcount.h): no lock, no atomic.

@@ -13,7 +13,7 @@
  * TIME_WAIT by remote port: the kernel side counts every port (portcount.h:
  * 512 KiB per CPU); the top_ports ports with the most entries are emitted.
  * The side that closes first enters TIME_WAIT: for a client that opens a
- * connection per request to a server (seed 003), the
+ * connection per request to a server (docs/design.md), the
  * remote port is the server's, a handful of values; for a server that
  * closes first, it is the clients' ephemeral ports, thousands of values,
  * hence the cap on what is emitted, not on what is counted. */

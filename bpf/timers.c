@@ -4,7 +4,7 @@
  * Off by default: timer:timer_start is among the busiest tracepoints (TCP
  * rearms timers per packet), and a per-event cost that is fine for a
  * connection event is not for it; turn it on where the timer mix matters
- * (seed 002: timers per function explained an incident).
+ * (docs/design.md: timers per function explained an incident).
  *
  * Label cardinality is bounded by max_functions (at most 512: the kernel
  * side's per-CPU table has 1024 slots and is kept at most half full);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* writeback: inodes whose writeback switched cgroups
- * (writeback:inode_switch_wbs), by old and new cgroup: seed 000's storm of
+ * (writeback:inode_switch_wbs), by old and new cgroup: the storm (docs/design.md) of
  * inodes leaving a removed cgroup for its parent, which kept kworkers busy
  * in inode_switch_wbs_work_fn.
  *

@@ -6,7 +6,7 @@
  * found by walking the hierarchy (cgroupid.h): once in a round that saw
  * an id not yet known, and never for an id already resolved or known to
  * be gone. An id whose directory no longer exists
- * (seed 000: the old cgroup is the one systemd just removed, which is why
+ * (docs/design.md: the old cgroup is the one systemd just removed, which is why
  * its inodes move) keeps its number as the label.
  *
  * Inode switches happen only with cgroup writeback: the memory and io

@@ -2,8 +2,8 @@
  * /proc/net/snmp6 as node_exporter 1.5's netstat collector exposes them:
  * node_netstat_<Proto>_<Field>, untyped, HELP "Statistic <Proto><Field>.",
  * for the fields its default pattern keeps (option fields): the TCP listen
- * queue counters (TcpExt_ListenOverflows, TcpExt_ListenDrops: seed 000's
- * incident), retransmits, errors, octets...
+ * queue counters (TcpExt_ListenOverflows, TcpExt_ListenDrops: the incident in
+ * docs/design.md), retransmits, errors, octets...
  *
  * netstat and snmp are header/value line pairs ("TcpExt: A B\nTcpExt: 1 2");
  * snmp6 is one "Ip6InOctets  123" per line, the protocol ending at the

@@ -1,7 +1,7 @@
 /* textfile: every *.prom file of a directory, in file name order, each
  * interval, as node_exporter's textfile collector reads them, except that
- * client-side timestamps are passed on instead of refused (seed 000: remote
- * write carries them, and late data such as a 3-hours-old air quality
+ * client-side timestamps are passed on instead of refused (docs/design.md,
+ * "Client timestamps in textfiles": remote write carries them, and late data such as a 3-hours-old air quality
  * reading belongs at its own time).
  *
  * A file is parsed whole before anything of it is emitted: one bad line

@@ -2,7 +2,7 @@
  * the way Prometheus' own Go parser (expfmt.TextParser, which node_exporter's
  * textfile collector uses) parses it, with two deliberate differences:
  *   - client-side timestamps are kept (node_exporter refuses them; remote
- *     write carries them natively, see seed 000);
+ *     write carries them natively, see docs/design.md);
  *   - blanks after the value or the timestamp are tolerated.
  *
  * Like expfmt, the last line must end with '\n': a file caught half-written

@@ -216,7 +216,8 @@ bool cfg_valid_header_value(const char *value)
 /* The remote-write protocol's own headers (the sender sets them; the spec
  * says users may not override them), and the ones that frame the request
  * or run the persistent connection, which one header could break
- * (Connection: close would bring back seed 003's TIME_WAIT storm). */
+ * (Connection: close would bring back the TIME_WAIT storm of
+ * docs/design.md, "One connection per shard"). */
 static const char *const protocol_headers[] = {
 	"Content-Encoding", "Content-Type", "X-Prometheus-Remote-Write-Version",
 	"User-Agent", "Host", "Content-Length", "Transfer-Encoding", "Connection",

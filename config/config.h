@@ -113,7 +113,7 @@ struct queue_config {             /* Prometheus' defaults */
 				       * a Retry-After may hold a retry back */
 };
 
-struct connection_config {        /* recycling, seed 002; 0 = never */
+struct connection_config {        /* recycling (docs/design.md); 0 = never */
 	int64_t max_requests;
 	int64_t max_age_ms;
 };

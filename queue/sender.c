@@ -1,8 +1,8 @@
 /* One libcurl easy handle (driven through a private multi handle, which
  * holds the connection cache) per shard, so consecutive POSTs reuse one
- * HTTP/1.1 keep-alive connection (seed 003: a connection per batch caused a
- * TIME_WAIT storm). Recycling after N requests or an age is optional (seed
- * 002). */
+ * HTTP/1.1 keep-alive connection (docs/design.md, "One connection per shard": a connection per
+ * batch caused a TIME_WAIT storm). Recycling after N requests or an age is
+ * optional ("When keep-alive pins load to one backend"). */
 #include "queue/sender.h"
 
 #include <errno.h>

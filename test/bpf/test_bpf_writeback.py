@@ -5,7 +5,7 @@ memory and io controllers on the cgroup2 hierarchy. The test machines keep
 memory (and blkio) on cgroup v1 (a hybrid layout: /sys/fs/cgroup/unified
 has no memory controller), so the kernel never switches an inode's
 writeback, whatever a workload does; and rebinding controllers would change
-the host for everyone on it. Seed 000's reproduction (a systemd oneshot
+the host for everyone on it. The incident's reproduction in docs/design.md (a systemd oneshot
 writing many files, its cgroup removed afterwards) needs a cgroup2 host.
 So: the program loads and attaches, the collector is up, the counters are
 exported and zero, the program statistics are there; on a host that does
