@@ -71,6 +71,8 @@ LAYERS_collectors := $(LAYERS_series) collectors
 LAYERS_bpf        := $(LAYERS_collectors) bpf
 LAYERS_agent      := $(LAYERS_bpf) agent
 layer_objs = $(filter $(patsubst %,$(BUILD)/%/%,$(LAYERS_$(1))),$(LIB_OBJS))
+# The queue's and the sender's tests share a receiver and a fixture.
+RW_HARNESS := $(BUILD)/unit/receiver.o $(BUILD)/unit/queue_harness.o
 UNIT_OBJS_test_bpfutil         = $(call layer_objs,bpf)
 UNIT_OBJS_test_cgroup          = $(call layer_objs,collectors)
 UNIT_OBJS_test_collectors      = $(call layer_objs,collectors)
@@ -81,15 +83,17 @@ UNIT_OBJS_test_duration        = $(call layer_objs,config)
 UNIT_OBJS_test_encode          = $(call layer_objs,proto)
 UNIT_OBJS_test_exposition      = $(call layer_objs,series)
 UNIT_OBJS_test_instance        = $(call layer_objs,agent)
-UNIT_OBJS_test_queue           = $(call layer_objs,queue)
+UNIT_OBJS_test_queue           = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_queue_reshard   = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_queue_wait      = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_registry        = $(call layer_objs,series)
-UNIT_OBJS_test_sender          = $(call layer_objs,queue)
+UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
 .PHONY: all deps deps-build run test unit integration bench install clean vmlinux
 .DELETE_ON_ERROR:
-.SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+.SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(RW_HARNESS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 all: $(BUILD)/bpfpush
 
@@ -140,6 +144,10 @@ $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
 $(BUILD)/bpfpush: $(OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/unit/%.o: test/unit/%.c $(PROTO_H)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
 .SECONDEXPANSION:
 $(BUILD)/test/%: test/unit/%.c $$(call unit_objs,$$*)
 	@mkdir -p $(@D)
@@ -174,4 +182,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(RW_HARNESS:.o=.d)
