@@ -11,7 +11,7 @@
 #include "lib/buf.h"
 #include "proto/sample.h"
 #include "queue/queue.h"
-#include "test/unit/receiver.h"
+#include "receiver.h"
 
 #define N_SERIES 32
 #define MAX_SERIES 128

@@ -1,8 +1,6 @@
 /* The tests' remote_write receiver: see receiver.h. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,12 +19,9 @@
 
 #include <cmocka.h>
 
-#include "remote.pb-c.h"
-
-#include "lib/buf.h"
 #include "lib/clock.h"
 #include "proto/encode.h"
-#include "test/unit/receiver.h"
+#include "receiver.h"
 
 /* ---- clocks ---------------------------------------------------------- */
 

@@ -4,13 +4,6 @@
  * for room in test_queue_wait.c, the sender's in test_sender.c.
  *
  * TEST_FILTER=pattern runs only the matching tests. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,23 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "remote.pb-c.h"
-
-#include "lib/log.h"
-#include "lib/buf.h"
-#include "proto/encode.h"
-#include "queue/queue.h"
-#include "queue/sender.h"
 #include "lib/clock.h"
-#include "test/unit/queue_harness.h"
-#include "test/unit/receiver.h"
+#include "queue/queue.h"
+#include "queue_harness.h"
+#include "receiver.h"
 
 /* ---- queue tests ------------------------------------------------------------ */
 
@@ -504,7 +487,6 @@ static void test_mark_passes_with_a_batch_retried(void **state)
 		queue_destroy(q);
 	}
 }
-
 
 int main(void)
 {

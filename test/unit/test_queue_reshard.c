@@ -2,13 +2,6 @@
  *
  * TEST_QUEUE_VERBOSE=1 prints the resharding (and warn) log lines;
  * TEST_FILTER=pattern runs only the matching tests. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,24 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "remote.pb-c.h"
-
 #include "lib/log.h"
-#include "lib/buf.h"
-#include "proto/encode.h"
-#include "queue/queue.h"
-#include "queue/sender.h"
 #include "lib/clock.h"
-#include "test/unit/queue_harness.h"
-#include "test/unit/receiver.h"
+#include "queue/queue.h"
+#include "queue_harness.h"
+#include "receiver.h"
 
 /* ---- resharding tests ------------------------------------------------------ */
 
@@ -420,7 +403,6 @@ static void test_reshard_takes_effect_with_a_large_backlog(void **state)
 	free(log);
 	queue_destroy(q);
 }
-
 
 int main(void)
 {

@@ -3,12 +3,6 @@
  * the tests' receiver (receiver.h).
  *
  * TEST_FILTER=pattern runs only the matching tests. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,24 +11,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "remote.pb-c.h"
-
-#include "lib/log.h"
-#include "lib/buf.h"
-#include "proto/encode.h"
-#include "queue/queue.h"
-#include "queue/sender.h"
 #include "lib/clock.h"
-#include "test/unit/queue_harness.h"
-#include "test/unit/receiver.h"
+#include "queue/queue.h"
+#include "queue_harness.h"
+#include "receiver.h"
 
 /* ---- appends that wait for room ------------------------------------------- */
 
@@ -353,7 +336,6 @@ static void test_begin_stop_flushes_every_queue_at_once(void **state)
 	queue_destroy(dead);
 	queue_destroy(good);
 }
-
 
 int main(void)
 {

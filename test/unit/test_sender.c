@@ -2,38 +2,23 @@
  * HTTP/1.1 receiver (receiver.h): headers, auth, outcomes, Retry-After.
  *
  * TEST_FILTER=pattern runs only the matching tests. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "remote.pb-c.h"
-
-#include "lib/log.h"
-#include "lib/buf.h"
 #include "proto/encode.h"
-#include "queue/queue.h"
 #include "queue/sender.h"
 #include "lib/clock.h"
-#include "test/unit/queue_harness.h"
-#include "test/unit/receiver.h"
+#include "queue_harness.h"
+#include "receiver.h"
 
 static void check_mask(const char *url, const char *want)
 {
