@@ -58,12 +58,42 @@ OBJS      := $(SRCS:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
-# Helpers building one module alone may narrow what a unit test links.
-UNIT_LINK_OBJS ?= $(LIB_OBJS)
+
+# A unit test links the layer of the modules it tests and the layers below
+# it (folders are layers, lowest first), so that testing the text parser
+# needs neither clang nor a BPF skeleton; a test not listed links them all.
+LAYERS_lib        := lib
+LAYERS_config     := $(LAYERS_lib) config
+LAYERS_proto      := $(LAYERS_config) proto
+LAYERS_queue      := $(LAYERS_proto) queue
+LAYERS_series     := $(LAYERS_queue) series
+LAYERS_collectors := $(LAYERS_series) collectors
+LAYERS_bpf        := $(LAYERS_collectors) bpf
+LAYERS_agent      := $(LAYERS_bpf) agent
+layer_objs = $(filter $(patsubst %,$(BUILD)/%/%,$(LAYERS_$(1))),$(LIB_OBJS))
+# The queue's and the sender's tests share a receiver and a fixture.
+RW_HARNESS := $(BUILD)/unit/receiver.o $(BUILD)/unit/queue_harness.o
+UNIT_OBJS_test_bpfutil         = $(call layer_objs,bpf)
+UNIT_OBJS_test_cgroup          = $(call layer_objs,collectors)
+UNIT_OBJS_test_collectors      = $(call layer_objs,collectors)
+UNIT_OBJS_test_collectors_net  = $(call layer_objs,collectors)
+UNIT_OBJS_test_collectors_sys  = $(call layer_objs,collectors)
+UNIT_OBJS_test_config          = $(call layer_objs,config)
+UNIT_OBJS_test_duration        = $(call layer_objs,config)
+UNIT_OBJS_test_encode          = $(call layer_objs,proto)
+UNIT_OBJS_test_exposition      = $(call layer_objs,series)
+UNIT_OBJS_test_instance        = $(call layer_objs,agent)
+UNIT_OBJS_test_queue           = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_queue_reshard   = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_queue_wait      = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_registry        = $(call layer_objs,series)
+UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
+unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
 .PHONY: all deps deps-build run test unit integration bench install clean vmlinux
 .DELETE_ON_ERROR:
-.SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+.SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(RW_HARNESS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
 all: $(BUILD)/bpfpush
 
@@ -114,9 +144,14 @@ $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
 $(BUILD)/bpfpush: $(OBJS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test/%: test/unit/%.c $(UNIT_LINK_OBJS)
+$(BUILD)/unit/%.o: test/unit/%.c $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(UNIT_LINK_OBJS) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/test/%: test/unit/%.c $$(call unit_objs,$$*)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(call unit_objs,$*) $(LDLIBS) -lcmocka
 
 unit: $(BUILD)/bpfpush $(UNIT_BINS)
 
@@ -147,4 +182,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(RW_HARNESS:.o=.d)

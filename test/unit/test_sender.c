@@ -1,14 +1,24 @@
-/* sender: the parts that need no receiver (the queue tests drive the rest
- * against a real HTTP server). */
+/* sender: the URL mask, and POSTs against the tests' fault-injecting
+ * HTTP/1.1 receiver (receiver.h): headers, auth, outcomes, Retry-After.
+ *
+ * TEST_FILTER=pattern runs only the matching tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "proto/encode.h"
 #include "queue/sender.h"
+#include "lib/clock.h"
+#include "queue_harness.h"
+#include "receiver.h"
 
 static void check_mask(const char *url, const char *want)
 {
@@ -40,12 +50,190 @@ static void test_mask_url_truncates(void **state)
 	assert_string_equal(out, "https://<se");
 }
 
+/* ---- sender tests ------------------------------------------------------------ */
+
+static void post_one(struct fixture *f, struct sender *s, struct send_outcome *out,
+		     enum send_result want)
+{
+	struct sample smp = {&f->series[0], f->base_ts, 1};
+	struct buf pb = {0}, z = {0};
+
+	assert_int_equal(encode_write_request(&smp, 1, &pb), 0);
+	assert_int_equal(snappy_compress_block(&pb, &z), 0);
+	assert_int_equal(sender_post(s, z.data, z.len, out), want);
+	buf_free(&pb);
+	buf_free(&z);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_sender_headers_and_auth(void **state)
+{
+	struct fixture *f = *state;
+	char pw[] = "/tmp/test_queue_pw.XXXXXX";
+	struct kv hdr = {"X-Scope-OrgID", "team-a"};
+	struct send_outcome out;
+	struct sender *s;
+
+	close(mkstemp(pw));
+	write_file(pw, "s3cret\n");
+	f->cfg.headers = &hdr;
+	f->cfg.n_headers = 1;
+	f->cfg.has_basic_auth = true;
+	f->cfg.basic_auth = (struct basic_auth){.username = "u", .password_file = pw};
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	assert_non_null(s);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.http_status, 200);
+	assert_string_equal(f->rx->org_id, "team-a");
+	assert_string_equal(f->rx->authorization, "Basic dTpzM2NyZXQ="); /* u:s3cret */
+	/* A rotated password is used on the next request. */
+	write_file(pw, "n3w\r\n");
+	post_one(f, s, &out, SEND_OK);
+	assert_string_equal(f->rx->authorization, "Basic dTpuM3c="); /* u:n3w */
+	unlink(pw);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_non_null(strstr(out.error, "password_file"));
+	assert_int_equal(f->rx->requests, 2);
+	assert_int_equal(f->rx->header_errors, 0);
+	assert_false(f->rx->saw_expect);
+	assert_int_equal(sender_connections_opened(s), 1);
+	sender_destroy(s);
+}
+
+static void test_sender_bearer_from_file(void **state)
+{
+	struct fixture *f = *state;
+	char tok[] = "/tmp/test_queue_tok.XXXXXX";
+	struct send_outcome out;
+	struct sender *s;
+
+	close(mkstemp(tok));
+	write_file(tok, "t0ken\n");
+	f->cfg.has_authorization = true;
+	f->cfg.authorization = (struct authorization){.type = "Bearer", .credentials_file = tok};
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	post_one(f, s, &out, SEND_OK);
+	assert_string_equal(f->rx->authorization, "Bearer t0ken");
+	write_file(tok, "r0tated");
+	post_one(f, s, &out, SEND_OK);
+	assert_string_equal(f->rx->authorization, "Bearer r0tated");
+	assert_int_equal(f->rx->header_errors, 0);
+	unlink(tok);
+	sender_destroy(s);
+}
+
+/* A receiver's Retry-After that is neither delay-seconds nor an HTTP date
+ * counts as absent (plain backoff); an absurd delay is capped at a year. */
+static void test_malformed_retry_after(void **state)
+{
+	static const struct {
+		const char *value;
+		int64_t want_ms;
+	} cases[] = {
+		{"soon", -1}, {"12abc", -1}, {"-5", -1}, {"1.5", -1},
+		{"99999999999", 86400LL * 365 * 1000}, {"0", 0}, {"7", 7000},
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct fixture *f = *state;
+	struct send_outcome out;
+	struct sender *s;
+
+	for (size_t i = 0; i < N; i++)
+		f->rx->script[i] = (struct reply){.status = 503, .retry_after = cases[i].value};
+	f->rx->n_script = N;
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	for (size_t i = 0; i < N; i++) {
+		post_one(f, s, &out, SEND_RETRY);
+		if (out.retry_after_ms != cases[i].want_ms)
+			fail_msg("Retry-After: %s -> %lld ms, want %lld", cases[i].value,
+				 (long long)out.retry_after_ms, (long long)cases[i].want_ms);
+	}
+	sender_destroy(s);
+}
+
+static void test_sender_outcomes(void **state)
+{
+	struct fixture *f = *state;
+	char date[64];
+	time_t later = time(NULL) + 3;
+	struct tm tm;
+	struct send_outcome out;
+	struct sender *s;
+
+	gmtime_r(&later, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	f->rx->script[0] = (struct reply){.status = 503, .retry_after = date};
+	f->rx->script[1] = (struct reply){.status = 404, .body_len = 2000};
+	f->rx->script[2] = (struct reply){.status = 301};
+	f->rx->script[3] = (struct reply){.status = 204};
+	f->rx->n_script = 4;
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_int_equal(out.http_status, 503);
+	assert_true(out.retry_after_ms >= 1000 && out.retry_after_ms <= 3000);
+	post_one(f, s, &out, SEND_DROP);
+	assert_int_equal(out.http_status, 404);
+	assert_int_equal(out.retry_after_ms, -1);
+	assert_int_equal(out.body_len, SENDER_BODY_KEEP);
+	assert_int_equal(strlen(out.body), SENDER_BODY_KEEP);
+	assert_memory_equal(out.body, "error: zzz", 10);
+	post_one(f, s, &out, SEND_DROP);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.body_len, 0);
+	assert_true(out.duration_s > 0 && out.duration_s < 5);
+	assert_int_equal(sender_connections_opened(s), 1);
+	sender_destroy(s);
+}
+
+static void test_sender_network_error_is_retry(void **state)
+{
+	struct fixture *f = *state;
+	struct send_outcome out;
+	struct sender *s;
+
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/api/v1/write", dead_port());
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_int_equal(out.http_status, 0);
+	assert_true(out.error[0] != '\0');
+	/* Past an abort deadline, nothing is even tried. */
+	sender_abort_at(s, mono_ms() - 1);
+	post_one(f, s, &out, SEND_RETRY);
+	assert_non_null(strstr(out.error, "deadline"));
+	sender_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_mask_url_truncates),
+		T(test_sender_headers_and_auth),
+		T(test_sender_bearer_from_file),
+		T(test_malformed_retry_after),
+		T(test_sender_outcomes),
+		T(test_sender_network_error_is_retry),
 	};
+	int rc;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (queue_global_init() < 0)
+		return 1;
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	queue_global_cleanup();
+	return rc;
 }
