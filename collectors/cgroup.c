@@ -39,7 +39,6 @@
  * reused buffer, directories are listed with getdents64 into a reused
  * buffer (opendir would malloc per directory), and the walk's queue grows
  * only when the tree does: steady state allocates nothing. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,16 +46,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collectors/all.h"
 #include "collectors/cgroup.h"
-#include "lib/devname.h"
 #include "collectors/kvlines.h"
-#include "lib/readfile.h"
+#include "lib/cgroupfs.h"
+#include "lib/devname.h"
 #include "lib/grow.h"
 #include "lib/log.h"
+#include "lib/readfile.h"
 
 #define PATH_SIZE (PATH_MAX + 64) /* root + relative path + "/" + file name */
 #define LABEL_SIZE 256            /* one path element (NAME_MAX) and its NUL */
@@ -550,32 +549,6 @@ static int push_group(struct cgroup_state *st, size_t *n, size_t parent_off, siz
 	return 0;
 }
 
-int cgroup_each_child(int fd, char *buf, size_t size,
-		      int (*fn)(void *arg, const char *name, uint64_t ino), void *arg)
-{
-	ssize_t got;
-
-	while ((got = getdents64(fd, buf, size)) > 0) {
-		for (ssize_t off = 0; off < got;) {
-			struct dirent64 *d = (struct dirent64 *)(void *)(buf + off);
-			struct stat sb;
-			int ret;
-
-			off += d->d_reclen;
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-				continue;
-			if (d->d_type == DT_UNKNOWN &&
-			    fstatat(fd, d->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
-				d->d_type = DT_DIR;
-			if (d->d_type != DT_DIR)
-				continue;
-			if ((ret = fn(arg, d->d_name, (uint64_t)d->d_ino)) != 0)
-				return ret;
-		}
-	}
-	return got < 0 ? -1 : 0;
-}
-
 /* Where a listed child goes: after its parent, queue[parent]. */
 struct child_dest {
 	struct cgroup_state *st;
@@ -603,25 +576,6 @@ static void list_children(struct cgroup_state *st, size_t i, int fd, size_t *n)
 
 	cgroup_each_child(fd, st->dents, DENTS_SIZE, push_child, &c);
 	sort_entries(st->queue + first, *n - first, st->rels);
-}
-
-size_t cgroup_v2_root(const char *base, char *root, size_t size)
-{
-	static const char *const where[] = {"", "/unified"};
-	char probe[PATH_SIZE];
-
-	for (size_t i = 0; i < 2; i++) {
-		int n = snprintf(root, size, "%s%s", base, where[i]);
-		int m = snprintf(probe, sizeof(probe), "%s%s/cgroup.controllers", base, where[i]);
-
-		if (n <= 0 || (size_t)n >= size || m <= 0 || (size_t)m >= sizeof(probe))
-			break;
-		if (access(probe, F_OK) == 0)
-			return (size_t)n;
-	}
-	if (size)
-		root[0] = '\0';
-	return 0;
 }
 
 /* The unified hierarchy: <sysfs>/fs/cgroup, or its unified/ in hybrid mode. */
