@@ -38,7 +38,9 @@
  * Cost: every file is read into one reused buffer, paths are built in one
  * reused buffer, directories are listed with getdents64 into a reused
  * buffer (opendir would malloc per directory), and the walk's queue grows
- * only when the tree does: steady state allocates nothing. */
+ * only when the tree does: steady state allocates nothing but the scratch
+ * glibc's qsort takes (and frees) to sort a group's children when they fill
+ * more than 1 KiB of walk entries (64 or more). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -492,36 +494,12 @@ static void read_group(struct cgroup_state *st, struct registry *reg, int dir, c
 
 /* ---- the walk -------------------------------------------------------------- */
 
-static int entry_cmp(const char *rels, const struct walk_entry *a, const struct walk_entry *b)
+/* Name order of two walk entries; rels holds their relative paths. */
+static int entry_cmp(const void *a, const void *b, void *rels)
 {
-	return strcmp(rels + a->off, rels + b->off);
-}
+	const struct walk_entry *x = a, *y = b;
 
-/* Heapsort: qsort may malloc (glibc 2.36 does for arrays over 1 KiB). */
-static void sift_down(struct walk_entry *a, size_t i, size_t n, const char *rels)
-{
-	for (size_t child; (child = 2 * i + 1) < n; i = child) {
-		struct walk_entry t;
-		if (child + 1 < n && entry_cmp(rels, &a[child], &a[child + 1]) < 0)
-			child++;
-		if (entry_cmp(rels, &a[i], &a[child]) >= 0)
-			return;
-		t = a[i];
-		a[i] = a[child];
-		a[child] = t;
-	}
-}
-
-static void sort_entries(struct walk_entry *a, size_t n, const char *rels)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(a, i, n, rels);
-	for (size_t end = n; end > 1; end--) {
-		struct walk_entry t = a[0];
-		a[0] = a[end - 1];
-		a[end - 1] = t;
-		sift_down(a, 0, end - 1, rels);
-	}
+	return strcmp((const char *)rels + x->off, (const char *)rels + y->off);
 }
 
 /* Appends parent/name at depth to the walk (name NULL: the root, whose
@@ -575,7 +553,7 @@ static void list_children(struct cgroup_state *st, size_t i, int fd, size_t *n)
 	size_t first = *n;
 
 	cgroup_each_child(fd, st->dents, DENTS_SIZE, push_child, &c);
-	sort_entries(st->queue + first, *n - first, st->rels);
+	qsort_r(st->queue + first, *n - first, sizeof(*st->queue), entry_cmp, st->rels);
 }
 
 /* The unified hierarchy: <sysfs>/fs/cgroup, or its unified/ in hybrid mode. */
