@@ -35,6 +35,7 @@
  * it was orphaned from one atomic exchange on its own state). If the
  * process exits first, the kernel reaps the thread. */
 #include "collectors/filesystem.h"
+#include "collectors/filesystem_test.h"
 
 #include <errno.h>
 #include <limits.h>

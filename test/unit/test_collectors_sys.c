@@ -33,6 +33,7 @@
 #include "lib/clock.h"
 #include "collectors/all.h"
 #include "collectors/filesystem.h"
+#include "collectors/filesystem_test.h"
 #include "series/registry.h"
 
 #define ROUND_TS 1700000000000LL
