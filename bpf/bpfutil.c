@@ -76,11 +76,6 @@ void bpf_setup(void)
 	pthread_once(&setup_once, setup);
 }
 
-bool bpf_run_stats_enabled(void)
-{
-	return stats_enabled;
-}
-
 const struct btf *bpf_kernel_btf(void)
 {
 	if (!vmlinux_btf_tried) {

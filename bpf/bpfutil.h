@@ -18,7 +18,6 @@ struct btf;
  * the sysctl kernel.bpf_stats_enabled, set by a privileged init step, is
  * used). Safe to call from every collector's init. */
 void bpf_setup(void);
-bool bpf_run_stats_enabled(void);
 
 /* Hook probes: does this kernel have it? A hook named in the environment
  * variable BPFPUSH_BPF_HIDE_HOOKS (comma-separated) is reported absent. */

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "collectors/cgroup.h"
+#include "lib/cgroupfs.h"
 #include "lib/readfile.h"
 
 #define DENTS_SIZE 8192 /* a cgroup directory is ~30 files and its children */

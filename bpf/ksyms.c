@@ -18,6 +18,8 @@ struct ksyms {
 	char *names;
 };
 
+static void ksyms_free(struct ksyms *k);
+
 /* The whole file: /proc files have no size, so read until EOF. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -61,7 +63,41 @@ static int by_addr(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-struct ksyms *ksyms_load(const char *path)
+/* A line of kallsyms, "ADDR TYPE NAME [MODULE]", that is a text symbol:
+ * its address, and its name (name_len bytes at *name, not terminated). */
+static bool text_symbol(char *line, uint64_t *addr, char **name, size_t *name_len)
+{
+	char *end, type;
+
+	*addr = strtoull(line, &end, 16);
+	if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
+		return false;
+	type = end[1];
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return false;
+	*name = end + 3;
+	*name_len = strcspn(*name, " \t");
+	return true;
+}
+
+/* Appends the symbol at addr named at offset name of the names; -1 when
+ * the table cannot grow. */
+static int add_symbol(struct ksyms *k, size_t *cap, uint64_t addr, size_t name)
+{
+	if (k->n == *cap) {
+		struct ksym *bigger;
+		*cap = *cap ? *cap * 2 : 65536;
+		if (!(bigger = realloc(k->syms, *cap * sizeof(*bigger))))
+			return -1;
+		k->syms = bigger;
+	}
+	k->syms[k->n] = (struct ksym){addr, (uint32_t)name, (uint32_t)k->n};
+	k->n++;
+	return 0;
+}
+
+/* Loads path (NULL: /proc/kallsyms). NULL with errno set on failure. */
+static struct ksyms *ksyms_load(const char *path)
 {
 	struct ksyms *k = calloc(1, sizeof(*k));
 	size_t len, cap = 0, used = 0;
@@ -76,33 +112,20 @@ struct ksyms *ksyms_load(const char *path)
 	 * a name never outgrows the line it came from, so writes stay behind
 	 * the parse position. */
 	for (line = text; line && *line; line = next) {
-		char *end, *name, type;
+		char *name;
 		uint64_t addr;
 		size_t name_len;
 
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
-		addr = strtoull(line, &end, 16);
-		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
-			continue;
-		type = end[1];
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		if (!text_symbol(line, &addr, &name, &name_len))
 			continue;
 		any_address |= addr != 0;
-		name = end + 3;
-		name_len = strcspn(name, " \t");
 		if (!name_len || used + name_len + 1 > UINT32_MAX)
 			continue;
-		if (k->n == cap) {
-			struct ksym *bigger;
-			cap = cap ? cap * 2 : 65536;
-			if (!(bigger = realloc(k->syms, cap * sizeof(*bigger))))
-				goto nomem;
-			k->syms = bigger;
-		}
-		k->syms[k->n] = (struct ksym){addr, (uint32_t)used, (uint32_t)k->n};
-		k->n++;
+		if (add_symbol(k, &cap, addr, used) < 0)
+			goto nomem;
 		memmove(text + used, name, name_len);
 		text[used + name_len] = '\0';
 		used += name_len + 1;
@@ -126,7 +149,7 @@ nomem:
 	return NULL;
 }
 
-void ksyms_free(struct ksyms *k)
+static void ksyms_free(struct ksyms *k)
 {
 	if (!k)
 		return;
@@ -156,11 +179,6 @@ const char *ksyms_lookup(const struct ksyms *k, uint64_t addr, uint64_t *offset)
 	if (offset)
 		*offset = addr - k->syms[lo].addr;
 	return k->names + k->syms[lo].name;
-}
-
-size_t ksyms_count(const struct ksyms *k)
-{
-	return k ? k->n : 0;
 }
 
 static struct ksyms *shared;

@@ -8,24 +8,17 @@
  *
  * /proc/kallsyms shows every address as 0 to readers without
  * CAP_SYSLOG (kernel.kptr_restrict): then there is nothing to look up and
- * ksyms_load fails with EPERM; callers label by hex address instead. */
+ * ksyms_acquire returns NULL; callers label by hex address instead. */
 #ifndef BPFPUSH_KSYMS_H
 #define BPFPUSH_KSYMS_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 struct ksyms;
 
-/* Loads path (NULL: /proc/kallsyms). NULL with errno set on failure. */
-struct ksyms *ksyms_load(const char *path);
-void ksyms_free(struct ksyms *k);
-
 /* The symbol containing addr, with *offset = addr - its start (offset may
  * be NULL); NULL when addr is below the first symbol or k is NULL. */
 const char *ksyms_lookup(const struct ksyms *k, uint64_t addr, uint64_t *offset);
-
-size_t ksyms_count(const struct ksyms *k);
 
 /* One table for the whole agent: the first acquire loads it (NULL if that
  * failed: later acquires do not retry), each acquire is paired with a

@@ -38,8 +38,9 @@
  * Cost: every file is read into one reused buffer, paths are built in one
  * reused buffer, directories are listed with getdents64 into a reused
  * buffer (opendir would malloc per directory), and the walk's queue grows
- * only when the tree does: steady state allocates nothing. */
-#include <dirent.h>
+ * only when the tree does: steady state allocates nothing but the scratch
+ * glibc's qsort takes (and frees) to sort a group's children when they fill
+ * more than 1 KiB of walk entries (64 or more). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,16 +48,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collectors/all.h"
 #include "collectors/cgroup.h"
-#include "lib/devname.h"
 #include "collectors/kvlines.h"
-#include "lib/readfile.h"
+#include "lib/cgroupfs.h"
+#include "lib/devname.h"
 #include "lib/grow.h"
 #include "lib/log.h"
+#include "lib/readfile.h"
 
 #define PATH_SIZE (PATH_MAX + 64) /* root + relative path + "/" + file name */
 #define LABEL_SIZE 256            /* one path element (NAME_MAX) and its NUL */
@@ -493,36 +494,12 @@ static void read_group(struct cgroup_state *st, struct registry *reg, int dir, c
 
 /* ---- the walk -------------------------------------------------------------- */
 
-static int entry_cmp(const char *rels, const struct walk_entry *a, const struct walk_entry *b)
+/* Name order of two walk entries; rels holds their relative paths. */
+static int entry_cmp(const void *a, const void *b, void *rels)
 {
-	return strcmp(rels + a->off, rels + b->off);
-}
+	const struct walk_entry *x = a, *y = b;
 
-/* Heapsort: qsort may malloc (glibc 2.36 does for arrays over 1 KiB). */
-static void sift_down(struct walk_entry *a, size_t i, size_t n, const char *rels)
-{
-	for (size_t child; (child = 2 * i + 1) < n; i = child) {
-		struct walk_entry t;
-		if (child + 1 < n && entry_cmp(rels, &a[child], &a[child + 1]) < 0)
-			child++;
-		if (entry_cmp(rels, &a[i], &a[child]) >= 0)
-			return;
-		t = a[i];
-		a[i] = a[child];
-		a[child] = t;
-	}
-}
-
-static void sort_entries(struct walk_entry *a, size_t n, const char *rels)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift_down(a, i, n, rels);
-	for (size_t end = n; end > 1; end--) {
-		struct walk_entry t = a[0];
-		a[0] = a[end - 1];
-		a[end - 1] = t;
-		sift_down(a, 0, end - 1, rels);
-	}
+	return strcmp((const char *)rels + x->off, (const char *)rels + y->off);
 }
 
 /* Appends parent/name at depth to the walk (name NULL: the root, whose
@@ -548,32 +525,6 @@ static int push_group(struct cgroup_state *st, size_t *n, size_t parent_off, siz
 	st->queue[(*n)++] = (struct walk_entry){st->rels_len, depth};
 	st->rels_len = need;
 	return 0;
-}
-
-int cgroup_each_child(int fd, char *buf, size_t size,
-		      int (*fn)(void *arg, const char *name, uint64_t ino), void *arg)
-{
-	ssize_t got;
-
-	while ((got = getdents64(fd, buf, size)) > 0) {
-		for (ssize_t off = 0; off < got;) {
-			struct dirent64 *d = (struct dirent64 *)(void *)(buf + off);
-			struct stat sb;
-			int ret;
-
-			off += d->d_reclen;
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-				continue;
-			if (d->d_type == DT_UNKNOWN &&
-			    fstatat(fd, d->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
-				d->d_type = DT_DIR;
-			if (d->d_type != DT_DIR)
-				continue;
-			if ((ret = fn(arg, d->d_name, (uint64_t)d->d_ino)) != 0)
-				return ret;
-		}
-	}
-	return got < 0 ? -1 : 0;
 }
 
 /* Where a listed child goes: after its parent, queue[parent]. */
@@ -602,26 +553,7 @@ static void list_children(struct cgroup_state *st, size_t i, int fd, size_t *n)
 	size_t first = *n;
 
 	cgroup_each_child(fd, st->dents, DENTS_SIZE, push_child, &c);
-	sort_entries(st->queue + first, *n - first, st->rels);
-}
-
-size_t cgroup_v2_root(const char *base, char *root, size_t size)
-{
-	static const char *const where[] = {"", "/unified"};
-	char probe[PATH_SIZE];
-
-	for (size_t i = 0; i < 2; i++) {
-		int n = snprintf(root, size, "%s%s", base, where[i]);
-		int m = snprintf(probe, sizeof(probe), "%s%s/cgroup.controllers", base, where[i]);
-
-		if (n <= 0 || (size_t)n >= size || m <= 0 || (size_t)m >= sizeof(probe))
-			break;
-		if (access(probe, F_OK) == 0)
-			return (size_t)n;
-	}
-	if (size)
-		root[0] = '\0';
-	return 0;
+	qsort_r(st->queue + first, *n - first, sizeof(*st->queue), entry_cmp, st->rels);
 }
 
 /* The unified hierarchy: <sysfs>/fs/cgroup, or its unified/ in hybrid mode. */

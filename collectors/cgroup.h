@@ -1,12 +1,9 @@
 /* cgroup: the options of the cgroup collector, filled by config from its
- * opt_desc (see cgroup.c for what it emits), and what it shares with others
- * that name cgroup v2 groups (bpf/cgroupid.c, for runqlat's and writeback's
- * labels): where the hierarchy is, how a group is labelled, and its child
- * groups. */
+ * opt_desc (see cgroup.c for what it emits). What it shares with others
+ * that name cgroup v2 groups is in lib/cgroupfs.h. */
 #ifndef BPFPUSH_CGROUP_H
 #define BPFPUSH_CGROUP_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 #define CGROUP_DEFAULT_MAX_DEPTH "3"
@@ -16,26 +13,5 @@ struct cgroup_opts {
 	int64_t max_depth;  /* levels below the root walked; 0: the root only */
 	int64_t max_groups; /* groups reported per round, shallowest first */
 };
-
-/* The cgroup v2 (unified) hierarchy of a host whose cgroup mounts are under
- * base (<sysfs>/fs/cgroup): base itself when it has cgroup.controllers, else
- * base/unified (systemd's hybrid mode). Written to root (size bytes); its
- * length, or 0 when there is none (cgroup v1 only) or it does not fit. */
-size_t cgroup_v2_root(const char *base, char *root, size_t size);
-
-/* The label of the group at rel, its path below the root ("" for the root
- * itself, else "/a/b"): "/", "/system.slice/ssh.service". */
-static inline const char *cgroup_label(const char *rel)
-{
-	return *rel ? rel : "/";
-}
-
-/* Calls fn(arg, name, ino) for each child group (subdirectory) of the group
- * open as fd, listing it through buf (size bytes, kept by the caller:
- * opendir would malloc per directory). On cgroup2, ino is the child's
- * cgroup id. Stops at the first nonzero return of fn and returns it; else 0
- * once the directory is listed, or -1 when it cannot be read. */
-int cgroup_each_child(int fd, char *buf, size_t size,
-		      int (*fn)(void *arg, const char *name, uint64_t ino), void *arg);
 
 #endif

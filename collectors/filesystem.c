@@ -35,6 +35,7 @@
  * it was orphaned from one atomic exchange on its own state). If the
  * process exits first, the kernel reaps the thread. */
 #include "collectors/filesystem.h"
+#include "collectors/filesystem_test.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -131,6 +132,33 @@ unsigned filesystem_orphaned_threads(void)
 	return atomic_load(&orphans);
 }
 
+/* With p->mu held, once w's call returned err and sfs: the result goes to
+ * its job if the job's round still waits for it. false when w comes back
+ * from a stuck call and its replacement works: w is to retire. */
+static bool finish_job(struct fs_pool *p, struct worker *w, int err, const struct statfs *sfs)
+{
+	atomic_store(&w->state, W_IDLE);
+	if (w->stuck) {
+		w->stuck = false;
+		log_msg(LOG_INFO, "filesystem: mount point has recovered, monitoring will resume",
+			"mountpoint=\"%s\"", w->mountpoint);
+		if (p->n_ready >= p->target)
+			return false;
+		p->n_ready++;
+		return true;
+	}
+	if (w->round == p->round && w->job < p->n_jobs) {
+		struct fs_job *j = &p->jobs[w->job];
+
+		j->err = err;
+		j->st = *sfs;
+		j->state = J_DONE;
+		if (++p->n_done == p->n_jobs)
+			pthread_cond_signal(&p->done);
+	}
+	return true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -167,24 +195,8 @@ static void *worker_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_lock(&p->mu);
-		atomic_store(&w->state, W_IDLE);
-		if (w->stuck) {
-			w->stuck = false;
-			log_msg(LOG_INFO, "filesystem: mount point has recovered, monitoring will resume",
-				"mountpoint=\"%s\"", w->mountpoint);
-			if (p->n_ready >= p->target)
-				break; /* its replacement works: retire */
-			p->n_ready++;
-			continue;
-		}
-		if (w->round == p->round && w->job < p->n_jobs) {
-			j = &p->jobs[w->job];
-			j->err = err;
-			j->st = sfs;
-			j->state = J_DONE;
-			if (++p->n_done == p->n_jobs)
-				pthread_cond_signal(&p->done);
-		}
+		if (!finish_job(p, w, err, &sfs))
+			break; /* its replacement works: retire */
 	}
 	w->retired = true;
 	pthread_mutex_unlock(&p->mu);
@@ -492,22 +504,13 @@ static void deadline_after(struct timespec *ts, int64_t ms)
 	}
 }
 
-/* Runs the round's statfs calls; st->pool.jobs[m->job] has each result. */
-static void stat_round(struct fs_state *st)
+/* With the pool's mu held: starts a round with a job per mount to report
+ * but the stuck ones; their number. */
+static size_t queue_jobs(struct fs_state *st)
 {
 	struct fs_pool *p = &st->pool;
-	struct timespec deadline;
 	size_t n = 0;
 
-	for (size_t i = 0; i < st->n_m; i++)
-		n += st->m[i].keep;
-	/* No worker reads jobs between rounds (n_jobs is 0): safe to grow. */
-	if (grow_array((void **)&p->jobs, &p->cap_jobs, n ? n : 1, sizeof(*p->jobs)) < 0)
-		return; /* every mount then reports device_error 1 */
-
-	pthread_mutex_lock(&p->mu);
-	pool_tend(p);
-	n = 0;
 	for (size_t i = 0; i < st->n_m; i++) {
 		struct mount *m = &st->m[i];
 		if (!m->keep)
@@ -525,6 +528,25 @@ static void stat_round(struct fs_state *st)
 	p->n_jobs = n;
 	p->next_job = 0;
 	p->n_done = 0;
+	return n;
+}
+
+/* Runs the round's statfs calls; st->pool.jobs[m->job] has each result. */
+static void stat_round(struct fs_state *st)
+{
+	struct fs_pool *p = &st->pool;
+	struct timespec deadline;
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_m; i++)
+		n += st->m[i].keep;
+	/* No worker reads jobs between rounds (n_jobs is 0): safe to grow. */
+	if (grow_array((void **)&p->jobs, &p->cap_jobs, n ? n : 1, sizeof(*p->jobs)) < 0)
+		return; /* every mount then reports device_error 1 */
+
+	pthread_mutex_lock(&p->mu);
+	pool_tend(p);
+	n = queue_jobs(st);
 	if (n && p->n_ready == 0 && !st->no_worker_logged) {
 		log_msg(LOG_WARN, "filesystem: no stat worker thread; mounts report device_error", NULL);
 		st->no_worker_logged = true;

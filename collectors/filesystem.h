@@ -1,13 +1,9 @@
 /* filesystem: the options of the filesystem collector (node_exporter's
- * --collector.filesystem.* flags), filled by config from its opt_desc, and
- * the hooks its tests use. */
+ * --collector.filesystem.* flags), filled by config from its opt_desc. */
 #ifndef BPFPUSH_FILESYSTEM_H
 #define BPFPUSH_FILESYSTEM_H
 
 #include <stdint.h>
-#include <sys/vfs.h>
-
-#include "collectors/collector.h"
 
 /* node_exporter 1.5's defaults (Debian's package patches the mount point
  * one to also leave out /run, /mnt and /media; these are upstream's). */
@@ -24,17 +20,5 @@ struct filesystem_opts {
 	int64_t stat_timeout_ms;    /* 5s: longer and a mount is "stuck" */
 	int64_t stat_workers;       /* 4: statfs calls run at once */
 };
-
-/* statfs(2), or what a test puts in its place: 0, or -1 with errno set. */
-typedef int (*filesystem_stat_fn)(const char *path, struct statfs *out);
-
-/* Tests: makes ctx's (initialised) filesystem collector call fn instead of
- * statfs(2) from now on. */
-void filesystem_set_stat_fn(struct collector_ctx *ctx, filesystem_stat_fn fn);
-
-/* Worker threads that were still blocked in a stat call when their
- * collector exited: detached, they free themselves when the call returns.
- * Tests wait for this to fall to 0 before they end. */
-unsigned filesystem_orphaned_threads(void);
 
 #endif

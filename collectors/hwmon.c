@@ -224,6 +224,54 @@ static int chip_name(struct hwmon_state *st, char *out, size_t size)
 	return -1;
 }
 
+/* The help text, unit suffix, scale and type of element el of a sensor of
+ * type, as node_exporter's hwmon collector names them. */
+static void describe_value(const char *type, const char *el, char *help, size_t help_size,
+			   const char **unit, double *scale, enum metric_type *mtype)
+{
+	if (!strcmp(el, "fault") || !strcmp(el, "alarm")) {
+		snprintf(help, help_size, "Hardware sensor %s status (%s)", el, type);
+	} else if (!strcmp(el, "beep")) {
+		*unit = "_enabled";
+		snprintf(help, help_size, "Hardware monitor sensor has beeping enabled");
+	} else if (!strcmp(type, "in") || !strcmp(type, "cpu")) {
+		*unit = "_volts", *scale = 0.001;
+		snprintf(help, help_size, "Hardware monitor for voltage (%s)", el);
+	} else if (!strcmp(type, "temp") && strcmp(el, "type") != 0) {
+		*unit = "_celsius", *scale = 0.001;
+		snprintf(help, help_size, "Hardware monitor for temperature (%s)", el);
+	} else if (!strcmp(type, "curr")) {
+		*unit = "_amps", *scale = 0.001;
+		snprintf(help, help_size, "Hardware monitor for current (%s)", el);
+	} else if (!strcmp(type, "energy")) {
+		*unit = "_joule_total", *scale = 1.0 / 1000000.0, *mtype = METRIC_COUNTER;
+		snprintf(help, help_size, "Hardware monitor for joules used so far (%s)", el);
+	} else if (!strcmp(type, "power") && !strcmp(el, "accuracy")) {
+		*scale = 1.0 / 1000000.0;
+		snprintf(help, help_size, "Hardware monitor power meter accuracy, as a ratio");
+	} else if (!strcmp(type, "power") &&
+		   (!strcmp(el, "average_interval") || !strcmp(el, "average_interval_min") ||
+		    !strcmp(el, "average_interval_max"))) {
+		*unit = "_seconds", *scale = 0.001;
+		snprintf(help, help_size, "Hardware monitor power usage update interval (%s)", el);
+	} else if (!strcmp(type, "power")) {
+		*unit = "_watt", *scale = 1.0 / 1000000.0;
+		snprintf(help, help_size, "Hardware monitor for power usage in watts (%s)", el);
+	} else if (!strcmp(type, "humidity")) {
+		*scale = 1.0 / 1000000.0;
+		snprintf(help, help_size,
+			 "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the "
+			 "humidity as a percentage) (%s)", el);
+	} else if (!strcmp(type, "fan") && (!strcmp(el, "input") || !strcmp(el, "min") ||
+					    !strcmp(el, "max") || !strcmp(el, "target"))) {
+		*unit = "_rpm";
+		snprintf(help, help_size, "Hardware monitor for fan revolutions per minute (%s)",
+			 el);
+	} else {
+		snprintf(help, help_size, "Hardware monitor %s element %s", type, el);
+	}
+}
+
 static void emit_value(struct registry *reg, const struct hw_value *v, bool has_plain,
 		       const struct label *labels)
 {
@@ -245,47 +293,7 @@ static void emit_value(struct registry *reg, const struct hw_value *v, bool has_
 	if (n < 0 || (size_t)n >= sizeof(name))
 		return;
 
-	if (!strcmp(el, "fault") || !strcmp(el, "alarm")) {
-		snprintf(help, sizeof(help), "Hardware sensor %s status (%s)", el, type);
-	} else if (!strcmp(el, "beep")) {
-		unit = "_enabled";
-		snprintf(help, sizeof(help), "Hardware monitor sensor has beeping enabled");
-	} else if (!strcmp(type, "in") || !strcmp(type, "cpu")) {
-		unit = "_volts", scale = 0.001;
-		snprintf(help, sizeof(help), "Hardware monitor for voltage (%s)", el);
-	} else if (!strcmp(type, "temp") && strcmp(el, "type") != 0) {
-		unit = "_celsius", scale = 0.001;
-		snprintf(help, sizeof(help), "Hardware monitor for temperature (%s)", el);
-	} else if (!strcmp(type, "curr")) {
-		unit = "_amps", scale = 0.001;
-		snprintf(help, sizeof(help), "Hardware monitor for current (%s)", el);
-	} else if (!strcmp(type, "energy")) {
-		unit = "_joule_total", scale = 1.0 / 1000000.0, d.type = METRIC_COUNTER;
-		snprintf(help, sizeof(help), "Hardware monitor for joules used so far (%s)", el);
-	} else if (!strcmp(type, "power") && !strcmp(el, "accuracy")) {
-		scale = 1.0 / 1000000.0;
-		snprintf(help, sizeof(help), "Hardware monitor power meter accuracy, as a ratio");
-	} else if (!strcmp(type, "power") &&
-		   (!strcmp(el, "average_interval") || !strcmp(el, "average_interval_min") ||
-		    !strcmp(el, "average_interval_max"))) {
-		unit = "_seconds", scale = 0.001;
-		snprintf(help, sizeof(help), "Hardware monitor power usage update interval (%s)", el);
-	} else if (!strcmp(type, "power")) {
-		unit = "_watt", scale = 1.0 / 1000000.0;
-		snprintf(help, sizeof(help), "Hardware monitor for power usage in watts (%s)", el);
-	} else if (!strcmp(type, "humidity")) {
-		scale = 1.0 / 1000000.0;
-		snprintf(help, sizeof(help),
-			 "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the "
-			 "humidity as a percentage) (%s)", el);
-	} else if (!strcmp(type, "fan") && (!strcmp(el, "input") || !strcmp(el, "min") ||
-					    !strcmp(el, "max") || !strcmp(el, "target"))) {
-		unit = "_rpm";
-		snprintf(help, sizeof(help), "Hardware monitor for fan revolutions per minute (%s)",
-			 el);
-	} else {
-		snprintf(help, sizeof(help), "Hardware monitor %s element %s", type, el);
-	}
+	describe_value(type, el, help, sizeof(help), &unit, &scale, &d.type);
 	if ((size_t)n + strlen(unit) >= sizeof(name))
 		return;
 	strcat(name, unit);

@@ -66,63 +66,82 @@ static bool key_char(char c, bool first)
 	       (!first && c >= '0' && c <= '9');
 }
 
+enum quote_mode { NORMAL, DQ, SQ };
+
+/* Where decoding a value in place stands. */
+struct decoder {
+	enum quote_mode mode;
+	char *w;          /* where the next decoded byte goes */
+	char *sig;        /* the end of what is kept: trailing blanks are not */
+	bool after_blank; /* a '#' here starts a comment */
+};
+
+/* The byte at *p outside quotes (a backslash takes the next one with it,
+ * moving *p); false at a comment, which ends the value. */
+static bool decode_unquoted(struct decoder *d, char **p, char *eol)
+{
+	char c = **p;
+
+	if (c == '"') {
+		d->mode = DQ;
+	} else if (c == '\'') {
+		d->mode = SQ;
+	} else if (c == '#' && d->after_blank) {
+		return false;
+	} else if (is_blank(c)) {
+		*d->w++ = c; /* kept only if something follows */
+		d->after_blank = true;
+		return true;
+	} else if (c == '\\') {
+		if (*p + 1 < eol)
+			*d->w++ = *++*p;
+		d->sig = d->w;
+	} else {
+		*d->w++ = c;
+		d->sig = d->w;
+	}
+	d->after_blank = false;
+	return true;
+}
+
 /* Decodes the value in [p, eol) in place; returns its end (where the caller
  * puts the NUL), or NULL for an unterminated quote. */
 static char *decode_value(char *p, char *eol)
 {
-	enum { NORMAL, DQ, SQ } mode = NORMAL;
-	char *w = p, *sig = p;
-	bool after_blank = false;
+	struct decoder d = {NORMAL, p, p, false};
 
 	while (p < eol && is_blank(*p)) {
 		p++;
-		after_blank = true;
+		d.after_blank = true;
 	}
 	for (; p < eol; p++) {
 		char c = *p;
 
-		switch (mode) {
+		switch (d.mode) {
 		case NORMAL:
-			if (c == '"') {
-				mode = DQ;
-			} else if (c == '\'') {
-				mode = SQ;
-			} else if (c == '#' && after_blank) {
-				return sig;
-			} else if (is_blank(c)) {
-				*w++ = c; /* kept only if something follows */
-				after_blank = true;
-				continue;
-			} else if (c == '\\') {
-				if (p + 1 < eol)
-					*w++ = *++p;
-				sig = w;
-			} else {
-				*w++ = c;
-				sig = w;
-			}
-			after_blank = false;
+			if (!decode_unquoted(&d, &p, eol))
+				return d.sig;
 			break;
 		case DQ:
 			if (c == '"') {
-				mode = NORMAL;
+				d.mode = NORMAL;
 			} else if (c == '\\' && p + 1 < eol && strchr("\"\\$`", p[1])) {
-				*w++ = *++p;
+				*d.w++ = *++p;
 			} else {
-				*w++ = c;
+				*d.w++ = c;
 			}
-			sig = w;
+			d.sig = d.w;
 			break;
 		case SQ:
 			if (c == '\'')
-				mode = NORMAL;
+				d.mode = NORMAL;
 			else
-				*w++ = c;
-			sig = w;
+				*d.w++ = c;
+			d.sig = d.w;
 			break;
 		}
 	}
-	return mode == NORMAL ? sig : NULL;
+	return d.mode == NORMAL ? d.sig : NULL;
 }
 
 /* Parses buf in place; fields[] point into it ("" when absent). */
