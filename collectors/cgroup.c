@@ -1,5 +1,5 @@
 /* cgroup: what each control group of the cgroup v2 (unified) hierarchy uses
- * (the container view seed 001 puts beside the node view): CPU time and
+ * (the container view beside the node view, as cAdvisor gives it): CPU time and
  * throttling, memory use, limit and make-up, IO per device, and pressure
  * stall times, one series set per group, labelled so a person can tell which
  * systemd unit, Kubernetes pod or container the group is.

@@ -257,7 +257,7 @@ static void test_netstat_linux6(void **state)
 	run_round(&r, ROUND_TS);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(r.n, 40);
-	/* seed 000: the listen queue counters are in the default set. */
+	/* docs/design.md: the listen queue counters are in the default set. */
 	assert_value(&r, "node_netstat_TcpExt_ListenOverflows{}", 117);
 	assert_value(&r, "node_netstat_TcpExt_ListenDrops{}", 121);
 	assert_family(&r, "node_netstat_TcpExt_ListenOverflows{}",
