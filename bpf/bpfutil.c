@@ -13,7 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/numfmt.h"
 #include "bpf/histogram.h"

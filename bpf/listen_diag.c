@@ -14,7 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 
 static struct listen_port *ports;
 static size_t n_ports, ports_cap;

@@ -8,7 +8,7 @@
 
 #include <bpf/bpf.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "series/registry.h"
 #include "bpf/bpfutil.h"
 #include "bpf/portcount.h"

@@ -23,7 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "bpf/bpfutil.h"
 #include "bpf/ksyms.h"

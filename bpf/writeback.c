@@ -22,7 +22,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "bpf/bpfutil.h"
 #include "bpf/cgroupid.h"

@@ -53,9 +53,9 @@
 #include "collectors/all.h"
 #include "collectors/cgroup.h"
 #include "collectors/kvlines.h"
+#include "lib/buf.h"
 #include "lib/cgroupfs.h"
 #include "lib/devname.h"
-#include "lib/grow.h"
 #include "lib/log.h"
 #include "lib/readfile.h"
 

@@ -19,7 +19,7 @@
 #include "collectors/all.h"
 #include "lib/readfile.h"
 #include "collectors/sysfs_attr.h"
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 
 #define N_FREQ 6

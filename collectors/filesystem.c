@@ -51,7 +51,7 @@
 #include "collectors/all.h"
 #include "collectors/filter.h"
 #include "lib/readfile.h"
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 
 #define DEFAULT_TIMEOUT_MS 5000

@@ -35,7 +35,7 @@
 #include "collectors/kvlines.h"
 #include "lib/readfile.h"
 #include "collectors/sysfs_attr.h"
-#include "lib/grow.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 
 #define NAME_LEN 64

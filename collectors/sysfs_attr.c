@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 
 ssize_t attr_read(const char *path, char *buf, size_t size, bool trim)
 {

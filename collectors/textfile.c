@@ -35,7 +35,7 @@
 #include "collectors/textfile.h"
 #include "collectors/textparse.h"
 #include "lib/log.h"
-#include "lib/grow.h"
+#include "lib/buf.h"
 
 #define QUOTED_MAX 512
 /* What the file buffer and the parser may keep from one round to the next:

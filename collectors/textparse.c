@@ -5,7 +5,7 @@
  * find. Parsing stops at the first error: the caller skips the whole file. */
 #include "collectors/textparse.h"
 #include "collectors/textlex.h"
-#include "lib/grow.h"
+#include "lib/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

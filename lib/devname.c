@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/grow.h"
+#include "lib/buf.h"
 
 struct entry {
 	uint32_t dev;

@@ -9,25 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/log.h"
 
 /* Procfs files report size 0, so this is only a first guess. */
 #define MIN_READ 4096
 
+/* +1 for the NUL after the content. */
 static int reserve(struct file_buf *b, size_t extra)
 {
-	size_t cap = b->cap ? b->cap : MIN_READ;
-	char *data;
-
-	if (b->len + extra + 1 <= b->cap)
-		return 0;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
-	if (!(data = realloc(b->data, cap)))
-		return -1;
-	b->data = data;
-	b->cap = cap;
-	return 0;
+	return grow_array((void **)&b->data, &b->cap, b->len + extra + 1, 1);
 }
 
 /* Reads up to limit + 1 bytes: 0, -1 (errno), or FILE_BUF_TOO_LARGE when

@@ -10,7 +10,7 @@
 #include <xxhash.h>
 
 #include "proto/encode.h"
-#include "lib/grow.h"
+#include "lib/buf.h"
 
 #define INITIAL_BUCKETS 1024
 
