@@ -1,5 +1,6 @@
 /* textlex: the scalars of the Prometheus text format as Prometheus' Go
- * parser reads them: UTF-8 label values, Go's float and integer syntax.
+ * parser reads them: Go's float and integer syntax (label values' UTF-8
+ * is lib/names.h's).
  * Apart from textparse so that each file stays one reading's worth. */
 #ifndef BPFPUSH_TEXTLEX_H
 #define BPFPUSH_TEXTLEX_H
@@ -8,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Valid UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-bool text_valid_utf8(const unsigned char *s, size_t len);
 /* Go's strconv.ParseFloat(s, 64) on the NUL-terminated s. */
 bool text_parse_float(const char *s, double *out);
 /* Go's strconv.ParseInt(s, 10, 64) on s[0..len). */

@@ -6,6 +6,7 @@
 #include "collectors/textparse.h"
 #include "collectors/textlex.h"
 #include "lib/buf.h"
+#include "lib/names.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,26 +54,6 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
-static bool is_label_start(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-}
-
-static bool is_label_char(char ch)
-{
-	return is_label_start(ch) || (ch >= '0' && ch <= '9');
-}
-
-static bool is_metric_start(char ch)
-{
-	return is_label_start(ch) || ch == ':';
-}
-
-static bool is_metric_char(char ch)
-{
-	return is_label_char(ch) || ch == ':';
-}
-
 static bool at_eol(const struct cursor *c)
 {
 	return c->pos >= c->eol;
@@ -87,24 +68,12 @@ static void skip_blanks(struct cursor *c)
 /* Length of the metric name at the cursor (0: none starts there). */
 static size_t metric_name_len(const struct cursor *c)
 {
-	const char *s = c->pos;
-
-	if (at_eol(c) || !is_metric_start(*s))
-		return 0;
-	while (s < c->eol && is_metric_char(*s))
-		s++;
-	return (size_t)(s - c->pos);
+	return at_eol(c) ? 0 : metric_name_span(c->pos, (size_t)(c->eol - c->pos));
 }
 
 static size_t label_name_len(const struct cursor *c)
 {
-	const char *s = c->pos;
-
-	if (at_eol(c) || !is_label_start(*s))
-		return 0;
-	while (s < c->eol && is_label_char(*s))
-		s++;
-	return (size_t)(s - c->pos);
+	return at_eol(c) ? 0 : label_name_span(c->pos, (size_t)(c->eol - c->pos));
 }
 
 /* Up to the next blank or the end of the line. */
@@ -428,7 +397,7 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 	c->pos++;
 	if (parse_label_value(p, c, &value, &value_len) < 0)
 		return -1;
-	if (!text_valid_utf8((const unsigned char *)value, value_len))
+	if (!valid_utf8(value, value_len))
 		return fail(p, c, "invalid label value of \"%s\": not UTF-8", name);
 	if (check_special_label(p, c, f, name, value) < 0)
 		return -1;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "lib/buf.h"
+#include "lib/names.h"
 
 /* ---- URL ------------------------------------------------------------- */
 
@@ -175,18 +176,10 @@ int cfg_check_listen_address(const char *addr, char *why, size_t why_size)
 
 /* ---- names ----------------------------------------------------------- */
 
-/* Prometheus' label name syntax: [a-zA-Z_][a-zA-Z0-9_]* */
+/* Prometheus' label name syntax. */
 bool cfg_valid_label_name(const char *name)
 {
-	if (!*name || (*name >= '0' && *name <= '9'))
-		return false;
-	for (const char *p = name; *p; p++) {
-		char c = *p;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_'))
-			return false;
-	}
-	return true;
+	return valid_label_name(name, strlen(name));
 }
 
 /* RFC 9110 token. */
@@ -236,43 +229,10 @@ const char *cfg_reserved_header(const char *name)
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
- * receivers reject label values that are not. */
+/* Receivers reject label values that are not UTF-8. */
 bool cfg_valid_utf8(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned int cp;
-		int n;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			n = 1;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			n = 2;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07;
-			n = 3;
-		} else {
-			return false;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
+	return valid_utf8(s, strlen(s));
 }
 
 /* ---- ${VAR} ---------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include "proto/encode.h"
 #include "lib/buf.h"
+#include "lib/names.h"
 
 #define INITIAL_BUCKETS 1024
 
@@ -91,32 +92,6 @@ const char *metric_type_name(enum metric_type t)
 	case METRIC_SUMMARY: return "summary";
 	default: return "untyped";
 	}
-}
-
-static bool is_name_start(char c, bool colon_ok)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	       (colon_ok && c == ':');
-}
-
-static bool valid_name(const char *s, size_t len, bool colon_ok)
-{
-	if (len == 0 || !is_name_start(s[0], colon_ok))
-		return false;
-	for (size_t i = 1; i < len; i++)
-		if (!is_name_start(s[i], colon_ok) && !(s[i] >= '0' && s[i] <= '9'))
-			return false;
-	return true;
-}
-
-bool valid_metric_name(const char *s, size_t len)
-{
-	return valid_name(s, len, true);
-}
-
-bool valid_label_name(const char *s, size_t len)
-{
-	return valid_name(s, len, false);
 }
 
 static void sort_labels(struct label *l, size_t n);

@@ -132,8 +132,4 @@ static inline const struct series *series_of(const struct wire_series *w)
 
 size_t registry_series_count(const struct registry *r);
 
-/* Name checks, shared with the textfile parser. */
-bool valid_metric_name(const char *s, size_t len);
-bool valid_label_name(const char *s, size_t len);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "lib/names.h"
 #include "series/registry.h"
 #include "remote.pb-c.h"
 
