@@ -46,12 +46,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <xxhash.h>
 
 #include "collectors/all.h"
 #include "collectors/filter.h"
 #include "lib/readfile.h"
 #include "lib/buf.h"
+#include "lib/hashmap.h"
 #include "lib/log.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -336,8 +336,7 @@ struct fs_state {
 	size_t n_m, cap_m;
 	char *paths; /* stat paths, NUL-separated */
 	size_t paths_len, paths_cap;
-	size_t *dedup; /* open addressing: mount index + 1, 0 empty */
-	size_t cap_dedup;
+	struct hashmap dedup; /* of the mounts selected, by mount_hash */
 	struct fs_pool pool;
 	bool pool_ok;
 	bool no_worker_logged;
@@ -443,41 +442,38 @@ static int parse_mounts(struct fs_state *st, char *text)
 
 static uint64_t mount_hash(const struct mount *m)
 {
-	uint64_t h = XXH3_64bits(m->device, strlen(m->device));
+	uint64_t h = hashmap_hash(m->device, strlen(m->device));
 
-	h = XXH3_64bits_withSeed(m->mountpoint, strlen(m->mountpoint), h);
-	return XXH3_64bits_withSeed(m->fstype, strlen(m->fstype), h);
+	h = hashmap_hash_more(m->mountpoint, strlen(m->mountpoint), h);
+	return hashmap_hash_more(m->fstype, strlen(m->fstype), h);
 }
 
 /* Marks the mounts to report: not excluded, and the first of each
  * (device, mount point, type). */
 static int select_mounts(struct fs_state *st)
 {
-	size_t cap = 16, mask;
-
-	while (cap < 2 * st->n_m)
-		cap *= 2;
-	if (grow_array((void **)&st->dedup, &st->cap_dedup, cap, sizeof(*st->dedup)) < 0)
+	hashmap_clear(&st->dedup);
+	if (hashmap_reserve(&st->dedup, st->n_m) < 0)
 		return -1;
-	memset(st->dedup, 0, cap * sizeof(*st->dedup));
-	mask = cap - 1;
 	for (size_t i = 0; i < st->n_m; i++) {
 		struct mount *m = &st->m[i];
-		size_t slot;
+		const struct mount *o;
+		uint64_t hash;
+		size_t pos;
 
 		m->keep = false;
 		if (!name_filter_keep(&st->mp_filter, m->mountpoint, strlen(m->mountpoint)) ||
 		    !name_filter_keep(&st->type_filter, m->fstype, strlen(m->fstype)))
 			continue;
-		for (slot = mount_hash(m) & mask; st->dedup[slot]; slot = (slot + 1) & mask) {
-			const struct mount *o = &st->m[st->dedup[slot] - 1];
+		hash = mount_hash(m);
+		for (o = hashmap_first(&st->dedup, hash, &pos); o;
+		     o = hashmap_next(&st->dedup, hash, &pos))
 			if (!strcmp(o->mountpoint, m->mountpoint) && !strcmp(o->device, m->device) &&
 			    !strcmp(o->fstype, m->fstype))
 				break;
-		}
-		if (st->dedup[slot])
+		if (o)
 			continue;
-		st->dedup[slot] = i + 1;
+		hashmap_insert(&st->dedup, hash, m); /* reserved: cannot fail */
 		m->keep = true;
 	}
 	return 0;
@@ -646,7 +642,7 @@ static void filesystem_exit(struct collector_ctx *ctx)
 	name_filter_free(&st->type_filter);
 	free(st->m);
 	free(st->paths);
-	free(st->dedup);
+	hashmap_free(&st->dedup);
 	free(st);
 	ctx->state = NULL;
 }

@@ -88,64 +88,19 @@ static size_t token_len(const struct cursor *c)
 
 /* ---- storage ------------------------------------------------------- */
 
-static uint64_t hash_name(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
+/* The index holds family index + 1: the families array moves as it grows. */
 static int64_t find_family(const struct textparse *p, const char *name, size_t len)
 {
-	size_t mask = p->index_cap - 1;
+	uint64_t hash = hashmap_hash(name, len);
+	size_t pos;
 
-	if (p->index_cap == 0)
-		return -1;
-	for (size_t i = hash_name(name, len) & mask;; i = (i + 1) & mask) {
-		uint32_t slot = p->index[i];
-		const struct textparse_family *f;
-		if (slot == 0)
-			return -1;
-		f = &p->families[slot - 1];
-		if (f->name_len == len && memcmp(f->name, name, len) == 0)
-			return (int64_t)(slot - 1);
+	for (void *it = hashmap_first(&p->index, hash, &pos); it;
+	     it = hashmap_next(&p->index, hash, &pos)) {
+		size_t fam = (uintptr_t)it - 1;
+		if (p->families[fam].name_len == len && memcmp(p->families[fam].name, name, len) == 0)
+			return (int64_t)fam;
 	}
-}
-
-static void index_insert(struct textparse *p, uint32_t fam)
-{
-	const struct textparse_family *f = &p->families[fam];
-	size_t mask = p->index_cap - 1;
-	size_t i = hash_name(f->name, f->name_len) & mask;
-
-	while (p->index[i] != 0)
-		i = (i + 1) & mask;
-	p->index[i] = fam + 1;
-}
-
-/* Keeps the table at most half full. */
-static int index_reserve(struct textparse *p, size_t n_families)
-{
-	size_t cap = p->index_cap ? p->index_cap : 64;
-	uint32_t *index;
-
-	if (n_families * 2 <= p->index_cap)
-		return 0;
-	while (n_families * 2 > cap)
-		cap *= 2;
-	index = calloc(cap, sizeof(*index));
-	if (!index)
-		return -1;
-	free(p->index);
-	p->index = index;
-	p->index_cap = cap;
-	for (uint32_t i = 0; i < p->n_families; i++)
-		index_insert(p, i);
-	return 0;
+	return -1;
 }
 
 static int add_family(struct textparse *p, const struct cursor *c, const char *name,
@@ -153,12 +108,12 @@ static int add_family(struct textparse *p, const struct cursor *c, const char *n
 {
 	if (grow_array((void **)&p->families, &p->cap_families, p->n_families + 1,
 		 sizeof(*p->families)) < 0 ||
-	    index_reserve(p, p->n_families + 1) < 0)
+	    hashmap_insert(&p->index, hashmap_hash(name, len),
+			   (void *)(uintptr_t)(p->n_families + 1)) < 0)
 		return fail_oom(p, c);
 	p->families[p->n_families] = (struct textparse_family){
 		.name = name, .name_len = len, .type = METRIC_UNTYPED, .line = c->line};
 	*out = (uint32_t)p->n_families++;
-	index_insert(p, *out);
 	return 0;
 }
 
@@ -527,8 +482,7 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 static void reset(struct textparse *p)
 {
 	p->n_families = p->n_samples = p->n_labels = 0;
-	if (p->index)
-		memset(p->index, 0, p->index_cap * sizeof(*p->index));
+	hashmap_clear(&p->index);
 	p->error = (struct textparse_error){0};
 }
 
@@ -549,6 +503,7 @@ static int check_no_nul(struct textparse *p, const char *text, size_t len)
 void textparse_init(struct textparse *p)
 {
 	*p = (struct textparse){0};
+	hashmap_init(&p->index, 64);
 	nameset_init(&p->label_names);
 }
 
@@ -559,7 +514,7 @@ void textparse_free(struct textparse *p)
 	free(p->families);
 	free(p->samples);
 	free(p->labels);
-	free(p->index);
+	hashmap_free(&p->index);
 	nameset_free(&p->label_names);
 	textparse_init(p);
 	p->limits = limits;
@@ -569,7 +524,7 @@ bool textparse_trim(struct textparse *p, size_t keep_bytes)
 {
 	size_t held = p->cap_families * sizeof(*p->families) +
 		      p->cap_samples * sizeof(*p->samples) + p->cap_labels * sizeof(*p->labels) +
-		      p->index_cap * sizeof(*p->index) + nameset_bytes(&p->label_names);
+		      hashmap_bytes(&p->index) + nameset_bytes(&p->label_names);
 
 	if (held <= keep_bytes)
 		return false;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "collectors/nameset.h"
+#include "lib/hashmap.h"
 #include "series/registry.h"
 
 #define TEXTPARSE_REASON_MAX 160
@@ -65,8 +66,7 @@ struct textparse {
 	size_t n_samples, cap_samples;
 	struct label *labels;  /* the samples' labels, in file order */
 	size_t n_labels, cap_labels;
-	uint32_t *index;       /* family hash table: 0 empty, else index + 1 */
-	size_t index_cap;      /* a power of two */
+	struct hashmap index;  /* families by name: index + 1 */
 	struct nameset label_names; /* of the sample being parsed: duplicates */
 	struct textparse_limits limits; /* set by the caller, kept across parses */
 	struct textparse_error error;

@@ -11,11 +11,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/hashmap.h"
+
 struct dup_index {
 	const yaml_node_t *map;
 	bool nocase;
-	size_t mask;   /* slots - 1; slots is a power of two, at least twice the pairs */
-	size_t *slots; /* pair index + 1, or 0 for an empty slot */
+	struct hashmap first; /* the first pair of each key: pair index + 1 */
 };
 
 static const char *key_text(struct cfg_ctx *ctx, const yaml_node_t *map, size_t i)
@@ -25,63 +26,61 @@ static const char *key_text(struct cfg_ctx *ctx, const yaml_node_t *map, size_t 
 	return k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
 }
 
-static size_t key_hash(const char *s, bool nocase)
+/* Folded as strcasecmp folds (ASCII) a piece at a time, without a copy. */
+static uint64_t key_hash(const char *s, bool nocase)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	char folded[64];
+	uint64_t h = 0;
+	size_t n;
 
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (nocase && c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a'); /* strcasecmp's ASCII folding */
-		h = (h ^ c) * 1099511628211ull;
-	}
-	return (size_t)h;
+	if (!nocase)
+		return hashmap_hash(s, strlen(s));
+	do {
+		for (n = 0; n < sizeof(folded) && s[n]; n++)
+			folded[n] = s[n] >= 'A' && s[n] <= 'Z' ? (char)(s[n] - 'A' + 'a') : s[n];
+		h = hashmap_hash_more(folded, n, h);
+		s += n;
+	} while (n == sizeof(folded));
+	return h;
 }
 
-/* The slot that holds the first pair whose key is name, or the empty slot
- * where it would go. */
-static size_t *probe(struct cfg_ctx *ctx, const struct dup_index *ix, const char *name)
+/* The index of the first pair whose key is name, or SIZE_MAX. */
+static size_t first_pair(struct cfg_ctx *ctx, const struct dup_index *ix, const char *name,
+			 uint64_t hash)
 {
-	size_t at = key_hash(name, ix->nocase) & ix->mask;
+	size_t pos;
 
-	for (;; at = (at + 1) & ix->mask) {
-		size_t *slot = &ix->slots[at];
-		const char *other;
-
-		if (!*slot)
-			return slot;
-		other = key_text(ctx, ix->map, *slot - 1);
+	for (void *it = hashmap_first(&ix->first, hash, &pos); it;
+	     it = hashmap_next(&ix->first, hash, &pos)) {
+		const char *other = key_text(ctx, ix->map, (uintptr_t)it - 1);
 		if (!(ix->nocase ? strcasecmp(other, name) : strcmp(other, name)))
-			return slot;
+			return (uintptr_t)it - 1;
 	}
+	return SIZE_MAX;
 }
 
 static int build_index(struct cfg_ctx *ctx, const yaml_node_t *map, bool nocase)
 {
 	struct dup_index *ix = ctx->dups;
-	size_t n = cfg_map_len(map), slots = 16;
+	size_t n = cfg_map_len(map);
 
 	if (!ix && !(ix = ctx->dups = calloc(1, sizeof(*ix))))
 		return -1;
-	while (slots < 2 * n)
-		slots *= 2;
-	free(ix->slots);
 	ix->map = NULL;
-	ix->slots = calloc(slots, sizeof(*ix->slots));
-	if (!ix->slots)
+	hashmap_clear(&ix->first);
+	if (hashmap_reserve(&ix->first, n) < 0)
 		return -1;
-	ix->mask = slots - 1;
 	ix->nocase = nocase;
 	ix->map = map;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = key_text(ctx, map, i);
-		size_t *slot;
+		uint64_t hash;
 
 		if (!name)
 			continue; /* a complex key: cfg_key() refuses it */
-		slot = probe(ctx, ix, name);
-		if (!*slot)
-			*slot = i + 1; /* the first pair with this key */
+		hash = key_hash(name, nocase);
+		if (first_pair(ctx, ix, name, hash) == SIZE_MAX)
+			hashmap_insert(&ix->first, hash, (void *)(uintptr_t)(i + 1)); /* reserved */
 	}
 	return 0;
 }
@@ -97,7 +96,7 @@ int cfg_check_duplicate(struct cfg_ctx *ctx, const yaml_node_t *map, size_t i, b
 	if ((!ctx->dups || ctx->dups->map != map || ctx->dups->nocase != nocase) &&
 	    build_index(ctx, map, nocase) < 0)
 		return cfg_fail(ctx, NULL, "out of memory");
-	j = *probe(ctx, ctx->dups, name) - 1;
+	j = first_pair(ctx, ctx->dups, name, key_hash(name, nocase));
 	if (j >= i)
 		return 0;
 	first = cfg_node(ctx, map->data.mapping.pairs.start[j].key);
@@ -109,7 +108,7 @@ void cfg_dup_index_free(struct cfg_ctx *ctx)
 {
 	if (!ctx->dups)
 		return;
-	free(ctx->dups->slots);
+	hashmap_free(&ctx->dups->first);
 	free(ctx->dups);
 	ctx->dups = NULL;
 }

@@ -7,17 +7,17 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "proto/encode.h"
 #include "lib/buf.h"
+#include "lib/hashmap.h"
 #include "lib/names.h"
 
 #define INITIAL_BUCKETS 1024
 
 struct series_node {
 	struct series s;          /* keep first: series_of() casts back */
-	struct series_node *next; /* hash chain */
+	struct series_node *next; /* in limbo */
 	uint64_t emitted_round;
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
 	size_t position;          /* index in the emitted list of its last round */
@@ -26,11 +26,10 @@ struct series_node {
 
 struct family_node {
 	struct family f;
-	struct family_node *next; /* hash chain */
 	size_t n_series;          /* series nodes, limbo's included, that use it */
 };
 
-#define FAMILY_BUCKETS 4096
+#define FAMILY_BUCKETS 4096 /* the family table's first size */
 
 struct series_vec {
 	struct series_node **items;
@@ -53,9 +52,8 @@ struct registry {
 	struct label *base_labels; /* external, then job and instance if unset */
 	size_t n_base;
 
-	struct series_node **buckets;
-	size_t n_buckets, n_series;
-	struct family_node *families[FAMILY_BUCKETS];
+	struct hashmap series;   /* series_node by its wire hash */
+	struct hashmap families; /* family_node by XXH3 of its name */
 
 	uint64_t round;
 	int64_t round_ts_ms;
@@ -69,7 +67,6 @@ struct registry {
 	struct series_vec vanished;
 	struct limbo retiring, retired;
 	uint64_t forgotten_total;
-	size_t n_families;
 
 	struct source *sources; /* [0] is the agent's own, without a limit */
 	size_t n_sources, cap_sources;
@@ -127,9 +124,9 @@ struct registry *registry_create(const struct kv *external, size_t n_external,
 	if (!r)
 		return NULL;
 	r->base_labels = calloc(n_external + 2, sizeof(*r->base_labels));
-	r->n_buckets = INITIAL_BUCKETS;
-	r->buckets = calloc(r->n_buckets, sizeof(*r->buckets));
-	if (!r->base_labels || !r->buckets ||
+	hashmap_init(&r->series, INITIAL_BUCKETS);
+	hashmap_init(&r->families, FAMILY_BUCKETS);
+	if (!r->base_labels || hashmap_reserve(&r->series, 0) < 0 ||
 	    grow_array((void **)&r->sources, &r->cap_sources, 1, sizeof(*r->sources)) < 0)
 		goto fail;
 	r->sources[0] = (struct source){0};
@@ -151,9 +148,9 @@ static void series_vec_free(struct series_vec *v)
 	free(v->items);
 }
 
-static struct family_node **family_bucket(struct registry *r, const char *name)
+static uint64_t family_hash(const char *name)
 {
-	return &r->families[XXH3_64bits(name, strlen(name)) % FAMILY_BUCKETS];
+	return hashmap_hash(name, strlen(name));
 }
 
 /* A family goes with its last series: metric names churn too. */
@@ -162,13 +159,8 @@ static void free_series(struct registry *r, struct series_node *n)
 	struct family_node *f = (struct family_node *)(void *)n->s.family;
 
 	if (--f->n_series == 0) {
-		struct family_node **p = family_bucket(r, f->f.name);
-
-		while (*p != f)
-			p = &(*p)->next;
-		*p = f->next;
+		hashmap_remove(&r->families, family_hash(f->f.name), f);
 		free(f);
-		r->n_families--;
 	}
 	free(n);
 }
@@ -184,29 +176,24 @@ static void limbo_free(struct registry *r, struct limbo *l)
 
 void registry_destroy(struct registry *r)
 {
+	void *item;
+	size_t pos = 0;
+
 	if (!r)
 		return;
-	for (size_t i = 0; r->buckets && i < r->n_buckets; i++) {
-		struct series_node *n = r->buckets[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			free(n);
-		}
-	}
+	while ((item = hashmap_each(&r->series, &pos)))
+		free(item);
+	hashmap_free(&r->series);
 	limbo_free(r, &r->retiring); /* before the families it may free */
 	limbo_free(r, &r->retired);
-	for (size_t i = 0; i < FAMILY_BUCKETS; i++) {
-		for (struct family_node *f = r->families[i], *next; f; f = next) {
-			next = f->next;
-			free(f);
-		}
-	}
+	for (pos = 0; (item = hashmap_each(&r->families, &pos));)
+		free(item);
+	hashmap_free(&r->families);
 	for (size_t i = 0; i < r->n_base; i++) {
 		free((char *)r->base_labels[i].name);
 		free((char *)r->base_labels[i].value);
 	}
 	free(r->base_labels);
-	free(r->buckets);
 	free(r->sources);
 	series_vec_free(&r->vanished);
 	free(r->samples);
@@ -219,13 +206,13 @@ void registry_destroy(struct registry *r)
 
 size_t registry_series_count(const struct registry *r)
 {
-	return r->n_series;
+	return r->series.len;
 }
 
 void registry_get_stats(const struct registry *r, struct registry_stats *out)
 {
-	*out = (struct registry_stats){r->n_series, r->retiring.len + r->retired.len,
-				       r->forgotten_total, r->n_buckets, r->n_families};
+	*out = (struct registry_stats){r->series.len, r->retiring.len + r->retired.len,
+				       r->forgotten_total, r->series.cap, r->families.len};
 }
 
 int registry_set_source(struct registry *r, uint32_t id, size_t max_series)
@@ -279,10 +266,11 @@ static int push_emitted(struct series_vec *v, struct series_node *n)
 static const struct family *intern_family(struct registry *r, const struct metric_desc *d)
 {
 	size_t name_len = strlen(d->name), help_len = d->help ? strlen(d->help) : 0;
-	struct family_node **bucket = family_bucket(r, d->name);
+	uint64_t hash = hashmap_hash(d->name, name_len);
 	struct family_node *f;
+	size_t pos;
 
-	for (f = *bucket; f; f = f->next)
+	for (f = hashmap_first(&r->families, hash, &pos); f; f = hashmap_next(&r->families, hash, &pos))
 		if (strcmp(f->f.name, d->name) == 0)
 			return &f->f;
 	f = malloc(sizeof(*f) + name_len + help_len + 2);
@@ -294,9 +282,10 @@ static const struct family *intern_family(struct registry *r, const struct metri
 	memcpy(f->f.help, d->help ? d->help : "", help_len + 1);
 	f->f.type = d->type;
 	f->n_series = 0;
-	r->n_families++;
-	f->next = *bucket;
-	*bucket = f;
+	if (hashmap_insert(&r->families, hash, f) < 0) {
+		free(f);
+		return NULL;
+	}
 	return &f->f;
 }
 
@@ -391,33 +380,13 @@ static struct series_node *guess(struct registry *r)
 
 static struct series_node *lookup(struct registry *r, uint64_t hash)
 {
-	struct series_node *n = r->buckets[hash & (r->n_buckets - 1)];
+	struct series_node *n;
+	size_t pos;
 
-	for (; n; n = n->next)
-		if (n->s.wire.hash == hash && same_labels(n, &r->pb))
+	for (n = hashmap_first(&r->series, hash, &pos); n; n = hashmap_next(&r->series, hash, &pos))
+		if (same_labels(n, &r->pb))
 			return n;
 	return NULL;
-}
-
-/* Grows past one series per bucket, shrinks below one per eight: a table
- * that once held a burst of series does not keep its size for good. */
-static void resize(struct registry *r, size_t n_buckets)
-{
-	struct series_node **buckets = calloc(n_buckets, sizeof(*buckets));
-
-	if (!buckets)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < r->n_buckets; i++) {
-		struct series_node *n = r->buckets[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			n->next = buckets[n->s.wire.hash & (n_buckets - 1)];
-			buckets[n->s.wire.hash & (n_buckets - 1)] = n;
-		}
-	}
-	free(r->buckets);
-	r->buckets = buckets;
-	r->n_buckets = n_buckets;
 }
 
 /* One allocation holds the node, the encoded labels, the label array and
@@ -454,13 +423,13 @@ static struct series_node *create_series(struct registry *r, const struct family
 	node->emitted_round = 0;
 	node->position = 0;
 	node->last_ts_ms = INT64_MIN;
-	node->next = r->buckets[hash & (r->n_buckets - 1)];
-	r->buckets[hash & (r->n_buckets - 1)] = node;
+	if (hashmap_insert(&r->series, hash, node) < 0) {
+		free(node);
+		return NULL;
+	}
 	node->source = r->source;
 	r->sources[r->source].live++;
 	((struct family_node *)(void *)family)->n_series++;
-	if (++r->n_series > r->n_buckets)
-		resize(r, r->n_buckets * 2);
 	return node;
 }
 
@@ -496,7 +465,7 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		return -1;
 	node = guess(r);
 	if (!node) {
-		hash = XXH3_64bits(r->pb.data, r->pb.len);
+		hash = hashmap_hash(r->pb.data, r->pb.len);
 		node = lookup(r, hash);
 		if (node && node->emitted_round == r->round - 1)
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
@@ -533,12 +502,7 @@ static double stale_nan(void)
  * series with its labels gets a node of its own. */
 static void forget(struct registry *r, struct series_node *node)
 {
-	struct series_node **p = &r->buckets[node->s.wire.hash & (r->n_buckets - 1)];
-
-	while (*p != node)
-		p = &(*p)->next;
-	*p = node->next;
-	r->n_series--;
+	hashmap_remove(&r->series, node->s.wire.hash, node);
 	r->sources[node->source].live--;
 	r->forgotten_total++;
 	node->next = r->retiring.head;
@@ -554,8 +518,10 @@ static void forget_vanished(struct registry *r)
 		if (r->vanished.items[i]->emitted_round != r->round)
 			forget(r, r->vanished.items[i]);
 	r->vanished.len = 0;
-	if (r->n_buckets > INITIAL_BUCKETS && r->n_series < r->n_buckets / 8)
-		resize(r, r->n_buckets / 2);
+	/* Below one entry per eight slots: a table that once held a burst of
+	 * series (or of metric names) does not keep its size for good. */
+	hashmap_shrink(&r->series);
+	hashmap_shrink(&r->families);
 }
 
 const struct sample *registry_end_round(struct registry *r, size_t *n)
