@@ -14,6 +14,7 @@
 #include "lib/names.h"
 
 #define INITIAL_BUCKETS 1024
+#define SMALL_SORT 16 /* labels sorted by insertion; more go to qsort */
 
 struct series_node {
 	struct series s;          /* keep first: series_of() casts back */
@@ -289,10 +290,27 @@ static const struct family *intern_family(struct registry *r, const struct metri
 	return &f->f;
 }
 
-/* Label sets are small and collectors emit them in the same order every
- * time, usually sorted: insertion sort is a single pass then. */
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
+}
+
+/* Collectors emit their labels in the same order every time, usually
+ * sorted. A few labels: insertion sort, one pass when they are sorted and
+ * quicker than qsort's calls when not. Many (a textfile line may hold
+ * 60,000): a pass tells whether they are sorted, else qsort, since
+ * insertion sort is quadratic. */
 static void sort_labels(struct label *l, size_t n)
 {
+	if (n > SMALL_SORT) {
+		for (size_t i = 1; i < n; i++) {
+			if (strcmp(l[i - 1].name, l[i].name) > 0) {
+				qsort(l, n, sizeof(*l), by_name);
+				return;
+			}
+		}
+		return;
+	}
 	for (size_t i = 1; i < n; i++) {
 		struct label x = l[i];
 		size_t j = i;

@@ -66,6 +66,39 @@ static void labels_are_sorted_with_base_labels_and_empty_values_removed(void **s
 	registry_destroy(r);
 }
 
+#define MANY_LABELS 500
+
+/* A large label set in any order is one series, sorted; a name given twice
+ * in it is refused wherever the sort puts the two. */
+static void many_labels_in_any_order_are_one_series(void **state)
+{
+	static char names[MANY_LABELS][8];
+	struct label fwd[MANY_LABELS], rev[MANY_LABELS], mixed[MANY_LABELS];
+	struct registry *r = new_registry();
+	const struct series *a, *b, *c;
+	size_t n;
+	(void)state;
+
+	for (size_t i = 0; i < MANY_LABELS; i++) {
+		snprintf(names[i], sizeof(names[i]), "l%03zu", i);
+		fwd[i] = (struct label){names[i], "v"};
+		rev[MANY_LABELS - 1 - i] = fwd[i];
+		mixed[(i * 7) % MANY_LABELS] = fwd[i]; /* 7 and 500 are coprime */
+	}
+	a = emit_one(r, NULL, fwd, MANY_LABELS);
+	b = emit_one(r, NULL, rev, MANY_LABELS);
+	c = emit_one(r, NULL, mixed, MANY_LABELS);
+	assert_ptr_equal(a, b);
+	assert_ptr_equal(a, c);
+	for (size_t i = 1; i < a->n_labels; i++)
+		assert_true(strcmp(a->labels[i - 1].name, a->labels[i].name) < 0);
+	mixed[123] = mixed[456];
+	registry_begin_round(r, 1 << 20);
+	assert_int_equal(registry_emit(r, &gauge, NULL, mixed, MANY_LABELS, 1, 0), -1);
+	registry_end_round(r, &n);
+	registry_destroy(r);
+}
+
 static void own_label_wins_over_external(void **state)
 {
 	struct registry *r = new_registry();
@@ -486,6 +519,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(labels_are_sorted_with_base_labels_and_empty_values_removed),
+		cmocka_unit_test(many_labels_in_any_order_are_one_series),
 		cmocka_unit_test(own_label_wins_over_external),
 		cmocka_unit_test(invalid_names_and_duplicates_are_refused),
 		cmocka_unit_test(series_are_interned_and_encoded_once),
