@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bpfpush. `make run` and `make test` do all the set-up on a fresh Debian 12.
 #
 #   make            build/bpfpush

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* instance: one agent per data_dir. Two agents pushing the same host's
  * series (and, later, sharing one disk queue) is a deployment mistake, so
  * the second one refuses to start instead of sending everything twice. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bpfpush: collect host and kernel metrics, push them with remote_write.
  *
  * Lifecycle: load and validate the config (exit 2 on error), start one queue

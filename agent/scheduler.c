@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "agent/scheduler.h"
 
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scheduler: runs the enabled collectors once per round and records, for each,
  * node_scrape_collector_duration_seconds and node_scrape_collector_success. */
 #ifndef BPFPUSH_SCHEDULER_H

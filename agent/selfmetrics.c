@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "agent/selfmetrics.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* selfmetrics: the agent's own series (bpfpush_*), emitted into each round
  * like any collector's, so they reach the storage with everything else. */
 #ifndef BPFPUSH_SELFMETRICS_H

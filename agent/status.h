@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* status: the local HTTP endpoint (http.listen_address), on libmicrohttpd.
  *   GET /metrics  the last round in the text exposition format (what was
  *                 pushed, self-metrics included), for a person or a scraper

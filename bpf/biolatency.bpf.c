@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* biolatency: block IO latency and size per device and operation.
  *
  * Two ways to time a request; user space loads one (option latency_from):
@@ -247,4 +247,4 @@ int biolat_complete_raw(struct bpf_raw_tracepoint_args *ctx)
 	return complete(complete_rq_arg ? ctx->args[1] : ctx->args[0]);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biolatency: block IO latency (seconds) and size (bytes) per device and
  * operation, as Prometheus histograms. Kernel side in biolatency.bpf.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biolatency: what biolatency.bpf.c and biolatency.c share.
  *
  * Histograms, one per (device row, operation): device rows 0 .. max_devices-1

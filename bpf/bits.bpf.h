@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* bits.bpf.h: integer log2 for histogram slots, branch-light so the
  * verifier sees a bounded result. Kernel side only. */
 #ifndef BPFPUSH_BITS_BPF_H

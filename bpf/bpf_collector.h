@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bpf_collector: the BPF collectors, as the agent sees them. Each is a
  * struct collector (collectors/collector.h) configured under `bpf:`;
  * bpf/loader.h loads and attaches its programs (init returns -1 when this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The table of BPF collectors, in the order they run. */
 #include "bpf/bpf_collector.h"
 #include "bpf/loader.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "bpf/bpfutil.h"
 
 #include <errno.h>

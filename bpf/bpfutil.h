@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bpfutil: what the user sides of the BPF collectors share: one-time libbpf
  * setup, probing which hooks this kernel has, reading per-CPU maps, and
  * turning log2 histograms and program run statistics into series. */

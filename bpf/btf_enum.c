@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "bpf/btf_enum.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* btf_enum: label values, constants and tracepoint shapes read from the
  * running kernel's BTF, so that no state number, drop reason, operation
  * code or argument position is copied into our source:

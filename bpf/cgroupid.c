@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "bpf/cgroupid.h"
 
 #include <errno.h>

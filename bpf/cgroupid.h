@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cgroupid: the cgroup v2 ids that BPF programs read (runqlat: a task's
  * cgroups->dfl_cgrp->kn->id; writeback: the cgroups an inode moves
  * between), back to the groups they name, labelled as the cgroup collector

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* histogram.h: the log2 histogram layout shared by kernel and user sides.
  *
  * A histogram is HIST_ENTRIES consecutive u64 slots of a per-CPU array:

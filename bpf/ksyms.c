@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "bpf/ksyms.h"
 
 #include <errno.h>

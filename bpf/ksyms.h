@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ksyms: kernel function addresses -> names, from /proc/kallsyms.
  *
  * The text symbols (types t T w W: functions, which is what a timer

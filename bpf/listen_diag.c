@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "bpf/listen_diag.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* listen_diag: the agent's TCP listening sockets as the kernel's sock_diag
  * netlink interface reports them (what `ss -ltnm` shows), for skb_drops.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "bpf/loader.h"
 
 #include <errno.h>

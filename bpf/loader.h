@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loader: the one way a BPF collector comes up and goes down. A BPF
  * collector is a descriptor (struct bpf_collector): its ways in, in order
  * of preference, each with the kernel hooks it needs and the programs it

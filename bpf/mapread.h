@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mapread: reading the per-CPU map shapes that tcp_retransmits,
  * tcp_states, skb_drops and writeback count into, beside bpfutil's dense
  * bpf_percpu_sum():

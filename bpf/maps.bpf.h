@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* maps.bpf.h: lock-free counting, of events and into log2 histograms. A
  * per-CPU array slot is private to the CPU that runs the program, so an
  * increment needs neither a lock nor an atomic (docs/design.md, "A probe must not

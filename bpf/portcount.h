@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* portcount: counters indexed by a 16-bit port, shared by the kernel and
  * user sides of tcp_states (TIME_WAIT entries by remote port) and
  * tcp_retransmits (retransmissions by remote port).

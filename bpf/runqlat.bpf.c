@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* runqlat: how long runnable tasks wait for a CPU, as a log2 histogram.
  *
  * A task becomes runnable at sched_wakeup / sched_wakeup_new, or when it
@@ -273,4 +273,4 @@ int BPF_PROG(runqlat_switch, bool preempt, struct task_struct *prev, struct task
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runqlat: run-queue latency (wakeup to running) as a histogram in seconds.
  * Kernel side in runqlat.bpf.c.
  *

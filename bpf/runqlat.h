@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runqlat: what runqlat.bpf.c and runqlat.c share. */
 #ifndef BPFPUSH_RUNQLAT_H
 #define BPFPUSH_RUNQLAT_H

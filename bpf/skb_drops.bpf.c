@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* skb_drops: packets the kernel dropped, by drop reason (skb:kfree_skb), and
  * TCP listen overflows by the listening port (docs/design.md).
  *
@@ -113,4 +113,4 @@ int skb_drops_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 	return count_drop((struct sk_buff *)ctx->skbaddr, reason);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* skb_drops: packets dropped by the kernel, per drop reason, and TCP listen
  * overflows per listening port. Kernel side in skb_drops.bpf.c.
  *

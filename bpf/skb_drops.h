@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* skb_drops: what skb_drops.bpf.c and skb_drops.c share. */
 #ifndef BPFPUSH_SKB_DROPS_H
 #define BPFPUSH_SKB_DROPS_H

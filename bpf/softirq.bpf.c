@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* softirq: time spent in each softirq vector, as a log2 histogram.
  *
  * softirq_entry / softirq_exit bracket one vector's handler on one CPU;
@@ -65,4 +65,4 @@ int BPF_PROG(softirq_exit, unsigned int vec)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

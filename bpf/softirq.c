@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* softirq: time per softirq vector as a histogram in seconds,
  * kernel_softirq_duration_seconds{vector="NET_RX"}. Kernel side in
  * softirq.bpf.c.

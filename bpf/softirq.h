@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* softirq: what softirq.bpf.c and softirq.c share. Histogram v (the
  * softirq vector number, enum *_SOFTIRQ) starts at key v * HIST_ENTRIES. */
 #ifndef BPFPUSH_SOFTIRQ_H

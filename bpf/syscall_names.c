@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscall_names: syscall name -> number for the architecture the agent runs
  * on, from libseccomp's tables, which track the kernel's own syscall tables
  * release by release (a hand-kept list falls behind the kernel). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscall_names: syscall name -> number for this architecture's native
  * syscalls ("read", "nanosleep", ...). */
 #ifndef BPFPUSH_SYSCALL_NAMES_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* syscalls: syscall latency, entry to exit, per syscall, as log2
  * histograms.
  *
@@ -169,4 +169,4 @@ int BPF_PROG(syscall_exit_hash, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

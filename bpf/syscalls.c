@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscalls: syscall latency as histograms in seconds,
  * kernel_syscall_latency_seconds{syscall="read"}, for a configured set of
  * syscalls (by name) plus syscall="other". Kernel side in syscalls.bpf.c.

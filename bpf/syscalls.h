@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* syscalls: what syscalls.bpf.c and syscalls.c share.
  *
  * Histogram s (s < n configured syscalls: their dense index; s == n:

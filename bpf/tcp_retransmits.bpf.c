@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* tcp_retransmits: TCP segments retransmitted, by the socket's state
  * (tcp:tcp_retransmit_skb, and tcp:tcp_retransmit_synack for SYN-ACKs),
  * optionally by remote port.
@@ -141,4 +141,4 @@ int tcp_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack *ctx)
 	return count(BPF_CORE_READ(req, __req_common.skc_state), 1, ctx->dport);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

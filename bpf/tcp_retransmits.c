@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_retransmits: TCP segments retransmitted, by socket state, and
  * optionally by remote port. Kernel side in tcp_retransmits.bpf.c.
  *

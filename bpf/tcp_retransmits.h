@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_retransmits: what tcp_retransmits.bpf.c and tcp_retransmits.c share. */
 #ifndef BPFPUSH_TCP_RETRANSMITS_H
 #define BPFPUSH_TCP_RETRANSMITS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_sendmsg: sizes of sendmsg calls on TCP sockets, as a histogram in
  * bytes, kernel_tcp_sendmsg_size_bytes, and failed calls,
  * kernel_tcp_sendmsg_errors_total. Kernel side in tcp_sendmsg.bpf.c.

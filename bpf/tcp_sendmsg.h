@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_sendmsg: what tcp_sendmsg.bpf.c and tcp_sendmsg.c share. */
 #ifndef BPFPUSH_TCP_SENDMSG_H
 #define BPFPUSH_TCP_SENDMSG_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* tcp_states: TCP state transitions (sock:inet_sock_set_state, TCP sockets
  * only), connection lifetimes, and connections entering TIME_WAIT by
  * remote port (the storm of short connections in docs/design.md).
@@ -250,4 +250,4 @@ int tcp_states_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 		      false);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

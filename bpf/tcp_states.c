@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_states: TCP state transitions, connection lifetimes, and connections
  * entering TIME_WAIT by remote port. Kernel side in tcp_states.bpf.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tcp_states: what tcp_states.bpf.c and tcp_states.c share. */
 #ifndef BPFPUSH_TCP_STATES_H
 #define BPFPUSH_TCP_STATES_H

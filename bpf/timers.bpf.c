@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* timers: timer-wheel timers started (timer:timer_start: add_timer,
  * mod_timer, ...) by callback function.
  *
@@ -77,4 +77,4 @@ int timers_start_tp(struct trace_event_raw_timer_start *ctx)
 	return count((u64)ctx->function);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timers: timer-wheel timers started, by callback function (the kernel
  * function's name from /proc/kallsyms). Kernel side in timers.bpf.c.
  *

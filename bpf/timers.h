@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timers: what timers.bpf.c and timers.c share. */
 #ifndef BPFPUSH_TIMERS_H
 #define BPFPUSH_TIMERS_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* writeback: inodes whose writeback switched cgroups
  * (writeback:inode_switch_wbs), by old and new cgroup: the storm (docs/design.md) of
  * inodes leaving a removed cgroup for its parent, which kept kworkers busy
@@ -70,4 +70,4 @@ int writeback_switch_tp(struct trace_event_raw_inode_switch_wbs *ctx)
 	return count(&key);
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* writeback: inode writeback switches between cgroups, by old and new
  * cgroup. Kernel side in writeback.bpf.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* writeback: what writeback.bpf.c and writeback.c share. */
 #ifndef BPFPUSH_WRITEBACK_H
 #define BPFPUSH_WRITEBACK_H

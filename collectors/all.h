@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The collectors in this directory; collectors.c lists them in the table. */
 #ifndef BPFPUSH_COLLECTORS_ALL_H
 #define BPFPUSH_COLLECTORS_ALL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cgroup: what each control group of the cgroup v2 (unified) hierarchy uses
  * (the container view beside the node view, as cAdvisor gives it): CPU time and
  * throttling, memory use, limit and make-up, IO per device, and pressure

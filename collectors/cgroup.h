@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cgroup: the options of the cgroup collector, filled by config from its
  * opt_desc (see cgroup.c for what it emits). What it shares with others
  * that name cgroup v2 groups is in lib/cgroupfs.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collector: the interface every collector implements (procfs, sysfs,
  * textfile, and the BPF ones under bpf/), in the spirit of Fluent Bit's
  * node_exporter input: a name, its options (described once, defaults

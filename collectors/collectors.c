@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The collector table, in the order the scheduler runs them. */
 #include "collectors/all.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conntrack: netfilter connection tracking, as node_exporter 1.5's
  * conntrack collector exposes it:
  *   <procfs>/sys/net/netfilter/nf_conntrack_count -> node_nf_conntrack_entries

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cpu: the per-CPU lines of /proc/stat, exposed as node_exporter's cpu
  * collector does: node_cpu_seconds_total{cpu,mode} and
  * node_cpu_guest_seconds_total{cpu,mode}, in seconds (USER_HZ ticks). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cpufreq: <sysfs>/devices/system/cpu/cpu[0-9]* /cpufreq, as node_exporter
  * 1.5's cpufreq collector exposes it, kHz turned into Hz:
  *   cpuinfo_cur_freq / _min_ / _max_  -> node_cpu_frequency_hertz, _min_hertz, _max_hertz

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* diskstats: /proc/diskstats as node_exporter 1.5's diskstats collector
  * exposes it, label device:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filefd: <procfs>/sys/fs/file-nr ("allocated  unused  maximum") as
  * node_exporter 1.5's filefd collector exposes it: node_filefd_allocated and
  * node_filefd_maximum. The middle number is always 0 since Linux 2.6. */

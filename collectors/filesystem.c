@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filesystem: every mounted filesystem's size, free space and inodes, as
  * node_exporter 1.5's filesystem collector exposes them:
  *   node_filesystem_{size,free,avail}_bytes, _files, _files_free, _readonly,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filesystem: the options of the filesystem collector (node_exporter's
  * --collector.filesystem.* flags), filled by config from its opt_desc. */
 #ifndef BPFPUSH_FILESYSTEM_H

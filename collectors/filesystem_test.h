@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filesystem_test: the seams the filesystem collector's unit tests use
  * (a statfs that blocks or fails on demand, the count of threads left
  * blocked at exit). Not part of the collector's face: only filesystem.c and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* filter: node_exporter's include/exclude options (device-exclude,
  * mount-points-exclude, fields...), as PCRE2 patterns, unanchored as Go's
  * regexp.MatchString is (node_exporter's defaults carry their own ^ and $).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hwmon: <sysfs>/class/hwmon/hwmon* (and each one's device/ directory), as
  * node_exporter 1.5's hwmon collector exposes it. Every file named
  * <type><n>_<property> with a known type (in, cpu, fan, pwm, temp, curr,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* In-place tokenizing of procfs text. */
 #include "collectors/kvlines.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kvlines: in-place tokenizing of procfs text, for the collectors of
  * /proc/stat, /proc/diskstats, /proc/net/... and /proc/vmstat.
  *

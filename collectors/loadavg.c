@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* loadavg: /proc/loadavg as node_exporter's loadavg collector exposes it. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meminfo: every field of /proc/meminfo, named as node_exporter names them:
  * node_memory_<Field>_bytes for fields in kB, node_memory_<Field> for counts
  * (HugePages_Total...), "Active(anon)" becoming "Active_anon". Every field,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A set used once per sample must not pay for its largest sample on every
  * other one: clearing removes the names it holds, one by one, instead of
  * wiping the whole table. */

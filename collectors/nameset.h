@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nameset: a set of NUL-terminated names, for telling whether a name
  * repeats among a few (or, written by a hostile file, many thousands of)
  * names, in time linear in their number. The names are not copied: each

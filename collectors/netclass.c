@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* netclass: the attributes of /sys/class/net/<iface>/ as node_exporter 1.5's
  * netclass collector exposes them, label device:
  *

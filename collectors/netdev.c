@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* netdev: /proc/net/dev as node_exporter 1.5's netdev collector exposes it:
  * node_network_<stat>_total{device}, counters, with the legacy names of its
  * default (non-"detailed") mode:

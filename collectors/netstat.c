@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* netstat: the protocol counters of /proc/net/netstat, /proc/net/snmp and
  * /proc/net/snmp6 as node_exporter 1.5's netstat collector exposes them:
  * node_netstat_<Proto>_<Field>, untyped, HELP "Statistic <Proto><Field>.",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* os: the os-release file (<rootfs>/etc/os-release, or when that cannot be
  * read <rootfs>/usr/lib/os-release) as node_exporter 1.5's os collector
  * exposes it: node_os_info{build_id,id,id_like,image_id,image_version,name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pressure: pressure stall information (Linux >= 4.20, CONFIG_PSI) from
  * <procfs>/pressure/{cpu,io,memory}, as node_exporter 1.5's pressure
  * collector exposes it: the "total" of the "some" line as

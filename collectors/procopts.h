@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* procopts: the options of the diskstats, netdev, netclass, netstat and
  * vmstat collectors (node_exporter 1.5's --collector.<name>.<flag>, with
  * its defaults), filled by config from each collector's opt_desc. Patterns

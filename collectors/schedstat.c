@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* schedstat: <procfs>/schedstat (CONFIG_SCHEDSTATS), as node_exporter 1.5's
  * schedstat collector exposes it. A CPU line is
  *   cpu<N> <yld_count> <sched_switch> <sched_count> <sched_goidle> <ttwu_count>

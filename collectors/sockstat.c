@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sockstat: /proc/net/sockstat and /proc/net/sockstat6 as node_exporter
  * 1.5's sockstat collector exposes them, all gauges:
  *

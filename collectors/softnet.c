@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* softnet: /proc/net/softnet_stat as node_exporter 1.5's softnet collector
  * exposes it: per line (one per online CPU) the first three columns,
  * 32-bit hex counters, label cpu:

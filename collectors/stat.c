@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stat: the kernel counters of /proc/stat that are not per CPU, as
  * node_exporter 1.5's stat collector exposes them (the per-CPU lines are the
  * cpu collector's). Per-IRQ and per-softirq series are off by default there

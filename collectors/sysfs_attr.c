@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small sysfs attribute files, paths and sorted directory listings. */
 #include "collectors/sysfs_attr.h"
 #include "collectors/kvlines.h"

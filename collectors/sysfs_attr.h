@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sysfs_attr: what the sysfs collectors (cpufreq, hwmon, thermal_zone, the
  * clocksources of time) share: reading one small attribute file ("45000\n",
  * "acpitz\n") into a caller's stack buffer, building paths in a fixed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* textfile: every *.prom file of a directory, in file name order, each
  * interval, as node_exporter's textfile collector reads them, except that
  * client-side timestamps are passed on instead of refused (docs/design.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* textfile: the options of the textfile collector (node_exporter's
  * --collector.textfile.directory), filled by config from its opt_desc. */
 #ifndef BPFPUSH_TEXTFILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scalars of the Prometheus text format; see textlex.h. */
 #include "collectors/textlex.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* textlex: the scalars of the Prometheus text format as Prometheus' Go
  * parser reads them: Go's float and integer syntax (label values' UTF-8
  * is lib/names.h's).

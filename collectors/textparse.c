@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Prometheus text format parser; see textparse.h for what it accepts.
  *
  * Error texts follow expfmt's where expfmt has one, so that a message an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* textparse: the Prometheus text exposition format (version 0.0.4), parsed
  * the way Prometheus' own Go parser (expfmt.TextParser, which node_exporter's
  * textfile collector uses) parses it, with two deliberate differences:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* thermal_zone: <sysfs>/class/thermal, as node_exporter 1.5's thermal_zone
  * collector exposes it:
  *   thermal_zone[0-9]* : type, temp (millidegree Celsius)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* time: as node_exporter 1.5's time collector,
  *   node_time_seconds                     the wall clock (seconds since 1970)
  *   node_time_zone_offset_seconds{time_zone}  the local zone's abbreviation and

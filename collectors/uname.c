@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uname: node_uname_info{domainname,machine,nodename,release,sysname,version} 1
  * from uname(2), as node_exporter 1.5's uname collector. In a container this
  * is the container's UTS namespace (its nodename is the pod's hostname

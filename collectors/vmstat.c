@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vmstat: /proc/vmstat as node_exporter 1.5's vmstat collector exposes it:
  * node_vmstat_<field>, untyped, HELP "/proc/vmstat information field
  * <field>.", for the fields its default pattern keeps (option fields:

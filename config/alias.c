@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bounds on YAML aliases, checked on the parser's events before the
  * document is built.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Validators of values that reach the network or the series: URLs, the
  * listen address, label and header names, and ${VAR} expansion. Pure text,
  * no YAML, so each can be reasoned about (and tested) alone. */

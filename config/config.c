@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The configuration file: libyaml builds the node tree (it keeps every
  * node's line and column), then each section of the file is a table of
  * fields walked by cfg_parse_mapping() (node.c), with the checks that involve

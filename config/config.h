@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config: the YAML configuration file, parsed with libyaml into typed structs,
  * with defaults filled in and every value validated.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Duplicate keys in the mappings whose keys are the user's own (headers,
  * external_labels, collectors). Each pair is checked as it is read, so the
  * first error in the file is still the one reported; comparing a pair with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Prometheus durations: ^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$
  * with y = 365d and w = 7d, as model.ParseDuration reads them, so a value
  * copied from a Prometheus config means the same here. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The global: and http: sections of the file: the agent-wide settings and
  * the status server's address. */
 #include "config/internal.h"

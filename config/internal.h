@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config/internal.h: shared by the files of the config module only; other
  * modules include config/config.h. The pieces:
  *

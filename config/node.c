@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors, scalars, typed values and the mapping walker: every key of the
  * file is read through here, so every section reports the same way. */
 #include "config/internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The remote_write: section: one entry per endpoint, each a URL with its
  * headers, credentials, TLS, queue and connection settings. The checks
  * that involve more than one key of an entry are done here, right after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Secrets kept in files (credentials_file, password_file). The file is read
  * when the config loads and again by the sender before each request (so a
  * rotated token is picked up), and both go through config_read_secret: a

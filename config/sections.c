@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* collectors: and bpf: read against the schemas the collectors publish.
  * This file knows no collector by name: a schema brings its options, their
  * types and defaults, and where they go in its options struct. */

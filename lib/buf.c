@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Growable byte buffer. Capacity only grows, so a buffer reused across
  * batches stops allocating once it has seen the largest batch. */
 #include "lib/buf.h"

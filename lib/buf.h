@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* buf: the growable buffers, reused across rounds and batches so that
  * steady state (the same sizes every round) allocates nothing: struct buf
  * for bytes, grow_array for a malloc'd array of any type. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cgroupfs: finding the cgroup v2 hierarchy and listing a group's children
  * (see cgroupfs.h). */
 #include "lib/cgroupfs.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cgroupfs: what every reader of the cgroup v2 (unified) hierarchy needs,
  * the cgroup collector and the BPF collectors that label by cgroup
  * (bpf/cgroupid.c, for runqlat's and writeback's labels) alike: where the

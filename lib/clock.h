@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock: the two clocks the agent uses. A leaf utility like log.h.
  * Monotonic time for intervals, deadlines and backoff (immune to the wall
  * clock being stepped); wall time only for sample timestamps. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "lib/devname.h"
 
 #include <dirent.h>

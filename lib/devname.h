@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* devname: block device numbers -> the kernel's names for them ("vda",
  * "nvme0n1", "loop3", "dm-0"), read from
  * <sysfs>/dev/block/MAJ:MIN/uevent (DEVNAME) and cached. Label values are

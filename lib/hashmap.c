@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one hash table; see hashmap.h. */
 #include "lib/hashmap.h"
 

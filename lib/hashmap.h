@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hashmap: the one hash table. Open addressing with linear probing over
  * (hash, item) slots: the caller owns the items and their keys, computes
  * the hash (hashmap_hash, XXH3) and compares keys itself, so one table

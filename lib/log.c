@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* logfmt logging to stderr; one write(2) per line so lines from sender
  * threads never interleave. */
 #include "lib/log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log: logfmt lines on stderr. A leaf utility: every module may use it.
  *
  *   ts=2026-11-21T05:33:39.123Z level=info msg="remote_write started" url=...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Names and UTF-8; see names.h. */
 #include "lib/names.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* names: Prometheus' metric and label name grammar and the UTF-8 its label
  * values must be, written once for the registry, the textfile parser and
  * the configuration checks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* numfmt: a double as the shortest text that reads back as the same value
  * (like Go's strconv 'g', -1), with Prometheus' spellings of the special
  * values. For sample values and for `le` bounds, which must be exact. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Whole-file reads into a reused buffer. */
 #include "lib/readfile.h"
 

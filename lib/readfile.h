@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* readfile: what every procfs/sysfs/textfile collector does each interval,
  * reading a whole small file into a buffer it keeps, so that steady state
  * allocates nothing. */

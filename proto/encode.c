@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* prompb WriteRequest written by hand from pre-encoded labels.
  *
  * Wire layout (field numbers from proto/types.proto, remote.proto):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode: prompb (remote write 1.0) WriteRequest, written directly from
  * pre-encoded series labels, and its snappy block compression.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sample: what the queue carries. The registry owns the series; a series'
  * labels are encoded once, as the protobuf bytes of its prompb Label fields
  * (the repeated field 1 of a TimeSeries, tags included), so the queue never

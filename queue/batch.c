@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A shard's sender thread: takes a batch when one is due, encodes and
  * compresses it, POSTs it, and retries with backoff what may be retried. */
 #include "queue/queue.h"

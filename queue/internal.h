@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The queue's private face, shared by its files and by nothing else:
  *   queue.c    create, start, stop, destroy, stats
  *   ring.c     rings, appending (and waiting for room), marks

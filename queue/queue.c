@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Sharded remote-write queue: bounded rings filled by collectors, drained
  * by one sender thread per shard, and a manager thread that changes the
  * number of shards the way Prometheus does (storage/remote/queue_manager.go).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* queue: one per remote_write endpoint. Samples go to shard
  * hash(series) % shards, each shard a bounded ring of `capacity` samples
  * drained by its own sender thread, which batches up to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The manager thread: every tick, Prometheus' rates (EWMA) give the
  * shards needed, and the rings' demand adds its own; a change of count is
  * a hand-over.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The collectors' side of the queue: samples go into their shards' rings,
  * waiting for room (queue_append_wait) or dropping the oldest
  * (queue_append); while resharding, into the staging ring. And the marks

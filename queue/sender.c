@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One libcurl easy handle (driven through a private multi handle, which
  * holds the connection cache) per shard, so consecutive POSTs reuse one
  * HTTP/1.1 keep-alive connection (docs/design.md, "One connection per shard": a connection per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sender: one HTTP/1.1 keep-alive connection (one libcurl easy handle) that
  * POSTs remote-write bodies to one endpoint. One per shard; not thread-safe.
  *

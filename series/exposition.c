@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include "series/exposition.h"
 
 #include <math.h>

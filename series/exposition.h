@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exposition: samples written in the Prometheus text exposition format,
  * grouped by family with their HELP and TYPE (what --dry-run prints).
  * Stale markers are not representable in the text format and are skipped. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The series registry. A series is identified by its encoded label bytes
  * (sorted, so the encoding is canonical): the same bytes the queue sends,
  * hashed with XXH3 for the table and for shard choice. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry: interns every series the collectors emit. A series is its metric
  * name plus its labels, validated (names match Prometheus' regexes, a label
  * with an empty value is removed, duplicate names are an error), with job,

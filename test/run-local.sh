@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # `make run`: a local VictoriaMetrics on loopback as the storage, the agent
 # with deploy/examples/bpfpush.yml pointed at it, and what arrived, queried
 # back after every round. Runs until Ctrl-C, or for $DURATION (e.g. 30s).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """BPF collectors' cost, the two ways the issue asks for:
 
  1. Per program: nanoseconds per event from the kernel's own run statistics

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
 /* calibrate: what a BPF program costs on this machine before it does
  * anything, so the per-event figures of bpf_bench.py can be read against
  * it: an empty program (the run statistics' own clock reads), one that
@@ -37,4 +37,4 @@ int BPF_PROG(percpu_counter, bool preempt, struct task_struct *prev, struct task
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

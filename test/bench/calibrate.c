@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* calibrate: loads calibrate.bpf.c, runs the ping-pong given on the
  * command line, prints "program ns_per_event events" per program from the
  * kernel's run statistics. Usage: calibrate CTXSWITCH_BINARY ROUND_TRIPS */

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """What one collection round of bpfpush's default collectors costs, beside
 one scrape of the real node_exporter, measured in the same run on this host.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctxswitch: two processes pinned to one CPU ping-pong a byte over two
  * pipes, so every round trip is two context switches (and two wakeups):
  * the hooks runqlat uses, fired as fast as the kernel can.

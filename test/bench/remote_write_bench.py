@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """`make bench`: what bpfpush costs, next to vmagent and a Prometheus agent.
 
 Figures (see test/bench/README.md for what each one means):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Series churn, as issue reports measure it: a textfile whose label values
 all change every PERIOD seconds (LIVE series live at any time), pushed to a
 real VictoriaMetrics. Prints the agent's RSS (/proc/PID/status VmRSS) and the

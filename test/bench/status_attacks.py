@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """How long /healthz takes on bpfpush's status endpoint while it is attacked:
   slowloris   one client sending one header byte every 0.9 s
   idle        1,000 connections that connect and say nothing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for BPF tests: an agent in --dry-run mode whose rounds are
 parsed from its stdout, and small text-format parsing."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """BPF tests: real programs in the running kernel (they run as root), real
 workloads, counts compared with an independent source. They share the
 integration tests' fixtures (receivers, the agent runner)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """biolatency under direct IO on a private loop device, against the kernel's
 own /proc/diskstats for that device."""
 import contextlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a BPF collector needs and what happens without it: loading as an
 unprivileged uid with only CAP_BPF and CAP_PERFMON, and a kernel that
 lacks a hook (one collector off, the agent and the others go on)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """runqlat under CPU contention, against the kernel's own schedstat; by
 cgroup, in a child group of the cgroup v2 hierarchy made for the test."""
 import multiprocessing

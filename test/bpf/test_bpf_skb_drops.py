@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """skb_drops: listen overflows on both of the kernel's paths, in network
 namespaces of the test's own, against the namespace's TcpExt counters.
 

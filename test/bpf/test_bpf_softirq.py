@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """softirq under loopback network traffic, against /proc/softirqs."""
 import socket
 import threading

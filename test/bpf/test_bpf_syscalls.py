@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """syscalls: a process making known syscalls, counted and timed."""
 import ctypes
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tcp_retransmits: a TCP transfer across a lossy link, in network namespaces
 of the test's own, against the sending namespace's Tcp RetransSegs.
 

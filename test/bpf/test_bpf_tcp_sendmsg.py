@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tcp_sendmsg: a loopback TCP client sending messages of known sizes."""
 import socket
 import threading

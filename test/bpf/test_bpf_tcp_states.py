@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tcp_states: connection churn, against ss.
 
 M connections to one listening port, each closed by the client first and

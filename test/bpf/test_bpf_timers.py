@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """timers: receives that time out, each arming one timer-wheel timer.
 
 A blocking recv() on a socket with SO_RCVTIMEO sleeps in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """writeback: the collector loads and reports, with zero switches here.
 
 writeback:inode_switch_wbs fires only with cgroup writeback, which needs the

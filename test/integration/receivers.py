@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real remote-write receivers for the integration tests, on free loopback
 ports: VictoriaMetrics and Prometheus from Debian's packages, read back
 through their query APIs; and a fault-injecting proxy that checks the wire

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The command line: config errors, --check-config, --dry-run, --version."""
 import glob
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One agent per host: global.data_dir is locked (flock on DATA_DIR/lock,
 holding the pid), so a second agent with the same data_dir refuses to
 start, whatever its listen address."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Metric parity with the real node_exporter (Debian's prometheus-node-exporter),
 measured on this machine in the same run.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The queue under receiver faults, continued from test_queue_faults.py (with
 its helpers): connection reuse and recycling, a dead endpoint beside a good
 one, SIGTERM with a backlog."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The queue under receiver faults: outages, retries, refusals, Retry-After,
 backoff, a slow receiver (resharding), capacity overflow; connection reuse
 and recycling, a dead endpoint beside a good one and SIGTERM with a backlog

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Queue sizing with the defaults: a round far larger than one shard's ring
 (capacity 10,000) into a healthy VictoriaMetrics, with no queue_config at
 all, must arrive whole. The rings fill at once; the round must wait for

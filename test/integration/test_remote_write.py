@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """End to end: bpfpush -> real receivers, values read back through their
 query APIs and compared with what the kernel reported."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The sender under hostile-but-fair faults: a Retry-After of an hour, a
 SIGTERM (and a second one) during a long backoff, a secret file that would
 inject a header, and receivers that redirect.

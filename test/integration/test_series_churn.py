@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Series churn: label values that come and go (a textfile rewritten with new
 ids, pods, ports, devices) must not grow the agent. A vanished series gets a
 stale marker, is then forgotten and its memory reused; a series that comes

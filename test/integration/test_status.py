@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The local status endpoint: /metrics shows the last round, /healthz and
 /ready answer probes, HEAD gets headers only, a slow or silent client (or a
 thousand) cannot keep a probe waiting, and a port already taken stops the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The textfile collector's bounds, on the real binary: a file over
 max_file_bytes is refused without being read (node_textfile_scrape_error 1,
 one log line), and a big file that is read does not keep its memory once it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the collector unit tests share: one collector run against a real
  * registry (start, rounds, stop) and the helpers that look up and check the
  * series a round emitted. Header-only, all static inline, for tests that

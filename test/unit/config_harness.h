@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the config unit tests share: the collector schemas their files may
  * use, loading a file that must be good, and the table-driven error cases,
  * each row its own cmocka test with its exact line:col. Header-only, all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the collectors_net and collectors_proc tests share: a run over a
  * fixture root (proc/, sys/ and run/udev/data under one directory, as a
  * host's / is) and a count of the series carrying a label. Header-only,

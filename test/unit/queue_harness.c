@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The queue tests' fixture and checks: see queue_harness.h. */
 #include <pthread.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the queue's and the sender's unit tests share besides the
  * receiver: a fixture (a receiver, a config pointing at it, series), ways
  * to append and to check what arrived, and a capture of the log. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tests' remote_write receiver: see receiver.h. */
 #include <arpa/inet.h>
 #include <errno.h>

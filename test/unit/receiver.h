@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A remote_write receiver for the unit tests of the queue and the sender:
  * HTTP/1.1 on loopback, in a thread of the test. It decodes the real wire
  * format (snappy block + protobuf-c), checks the protocol headers, records

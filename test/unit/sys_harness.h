@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the collectors_sys, collectors_hw and collectors_filesystem tests
  * share: a run over a fixture procfs, a value within a tolerance, and
  * scratch trees under /tmp. Header-only, static inline; include after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bpfutil: libbpf's messages into the agent's log. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The cgroup collector against fixture trees (test/fixtures/cgroup*, a
  * <sysfs> each) and trees made at run time, with a real registry: the exact
  * series, labels and values it emits, its depth and count limits, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The procfs and textfile collectors against fixture trees
  * (test/fixtures/<kernel>/proc, test/fixtures/textfile) and a real
  * registry: the exact series, values, HELP and types they emit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The filesystem collector against fixture mount tables and a real
  * registry (the exact series, values, HELP and types node_exporter 1.5
  * gives), against this machine's real statfs(2), a statfs that blocks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The cpufreq, hwmon and thermal_zone collectors against fixture trees and
  * a real registry: the exact series, values, HELP and types they emit,
  * which are what node_exporter 1.5.0 itself printed for

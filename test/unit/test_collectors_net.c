@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The netdev, netclass, netstat, sockstat and softnet collectors against
  * fixture trees of two kernel eras (test/fixtures/linux-6.1 and linux-2.6:
  * proc/, sys/, run/udev/data) and a real registry: the exact series, label

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The stat, diskstats and vmstat collectors, and the table, options and
  * source handling of all eight procfs/sysfs collectors whose network ones
  * test_collectors_net.c covers (stat, diskstats, netdev, netclass, netstat,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The system collectors (pressure, filefd, conntrack, schedstat, uname,
  * os, time) against fixture trees and a real registry: the exact series,
  * values, HELP and types they emit, which are node_exporter 1.5's (the

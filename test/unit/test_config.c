@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config: the top level, global:, http:, collector schemas, and every class
  * of error outside remote_write: with its exact line:col. Error cases are
  * tables, each row its own cmocka test, and so are the fixture files under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config: the remote_write: section, every key, its defaults, secrets in
  * files, URL userinfo kept out of messages, and every error of an entry
  * with its exact line:col, each row of the table its own cmocka test. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* config: YAML itself, as libyaml reads it (its words, its line:col),
  * anchors and aliases (what works, what is bounded), and duplicate keys. */
 #include <setjmp.h>

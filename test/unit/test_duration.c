@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parse_duration_ms: Prometheus' syntax, edge by edge. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode: our hand-written WriteRequest must equal protobuf-c's pack of the
  * same message byte for byte, and decode back to what went in. */
 #include <math.h>

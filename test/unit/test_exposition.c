@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The text exposition writer behind --dry-run. */
 #include <setjmp.h>
 #include <stdarg.h>

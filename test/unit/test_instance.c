@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* instance_lock: one holder per data_dir; the lock ends with its fd. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The building blocks in lib/: the hash table against a reference under
  * churn (deletion without tombstones is where such tables go wrong), and
  * the name grammar and UTF-8 edge by edge. */

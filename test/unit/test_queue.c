@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* queue against the tests' fault-injecting HTTP/1.1 receiver
  * (receiver.h): order, retries, overflow, connections, stopping, marks.
  * The resharding tests are in test_queue_reshard.c, the appends that wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* queue: resharding, against the tests' receiver (receiver.h).
  *
  * TEST_QUEUE_VERBOSE=1 prints the resharding (and warn) log lines;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* queue: appends that wait for room (queue_append_wait), growing for a
  * round that does not fit, and stopping several queues at once, against
  * the tests' receiver (receiver.h).

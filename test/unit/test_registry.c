@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The series registry: validation, sorting, external labels, interning,
  * encoding once, stale markers, forgetting vanished series and max_series. */
 #include <malloc.h>

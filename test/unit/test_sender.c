@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sender: the URL mask, and POSTs against the tests' fault-injecting
  * HTTP/1.1 receiver (receiver.h): headers, auth, outcomes, Retry-After.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Prometheus text format parser: what it accepts, what it refuses and
  * on which line. */
 #include <math.h>
