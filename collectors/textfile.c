@@ -42,6 +42,9 @@
 /* What the file buffer and the parser may keep from one round to the next:
  * enough for ordinary textfiles to allocate nothing in steady state. */
 #define KEEP_BYTES (1024 * 1024)
+/* The parser's arrays for a file are of the order of its size in bytes;
+ * a bound with room to spare. */
+#define PARSER_PER_FILE_BYTE 4
 /* The parser indexes samples and labels with 32 bits. */
 #define COUNT_MAX UINT32_MAX
 
@@ -87,6 +90,7 @@ struct textfile_state {
 	size_t max_file_bytes; /* 0: no bound */
 	struct file_buf file;
 	struct textparse parser;
+	size_t round_peak; /* bytes of the largest file read this round */
 	struct log_memory logged;
 };
 
@@ -297,6 +301,9 @@ static int read_file(struct textfile_state *st, struct stat *sb)
 	const char *why;
 	int rc = file_buf_read_max(&st->file, st->path, sb, st->max_file_bytes, &why);
 
+	if (rc == 0 && st->file.len > st->round_peak)
+		st->round_peak = st->file.len;
+
 	if (rc == FILE_BUF_TOO_LARGE) {
 		/* Keyed by the path alone: a file that keeps growing is one
 		 * condition, logged once. */
@@ -359,15 +366,23 @@ static int collect_directory(struct textfile_state *st, struct registry *reg)
 	return rc;
 }
 
-/* A file read whole must not hold its size beyond the round: buffers past
- * KEEP_BYTES are freed (and regrown next round, if the file is still
- * there). free() alone may keep mid-sized blocks in the heap, so glibc is
- * asked to give the pages back. */
+/* A big file's memory must not outlive the file: buffers past KEEP_BYTES
+ * that are more than this round needed (twice its largest file for the
+ * read buffer, PARSER_PER_FILE_BYTE times for the parser's arrays) are
+ * freed, so a deleted or shrunk file gives its memory back a round later.
+ * Buffers a large file needs every round are kept: freeing and faulting
+ * them in again every round showed as CPU per sample in make bench.
+ * free() alone may keep mid-sized blocks in the heap, so glibc is asked to
+ * give the pages back. */
 static void release_big_buffers(struct textfile_state *st)
 {
-	bool freed = file_buf_shrink(&st->file, KEEP_BYTES);
+	size_t need = st->round_peak;
+	bool freed = file_buf_shrink(&st->file, need > KEEP_BYTES / 2 ? 2 * need : KEEP_BYTES);
 
-	freed = textparse_trim(&st->parser, KEEP_BYTES) || freed;
+	freed = textparse_trim(&st->parser, need > KEEP_BYTES / PARSER_PER_FILE_BYTE ?
+						    PARSER_PER_FILE_BYTE * need : KEEP_BYTES) ||
+		freed;
+	st->round_peak = 0;
 #ifdef __GLIBC__
 	if (freed)
 		malloc_trim(0);
