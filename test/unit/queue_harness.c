@@ -298,3 +298,16 @@ void reshard_config(struct fixture *f, int min, int max)
 	qc->batch_send_deadline_ms = 500;
 }
 
+
+int queue_tests_run(const char *group, const struct CMUnitTest *tests, size_t n)
+{
+	int rc;
+
+	if (queue_global_init() < 0)
+		return 1;
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	rc = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	queue_global_cleanup();
+	return rc;
+}

@@ -63,6 +63,13 @@ size_t assert_series_increasing(struct receiver *r);
 uint64_t all_dropped(const struct queue_stats *st);
 void assert_exact(struct fixture *f, const struct queue_stats *st);
 
+/* The queue tests' main: libcurl's global state around the group, and
+ * TEST_FILTER (a cmocka name pattern) to run some of them. */
+struct CMUnitTest;
+int queue_tests_run(const char *group, const struct CMUnitTest *tests, size_t n);
+#define QUEUE_TESTS_RUN(tests) \
+	queue_tests_run(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]))
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 #endif

@@ -416,13 +416,6 @@ int main(void)
 		T(test_reshard_grows_while_rings_overflow),
 		T(test_reshard_takes_effect_with_a_large_backlog),
 	};
-	int rc;
 
-	if (queue_global_init() < 0)
-		return 1;
-	if (getenv("TEST_FILTER"))
-		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	queue_global_cleanup();
-	return rc;
+	return QUEUE_TESTS_RUN(tests);
 }

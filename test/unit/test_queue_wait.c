@@ -350,13 +350,6 @@ int main(void)
 		T(test_a_round_larger_than_the_rings_reshards_at_once),
 		T(test_shards_grown_for_rounds_stay),
 	};
-	int rc;
 
-	if (queue_global_init() < 0)
-		return 1;
-	if (getenv("TEST_FILTER"))
-		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	queue_global_cleanup();
-	return rc;
+	return QUEUE_TESTS_RUN(tests);
 }

@@ -228,13 +228,6 @@ int main(void)
 		T(test_sender_outcomes),
 		T(test_sender_network_error_is_retry),
 	};
-	int rc;
 
-	if (queue_global_init() < 0)
-		return 1;
-	if (getenv("TEST_FILTER"))
-		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	queue_global_cleanup();
-	return rc;
+	return QUEUE_TESTS_RUN(tests);
 }
