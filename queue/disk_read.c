@@ -228,8 +228,7 @@ int disk_claim(struct disk *d, struct buf *payload, struct disk_record_info *inf
 	rc = claim_given_back(d, payload, info, ticket);
 	if (rc == 2)
 		rc = claim_next(d, payload, info, ticket);
-	if (rc == 1)
-		advance_cursor(d);
+	advance_cursor(d); /* also past damage skipped on the way */
 	pthread_mutex_unlock(&d->mu);
 	if (rc < 0)
 		errno = ENOMEM;
