@@ -410,6 +410,8 @@ static int append_locked(struct disk *d, const void *payload, size_t len,
 	}
 	if (rotated && old_fd >= 0)
 		close(old_fd);
+	if (!d->sync_from)
+		d->sync_from = tail(d)->seq;
 	count_append(d, need, info);
 	advance_cursor(d);
 	return 0;
@@ -427,18 +429,63 @@ int disk_append(struct disk *d, const void *payload, size_t len,
 	return rc;
 }
 
+/* fdatasync of segments from..to (the older ones may be gone already:
+ * acknowledged, or dropped). */
+static int sync_segments(int dir_fd, uint64_t from, uint64_t to, int tail_fd)
+{
+	char name[SEG_NAME_MAX];
+
+	for (uint64_t seq = from; seq && seq < to; seq++) {
+		int fd, rc;
+
+		seg_name(name, seq);
+		fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		rc = fd < 0 ? -1 : fdatasync(fd);
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0)
+			return -1;
+	}
+	return fdatasync(tail_fd);
+}
+
+/* The syncs run outside the lock (they can take long on a busy disk, and
+ * senders claim and ack meanwhile), on a duplicate of the tail's
+ * descriptor, which a rotation may close. */
 int disk_sync(struct disk *d)
 {
-	int rc;
+	uint64_t from, to;
+	bool dir_dirty;
+	int fd, rc, err;
 
 	pthread_mutex_lock(&d->mu);
-	rc = fdatasync(d->tail_fd);
-	/* A new segment's name is in the directory, not in the file. */
-	if (rc == 0 && d->dir_dirty) {
-		rc = fsync(d->dir_fd);
-		d->dir_dirty = rc != 0;
+	from = d->sync_from;
+	to = tail(d)->seq;
+	dir_dirty = d->dir_dirty;
+	fd = dup(d->tail_fd);
+	if (fd >= 0) {
+		d->sync_from = 0;
+		d->dir_dirty = false;
 	}
 	pthread_mutex_unlock(&d->mu);
+	if (fd < 0)
+		return -1;
+	rc = sync_segments(d->dir_fd, from, to, fd);
+	/* A new segment's name is in the directory, not in the file. */
+	if (rc == 0 && dir_dirty)
+		rc = fsync(d->dir_fd);
+	err = errno;
+	close(fd);
+	if (rc < 0) { /* the next sync tries again */
+		pthread_mutex_lock(&d->mu);
+		if (from && (!d->sync_from || from < d->sync_from))
+			d->sync_from = from;
+		d->dir_dirty |= dir_dirty;
+		pthread_mutex_unlock(&d->mu);
+		errno = err;
+	}
 	return rc;
 }
 

@@ -87,6 +87,8 @@ struct disk {
 	struct bad_range *bad;
 	size_t n_bad, bad_cap;
 	bool dir_dirty;              /* a segment created since the last sync */
+	uint64_t sync_from;          /* the oldest segment appended to since
+				      * the last sync; 0: none */
 	bool cursor_failing;         /* the last cursor write failed (logged) */
 	struct disk_stats st;        /* bytes, samples and the counters */
 };

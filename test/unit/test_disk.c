@@ -555,6 +555,7 @@ static void test_segments_deleted_once_acked(void **state)
 	struct disk_ticket t;
 
 	append_range(f, d, 0, 20, 16000);
+	assert_int_equal(disk_sync(d), 0); /* every segment written to */
 	assert_int_equal(stats(d).segments, 5);
 	assert_true(file_size(seg_path(f, SEG1)) > 0);
 	claim_id(f, d, &t);
