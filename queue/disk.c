@@ -53,7 +53,7 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-ptrdiff_t find_seg(const struct disk *d, uint64_t seq)
+ptrdiff_t dk_find_seg(const struct disk *d, uint64_t seq)
 {
 	size_t lo = 0, hi = d->n_segs;
 
@@ -77,7 +77,7 @@ static struct seg *tail(struct disk *d)
 
 /* A descriptor to read segment seq: the tail's, or the one other segment
  * kept open (readers go through segments in order, so one is enough). */
-int seg_fd(struct disk *d, uint64_t seq)
+int dk_seg_fd(struct disk *d, uint64_t seq)
 {
 	char name[SEG_NAME_MAX];
 
@@ -87,7 +87,7 @@ int seg_fd(struct disk *d, uint64_t seq)
 		return d->rfd;
 	if (d->rfd >= 0)
 		close(d->rfd);
-	seg_name(name, seq);
+	dk_seg_name(name, seq);
 	d->rfd = openat(d->dir_fd, name, O_RDONLY | O_CLOEXEC);
 	d->rfd_seq = seq;
 	return d->rfd;
@@ -103,7 +103,7 @@ static int rotate(struct disk *d, int *old_fd)
 
 	if (grow_array((void **)&d->segs, &d->segs_cap, d->n_segs + 1, sizeof(*d->segs)) < 0)
 		return -1;
-	seg_name(name, seq);
+	dk_seg_name(name, seq);
 	fd = openat(d->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
@@ -125,14 +125,14 @@ static void undo_rotation(struct disk *d, int old_fd)
 			close(old_fd);
 		return;
 	}
-	seg_name(name, tail(d)->seq);
+	dk_seg_name(name, tail(d)->seq);
 	unlinkat(d->dir_fd, name, 0);
 	close(d->tail_fd);
 	d->tail_fd = old_fd;
 	d->n_segs--;
 }
 
-void seg_forget(struct disk *d, struct seg *s, uint64_t bytes, uint64_t samples)
+void dk_seg_forget(struct disk *d, struct seg *s, uint64_t bytes, uint64_t samples)
 {
 	s->live_bytes -= bytes;
 	s->live_samples -= samples;
@@ -177,7 +177,7 @@ static void forget_bad(struct disk *d, uint64_t seq)
 /* Deletes segment idx (never the tail). dropped: NULL when the cursor
  * passed it; else it is dropped to make room, and its unread samples are
  * added to *dropped. */
-void delete_segment(struct disk *d, size_t idx, uint64_t *dropped)
+void dk_delete_segment(struct disk *d, size_t idx, uint64_t *dropped)
 {
 	struct seg s = d->segs[idx];
 	char name[SEG_NAME_MAX];
@@ -188,11 +188,11 @@ void delete_segment(struct disk *d, size_t idx, uint64_t *dropped)
 		*dropped += unread;
 		d->st.samples_dropped_full += unread;
 	}
-	seg_forget(d, &d->segs[idx], s.live_bytes, s.live_samples);
+	dk_seg_forget(d, &d->segs[idx], s.live_bytes, s.live_samples);
 	d->total_bytes -= s.size;
-	seg_name(name, s.seq);
+	dk_seg_name(name, s.seq);
 	if (unlinkat(d->dir_fd, name, 0) < 0 && errno != ENOENT)
-		log_corrupt(d, "remote_write disk: cannot delete segment", s.seq, 0, NULL);
+		dk_log_corrupt(d, "remote_write disk: cannot delete segment", s.seq, 0, NULL);
 	if (d->rfd >= 0 && d->rfd_seq == s.seq) {
 		close(d->rfd);
 		d->rfd = -1;
@@ -217,11 +217,11 @@ static int open_files(struct disk *d)
 	/* Opening the cursor for writing is the probe: a read-only file
 	 * system or directory fails here, at open, not at the first append. */
 	d->cursor_fd = openat(d->dir_fd, "cursor", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (d->cursor_fd < 0 || list_segments(d) < 0)
+	if (d->cursor_fd < 0 || dk_list_segments(d) < 0)
 		return -1;
 	if (d->n_segs == 0)
 		return rotate(d, &old_fd);
-	seg_name(name, tail(d)->seq);
+	dk_seg_name(name, tail(d)->seq);
 	d->tail_fd = openat(d->dir_fd, name, O_RDWR | O_CLOEXEC);
 	return d->tail_fd < 0 ? -1 : 0;
 }
@@ -233,10 +233,10 @@ static struct pos start_pos(struct disk *d, bool *stored)
 	struct pos c, start = {d->segs[0].seq, 0};
 	ptrdiff_t i;
 
-	*stored = cursor_load(d, &c) == 0;
+	*stored = dk_cursor_load(d, &c) == 0;
 	if (!*stored)
 		return start;
-	i = find_seg(d, c.seq);
+	i = dk_find_seg(d, c.seq);
 	if (i >= 0 && c.off <= d->segs[i].size)
 		start = c;
 	*stored = start.seq == c.seq && start.off == c.off;
@@ -251,25 +251,25 @@ static void load(struct disk *d)
 	for (size_t i = 0; i < d->n_segs; i++)
 		d->total_bytes += d->segs[i].size;
 	while (d->segs[0].seq < start.seq)
-		delete_segment(d, 0, NULL);
+		dk_delete_segment(d, 0, NULL);
 	for (size_t i = 0; i < d->n_segs; i++) {
 		struct seg *s = &d->segs[i];
 		uint64_t size = s->size;
-		int fd = seg_fd(d, s->seq);
+		int fd = dk_seg_fd(d, s->seq);
 
 		if (fd < 0) {
-			log_corrupt(d, "remote_write disk: cannot open segment, skipped", s->seq,
+			dk_log_corrupt(d, "remote_write disk: cannot open segment, skipped", s->seq,
 				    0, NULL);
 			d->st.read_errors++;
-			note_bad(d, s->seq, 0, s->size);
+			dk_note_bad(d, s->seq, 0, s->size);
 			continue;
 		}
-		scan_segment(d, s, fd, i == 0 ? start.off : 0, i + 1 == d->n_segs);
+		dk_scan_segment(d, s, fd, i == 0 ? start.off : 0, i + 1 == d->n_segs);
 		d->total_bytes -= size - s->size; /* a torn tail cut off */
 	}
 	d->rd = d->cursor = start;
 	if (!stored)
-		cursor_store(d, &start);
+		dk_cursor_store(d, &start);
 }
 
 static void free_disk(struct disk *d)
@@ -377,7 +377,7 @@ static int append_locked(struct disk *d, const void *payload, size_t len,
 {
 	uint64_t need = REC_HDR + (uint64_t)len, size = tail(d)->size;
 	struct rec_hdr h = {(uint32_t)len, info->samples, info->barrier ? REC_BARRIER : 0,
-			    info->oldest_ms, info->newest_ms, payload_crc(payload, len)};
+			    info->oldest_ms, info->newest_ms, dk_payload_crc(payload, len)};
 	uint8_t hdr[REC_HDR];
 	bool rotated = false;
 	int old_fd = -1;
@@ -396,14 +396,14 @@ static int append_locked(struct disk *d, const void *payload, size_t len,
 		rotated = true;
 	}
 	while (d->total_bytes + need > d->max_bytes && d->n_segs > 1)
-		delete_segment(d, 0, dropped);
-	rec_encode(hdr, &h);
+		dk_delete_segment(d, 0, dropped);
+	dk_rec_encode(hdr, &h);
 	if (write_record(d, hdr, payload, len) < 0) {
 		int err = errno;
 
 		if (rotated)
 			undo_rotation(d, old_fd);
-		advance_cursor(d);
+		dk_advance_cursor(d);
 		d->st.write_errors++;
 		errno = err;
 		return -1;
@@ -413,7 +413,7 @@ static int append_locked(struct disk *d, const void *payload, size_t len,
 	if (!d->sync_from)
 		d->sync_from = tail(d)->seq;
 	count_append(d, need, info);
-	advance_cursor(d);
+	dk_advance_cursor(d);
 	return 0;
 }
 
@@ -438,7 +438,7 @@ static int sync_segments(int dir_fd, uint64_t from, uint64_t to, int tail_fd)
 	for (uint64_t seq = from; seq && seq < to; seq++) {
 		int fd, rc;
 
-		seg_name(name, seq);
+		dk_seg_name(name, seq);
 		fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
 			continue;

@@ -15,7 +15,8 @@
  * header from payload bytes that happen to hold the magic, when it looks
  * for the next record after damage.
  *
- * Everything in struct disk is guarded by mu. */
+ * Everything in struct disk is guarded by mu. The functions shared by the
+ * three files are prefixed dk_ so that they meet no other name in queue/. */
 #ifndef BPFPUSH_DISK_INTERNAL_H
 #define BPFPUSH_DISK_INTERNAL_H
 
@@ -94,26 +95,26 @@ struct disk {
 };
 
 /* disk_segment.c */
-void rec_encode(uint8_t out[REC_HDR], const struct rec_hdr *h);
-bool rec_decode(const uint8_t in[REC_HDR], struct rec_hdr *h);
-uint32_t payload_crc(const void *p, size_t len);
-void seg_name(char out[SEG_NAME_MAX], uint64_t seq);
-int list_segments(struct disk *d);
-int cursor_load(struct disk *d, struct pos *p);
-int cursor_store(struct disk *d, const struct pos *p);
-void scan_segment(struct disk *d, struct seg *s, int fd, uint64_t from, bool last);
-uint64_t resync(int fd, uint64_t from, uint64_t size);
-void note_bad(struct disk *d, uint64_t seq, uint64_t from, uint64_t to);
-void log_corrupt(struct disk *d, const char *msg, uint64_t seq, uint64_t off,
+void dk_rec_encode(uint8_t out[REC_HDR], const struct rec_hdr *h);
+bool dk_rec_decode(const uint8_t in[REC_HDR], struct rec_hdr *h);
+uint32_t dk_payload_crc(const void *p, size_t len);
+void dk_seg_name(char out[SEG_NAME_MAX], uint64_t seq);
+int dk_list_segments(struct disk *d);
+int dk_cursor_load(struct disk *d, struct pos *p);
+int dk_cursor_store(struct disk *d, const struct pos *p);
+void dk_scan_segment(struct disk *d, struct seg *s, int fd, uint64_t from, bool last);
+uint64_t dk_resync(int fd, uint64_t from, uint64_t size);
+void dk_note_bad(struct disk *d, uint64_t seq, uint64_t from, uint64_t to);
+void dk_log_corrupt(struct disk *d, const char *msg, uint64_t seq, uint64_t off,
 		 const char *extra);
 
 /* disk.c */
-ptrdiff_t find_seg(const struct disk *d, uint64_t seq);
-int seg_fd(struct disk *d, uint64_t seq);
-void delete_segment(struct disk *d, size_t idx, uint64_t *dropped);
-void seg_forget(struct disk *d, struct seg *s, uint64_t bytes, uint64_t samples);
+ptrdiff_t dk_find_seg(const struct disk *d, uint64_t seq);
+int dk_seg_fd(struct disk *d, uint64_t seq);
+void dk_delete_segment(struct disk *d, size_t idx, uint64_t *dropped);
+void dk_seg_forget(struct disk *d, struct seg *s, uint64_t bytes, uint64_t samples);
 
 /* disk_read.c: writes the cursor when it moved, deletes what is behind. */
-void advance_cursor(struct disk *d);
+void dk_advance_cursor(struct disk *d);
 
 #endif

@@ -20,7 +20,7 @@ enum rd_result { RD_OK, RD_BAD_HDR, RD_BAD_CRC, RD_EIO, RD_NOMEM };
 
 static struct seg *seg_of(struct disk *d, uint64_t seq)
 {
-	ptrdiff_t i = find_seg(d, seq);
+	ptrdiff_t i = dk_find_seg(d, seq);
 
 	return i < 0 ? NULL : &d->segs[i];
 }
@@ -29,7 +29,7 @@ static struct seg *seg_of(struct disk *d, uint64_t seq)
  * damage the scan at open already reported. False: nothing left to read. */
 static bool next_unread(struct disk *d)
 {
-	ptrdiff_t i = find_seg(d, d->rd.seq);
+	ptrdiff_t i = dk_find_seg(d, d->rd.seq);
 
 	if (i < 0) /* cannot happen: deleting a segment moves rd on */
 		return false;
@@ -54,13 +54,13 @@ static enum rd_result read_header(struct disk *d, struct pos at, struct rec_hdr 
 	uint8_t b[REC_HDR];
 	ssize_t n;
 
-	*fd = seg_fd(d, at.seq);
+	*fd = dk_seg_fd(d, at.seq);
 	if (!s || *fd < 0)
 		return RD_EIO;
 	n = pread(*fd, b, REC_HDR, (off_t)at.off);
 	if (n < 0)
 		return RD_EIO;
-	if (n != REC_HDR || !rec_decode(b, h) || at.off + REC_HDR + h->len > s->size)
+	if (n != REC_HDR || !dk_rec_decode(b, h) || at.off + REC_HDR + h->len > s->size)
 		return RD_BAD_HDR;
 	return RD_OK;
 }
@@ -81,7 +81,7 @@ static enum rd_result read_payload(int fd, struct pos at, const struct rec_hdr *
 		return RD_EIO;
 	}
 	payload->len = h->len;
-	return payload_crc(payload->data, h->len) == h->crc ? RD_OK : RD_BAD_CRC;
+	return dk_payload_crc(payload->data, h->len) == h->crc ? RD_OK : RD_BAD_CRC;
 }
 
 /* A header at the read position that does not check out (or cannot be
@@ -94,14 +94,14 @@ static void skip_damage(struct disk *d, enum rd_result r, int fd)
 
 	if (r == RD_EIO) {
 		snprintf(extra, sizeof(extra), " err=\"%s\"", strerror(errno));
-		log_corrupt(d, "remote_write disk: cannot read segment, rest skipped", s->seq,
+		dk_log_corrupt(d, "remote_write disk: cannot read segment, rest skipped", s->seq,
 			    d->rd.off, extra);
 		d->st.read_errors++;
 	} else {
-		next = resync(fd, d->rd.off + 1, s->size);
+		next = dk_resync(fd, d->rd.off + 1, s->size);
 		snprintf(extra, sizeof(extra), " skipped_bytes=%llu",
 			 (unsigned long long)(next - d->rd.off));
-		log_corrupt(d, "remote_write disk: corrupt record skipped", s->seq, d->rd.off,
+		dk_log_corrupt(d, "remote_write disk: corrupt record skipped", s->seq, d->rd.off,
 			    extra);
 		d->st.corrupt_records++;
 	}
@@ -118,16 +118,16 @@ static void skip_record(struct disk *d, struct pos at, const struct rec_hdr *h,
 
 	if (r == RD_EIO) {
 		snprintf(extra, sizeof(extra), " err=\"%s\"", strerror(errno));
-		log_corrupt(d, "remote_write disk: cannot read record, skipped", at.seq, at.off,
+		dk_log_corrupt(d, "remote_write disk: cannot read record, skipped", at.seq, at.off,
 			    extra);
 		d->st.read_errors++;
 	} else {
-		log_corrupt(d, "remote_write disk: record failed its checksum, skipped", at.seq,
-			    at.off, " reason=payload_crc");
+		dk_log_corrupt(d, "remote_write disk: record failed its checksum, skipped", at.seq,
+			    at.off, " reason=dk_payload_crc");
 		d->st.corrupt_records++;
 	}
 	if (s)
-		seg_forget(d, s, REC_HDR + (uint64_t)h->len, h->samples);
+		dk_seg_forget(d, s, REC_HDR + (uint64_t)h->len, h->samples);
 }
 
 static void hand_out(struct disk *d, const struct claim *c, const struct rec_hdr *h,
@@ -228,7 +228,7 @@ int disk_claim(struct disk *d, struct buf *payload, struct disk_record_info *inf
 	rc = claim_given_back(d, payload, info, ticket);
 	if (rc == 2)
 		rc = claim_next(d, payload, info, ticket);
-	advance_cursor(d); /* also past damage skipped on the way */
+	dk_advance_cursor(d); /* also past damage skipped on the way */
 	pthread_mutex_unlock(&d->mu);
 	if (rc < 0)
 		errno = ENOMEM;
@@ -242,7 +242,7 @@ static bool pos_eq(struct pos a, struct pos b)
 
 /* The cursor: the oldest record out (claimed or given back), else the
  * read position. Written when it moved; segments wholly behind it go. */
-void advance_cursor(struct disk *d)
+void dk_advance_cursor(struct disk *d)
 {
 	struct pos c;
 
@@ -256,7 +256,7 @@ void advance_cursor(struct disk *d)
 	if (pos_eq(c, d->cursor))
 		return;
 	d->cursor = c;
-	if (cursor_store(d, &c) < 0) {
+	if (dk_cursor_store(d, &c) < 0) {
 		if (!d->cursor_failing)
 			log_msg(LOG_WARN, "remote_write disk: cannot write the cursor",
 				"remote_name=%s dir=%s err=\"%s\"", d->log_name, d->dir,
@@ -267,7 +267,7 @@ void advance_cursor(struct disk *d)
 		d->cursor_failing = false;
 	}
 	while (d->segs[0].seq < c.seq)
-		delete_segment(d, 0, NULL);
+		dk_delete_segment(d, 0, NULL);
 }
 
 static ptrdiff_t find_claim(struct disk *d, const struct disk_ticket *t)
@@ -290,10 +290,10 @@ void disk_ack(struct disk *d, const struct disk_ticket *ticket)
 		struct seg *s = c->dropped ? NULL : seg_of(d, c->at.seq);
 
 		if (s)
-			seg_forget(d, s, c->end - c->at.off, c->samples);
+			dk_seg_forget(d, s, c->end - c->at.off, c->samples);
 		d->n_claimed--;
 		remove_claim(d, (size_t)i);
-		advance_cursor(d);
+		dk_advance_cursor(d);
 	}
 	pthread_mutex_unlock(&d->mu);
 }
@@ -310,7 +310,7 @@ void disk_unclaim(struct disk *d, const struct disk_ticket *ticket)
 			/* Its segment went while it was out: given back, it is lost. */
 			d->st.samples_dropped_full += d->claims[i].samples;
 			remove_claim(d, (size_t)i);
-			advance_cursor(d);
+			dk_advance_cursor(d);
 		} else {
 			d->claims[i].given_back = true;
 		}

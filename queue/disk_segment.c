@@ -56,12 +56,12 @@ static uint32_t crc_of(const void *p, size_t len)
 	return (uint32_t)crc32_z(crc32_z(0, Z_NULL, 0), p, len);
 }
 
-uint32_t payload_crc(const void *p, size_t len)
+uint32_t dk_payload_crc(const void *p, size_t len)
 {
 	return crc_of(p, len);
 }
 
-void rec_encode(uint8_t out[REC_HDR], const struct rec_hdr *h)
+void dk_rec_encode(uint8_t out[REC_HDR], const struct rec_hdr *h)
 {
 	put32(out, REC_MAGIC);
 	put32(out + 4, h->len);
@@ -73,7 +73,7 @@ void rec_encode(uint8_t out[REC_HDR], const struct rec_hdr *h)
 	put32(out + 36, crc_of(out, 36));
 }
 
-bool rec_decode(const uint8_t in[REC_HDR], struct rec_hdr *h)
+bool dk_rec_decode(const uint8_t in[REC_HDR], struct rec_hdr *h)
 {
 	if (get32(in) != REC_MAGIC || get32(in + 36) != crc_of(in, 36))
 		return false;
@@ -86,7 +86,7 @@ bool rec_decode(const uint8_t in[REC_HDR], struct rec_hdr *h)
 	return true;
 }
 
-void seg_name(char out[SEG_NAME_MAX], uint64_t seq)
+void dk_seg_name(char out[SEG_NAME_MAX], uint64_t seq)
 {
 	snprintf(out, SEG_NAME_MAX, "%016" PRIx64 ".seg", seq);
 }
@@ -136,7 +136,7 @@ static int add_seg(struct disk *d, int dfd, const char *name)
 }
 
 /* The segment files in the directory, oldest first, with their sizes. */
-int list_segments(struct disk *d)
+int dk_list_segments(struct disk *d)
 {
 	int fd = dup(d->dir_fd), rc = 0;
 	struct dirent *e;
@@ -157,7 +157,7 @@ int list_segments(struct disk *d)
 	return rc;
 }
 
-int cursor_load(struct disk *d, struct pos *p)
+int dk_cursor_load(struct disk *d, struct pos *p)
 {
 	uint8_t b[CURSOR_LEN];
 
@@ -172,7 +172,7 @@ int cursor_load(struct disk *d, struct pos *p)
 /* One pwrite over the same bytes each time: a killed process leaves either
  * the old or the new cursor, and a torn one (power loss) fails its
  * checksum, which only means records delivered again. */
-int cursor_store(struct disk *d, const struct pos *p)
+int dk_cursor_store(struct disk *d, const struct pos *p)
 {
 	uint8_t b[CURSOR_LEN];
 
@@ -188,19 +188,19 @@ int cursor_store(struct disk *d, const struct pos *p)
 	return 0;
 }
 
-void log_corrupt(struct disk *d, const char *msg, uint64_t seq, uint64_t off,
+void dk_log_corrupt(struct disk *d, const char *msg, uint64_t seq, uint64_t off,
 		 const char *extra)
 {
 	char name[SEG_NAME_MAX], path[4096], quoted[4200];
 
-	seg_name(name, seq);
+	dk_seg_name(name, seq);
 	snprintf(path, sizeof(path), "%s/%s", d->dir, name);
 	log_msg(LOG_WARN, msg, "remote_name=%s file=%s offset=%llu%s", d->log_name,
 		log_quote(path, strlen(path), quoted, sizeof(quoted)),
 		(unsigned long long)off, extra ? extra : "");
 }
 
-void note_bad(struct disk *d, uint64_t seq, uint64_t from, uint64_t to)
+void dk_note_bad(struct disk *d, uint64_t seq, uint64_t from, uint64_t to)
 {
 	/* Without room to remember it, the reader finds the damage again and
 	 * logs it twice: no worse than that. */
@@ -213,7 +213,7 @@ static uint64_t find_header(const uint8_t *buf, size_t n, uint64_t base, uint64_
 	struct rec_hdr h;
 
 	for (size_t i = 0; i + REC_HDR <= n; i++)
-		if (get32(buf + i) == REC_MAGIC && rec_decode(buf + i, &h) &&
+		if (get32(buf + i) == REC_MAGIC && dk_rec_decode(buf + i, &h) &&
 		    base + i + REC_HDR + h.len <= size)
 			return base + i;
 	return size;
@@ -221,7 +221,7 @@ static uint64_t find_header(const uint8_t *buf, size_t n, uint64_t base, uint64_
 
 /* The offset of the first whole record at or after from whose header
  * checks out; size if there is none (or the file cannot be read). */
-uint64_t resync(int fd, uint64_t from, uint64_t size)
+uint64_t dk_resync(int fd, uint64_t from, uint64_t size)
 {
 	uint8_t *buf = malloc(RESYNC_CHUNK);
 	uint64_t at = from, found = size;
@@ -257,14 +257,14 @@ static bool cut_tail(struct disk *d, struct seg *s, int fd, uint64_t off, bool l
 {
 	if (!last || ftruncate(fd, (off_t)off) < 0)
 		return false;
-	log_corrupt(d, "remote_write disk: torn record at the tail cut off", s->seq, off, NULL);
+	dk_log_corrupt(d, "remote_write disk: torn record at the tail cut off", s->seq, off, NULL);
 	d->st.corrupt_records++;
 	s->size = off;
 	return true;
 }
 
 /* Counts the records from offset `from` on, reading headers only. */
-void scan_segment(struct disk *d, struct seg *s, int fd, uint64_t from, bool last)
+void dk_scan_segment(struct disk *d, struct seg *s, int fd, uint64_t from, bool last)
 {
 	uint64_t off = from, next;
 	uint8_t b[REC_HDR];
@@ -277,27 +277,27 @@ void scan_segment(struct disk *d, struct seg *s, int fd, uint64_t from, bool las
 
 			if (n < 0) {
 				snprintf(extra, sizeof(extra), " err=\"%s\"", strerror(errno));
-				log_corrupt(d, "remote_write disk: cannot read segment, rest skipped",
+				dk_log_corrupt(d, "remote_write disk: cannot read segment, rest skipped",
 					    s->seq, off, extra);
 				d->st.read_errors++;
-				note_bad(d, s->seq, off, s->size);
+				dk_note_bad(d, s->seq, off, s->size);
 				return;
 			}
-			if (n == REC_HDR && rec_decode(b, &h) &&
+			if (n == REC_HDR && dk_rec_decode(b, &h) &&
 			    off + REC_HDR + h.len <= s->size) {
 				count_live(d, s, &h);
 				off += REC_HDR + (uint64_t)h.len;
 				continue;
 			}
 		}
-		next = resync(fd, off + 1, s->size);
+		next = dk_resync(fd, off + 1, s->size);
 		if (next == s->size && cut_tail(d, s, fd, off, last))
 			return;
 		snprintf(extra, sizeof(extra), " skipped_bytes=%llu",
 			 (unsigned long long)(next - off));
-		log_corrupt(d, "remote_write disk: corrupt record skipped", s->seq, off, extra);
+		dk_log_corrupt(d, "remote_write disk: corrupt record skipped", s->seq, off, extra);
 		d->st.corrupt_records++;
-		note_bad(d, s->seq, off, next);
+		dk_note_bad(d, s->seq, off, next);
 		off = next;
 	}
 }
