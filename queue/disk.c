@@ -16,6 +16,7 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/mkdirs.h"
 
 #define SEG_MIN (64ull << 10)
 #define SEG_MAX (64ull << 20)
@@ -28,29 +29,6 @@ static uint64_t seg_bytes_for(uint64_t max_bytes)
 	uint64_t s = max_bytes / 8;
 
 	return s < SEG_MIN ? SEG_MIN : s > SEG_MAX ? SEG_MAX : s;
-}
-
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path)) {
-		errno = len ? ENAMETOOLONG : ENOENT;
-		return -1;
-	}
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0750) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0750) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 ptrdiff_t dk_find_seg(const struct disk *d, uint64_t seq)
@@ -209,7 +187,7 @@ static int open_files(struct disk *d)
 	char name[SEG_NAME_MAX];
 	int old_fd = -1;
 
-	if (mkdir_p(d->dir) < 0)
+	if (mkdirs(d->dir, 0750) < 0)
 		return -1;
 	d->dir_fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->dir_fd < 0)

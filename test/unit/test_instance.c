@@ -77,10 +77,38 @@ static void test_a_dir_that_cannot_be_made_fails(void **state)
 	assert_int_equal(instance_lock(dir), -1);
 }
 
+/* A read-only data_dir (here a tmpfs remounted read-only): the directory
+ * itself is locked, so a second holder is still refused. */
+static void test_read_only_dir_locked_all_the_same(void **state)
+{
+	char dir[128], cmd[512];
+	int first;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/ro", base);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && mount -t tmpfs -o size=64k tmpfs %s && "
+		 "mount -o remount,ro %s", dir, dir, dir);
+	if (system(cmd) != 0) {
+		snprintf(cmd, sizeof(cmd), "umount %s 2>/dev/null", dir);
+		(void)system(cmd);
+		skip(); /* not root, or no mount namespace rights */
+	}
+	first = instance_lock(dir);
+	assert_true(first >= 0);
+	assert_int_equal(instance_lock(dir), -1);
+	instance_unlock(first);
+	first = instance_lock(dir);
+	assert_true(first >= 0);
+	instance_unlock(first);
+	snprintf(cmd, sizeof(cmd), "umount %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_second_holder_refused_until_first_lets_go),
+		cmocka_unit_test(test_read_only_dir_locked_all_the_same),
 		cmocka_unit_test(test_a_dir_that_cannot_be_made_fails),
 	};
 
