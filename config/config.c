@@ -90,7 +90,7 @@ static int config_defaults(struct cfg_ctx *ctx, struct config *cfg)
 	    cfg_set_string(ctx, &cfg->global.procfs, "/proc") < 0 ||
 	    cfg_set_string(ctx, &cfg->global.sysfs, "/sys") < 0 ||
 	    cfg_set_string(ctx, &cfg->global.rootfs, "/") < 0 ||
-	    cfg_set_string(ctx, &cfg->global.data_dir, "") < 0 ||
+	    cfg_set_string(ctx, &cfg->global.data_dir, "/var/lib/bpfpush") < 0 ||
 	    cfg_set_string(ctx, &cfg->http.listen_address, "127.0.0.1:9477") < 0)
 		return -1;
 	if (cfg_sections_init(ctx, s->collectors, s->n_collectors, &cfg->collectors,

@@ -33,6 +33,11 @@ struct config_error {
  * a bare "0" is accepted. Returns 0 and sets *ms, or -1. */
 int parse_duration_ms(const char *text, int64_t *ms);
 
+/* A byte size: digits, then optionally B, KB, MB, GB, TB or KiB, MiB, GiB,
+ * TiB (both powers of 1024, as Prometheus reads them): "1GiB", "512MB",
+ * "65536". Returns 0 and sets *bytes, or -1. */
+int parse_byte_size(const char *text, int64_t *bytes);
+
 /* ---- secrets in files ------------------------------------------------ */
 
 #define CONFIG_SECRET_MAX (64 * 1024)
@@ -112,6 +117,11 @@ struct queue_config {             /* Prometheus' defaults */
 	int64_t sample_age_limit_ms;  /* 0: no limit */
 	int64_t max_retry_after_ms;   /* 1m (or max_backoff if longer): the longest
 				       * a Retry-After may hold a retry back */
+	/* The disk tier, under global.data_dir (docs/design.md, "The disk tier"): */
+	int64_t max_disk_bytes;       /* 1GiB: beyond it the oldest is dropped */
+	int64_t rate_limit;           /* bytes per second sent; 0: none */
+	int64_t catchup_jitter_ms;    /* 5s: the longest the first replay after an
+				       * outage (or a start) waits, at random */
 };
 
 struct connection_config {        /* recycling (docs/design.md); 0 = never */
@@ -140,7 +150,9 @@ struct global_config {
 	struct kv *external_labels;   /* ${VAR} expanded, in file order */
 	size_t n_external_labels;
 	char *procfs, *sysfs, *rootfs; /* "/proc", "/sys", "/" */
-	char *data_dir;               /* "": none; else locked, one agent per dir */
+	char *data_dir;               /* /var/lib/bpfpush; "": memory only, no lock;
+				       * else locked, one agent per dir, and the
+				       * endpoints' disk tiers are under it */
 };
 
 struct http_config {

@@ -118,3 +118,30 @@ const char *cfg_format_duration_ms(int64_t ms, char *buf, size_t size)
 	}
 	return buf;
 }
+
+/* ---- byte sizes ------------------------------------------------------ */
+
+/* As Prometheus reads a byte size (units.Base2Bytes): KB, MB, GB, TB are
+ * powers of 1024, like KiB, MiB, GiB, TiB; a bare number is bytes. */
+static const struct unit byte_units[] = {
+	{"B", 1},
+	{"KB", 1LL << 10}, {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40},
+	{"KiB", 1LL << 10}, {"MiB", 1LL << 20}, {"GiB", 1LL << 30}, {"TiB", 1LL << 40},
+};
+
+int parse_byte_size(const char *text, int64_t *bytes)
+{
+	const char *p = text;
+	int64_t n;
+
+	if (!text || read_number(&p, &n) < 0)
+		return -1;
+	if (*p == '\0') {
+		*bytes = n;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(byte_units) / sizeof(byte_units[0]); i++)
+		if (strcmp(p, byte_units[i].name) == 0)
+			return __builtin_mul_overflow(n, byte_units[i].ms, bytes) ? -1 : 0;
+	return -1;
+}

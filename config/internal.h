@@ -98,6 +98,7 @@ enum field_type {
 	F_BOOL,      /* bool: true or false */
 	F_INT,       /* int64_t decimal, >= min */
 	F_DURATION,  /* int64_t ms, >= min */
+	F_BYTES,     /* int64_t bytes, >= min: parse_byte_size */
 	F_REGEX,     /* char *: a regular expression PCRE2 compiles; "" is unset */
 	F_CUSTOM,    /* parse() does it */
 };

@@ -368,6 +368,25 @@ static int text_int(const char *text, int64_t min, int64_t *dst, char *why, size
 	return 0;
 }
 
+static int text_bytes(const char *text, int64_t min, int64_t *dst, char *why, size_t why_size)
+{
+	char q[QUOTE_BUF];
+	int64_t n;
+
+	if (parse_byte_size(text, &n) < 0) {
+		snprintf(why, why_size, "expected a byte size like 1GiB, 512MiB or 65536, got %s",
+			 cfg_quote_str(text, q, sizeof(q)));
+		return -1;
+	}
+	if (n < min) {
+		snprintf(why, why_size, "must be at least %" PRId64 " bytes, got %s", min,
+			 cfg_quote_str(text, q, sizeof(q)));
+		return -1;
+	}
+	*dst = n;
+	return 0;
+}
+
 static int text_duration(const char *text, int64_t min, int64_t *dst, char *why, size_t why_size)
 {
 	char q[QUOTE_BUF], m[32];
@@ -437,6 +456,8 @@ int cfg_text_value(enum field_type t, const char *text, int64_t min, void *dst,
 		return text_int(text, min, dst, why, why_size);
 	case F_DURATION:
 		return text_duration(text, min, dst, why, why_size);
+	case F_BYTES:
+		return text_bytes(text, min, dst, why, why_size);
 	case F_REGEX:
 		return text_regex(text, dst, why, why_size);
 	case F_CUSTOM:
@@ -455,6 +476,8 @@ static const char *type_noun(enum field_type t)
 		return "an integer";
 	case F_DURATION:
 		return "a duration";
+	case F_BYTES:
+		return "a byte size";
 	default:
 		return "a string";
 	}

@@ -238,7 +238,8 @@ static int parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_nod
 
 enum {
 	Q_CAPACITY, Q_MAX_SHARDS, Q_MIN_SHARDS, Q_MAX_SAMPLES, Q_DEADLINE, Q_MIN_BACKOFF,
-	Q_MAX_BACKOFF, Q_RETRY_429, Q_AGE_LIMIT, Q_MAX_RETRY_AFTER, Q_N
+	Q_MAX_BACKOFF, Q_RETRY_429, Q_AGE_LIMIT, Q_MAX_RETRY_AFTER, Q_MAX_DISK, Q_RATE_LIMIT,
+	Q_JITTER, Q_N
 };
 
 /* Counts are >= 1: a zero capacity or shard count would stall the queue.
@@ -262,6 +263,13 @@ static const struct field queue_fields[] = {
 			 offsetof(struct queue_config, sample_age_limit_ms), 0, NULL},
 	[Q_MAX_RETRY_AFTER] = {"max_retry_after", F_DURATION,
 			       offsetof(struct queue_config, max_retry_after_ms), 1, NULL},
+	/* 64 KiB: the smallest segment; below it the bound means nothing. */
+	[Q_MAX_DISK] = {"max_disk_bytes", F_BYTES, offsetof(struct queue_config, max_disk_bytes),
+			64 * 1024, NULL},
+	[Q_RATE_LIMIT] = {"rate_limit", F_BYTES, offsetof(struct queue_config, rate_limit), 0,
+			  NULL},
+	[Q_JITTER] = {"catchup_jitter", F_DURATION,
+		      offsetof(struct queue_config, catchup_jitter_ms), 0, NULL},
 };
 
 static int check_queue(struct cfg_ctx *ctx, struct queue_config *q, const struct field_pos *pos)
@@ -359,6 +367,9 @@ static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
 		.retry_on_http_429 = true,
 		.sample_age_limit_ms = 0,
 		.max_retry_after_ms = 60 * 1000,
+		.max_disk_bytes = 1LL << 30,
+		.rate_limit = 0,
+		.catchup_jitter_ms = 5 * 1000,
 	};
 	rw->follow_redirects = true;
 	if (cfg_set_string(ctx, &rw->name, "") < 0)

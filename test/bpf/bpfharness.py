@@ -100,7 +100,7 @@ class DryRunAgent:
 def bpf_only_config(collectors, interval="1s"):
     """A config with only the given BPF collectors (YAML mapping text per
     collector, e.g. {"runqlat": "{}"}): no system collectors, no push."""
-    text = ("global:\n  interval: %s\ncollectors:\n  defaults: false\nbpf:\n"
+    text = ("global:\n  interval: %s\n  data_dir: \"\"\ncollectors:\n  defaults: false\nbpf:\n"
             "  defaults: false\n" % interval)
     return text + "".join(f"  {name}: {opts}\n" for name, opts in collectors.items())
 

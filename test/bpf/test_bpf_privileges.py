@@ -38,7 +38,7 @@ def sysctl_stats(value=None):
 
 def test_unprivileged_with_cap_bpf_and_cap_perfmon_still_collects():
     # Every default BPF collector, no system collector.
-    d, cfg = readable_config("global:\n  interval: 1s\ncollectors:\n  defaults: false\n")
+    d, cfg = readable_config("global:\n  interval: 1s\n  data_dir: \"\"\ncollectors:\n  defaults: false\n")
     # The privileged init step a DaemonSet or unit would run once: without
     # CAP_SYS_ADMIN the agent cannot switch run statistics on itself.
     old = sysctl_stats("1")

@@ -121,7 +121,7 @@ def test_default_off(tmp_path):
     """Not listed under bpf: with defaults on, timers stays off; the four
     cheap collectors are on."""
     cfg = tmp_path / "bpfpush.yml"
-    cfg.write_text("global:\n  interval: 1s\ncollectors:\n  defaults: false\n")
+    cfg.write_text("global:\n  interval: 1s\n  data_dir: \"\"\ncollectors:\n  defaults: false\n")
     agent = DryRunAgent(BIN, str(cfg))
     try:
         round_ = agent.next_round()

@@ -31,10 +31,13 @@ def prom(tmp_path):
 
 
 def config_text(urls, collectors="cpu: {}\n  meminfo: {}\n  loadavg: {}",
-                interval="15s", queue="batch_send_deadline: 200ms", extra=""):
+                interval="15s", queue="batch_send_deadline: 200ms", extra="", data_dir=""):
     """A config for the agent; collectors is YAML for the lines under
-    `collectors:`, each after the first indented by two spaces."""
-    text = f"global:\n  interval: {interval}\ncollectors:\n  {collectors}\n"
+    `collectors:`, each after the first indented by two spaces. data_dir ""
+    (the default here, not the agent's): memory only, so that tests do not
+    share /var/lib/bpfpush's lock and disk tier."""
+    text = (f"global:\n  interval: {interval}\n  data_dir: \"{data_dir}\"\n"
+            f"collectors:\n  {collectors}\n")
     if urls:
         text += "remote_write:\n" + "".join(
             f"  - url: {u}\n    remote_timeout: 10s\n    queue_config: {{{queue}}}\n"

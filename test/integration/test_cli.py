@@ -214,7 +214,7 @@ def test_insecure_skip_verify_is_logged_once_and_exported(agent):
     port, status_port = free_port(), free_port()
     base = f"http://127.0.0.1:{status_port}"
     a = agent(INSECURE.format(port=port) +
-              "global: {interval: 1s}\ncollectors: {defaults: false, loadavg: {}}\n"
+              "global: {interval: 1s, data_dir: \"\"}\ncollectors: {defaults: false, loadavg: {}}\n"
               f"http: {{listen_address: 127.0.0.1:{status_port}}}\n")
     a.start("--flush-deadline", "1s")
     gauge = "bpfpush_remote_storage_tls_insecure_skip_verify{"

@@ -9,9 +9,8 @@ from receivers import free_port
 
 
 def config(vm, data_dir, listen):
-    text = config_text([vm.write_url], collectors="loadavg: {}", interval="1s",
-                       extra=f"http:\n  listen_address: \"{listen}\"\n")
-    return text.replace("global:\n", f"global:\n  data_dir: {data_dir}\n", 1)
+    return config_text([vm.write_url], collectors="loadavg: {}", interval="1s",
+                       extra=f"http:\n  listen_address: \"{listen}\"\n", data_dir=data_dir)
 
 
 def test_a_second_agent_with_the_same_data_dir_refuses_to_start(agent, vm, tmp_path):

@@ -93,7 +93,7 @@ def config(endpoints, textfile_dir, interval="1s"):
     """Only the textfile collector; endpoints: dicts with url, name, and
     optional queue / connection dicts of YAML scalars."""
     off = other_collectors()
-    text = (f"global:\n  interval: {interval}\nhttp: {{listen_address: \"\"}}\ncollectors:\n"
+    text = (f"global:\n  interval: {interval}\n  data_dir: \"\"\nhttp: {{listen_address: \"\"}}\ncollectors:\n"
             + "".join(f"  {n}: false\n" for n in off["collectors"])
             + f"  textfile: {{directory: {textfile_dir}}}\n"
             + ("bpf:\n" + "".join(f"  {n}: false\n" for n in off["bpf"]) if off["bpf"] else "")

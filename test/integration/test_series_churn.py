@@ -22,7 +22,7 @@ INTERVAL = "500ms"
 
 def churn_config(textfile_dir, url, max_series=None):
     opts = f"directory: {textfile_dir}" + (f", max_series: {max_series}" if max_series else "")
-    return (f"global:\n  interval: {INTERVAL}\nhttp: {{listen_address: \"\"}}\n"
+    return (f"global:\n  interval: {INTERVAL}\n  data_dir: \"\"\nhttp: {{listen_address: \"\"}}\n"
             f"collectors:\n  defaults: false\n  textfile: {{{opts}}}\n"
             f"bpf:\n  defaults: false\n"
             f"remote_write:\n  - url: {url}\n    remote_timeout: 10s\n"

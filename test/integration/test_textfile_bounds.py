@@ -18,7 +18,7 @@ MIB = 1024 * 1024
 def config(textfile_dir, port, options=""):
     """Only the textfile collector, every second, nothing pushed; /metrics
     on port shows each round."""
-    return ("global:\n  interval: 1s\n"
+    return ("global:\n  interval: 1s\n  data_dir: \"\"\n"
             "collectors:\n  defaults: false\n"
             f"  textfile: {{directory: {textfile_dir}{options}}}\n"
             "bpf:\n  defaults: false\n"
