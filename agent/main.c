@@ -164,6 +164,8 @@ static int start_queues(struct agent *a)
 		if (!a->queues[i])
 			return -1;
 		a->n_queues++;
+		if (!a->opt.dry_run && a->cfg.global.data_dir[0])
+			queue_attach_disk(a->queues[i], a->cfg.global.data_dir);
 		if (!a->opt.dry_run && queue_start(a->queues[i]) < 0)
 			return -1;
 	}

@@ -60,6 +60,47 @@ static const struct metric_desc rs_highest = {
 	RS "queue_highest_sent_timestamp_seconds",
 	"Timestamp of the newest sample remote storage accepted.", METRIC_GAUGE};
 
+static const struct metric_desc rs_disk_bytes = {
+	RS "disk_bytes", "Bytes the disk tier holds, not yet accepted.", METRIC_GAUGE};
+static const struct metric_desc rs_disk_samples = {
+	RS "disk_samples", "Samples the disk tier holds, not yet accepted.", METRIC_GAUGE};
+static const struct metric_desc rs_disk_segments = {
+	RS "disk_segments", "Segment files of the disk tier.", METRIC_GAUGE};
+static const struct metric_desc rs_disk_oldest = {
+	RS "disk_oldest_timestamp_seconds",
+	"Timestamp of the oldest sample on disk; 0 when it holds none.", METRIC_GAUGE};
+static const struct metric_desc rs_disk_written = {
+	RS "disk_samples_written_total", "Samples written to the disk tier.", METRIC_COUNTER};
+static const struct metric_desc rs_disk_replayed = {
+	RS "disk_samples_replayed_total", "Samples sent from the disk tier and accepted.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_disk_write_errors = {
+	RS "disk_write_errors_total", "Failed writes to the disk tier (it fell back to memory).",
+	METRIC_COUNTER};
+static const struct metric_desc rs_disk_read_errors = {
+	RS "disk_read_errors_total", "Failed reads from the disk tier.", METRIC_COUNTER};
+static const struct metric_desc rs_disk_corrupt = {
+	RS "disk_corrupt_records_total", "Records of the disk tier skipped: torn or corrupt.",
+	METRIC_COUNTER};
+
+/* The disk tier's figures, for endpoints that have one. */
+static void emit_disk(struct registry *reg, struct label *l, const struct queue_stats *st)
+{
+	const struct disk_stats *d = &st->disk;
+
+	if (!st->disk_enabled)
+		return;
+	registry_emit(reg, &rs_disk_bytes, NULL, l, 2, (double)d->bytes, 0);
+	registry_emit(reg, &rs_disk_samples, NULL, l, 2, (double)d->samples, 0);
+	registry_emit(reg, &rs_disk_segments, NULL, l, 2, (double)d->segments, 0);
+	registry_emit(reg, &rs_disk_oldest, NULL, l, 2, (double)d->oldest_ms / 1000.0, 0);
+	registry_emit(reg, &rs_disk_written, NULL, l, 2, (double)d->samples_written, 0);
+	registry_emit(reg, &rs_disk_replayed, NULL, l, 2, (double)st->disk_samples_replayed, 0);
+	registry_emit(reg, &rs_disk_write_errors, NULL, l, 2, (double)d->write_errors, 0);
+	registry_emit(reg, &rs_disk_read_errors, NULL, l, 2, (double)d->read_errors, 0);
+	registry_emit(reg, &rs_disk_corrupt, NULL, l, 2, (double)d->corrupt_records, 0);
+}
+
 /* Prometheus' classic histogram: cumulative _bucket{le}, _sum, _count. */
 static void emit_duration_histogram(struct registry *reg, struct label *l,
 				    const struct queue_stats *st)
@@ -109,6 +150,7 @@ static void emit_queue(struct registry *reg, struct queue *q)
 	registry_emit(reg, &rs_highest, NULL, l, 2, (double)st.highest_sent_timestamp_ms / 1000.0, 0);
 	registry_emit(reg, &rs_tls_insecure, NULL, l, 2,
 		      queue_remote_write_config(q)->tls.insecure_skip_verify ? 1 : 0, 0);
+	emit_disk(reg, l, &st);
 }
 
 void selfmetrics_emit(struct registry *reg, struct queue *const *queues, size_t n_queues,

@@ -19,6 +19,9 @@
 
 /* Room for a logfmt-quoted 1 KiB body: every byte may become "\xNN". */
 #define QUOTED_BODY_MAX (SENDER_BODY_KEEP * 4 + 3)
+/* A sender holding for the disk tier looks for records at least this
+ * often (appends wake it; a barrier waits for another sender's ack). */
+#define REPLAY_POLL_MS 100
 
 /* ---- the sender side --------------------------------------------------- */
 
@@ -62,15 +65,27 @@ static void take_batch(struct shard *sh)
 	 * tracked, and erring early beats holding samples past the deadline. */
 }
 
-/* Waits until a batch is due and takes it. false: the thread must exit
- * (stopping with nothing left, the stop deadline passed, or retired). While
- * paused (a reshard's hand-over) no batch is taken, unless stopping: the
- * hand-over is then abandoned and every shard flushes its own ring. */
+/* Whether a batch is due now from sh's ring. Under sh->mu. */
+static bool ring_batch_due(const struct shard *sh, int64_t now, int64_t deadline)
+{
+	const struct queue *q = sh->q;
+
+	return sh->count >= q->batch_max ||
+	       (sh->count > 0 &&
+		(deadline != INT64_MAX ||
+		 now >= sh->oldest_ms + q->cfg->queue.batch_send_deadline_ms));
+}
+
+/* Waits until a batch is due and takes it: a record from the disk tier
+ * first (replay.c; while it holds any, the ring waits: its samples are
+ * newer), else from the ring. false: the thread must exit (stopping with
+ * nothing left, the stop deadline passed, or retired). While paused (a
+ * reshard's hand-over) no batch is taken, unless stopping: the hand-over
+ * is then abandoned and every shard flushes its own ring. */
 static bool next_batch(struct shard *sh)
 {
 	struct queue *q = sh->q;
-	int64_t bsd = q->cfg->queue.batch_send_deadline_ms;
-	bool go = false;
+	bool go = false, hold;
 
 	pthread_mutex_lock(&sh->mu);
 	for (;;) {
@@ -82,19 +97,27 @@ static bool next_batch(struct shard *sh)
 			wait_until(sh, INT64_MAX);
 			continue;
 		}
-		if (sh->count >= q->batch_max ||
-		    (sh->count > 0 && (deadline != INT64_MAX || now >= sh->oldest_ms + bsd))) {
+		if (deadline == INT64_MAX && replay_claim(sh, &hold)) {
+			pthread_mutex_unlock(&sh->mu);
+			return true;
+		}
+		if (hold && deadline != INT64_MAX)
+			break; /* the ring follows the disk's records to disk */
+		if (!hold && ring_batch_due(sh, now, deadline)) {
 			go = true;
 			break;
 		}
-		if (sh->count == 0 && (deadline != INT64_MAX || sh->retire))
+		if (!hold && sh->count == 0 && (deadline != INT64_MAX || sh->retire))
 			break;
-		until = sh->count > 0 ? sh->oldest_ms + bsd : INT64_MAX;
+		until = hold ? now + REPLAY_POLL_MS
+			     : sh->count > 0 ? sh->oldest_ms + q->cfg->queue.batch_send_deadline_ms
+					     : INT64_MAX;
 		wait_until(sh, until < deadline ? until : deadline);
 	}
 	if (go) {
 		take_batch(sh);
 		sh->busy = true;
+		sh->phase = PH_PREP;
 	}
 	pthread_mutex_unlock(&sh->mu);
 	return go;
@@ -117,7 +140,7 @@ static bool backoff_wait(struct shard *sh, int64_t ms, bool was_stopping)
 			ok = false;
 			break;
 		}
-		if (now >= until || (!was_stopping && deadline != INT64_MAX)) {
+		if (now >= until || (!was_stopping && deadline != INT64_MAX) || sh->surrendered) {
 			ok = true;
 			break;
 		}
@@ -125,6 +148,18 @@ static bool backoff_wait(struct shard *sh, int64_t ms, bool was_stopping)
 	}
 	pthread_mutex_unlock(&sh->mu);
 	return ok;
+}
+
+/* rate_limit: waits for the endpoint's byte budget to allow this body.
+ * false: the stop deadline passed meanwhile. */
+static bool rate_wait(struct shard *sh)
+{
+	int64_t ms;
+
+	if (sh->q->cfg->queue.rate_limit <= 0)
+		return true;
+	ms = rate_reserve(sh->q, sh->body.len);
+	return ms <= 0 || backoff_wait(sh, ms, true);
 }
 
 static uint64_t next_random(struct shard *sh)
@@ -191,23 +226,38 @@ static int encode_batch(struct shard *sh)
 	return -1;
 }
 
+/* The batch has left: memory's samples are no longer pending; a record
+ * is acknowledged (the disk's cursor moves past it). */
+static void batch_left(struct shard *sh)
+{
+	if (sh->replaying)
+		disk_ack(sh->q->disk, &sh->ticket);
+	else
+		sub(&sh->q->c.pending, sh->batch_n);
+}
+
 static void on_sent(struct shard *sh, unsigned attempts)
 {
 	struct queue *q = sh->q;
-	int64_t highest = INT64_MIN;
+	int64_t highest = sh->replaying ? sh->rec.newest_ms : INT64_MIN;
 
-	for (size_t i = 0; i < sh->batch_n; i++)
+	for (size_t i = 0; !sh->replaying && i < sh->batch_n; i++)
 		if (sh->batch[i].timestamp_ms > highest)
 			highest = sh->batch[i].timestamp_ms;
 	atomic_max(&q->c.highest_ts, highest);
 	atomic_store_explicit(&q->c.last_ok_ms, mono_ms(), memory_order_relaxed);
 	add(&q->c.sent, sh->batch_n);
 	add(&q->c.bytes, sh->body.len);
-	sub(&q->c.pending, sh->batch_n);
-	if (sh->failing)
+	if (sh->replaying)
+		add(&q->replayed, sh->batch_n);
+	batch_left(sh);
+	if (sh->failing) {
 		log_msg(LOG_INFO, "remote_write endpoint recovered",
 			"remote_name=%s url=%s shard=%u attempts=%u", q->log_name,
 			q->log_url, sh->idx, attempts);
+		if (q->disk) /* a fleet back at once must not drain at once */
+			replay_hold(q);
+	}
 	sh->failing = false;
 }
 
@@ -218,7 +268,7 @@ static void on_refused(struct shard *sh)
 
 	add(&q->c.failed, sh->batch_n);
 	add(&q->c.batches_failed, 1);
-	sub(&q->c.pending, sh->batch_n);
+	batch_left(sh);
 	log_msg(LOG_WARN, "remote_write batch refused by the receiver, dropped",
 		"remote_name=%s url=%s shard=%u status=%ld samples=%zu body=%s",
 		q->log_name, q->log_url, sh->idx, sh->out.http_status, sh->batch_n,
@@ -284,34 +334,93 @@ static enum send_result post_once(struct shard *sh)
 /* Retries resend the encoded body; only an age limit re-encodes (after
  * dropping samples), reading the series again. Without one, the batch
  * holds no series any more: an outage's batch in flight, retried for as
- * long as it lasts, must not keep queue_mark from passing. */
+ * long as it lasts, must not keep queue_mark from passing. Encoded, its
+ * body may move to disk (spill.c). */
 static void batch_encoded(struct shard *sh)
 {
-	if (sh->q->cfg->queue.sample_age_limit_ms > 0)
-		return;
 	pthread_mutex_lock(&sh->mu);
-	sh->batch_first = UINT64_MAX;
+	if (sh->q->cfg->queue.sample_age_limit_ms <= 0)
+		sh->batch_first = UINT64_MAX;
+	sh->phase = PH_POST;
+	pthread_cond_broadcast(&sh->room); /* a move to disk may wait for it */
 	pthread_mutex_unlock(&sh->mu);
 }
 
-/* Sends the batch until it is accepted, refused, or the stop deadline
- * passes. Retries resend the same bytes unless samples aged out. */
+/* After an attempt, or before re-encoding: false when the batch was moved
+ * to disk meanwhile (it is the disk's now: nothing more to count); else
+ * sets the phase. */
+static bool settle(struct shard *sh, enum batch_phase next)
+{
+	bool mine;
+
+	pthread_mutex_lock(&sh->mu);
+	mine = !sh->surrendered;
+	if (mine && !sh->replaying)
+		sh->phase = next;
+	pthread_cond_broadcast(&sh->room); /* a move to disk may wait for it */
+	pthread_mutex_unlock(&sh->mu);
+	return mine;
+}
+
+/* Samples aged out while retrying: re-encode what is left. false: the
+ * batch is over (empty, unencodable, or moved to disk meanwhile). */
+static bool reencode_aged(struct shard *sh)
+{
+	if (!sh->replaying && sh->phase == PH_PREP) { /* the first encoding */
+		drop_too_old(sh);
+		if (sh->batch_n == 0 || encode_batch(sh) < 0)
+			return false;
+		batch_encoded(sh);
+		return true;
+	}
+	if (sh->replaying || sh->q->cfg->queue.sample_age_limit_ms <= 0)
+		return true;
+	if (!settle(sh, PH_PREP))
+		return false;
+	if (drop_too_old(sh) && (sh->batch_n == 0 || encode_batch(sh) < 0))
+		return false;
+	batch_encoded(sh);
+	return true;
+}
+
+/* The stop deadline ended the batch unsent: a record stays on disk (the
+ * next run sends it); memory's goes to disk when there is one, else it is
+ * dropped. */
+static void batch_unsent(struct shard *sh)
+{
+	if (sh->replaying)
+		disk_unclaim(sh->q->disk, &sh->ticket);
+	else if (spill_batch_at_stop(sh) == 0)
+		sh->stop_spilled = true;
+	else if (settle(sh, PH_DONE))
+		drop(sh->q, DROP_SHUTDOWN, sh->batch_n);
+}
+
+/* Sends the batch (or the record) until it is accepted, refused, or the
+ * stop deadline passes. Retries resend the same bytes unless samples aged
+ * out. Stopping with a disk tier, a failure ends the batch at once: it
+ * goes to disk rather than wait out the flush deadline. */
 static void try_batch(struct shard *sh)
 {
 	const struct queue_config *qc = &sh->q->cfg->queue;
 	int64_t backoff = qc->min_backoff_ms > 0 ? qc->min_backoff_ms : 1;
 	unsigned attempt = 0;
 
-	drop_too_old(sh);
-	if (sh->batch_n == 0 || encode_batch(sh) < 0)
+	if (!sh->replaying && !reencode_aged(sh))
 		return;
-	batch_encoded(sh);
+	if (sh->replaying && replay_too_old(sh))
+		return;
 	for (;;) {
-		enum send_result r = post_once(sh);
+		enum send_result r;
 		int64_t delay;
 		bool stopping;
 
+		if (!rate_wait(sh))
+			break;
+		r = post_once(sh);
 		attempt++;
+		if (!settle(sh, r == SEND_RETRY ? PH_BACKOFF : PH_DONE))
+			return;
 		if (r == SEND_OK) {
 			on_sent(sh, attempt);
 			return;
@@ -320,22 +429,24 @@ static void try_batch(struct shard *sh)
 			on_refused(sh);
 			return;
 		}
-		if (mono_ms() >= stop_deadline(sh->q))
-			break; /* cut short by the stop deadline: not worth a warning */
-		sh->failing = true;
 		stopping = stop_deadline(sh->q) != INT64_MAX;
+		if (mono_ms() >= stop_deadline(sh->q) || (stopping && sh->q->disk))
+			break; /* cut short by stopping: not worth a warning */
+		sh->failing = true;
 		delay = backoff_delay(sh, backoff, sh->out.retry_after_ms, stopping);
 		log_retry(sh, attempt, delay);
+		if (!sh->replaying)
+			spill_on_failure(sh->q);
 		backoff = backoff > qc->max_backoff_ms / 2 ? qc->max_backoff_ms : backoff * 2;
 		if (backoff < 1)
 			backoff = 1; /* a zero max_backoff must not spin */
 		if (!backoff_wait(sh, delay, stopping))
 			break;
-		if (drop_too_old(sh) && (sh->batch_n == 0 || encode_batch(sh) < 0))
+		if (!settle(sh, PH_POST) || !reencode_aged(sh))
 			return;
 		add(&sh->q->c.retried, sh->batch_n);
 	}
-	drop(sh->q, DROP_SHUTDOWN, sh->batch_n);
+	batch_unsent(sh);
 }
 
 static uint64_t mono_ns(void)
@@ -367,6 +478,11 @@ static void batch_done(struct shard *sh)
 
 	pthread_mutex_lock(&sh->mu);
 	sh->busy = false;
+	if (sh->surrendered) {
+		sh->surrendered = false;
+		atomic_fetch_sub(&q->surrendered_busy, 1);
+	}
+	sh->replaying = false;
 	paused = sh->pause;
 	pthread_mutex_unlock(&sh->mu);
 	if (paused) {
@@ -383,6 +499,8 @@ static void *shard_main(void *arg)
 	while (next_batch(sh)) {
 		send_batch(sh);
 		batch_done(sh);
+		if (sh->stop_spilled)
+			break; /* its ring goes to disk after its batch (queue_stop) */
 	}
 	return NULL;
 }

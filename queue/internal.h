@@ -4,6 +4,9 @@
  *   ring.c     rings, appending (and waiting for room), marks
  *   batch.c    a shard's sender thread: batch, encode, post, retry, backoff
  *   reshard.c  the manager thread: rates, desired shards, the hand-over
+ *   spill.c    the disk tier, appender's side: when, and memory to disk
+ *   replay.c   the disk tier, senders' side: records claimed and sent
+ *   disk.c     the disk tier's files
  * The way Prometheus does it: storage/remote/queue_manager.go.
  *
  * Locking, outermost first:
@@ -27,6 +30,7 @@
 
 #include "lib/buf.h"
 #include "proto/sample.h"
+#include "queue/disk.h"
 #include "queue/queue.h"
 #include "queue/sender.h"
 
@@ -59,6 +63,23 @@ struct ewma {
 	uint64_t last;               /* the cumulative counter at the last tick */
 };
 
+/* Where a shard's batch is, for moving memory to disk (spill.c): its body
+ * can be copied while it is posted or backing off, not while it is being
+ * encoded. */
+enum batch_phase {
+	PH_PREP,                     /* taken, being encoded */
+	PH_POST,                     /* encoded: posting */
+	PH_BACKOFF,                  /* encoded: waiting to retry */
+	PH_DONE,                     /* its outcome is being counted */
+	PH_REPLAY,                   /* a record from disk: stays there */
+};
+
+/* Where an endpoint's appends go. */
+enum queue_mode {
+	QMODE_MEMORY,                /* the rings; nothing touches the disk */
+	QMODE_DISK,                  /* the disk, until the senders drained it */
+};
+
 /* One of max_shards slots, allocated up front so pointers stay stable; the
  * ring, batch and sender exist only while the slot is active. */
 struct shard {
@@ -75,6 +96,9 @@ struct shard {
 	size_t head, count;
 	int64_t oldest_ms;           /* monotonic append time of the oldest unsent */
 	bool busy;                   /* a batch is taken and its send not ended */
+	enum batch_phase phase;      /* while busy */
+	bool surrendered;            /* the batch in flight was written to disk:
+				      * its sender leaves it there */
 	bool pause;                  /* resharding: take no new batch (until
 				      * the hand-over ends, or stopping) */
 	bool retire;                 /* resharding: exit once empty */
@@ -90,6 +114,11 @@ struct shard {
 	uint64_t conns_seen;
 	uint64_t rng;
 	bool failing;                /* retrying: log when the endpoint recovers */
+	bool replaying;              /* the batch is a record claimed from disk */
+	bool stop_spilled;           /* stopping put its batch on disk: exit, the
+				      * ring follows it there (queue_stop) */
+	struct disk_ticket ticket;   /* the record's, when replaying */
+	struct disk_record_info rec; /* the record's, when replaying */
 	/* Owned by whoever starts and stops shards (queue_start, the manager,
 	 * then queue_stop once the manager is joined): */
 	bool slot_ready;             /* mu and cv initialised */
@@ -145,6 +174,25 @@ struct queue {
 	/* The stopping thread's own: */
 	bool stop_begun, stopped;
 	uint64_t shutdown_before;    /* dropped[DROP_SHUTDOWN] when stopping began */
+	/* The disk tier (spill.c, replay.c); disk NULL: memory only. */
+	struct disk *disk;
+	_Atomic int mode;            /* enum queue_mode */
+	bool disk_degraded;          /* under route_mu: a write failed; appends go
+				      * to the rings, held until the disk drains */
+	int64_t disk_retry_ms;       /* under route_mu: when to try it again */
+	bool move_owed;              /* under route_mu: memory holds samples that a
+				      * failed move left: they go first */
+	struct buf sp_pb, sp_body;   /* under route_mu: encoding for the disk */
+	struct sample *sp_copy;      /* under route_mu: a ring's contents */
+	size_t sp_alloc;
+	_Atomic unsigned surrendered_busy; /* surrendered batches not yet ended:
+					    * replay waits (their sends may
+					    * still be on the wire) */
+	_Atomic int64_t replay_after_ms; /* catch-up jitter: no claim before */
+	_Atomic uint64_t replayed;   /* samples of records sent from disk */
+	pthread_mutex_t rl_mu;       /* rate_limit: the next free send time */
+	bool rl_ready;
+	int64_t rl_next_us;
 	struct counters c;
 };
 
@@ -192,6 +240,13 @@ static inline void atomic_max(_Atomic int64_t *v, int64_t x)
 }
 
 
+static inline void timed_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until_ms)
+{
+	struct timespec ts = {until_ms / 1000, (until_ms % 1000) * 1000000};
+
+	pthread_cond_timedwait(cv, mu, &ts);
+}
+
 /* queue.c: a slot's ring, batch and sender, allocated and freed. */
 int shard_activate(struct shard *sh);
 void shard_release(struct shard *sh);
@@ -201,6 +256,34 @@ int shard_push(struct shard *sh, const struct sample *s);
 void ring_copy(const struct sample *ring, size_t cap, size_t head, size_t n,
 	       struct sample *out);
 unsigned burst_need(const struct queue *q, uint64_t demand);
+
+/* spill.c. Samples of an append call to disk, when the endpoint is
+ * behind (or force: a ring would have dropped); returns how many (0: the
+ * rings take them). */
+size_t spill_append(struct queue *q, const struct sample *s, size_t n, bool force);
+/* A sender's request failed (it is about to back off), not holding its
+ * shard's lock: the endpoint is behind now, so memory moves to disk at
+ * once, its own batch included, rather than at the next append: a crash
+ * meanwhile would lose what memory holds. */
+void spill_on_failure(struct queue *q);
+/* queue_begin_stop: when behind, memory moves to disk; true if it did. */
+bool spill_on_stop(struct queue *q);
+/* A sender stopping with its batch unsent: the batch to disk. 0 or -1. */
+int spill_batch_at_stop(struct shard *sh);
+/* queue_stop, senders joined: the rings to disk; returns the samples. */
+size_t spill_rings_at_stop(struct queue *q);
+/* The catch-up jitter: no record is claimed for a random while. */
+void replay_hold(struct queue *q);
+void spill_free(struct queue *q);
+
+/* replay.c. Under sh->mu: in DISK mode, claims a record for sh (true);
+ * *hold: the ring must not be sent yet (older samples are on disk). */
+bool replay_claim(struct shard *sh, bool *hold);
+/* sample_age_limit on a claimed record (its newest sample decides): true
+ * when it was too old, dropped and acknowledged. */
+bool replay_too_old(struct shard *sh);
+/* rate_limit: the wait before sending bytes (ms), the bytes reserved. */
+int64_t rate_reserve(struct queue *q, size_t bytes);
 
 /* batch.c: starts a shard's sender thread. 0 or -1. */
 int shard_start(struct shard *sh);

@@ -34,6 +34,7 @@ const char *drop_reason_name(enum drop_reason r)
 		[DROP_QUEUE_FULL] = "queue_full",
 		[DROP_TOO_OLD] = "too_old",
 		[DROP_SHUTDOWN] = "shutdown",
+		[DROP_DISK_FULL] = "disk_full",
 	};
 
 	return (unsigned)r < DROP_REASONS ? names[r] : "unknown";
@@ -114,6 +115,7 @@ int shard_activate(struct shard *sh)
 
 	sh->head = sh->count = sh->batch_n = 0;
 	sh->busy = sh->pause = sh->retire = sh->failing = false;
+	sh->surrendered = sh->replaying = sh->stop_spilled = false;
 	sh->conns_seen = 0;
 	sh->room_waiting = false;
 	sh->taken_ms = 0;
@@ -194,6 +196,9 @@ static int queue_init_sync(struct queue *q)
 		return -1;
 	}
 	q->mgr_ready = true;
+	if (pthread_mutex_init(&q->rl_mu, NULL))
+		return -1;
+	q->rl_ready = true;
 	return 0;
 }
 
@@ -252,6 +257,7 @@ void queue_destroy(struct queue *q)
 	for (unsigned i = 0; q->shards && i < q->max_shards; i++)
 		slot_fini(&q->shards[i]);
 	free(q->shards);
+	spill_free(q);
 	free(q->staging);
 	free(q->scratch);
 	if (q->route_ready) {
@@ -262,6 +268,8 @@ void queue_destroy(struct queue *q)
 		pthread_mutex_destroy(&q->mgr_mu);
 		pthread_cond_destroy(&q->mgr_cv);
 	}
+	if (q->rl_ready)
+		pthread_mutex_destroy(&q->rl_mu);
 	free(q->name);
 	free(q->masked_url);
 	free(q->log_name);
@@ -359,6 +367,10 @@ void queue_begin_stop(struct queue *q, int64_t deadline_ms)
 		return;
 	q->stop_begun = true;
 	q->shutdown_before = get(&q->c.dropped[DROP_SHUTDOWN]);
+	/* Behind, with a disk tier: memory goes to disk and the senders stop
+	 * now; waiting out the deadline would only end in drops. */
+	if (spill_on_stop(q) && deadline_ms > mono_ms())
+		deadline_ms = mono_ms();
 	atomic_store(&q->deadline_ms, deadline_ms);
 	atomic_store(&q->stopping, true);
 	/* First the manager, so that the set of shards stops changing: it
@@ -382,13 +394,14 @@ void queue_end_flush_now(struct queue *q)
 uint64_t queue_stop(struct queue *q, int64_t deadline_ms)
 {
 	uint64_t dropped;
-	size_t staged;
+	size_t staged, spilled;
 
 	if (q->stopped)
 		return 0;
 	q->stopped = true;
 	queue_begin_stop(q, deadline_ms);
 	join_all(q);
+	spilled = spill_rings_at_stop(q);
 	for (unsigned i = 0; i < q->max_shards; i++) {
 		struct shard *sh = &q->shards[i];
 		size_t left;
@@ -407,10 +420,17 @@ uint64_t queue_stop(struct queue *q, int64_t deadline_ms)
 	pthread_mutex_unlock(&q->route_mu);
 	drop(q, DROP_SHUTDOWN, staged);
 	dropped = get(&q->c.dropped[DROP_SHUTDOWN]) - q->shutdown_before;
+	if (q->disk) {
+		struct disk_stats ds;
+
+		disk_get_stats(q->disk, &ds);
+		spilled = ds.samples; /* what the next start sends first */
+	}
 	log_msg(dropped ? LOG_WARN : LOG_INFO, "remote_write stopped",
-		"remote_name=%s url=%s sent=%llu failed=%llu shutdown_dropped=%llu shards=%u",
+		"remote_name=%s url=%s sent=%llu failed=%llu shutdown_dropped=%llu "
+		"on_disk=%zu shards=%u",
 		q->log_name, q->log_url, (unsigned long long)get(&q->c.sent),
-		(unsigned long long)get(&q->c.failed), (unsigned long long)dropped,
+		(unsigned long long)get(&q->c.failed), (unsigned long long)dropped, spilled,
 		shards_now(q));
 	return dropped;
 }
@@ -444,6 +464,12 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out)
 		out->batch_duration_count += out->batch_duration_counts[b];
 	}
 	out->batch_duration_sum = (double)get(&c->dur_ns) / 1e9;
+	out->disk_enabled = q->disk != NULL;
+	if (q->disk) {
+		disk_get_stats(q->disk, &out->disk);
+		out->samples_dropped[DROP_DISK_FULL] = out->disk.samples_dropped_full;
+	}
+	out->disk_samples_replayed = get(&q->replayed);
 }
 
 const char *queue_name(const struct queue *q)

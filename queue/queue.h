@@ -39,11 +39,13 @@
 
 #include "config/config.h"
 #include "proto/sample.h"
+#include "queue/disk.h"
 
 enum drop_reason {
 	DROP_QUEUE_FULL,
 	DROP_TOO_OLD,
 	DROP_SHUTDOWN,
+	DROP_DISK_FULL,               /* the disk tier's oldest, past max_disk_bytes */
 	DROP_REASONS
 };
 
@@ -78,6 +80,10 @@ struct queue_stats {
 	uint64_t batch_duration_counts[QUEUE_DURATION_BUCKETS + 1];
 	uint64_t batch_duration_count;
 	double batch_duration_sum;
+	/* The disk tier: */
+	bool disk_enabled;
+	struct disk_stats disk;       /* zeros without one */
+	uint64_t disk_samples_replayed; /* sent from disk and accepted */
 };
 
 struct queue;
@@ -90,6 +96,12 @@ void queue_global_cleanup(void);
 
 /* cfg must outlive the queue. name is the remote_name label. NULL on error. */
 struct queue *queue_create(const struct remote_write_config *cfg, const char *name);
+
+/* Gives the queue its disk tier, in a directory of its own under data_dir
+ * (created if missing): what it holds from a previous run is sent first.
+ * Before queue_start. 0, or -1 with a warning logged: the queue stays
+ * memory-only (a read-only or unusable directory is not fatal). */
+int queue_attach_disk(struct queue *q, const char *data_dir);
 
 /* Starts the sender threads. 0 or -1. */
 int queue_start(struct queue *q);

@@ -66,13 +66,16 @@ static bool sender_stalled(const struct shard *sh, int64_t now)
 /* Pushes samples[0..n), all of one shard, under one lock, and returns how
  * many went in, and in *was_full whether they did not all fit. wait: a
  * full ring takes only what it has room for (the caller waits for more),
- * unless its sender is stalled; otherwise (and then) a full ring drops its
+ * unless its sender is stalled. to_disk (not NULL: the disk tier takes
+ * what would be dropped): a full ring takes what it has room for and sets
+ * *to_disk if the rest is the disk's. Otherwise a full ring drops its
  * oldest (queue_full). */
 static size_t shard_append(struct shard *sh, const struct sample *samples, size_t n,
-			   int64_t now, bool wait, bool *was_full)
+			   int64_t now, bool wait, bool *was_full, bool *to_disk)
 {
 	struct queue *q = sh->q;
 	size_t before, take = n, full = 0;
+	bool stalled;
 
 	pthread_mutex_lock(&sh->mu);
 	if (atomic_load(&q->stopping)) {
@@ -82,8 +85,11 @@ static size_t shard_append(struct shard *sh, const struct sample *samples, size_
 	}
 	before = sh->count;
 	*was_full = n > q->capacity - before;
-	if (wait && *was_full && !sender_stalled(sh, now))
+	stalled = *was_full && sender_stalled(sh, now);
+	if (*was_full && ((wait && !stalled) || to_disk))
 		take = q->capacity - before;
+	if (*was_full && to_disk && (!wait || stalled))
+		*to_disk = true;
 	if (before == 0 && take > 0)
 		sh->oldest_ms = now;
 	for (size_t i = 0; i < take; i++)
@@ -130,13 +136,6 @@ static void warn_if_overflowing(struct queue *q, int64_t now)
 	q->full_logged_ms = now;
 }
 
-static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until_ms)
-{
-	struct timespec ts = {until_ms / 1000, (until_ms % 1000) * 1000000};
-
-	pthread_cond_timedwait(cv, mu, &ts);
-}
-
 /* Waits, with route_mu held on entry and on return (dropped meanwhile, so
  * that a reshard can go on), until sh's ring has room, its sender stalls,
  * stopping begins or until_ms. A hand-over empties the old rings and wakes
@@ -150,7 +149,7 @@ static void room_wait(struct queue *q, struct shard *sh, int64_t until_ms)
 	sh->room_waiting = true;
 	while (sh->count >= q->capacity && !atomic_load(&q->stopping) &&
 	       (now = mono_ms()) < until_ms && !sender_stalled(sh, now))
-		timed_wait(&sh->room, &sh->mu, now + APPEND_RECHECK_MS < until_ms ?
+		timed_wait_ms(&sh->room, &sh->mu, now + APPEND_RECHECK_MS < until_ms ?
 				now + APPEND_RECHECK_MS : until_ms);
 	sh->room_waiting = false;
 	pthread_mutex_unlock(&sh->mu);
@@ -185,6 +184,8 @@ struct append_call {
 	bool wait;                   /* false: never wait, drop the oldest */
 	uint64_t demand;             /* pending + n when the call began */
 	bool poked;
+	bool disk_ok;                /* what a full ring would drop goes to disk */
+	bool to_disk;                /* route stopped: the rest is the disk's */
 };
 
 /* Routes a->s[i..n) run by run (a run: samples of one shard), under
@@ -214,14 +215,15 @@ static size_t route(struct queue *q, struct append_call *a)
 		if (q->resharding) { /* at most one request time */
 			if (now >= a->until_ms)
 				break;
-			timed_wait(&q->route_cv, &q->route_mu, a->until_ms);
+			timed_wait_ms(&q->route_cv, &q->route_mu, a->until_ms);
 			now = mono_ms();
 			continue;
 		}
 		sh = shard_for(q, a->s[i].series, ns);
 		for (j = i + 1; j < a->n && shard_for(q, a->s[j].series, ns) == sh; j++)
 			;
-		put = shard_append(sh, a->s + i, j - i, now, a->wait, &full);
+		put = shard_append(sh, a->s + i, j - i, now, a->wait, &full,
+				   a->disk_ok ? &a->to_disk : NULL);
 		i += put;
 		in += put;
 		if (full && !a->poked) /* overflow is demand: more shards hold more */
@@ -229,6 +231,8 @@ static size_t route(struct queue *q, struct append_call *a)
 		a->poked |= full;
 		if (i == j)
 			continue;
+		if (a->to_disk)
+			break;
 		if (now >= a->until_ms)
 			break;
 		add(&q->c.in, in);
@@ -239,6 +243,44 @@ static size_t route(struct queue *q, struct append_call *a)
 	/* Not what is handed back: the caller offers that again. */
 	add(&q->c.in, in + rest);
 	return i + rest;
+}
+
+static size_t route_locked(struct queue *q, struct append_call *a)
+{
+	size_t done;
+
+	pthread_mutex_lock(&q->route_mu);
+	a->disk_ok = q->disk && !q->disk_degraded;
+	a->to_disk = false;
+	done = route(q, a);
+	pthread_mutex_unlock(&q->route_mu);
+	return done;
+}
+
+/* The disk tier first, when the endpoint is behind (spill.c); then the
+ * rings; and what a full ring would drop, to disk again if it can. */
+static size_t append_samples(struct queue *q, struct append_call *a)
+{
+	size_t done = q->disk ? spill_append(q, a->s, a->n, false) : 0, more;
+
+	if (done == a->n)
+		return done;
+	a->s += done;
+	a->n -= done;
+	more = route_locked(q, a);
+	done += more;
+	if (a->to_disk && more < a->n) {
+		size_t spilled = spill_append(q, a->s + more, a->n - more, true);
+
+		done += spilled;
+		a->s += more + spilled;
+		a->n -= more + spilled;
+		if (a->n > 0) { /* the disk failed: the rings drop their oldest */
+			a->wait = false;
+			done += route_locked(q, a);
+		}
+	}
+	return done;
 }
 
 static size_t append(struct queue *q, struct append_call *a)
@@ -258,16 +300,14 @@ static size_t append(struct queue *q, struct append_call *a)
 	while (a->demand > peak && !atomic_compare_exchange_weak(&q->demand_peak, &peak,
 								 a->demand))
 		;
-	pthread_mutex_lock(&q->route_mu);
-	done = route(q, a);
-	pthread_mutex_unlock(&q->route_mu);
+	done = append_samples(q, a);
 	warn_if_overflowing(q, mono_ms());
 	return done;
 }
 
 void queue_append(struct queue *q, const struct sample *samples, size_t n)
 {
-	struct append_call a = {samples, n, 0, false, 0, false};
+	struct append_call a = {samples, n, 0, false, 0, false, false, false};
 
 	append(q, &a);
 }
@@ -275,7 +315,7 @@ void queue_append(struct queue *q, const struct sample *samples, size_t n)
 size_t queue_append_wait(struct queue *q, const struct sample *samples, size_t n,
 			 int64_t until_ms)
 {
-	struct append_call a = {samples, n, until_ms, true, 0, false};
+	struct append_call a = {samples, n, until_ms, true, 0, false, false, false};
 
 	return append(q, &a);
 }
