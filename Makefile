@@ -22,7 +22,7 @@ BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev \
 	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev libseccomp-dev libmicrohttpd-dev
 TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
-	python3-snappy curl procps iproute2 util-linux
+	python3-snappy python3-yaml curl procps iproute2 util-linux
 DEB_PKGS  := $(BUILD_PKGS) $(TEST_PKGS)
 
 PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8 libseccomp libmicrohttpd
