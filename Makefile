@@ -174,12 +174,13 @@ test: deps
 
 # Figures with their targets beside them; a missed target is reported, not
 # a failure. Remote write side by side with vmagent and Prometheus agent,
-# a collection round beside a node_exporter scrape, then the BPF
+# a collection round beside a node_exporter scrape, the disk tier, then the BPF
 # collectors' cost per event and per context switch.
 bench: deps all
 	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
 		--workdir $(BUILD)/bench/remote-write $(BENCH_ARGS)
 	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush
+	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk
 	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py
 
 install: all

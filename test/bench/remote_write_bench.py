@@ -363,7 +363,10 @@ DISABLE = {"collectors": ["cpu", "meminfo", "loadavg"], "bpf": []}
 
 def bpfpush_config(path, args, textdir, url=None, queue=None, interval=None, disable=None):
     disable = DISABLE if disable is None else disable
-    lines = ["global:", f"  interval: {interval or args.interval}s"]
+    # data_dir: the disk tier (idle while the receiver keeps up) in the
+    # workdir, not the host's /var/lib/bpfpush and whatever it holds.
+    lines = ["global:", f"  interval: {interval or args.interval}s",
+             f"  data_dir: {os.path.splitext(path)[0]}-data"]
     if url:
         lines += ["remote_write:", f"  - url: {url}", "    name: bench", "    queue_config:"]
         lines += [f"      {k}: {v}" for k, v in queue.items()]
