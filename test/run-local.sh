@@ -27,8 +27,10 @@ trap 'exit 0' INT TERM
 for _ in $(seq 100); do curl -fs "$vm_url/health" >/dev/null && break; sleep 0.1; done
 
 # The example config, pointed at this VictoriaMetrics, a 5 s interval so
-# something shows quickly, and a textfile directory under build/run.
+# something shows quickly, and a textfile directory and data_dir under
+# build/run (an installed agent keeps /var/lib/bpfpush to itself).
 sed -e "s|http://127.0.0.1:8428|$vm_url|" -e "s|interval: 15s|interval: 5s|" \
+	-e "s|^global:|global:\n  data_dir: $PWD/$work/data|" \
 	-e "s|batch_send_deadline: 5s|batch_send_deadline: 1s|" \
 	-e "s|/var/lib/bpfpush/textfile|$PWD/$work/textfile|" \
 	deploy/examples/bpfpush.yml >"$work/bpfpush.yml"
