@@ -20,12 +20,13 @@ CC        ?= cc
 # `make deps-build` only what building needs (a container image).
 BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libsnappy-dev \
-	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev libseccomp-dev libmicrohttpd-dev
+	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev libseccomp-dev libmicrohttpd-dev \
+	libcap-ng-dev
 TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
-	python3-snappy python3-yaml curl procps iproute2 util-linux
+	python3-snappy python3-yaml curl procps iproute2 util-linux runc
 DEB_PKGS  := $(BUILD_PKGS) $(TEST_PKGS)
 
-PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8 libseccomp libmicrohttpd
+PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8 libseccomp libmicrohttpd libcap-ng
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN_FLAGS) -D_GNU_SOURCE \

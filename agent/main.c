@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "series/exposition.h"
+#include "agent/caps.h"
 #include "agent/instance.h"
 #include "lib/log.h"
 #include "series/registry.h"
@@ -35,6 +36,7 @@ struct options {
 	const char *config_path;
 	bool check_only, once, dry_run;
 	int64_t flush_deadline_ms;
+	caps_mask caps_keep;   /* --capabilities-keep */
 };
 
 struct agent {
@@ -55,6 +57,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: bpfpush [--config FILE] [--once] [--dry-run] [--flush-deadline DURATION]\n"
 		"               [--log-level debug|info|warn|error]\n"
+		"               [--capabilities-keep LIST]\n"
 		"       bpfpush --check-config FILE\n"
 		"       bpfpush --version\n"
 		"\n"
@@ -64,7 +67,9 @@ static void usage(FILE *out)
 		"                           (exit 1 if any sample was not accepted)\n"
 		"  --dry-run                print what would be pushed (text format), push nothing\n"
 		"  --flush-deadline D       on SIGTERM, time left to send what is queued (default 1m)\n"
-		"  --log-level LEVEL        default info\n");
+		"  --log-level LEVEL        default info\n"
+		"  --capabilities-keep LIST capabilities kept once started, e.g. bpf,perfmon\n"
+		"                           (default none)\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *opt)
@@ -76,13 +81,15 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"flush-deadline", required_argument, NULL, 'f'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"capabilities-keep", required_argument, NULL, 'K'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	char err[128];
 	int c;
 
-	*opt = (struct options){DEFAULT_CONFIG, false, false, false, 60000};
+	*opt = (struct options){.config_path = DEFAULT_CONFIG, .flush_deadline_ms = 60000};
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt->config_path = optarg; break;
@@ -98,6 +105,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'l':
 			if (log_set_level_name(optarg) < 0) {
 				fprintf(stderr, "bpfpush: --log-level: unknown level \"%s\"\n", optarg);
+				return -1;
+			}
+			break;
+		case 'K':
+			if (caps_parse_list(optarg, &opt->caps_keep, err, sizeof(err)) < 0) {
+				fprintf(stderr, "bpfpush: --capabilities-keep: %s\n", err);
 				return -1;
 			}
 			break;
@@ -411,9 +424,10 @@ static int setup(struct agent *a)
 	a->registry = registry_create(a->cfg.global.external_labels,
 				      a->cfg.global.n_external_labels, "bpfpush", host);
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
-	if (!a->scheduler)
+	if (!a->scheduler || start_queues(a) < 0)
 		return -1;
-	return start_queues(a);
+	/* Last: the programs are loaded and attached, the files open. */
+	return caps_drop(a->opt.caps_keep);
 }
 
 int main(int argc, char **argv)

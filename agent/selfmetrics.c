@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "agent/caps.h"
 #include "lib/numfmt.h"
 
 #define RS "bpfpush_remote_storage_"
@@ -162,6 +163,7 @@ void selfmetrics_emit(struct registry *reg, struct queue *const *queues, size_t 
 	registry_emit(reg, &samples_in, NULL, NULL, 0, (double)totals->samples_in, 0);
 	registry_emit(reg, &rounds, NULL, NULL, 0, (double)totals->rounds, 0);
 	registry_emit(reg, &round_seconds, NULL, NULL, 0, totals->last_round_seconds, 0);
+	caps_emit(reg);
 	for (size_t i = 0; i < n_queues; i++)
 		emit_queue(reg, queues[i]);
 }

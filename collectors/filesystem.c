@@ -219,6 +219,10 @@ static int spawn_worker(struct fs_pool *p)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	sigfillset(&all);
+	/* Except the thread-directed real-time ones: the capability drop
+	 * reaches every thread through one (agent/caps.c). */
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigdelset(&all, sig);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&w->tid, &attr, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
