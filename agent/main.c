@@ -25,6 +25,7 @@
 #include "agent/scheduler.h"
 #include "agent/selfmetrics.h"
 #include "agent/status.h"
+#include "bpf/bpfutil.h"
 #include "config/config.h"
 #include "queue/queue.h"
 #include "lib/clock.h"
@@ -37,6 +38,7 @@ struct options {
 	bool check_only, once, dry_run;
 	int64_t flush_deadline_ms;
 	caps_mask caps_keep;   /* --capabilities-keep */
+	bool enable_bpf_stats; /* --enable-bpf-stats */
 };
 
 struct agent {
@@ -57,7 +59,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: bpfpush [--config FILE] [--once] [--dry-run] [--flush-deadline DURATION]\n"
 		"               [--log-level debug|info|warn|error]\n"
-		"               [--capabilities-keep LIST]\n"
+		"               [--capabilities-keep LIST] [--enable-bpf-stats]\n"
 		"       bpfpush --check-config FILE\n"
 		"       bpfpush --version\n"
 		"\n"
@@ -69,7 +71,8 @@ static void usage(FILE *out)
 		"  --flush-deadline D       on SIGTERM, time left to send what is queued (default 1m)\n"
 		"  --log-level LEVEL        default info\n"
 		"  --capabilities-keep LIST capabilities kept once started, e.g. bpf,perfmon\n"
-		"                           (default none)\n");
+		"                           (default none)\n"
+		"  --enable-bpf-stats       switch BPF run statistics on (needs CAP_SYS_ADMIN)\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *opt)
@@ -82,6 +85,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{"flush-deadline", required_argument, NULL, 'f'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"capabilities-keep", required_argument, NULL, 'K'},
+		{"enable-bpf-stats", no_argument, NULL, 'S'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -114,6 +118,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 				return -1;
 			}
 			break;
+		case 'S': opt->enable_bpf_stats = true; break;
 		case 'V': printf("bpfpush %s\n", BPFPUSH_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -423,6 +428,7 @@ static int setup(struct agent *a)
 		return -1;
 	a->registry = registry_create(a->cfg.global.external_labels,
 				      a->cfg.global.n_external_labels, "bpfpush", host);
+	bpf_stats_request(a->opt.enable_bpf_stats);
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler || start_queues(a) < 0)
 		return -1;

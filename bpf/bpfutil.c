@@ -22,6 +22,7 @@
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 static int stats_fd = -1;      /* keeps BPF_ENABLE_STATS on while open */
 static bool stats_enabled;
+static bool stats_requested;  /* --enable-bpf-stats */
 static struct btf *vmlinux_btf; /* loaded on first probe, for all of them */
 static bool vmlinux_btf_tried;
 
@@ -64,12 +65,23 @@ static bool sysctl_stats_enabled(void)
 static void setup(void)
 {
 	libbpf_set_print(libbpf_to_log);
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	/* Held open for the agent's life: the kernel counts while any such
+	 * fd is open, and it stays valid after the capabilities are dropped. */
+	if (stats_requested)
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	stats_enabled = stats_fd >= 0 || sysctl_stats_enabled();
 	if (!stats_enabled)
 		log_msg(LOG_WARN,
 			"BPF run statistics are off: program cost is not reported",
-			"hint=\"run as CAP_SYS_ADMIN once, or set sysctl kernel.bpf_stats_enabled=1\"");
+			stats_requested ? "hint=\"--enable-bpf-stats needs CAP_SYS_ADMIN at start, "
+					  "or set sysctl kernel.bpf_stats_enabled=1\""
+					: "hint=\"--enable-bpf-stats with CAP_SYS_ADMIN at start, "
+					  "or set sysctl kernel.bpf_stats_enabled=1\"");
+}
+
+void bpf_stats_request(bool enable)
+{
+	stats_requested = enable;
 }
 
 void bpf_setup(void)

@@ -15,10 +15,12 @@ struct bpf_object;
 struct btf;
 
 /* Once per process: libbpf's messages into our log (debug), and BPF run
- * statistics switched on (BPF_ENABLE_STATS needs CAP_SYS_ADMIN; without it
- * the sysctl kernel.bpf_stats_enabled, set by a privileged init step, is
- * used). Safe to call from every collector's init. */
+ * statistics: switched on by the agent when bpf_stats_request(true) was
+ * called first (--enable-bpf-stats; BPF_ENABLE_STATS needs CAP_SYS_ADMIN),
+ * else used when the sysctl kernel.bpf_stats_enabled is already 1, else a
+ * warning. Safe to call from every collector's init. */
 void bpf_setup(void);
+void bpf_stats_request(bool enable);
 
 /* Hook probes: does this kernel have it? A hook named in the environment
  * variable BPFPUSH_BPF_HIDE_HOOKS (comma-separated) is reported absent. */

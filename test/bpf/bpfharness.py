@@ -35,7 +35,9 @@ class DryRunAgent:
     """bpfpush --dry-run in the background; .rounds fills as it prints."""
 
     def __init__(self, binary, config_path, extra=(), env=None):
-        self.proc = subprocess.Popen([binary, "--config", config_path, "--dry-run", *extra],
+        # Run statistics on (the tests run as root), for the cost series.
+        self.proc = subprocess.Popen([binary, "--config", config_path, "--dry-run",
+                                      "--enable-bpf-stats", *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
         self.rounds, self.stderr = [], []
