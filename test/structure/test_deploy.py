@@ -168,7 +168,7 @@ def test_the_daemonset_check_can_fail():
         {"name": v["name"], "emptyDir": {}} if v["name"] in host else v for v in p["volumes"]]))
     assert broken(lambda p: p["containers"][0].update(volumeMounts=[
         m for m in p["containers"][0]["volumeMounts"] if m["name"] not in host]))
-    assert broken(lambda p: p.update(initContainers=[
-        c for c in p["initContainers"] if "chown" not in " ".join(c.get("command", []))]))
+    # A non-root uid would need an init container to chown the hostPath.
+    assert broken(lambda p: p["containers"][0]["securityContext"].update(runAsUser=65534))
     assert broken(lambda p: p.update(terminationGracePeriodSeconds=10))
     assert daemonset_problems(docs, "global:\n  data_dir: /srv/elsewhere\n")
