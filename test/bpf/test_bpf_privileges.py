@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: MIT
 """What a BPF collector needs and what happens without it: loading as an
-unprivileged uid with only CAP_BPF and CAP_PERFMON, and a kernel that
-lacks a hook (one collector off, the agent and the others go on)."""
+unprivileged uid with only CAP_BPF and CAP_PERFMON as ambient capabilities
+(what systemd's AmbientCapabilities= gives; Kubernetes has no ambient
+capabilities, see test/runtime), dropping them once loaded, BPF run
+statistics, and a kernel that lacks a hook (one collector off, the agent
+and the others go on)."""
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from bpfharness import DryRunAgent, bpf_only_config
 from conftest import BIN
@@ -97,3 +101,90 @@ def test_a_missing_hook_disables_only_its_collector(tmp_path):
     warned = [l for l in err.splitlines() if "bpf collector disabled" in l]
     assert len(warned) == 1, err
     assert "collector=runqlat" in warned[0] and "raw_tp/sched_switch" in warned[0]
+
+
+def caps_status(pid):
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            out[tid] = dict(l.strip().split(":\t", 1) for l in f
+                            if l.startswith(("Cap", "NoNewPrivs")))
+    return out
+
+
+def wait_started(agent):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "bpfpush started" not in "".join(agent.stderr):
+        assert agent.proc.poll() is None, "".join(agent.stderr)
+        time.sleep(0.05)
+
+
+def test_root_drops_every_capability_not_kept_in_every_thread(tmp_path):
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"runqlat": "{}"}).replace(
+        "collectors:\n  defaults: false\n", "collectors:\n  defaults: false\n  filesystem: {}\n"))
+    cap_bpf = 1 << 39
+    for keep, want in ((None, 0), ("CAP_BPF", cap_bpf)):
+        extra = ["--capabilities-keep", keep] if keep else []
+        agent = DryRunAgent(BIN, str(cfg), extra=extra)
+        try:
+            wait_started(agent)
+            threads = caps_status(agent.proc.pid)
+            second = agent.wait_rounds(2)
+        finally:
+            rc, err = agent.stop()
+        assert rc == 0, err
+        assert len(threads) > 1  # the filesystem collector's workers too
+        for tid, st in threads.items():
+            assert int(st["CapEff"], 16) == want and int(st["CapPrm"], 16) == want, (tid, st)
+            assert int(st["CapBnd"], 16) == want, (tid, st)
+            assert st["CapInh"] == st["CapAmb"] == "0000000000000000", (tid, st)
+            assert st["NoNewPrivs"] == "1", (tid, st)
+        assert second.one("bpfpush_bpf_collector_up", collector="runqlat") == 1
+        assert second.get("kernel_runqueue_latency_seconds_count")
+        kept = second.get("bpfpush_capabilities", capability="cap_bpf")
+        assert kept == ([1.0, 1.0, 1.0] if keep else []), kept
+        line = [l for l in err.splitlines() if "capabilities dropped" in l]
+        assert len(line) == 1 and ("kept=cap_bpf" if keep else "kept=none") in line[0], err
+
+
+def test_unknown_capability_is_a_usage_error():
+    proc = subprocess.run([BIN, "--capabilities-keep", "bpf,cap_nonesuch", "--once", "--dry-run"],
+                          capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 2 and 'unknown capability "cap_nonesuch"' in proc.stderr
+
+
+def test_enable_bpf_stats_as_root_switches_them_on_without_the_sysctl(tmp_path):
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"runqlat": "{}"}))
+    old = sysctl_stats("0")
+    try:
+        with_flag = subprocess.run([BIN, "--config", str(cfg), "--dry-run", "--once",
+                                    "--enable-bpf-stats"], capture_output=True, text=True,
+                                   timeout=60)
+        without = subprocess.run([BIN, "--config", str(cfg), "--dry-run", "--once"],
+                                 capture_output=True, text=True, timeout=60)
+    finally:
+        sysctl_stats(old)
+    assert with_flag.returncode == 0 and without.returncode == 0, with_flag.stderr
+    assert "BPF run statistics are off" not in with_flag.stderr
+    assert 'bpfpush_bpf_program_runs_total{collector="runqlat"' in with_flag.stdout
+    # Opt-in: root without the flag leaves the kernel's setting alone.
+    assert without.stderr.count("BPF run statistics are off") == 1, without.stderr
+    assert "bpfpush_bpf_program_runs_total" not in without.stdout
+
+
+def test_enable_bpf_stats_without_cap_sys_admin_warns_once(tmp_path):
+    d, cfg = readable_config(bpf_only_config({"runqlat": "{}"}))
+    old = sysctl_stats("0")
+    try:
+        proc = subprocess.run(UNPRIVILEGED + [BIN, "--config", str(cfg), "--dry-run", "--once",
+                                              "--enable-bpf-stats"],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        sysctl_stats(old)
+        shutil.rmtree(d)
+    assert proc.returncode == 0, proc.stderr
+    warned = [l for l in proc.stderr.splitlines() if "BPF run statistics are off" in l]
+    assert len(warned) == 1 and "needs CAP_SYS_ADMIN" in warned[0], proc.stderr
+    assert "kernel_runqueue_latency_seconds_count" in proc.stdout
