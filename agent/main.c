@@ -75,6 +75,16 @@ static void usage(FILE *out)
 		"  --enable-bpf-stats       switch BPF run statistics on (needs CAP_SYS_ADMIN)\n");
 }
 
+static int parse_caps_keep(const char *list, caps_mask *out)
+{
+	char err[128];
+
+	if (caps_parse_list(list, out, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "bpfpush: --capabilities-keep: %s\n", err);
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	static const struct option longopts[] = {
@@ -90,7 +100,6 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char err[128];
 	int c;
 
 	*opt = (struct options){.config_path = DEFAULT_CONFIG, .flush_deadline_ms = 60000};
@@ -113,10 +122,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
 			}
 			break;
 		case 'K':
-			if (caps_parse_list(optarg, &opt->caps_keep, err, sizeof(err)) < 0) {
-				fprintf(stderr, "bpfpush: --capabilities-keep: %s\n", err);
+			if (parse_caps_keep(optarg, &opt->caps_keep) < 0)
 				return -1;
-			}
 			break;
 		case 'S': opt->enable_bpf_stats = true; break;
 		case 'V': printf("bpfpush %s\n", BPFPUSH_VERSION); exit(0);
