@@ -24,6 +24,13 @@ BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1
 	libcap-ng-dev
 TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
 	python3-snappy python3-yaml curl procps iproute2 util-linux runc
+# The deploy tests: systemd-analyze, kubectl's kustomize, npm for the schema
+# check. Debian's kubernetes-client and npm only where no kubectl or npm is
+# installed: each would collide with one installed from elsewhere (the same
+# /usr/bin/kubectl; npm needs Debian's nodejs). Debian 12's kubectl 1.20
+# renders the base but not a kustomize component (kustomize v3.7+).
+TEST_PKGS += systemd $(if $(shell command -v kubectl),,kubernetes-client) \
+	$(if $(shell command -v npm),,nodejs npm)
 DEB_PKGS  := $(BUILD_PKGS) $(TEST_PKGS)
 
 PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8 libseccomp libmicrohttpd libcap-ng
@@ -101,7 +108,7 @@ UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
-.PHONY: all deps deps-build run test unit integration bench install clean vmlinux
+.PHONY: all deps deps-build npm-deps run test unit integration bench install clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(RW_HARNESS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
@@ -168,7 +175,17 @@ unit: $(BUILD)/bpfpush $(UNIT_BINS)
 run: deps all
 	DURATION=$(DURATION) test/run-local.sh
 
-test: deps
+# kubernetes-models (the Kubernetes API schemas) for the deploy test, at the
+# versions the lock file names, in $(BUILD)/npm.
+NPM_LOCK := test/structure/k8s/package.json test/structure/k8s/package-lock.json
+$(BUILD)/npm/node_modules/.package-lock.json: $(NPM_LOCK)
+	@mkdir -p $(BUILD)/npm
+	cp $(NPM_LOCK) $(BUILD)/npm/
+	cd $(BUILD)/npm && npm ci --no-audit --no-fund --loglevel=error
+
+npm-deps: $(BUILD)/npm/node_modules/.package-lock.json
+
+test: deps npm-deps
 	$(MAKE) all unit
 	$(MAKE) BUILD=build/san SAN=1 all unit
 	test/run-tests.sh
@@ -184,10 +201,19 @@ bench: deps all
 	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk
 	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py
 
+# The unit names $(PREFIX)/bin/bpfpush and $(PREFIX)/share/doc/bpfpush; an
+# existing /etc/bpfpush/bpfpush.yml is kept (the new one goes beside it).
 install: all
 	install -D -m 0755 $(BUILD)/bpfpush $(DESTDIR)$(PREFIX)/bin/bpfpush
-	install -D -m 0644 deploy/examples/bpfpush.yml $(DESTDIR)/etc/bpfpush/bpfpush.yml
-	install -D -m 0644 deploy/systemd/bpfpush.service $(DESTDIR)/lib/systemd/system/bpfpush.service
+	install -d -m 0755 $(DESTDIR)/etc/bpfpush
+	if [ -e $(DESTDIR)/etc/bpfpush/bpfpush.yml ]; then \
+		install -m 0644 deploy/examples/bpfpush.yml $(DESTDIR)/etc/bpfpush/bpfpush.yml.new; \
+	else install -m 0644 deploy/examples/bpfpush.yml $(DESTDIR)/etc/bpfpush/bpfpush.yml; fi
+	install -d -m 0755 $(DESTDIR)/lib/systemd/system
+	sed 's|/usr/local/|$(PREFIX)/|g' deploy/systemd/bpfpush.service \
+		> $(DESTDIR)/lib/systemd/system/bpfpush.service
+	chmod 0644 $(DESTDIR)/lib/systemd/system/bpfpush.service
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/bpfpush README.md docs/deploy.md
 	install -d -m 0755 $(DESTDIR)/var/lib/bpfpush/textfile
 
 clean:
