@@ -122,6 +122,12 @@ def volume_sources(pod, config_dir, data_dir):
         elif "hostPath" in v:
             hp = v["hostPath"]["path"]
             paths[v["name"]] = data_dir if hp.startswith("/var/lib/bpfpush") else hp
+        elif "secret" in v or "emptyDir" in v:
+            # An optional Secret that does not exist mounts empty, as does
+            # an emptyDir: an empty directory beside the config stands in.
+            empty = os.path.join(os.path.dirname(config_dir), "volume-" + v["name"])
+            os.makedirs(empty, exist_ok=True)
+            paths[v["name"]] = empty
     return paths
 
 
