@@ -19,6 +19,7 @@
 
 #include "series/exposition.h"
 #include "agent/instance.h"
+#include "agent/reload.h"
 #include "lib/log.h"
 #include "series/registry.h"
 #include "agent/scheduler.h"
@@ -47,6 +48,7 @@ struct agent {
 	struct agent_totals totals;
 	struct status *status; /* the local HTTP endpoint, or NULL */
 	int data_dir_lock;     /* fd holding global.data_dir's lock, or -1 */
+	struct reload_state reload;
 	sigset_t signals; /* the ones the main loop waits for */
 };
 
@@ -227,6 +229,7 @@ static void collect_round(struct agent *a)
 	registry_begin_round(a->registry, round_ts);
 	scheduler_collect(a->scheduler, a->registry);
 	selfmetrics_emit(a->registry, a->queues, a->n_queues, &a->totals);
+	reload_emit(a->registry, &a->reload);
 	samples = registry_end_round(a->registry, &n);
 	status_publish(a->status, samples, n, round_ts);
 
@@ -247,7 +250,21 @@ static void collect_round(struct agent *a)
 		registry_series_count(a->registry));
 }
 
-/* Waits until deadline (monotonic ms) or a signal. Returns the signal, or 0. */
+/* SIGHUP or POST /-/reload: the file is read now, so of several requests
+ * that came during one reload the next reload applies the last file. */
+static void reload(struct agent *a)
+{
+	char outcome[CONFIG_ERR_MAX + 256];
+	uint64_t covers = status_reload_begin(a->status);
+	struct reload_target t = {a->opt.config_path, a->opt.dry_run, a->opt.flush_deadline_ms,
+				  &a->cfg, &a->queues, &a->n_queues, a->scheduler};
+	int rc = reload_run(&a->reload, &t, outcome, sizeof(outcome));
+
+	status_reload_done(a->status, covers, rc == 0, outcome);
+}
+
+/* Waits until deadline (monotonic ms) or a stopping signal, reloading on
+ * SIGHUP. Returns the signal, or 0. */
 static int wait_for_tick(struct agent *a, int64_t deadline)
 {
 	for (;;) {
@@ -261,8 +278,7 @@ static int wait_for_tick(struct agent *a, int64_t deadline)
 		ts.tv_nsec = (left % 1000) * 1000000;
 		sig = sigtimedwait(&a->signals, NULL, &ts);
 		if (sig == SIGHUP) {
-			log_msg(LOG_WARN, "SIGHUP: config reload is not supported yet; restart to apply",
-				NULL);
+			reload(a);
 			continue;
 		}
 		if (sig > 0)
@@ -361,6 +377,7 @@ static void agent_free(struct agent *a)
 	scheduler_destroy(a->scheduler);
 	registry_destroy(a->registry);
 	config_free(&a->cfg);
+	reload_free(&a->reload);
 	queue_global_cleanup();
 }
 
@@ -429,6 +446,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	warn_insecure_tls(&a.cfg);
+	reload_init(&a.reload);
 	if (a.opt.check_only) {
 		printf("%s: ok\n", a.opt.config_path);
 		config_free(&a.cfg);
