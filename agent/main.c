@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "series/exposition.h"
+#include "agent/endpoints.h"
 #include "agent/instance.h"
 #include "agent/reload.h"
 #include "lib/log.h"
@@ -115,26 +116,6 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-/* The remote_name label: the configured name, else the URL's host[:port]. */
-static void queue_display_name(const struct remote_write_config *rw, size_t index, char *out,
-			       size_t outsz)
-{
-	const char *host = strstr(rw->url, "://");
-	size_t len;
-
-	if (rw->name && rw->name[0]) {
-		snprintf(out, outsz, "%s", rw->name);
-		return;
-	}
-	host = host ? host + 3 : rw->url;
-	if (strchr(host, '@') && strchr(host, '@') < host + strcspn(host, "/"))
-		host = strchr(host, '@') + 1;
-	len = strcspn(host, "/?#");
-	snprintf(out, outsz, "%.*s", (int)len, host);
-	if (!out[0])
-		snprintf(out, outsz, "remote-%zu", index + 1);
-}
-
 /* Said at every start and by --check-config: an endpoint whose certificate
  * is not checked can be impersonated, and the line is easy to forget. */
 static void warn_insecure_tls(const struct config *cfg)
@@ -145,7 +126,7 @@ static void warn_insecure_tls(const struct config *cfg)
 
 		if (!rw->tls.insecure_skip_verify)
 			continue;
-		queue_display_name(rw, i, name, sizeof(name));
+		endpoint_name(rw, i, name, sizeof(name));
 		config_mask_url(rw->url, url, sizeof(url));
 		log_msg(LOG_WARN, "remote_write: TLS certificate verification is disabled "
 			"(tls_config.insecure_skip_verify: true)", "remote_name=%s url=%s",
@@ -160,16 +141,9 @@ static int start_queues(struct agent *a)
 	if (!a->queues)
 		return -1;
 	for (size_t i = 0; i < a->cfg.n_remote_write; i++) {
-		char name[256];
-		queue_display_name(&a->cfg.remote_write[i], i, name, sizeof(name));
-		a->queues[i] = queue_create(&a->cfg.remote_write[i], name);
-		if (!a->queues[i])
+		if (!(a->queues[i] = endpoint_open(&a->cfg, i, a->opt.dry_run)))
 			return -1;
 		a->n_queues++;
-		if (!a->opt.dry_run && a->cfg.global.data_dir[0])
-			queue_attach_disk(a->queues[i], a->cfg.global.data_dir);
-		if (!a->opt.dry_run && queue_start(a->queues[i]) < 0)
-			return -1;
 	}
 	if (a->n_queues == 0 && !a->opt.dry_run)
 		log_msg(LOG_WARN, "no remote_write endpoint configured: nothing will be pushed", NULL);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/endpoints.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -85,27 +86,72 @@ static void apply_global(struct reload_state *st, struct config *running, struct
 	}
 }
 
-/* The endpoints and collectors keep running as they are: next takes the
- * running config's sections (the queues and collectors point into them). */
-static void keep_sections(struct reload_state *st, struct config *running, struct config *next)
+/* The collectors keep running as they are: next takes the running
+ * config's sections (the collectors point into them). */
+static void keep_collectors(struct reload_state *st, struct config *running, struct config *next)
 {
-	bool same = running->n_remote_write == next->n_remote_write &&
-		    running->n_collectors == next->n_collectors && running->n_bpf == next->n_bpf;
+	bool same = running->n_collectors == next->n_collectors && running->n_bpf == next->n_bpf;
 
-	for (size_t i = 0; same && i < next->n_remote_write; i++)
-		same = config_remote_write_equal(&running->remote_write[i], &next->remote_write[i]);
 	for (size_t i = 0; same && i < next->n_collectors; i++)
 		same = config_section_equal(&running->collectors[i], &next->collectors[i]);
 	for (size_t i = 0; same && i < next->n_bpf; i++)
 		same = config_section_equal(&running->bpf[i], &next->bpf[i]);
 	if (!same)
-		needs_restart(st, "remote_write, collectors or bpf");
-	SWAP(running->remote_write, next->remote_write);
-	SWAP(running->n_remote_write, next->n_remote_write);
+		needs_restart(st, "collectors or bpf");
 	SWAP(running->collectors, next->collectors);
 	SWAP(running->n_collectors, next->n_collectors);
 	SWAP(running->bpf, next->bpf);
 	SWAP(running->n_bpf, next->n_bpf);
+}
+
+/* A replaced config stays allocated while a queue kept across the reload
+ * points into its remote_write entries: a queue reads its config from its
+ * sender threads at any time, so it keeps the very struct it was created
+ * with (not a copy swapped in under it). */
+static bool in_use(const struct config *c, const struct reload_target *t)
+{
+	for (size_t i = 0; i < *t->n_queues; i++) {
+		const struct remote_write_config *rw = queue_remote_write_config((*t->queues)[i]);
+
+		if (rw >= c->remote_write && rw < c->remote_write + c->n_remote_write)
+			return true;
+	}
+	return false;
+}
+
+/* Keeps old among the retired configs, then frees those no longer used. */
+static void retire(struct reload_state *st, const struct reload_target *t, struct config *old)
+{
+	struct config **more = realloc(st->retired, (st->n_retired + 1) * sizeof(*more));
+	size_t kept = 0;
+
+	if (!more) { /* cannot keep it: the queues go on using it, so it leaks */
+		log_msg(LOG_ERROR, "reload: out of memory", NULL);
+		return;
+	}
+	st->retired = more;
+	st->retired[st->n_retired++] = old;
+	for (size_t i = 0; i < st->n_retired; i++) {
+		if (in_use(st->retired[i], t)) {
+			st->retired[kept++] = st->retired[i];
+			continue;
+		}
+		config_free(st->retired[i]);
+		free(st->retired[i]);
+	}
+	st->n_retired = kept;
+}
+
+/* The endpoints: the queues are matched against the new config, now the
+ * running one; the old one is retired. */
+static int apply_endpoints(struct reload_state *st, const struct reload_target *t,
+			   struct config *old)
+{
+	int failed = endpoints_reload(t->queues, t->n_queues, t->cfg, t->dry_run,
+				      t->flush_deadline_ms);
+
+	retire(st, t, old);
+	return failed;
 }
 
 static int reject(struct reload_state *st, const struct config_error *err, char *outcome,
@@ -123,17 +169,30 @@ static int reject(struct reload_state *st, const struct config_error *err, char 
 int reload_run(struct reload_state *st, const struct reload_target *t, char *outcome,
 	       size_t outcome_size)
 {
-	struct config next;
+	struct config *old = malloc(sizeof(*old));
 	struct config_error err;
+	int failed;
 
 	st->reloads++;
-	if (config_load(t->config_path, scheduler_schemas(), &next, &err) < 0)
+	if (!old) {
+		snprintf(err.text, sizeof(err.text), "%s: out of memory", t->config_path);
 		return reject(st, &err, outcome, outcome_size);
+	}
+	if (config_load(t->config_path, scheduler_schemas(), old, &err) < 0) {
+		free(old);
+		return reject(st, &err, outcome, outcome_size);
+	}
 	st->restart_required = false; /* said again below if still so */
-	apply_global(st, t->cfg, &next);
-	keep_sections(st, t->cfg, &next);
-	SWAP(*t->cfg, next);
-	config_free(&next); /* the old one, less what the running agent kept */
+	apply_global(st, t->cfg, old);
+	keep_collectors(st, t->cfg, old);
+	SWAP(*t->cfg, *old); /* old: the one replaced */
+	failed = apply_endpoints(st, t, old);
+	if (failed) {
+		snprintf(outcome, outcome_size, "%d remote_write endpoint(s) could not start; see "
+			 "the log", failed);
+		st->last_ok = false;
+		return -1;
+	}
 	st->last_ok = true;
 	st->last_success_ms = wall_ms();
 	log_msg(LOG_INFO, "config reloaded", "config=%s reloads=%llu restart_required=%d",

@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 
 from conftest import log_lines
-from receivers import free_port
-from test_queue_faults import Textfile, config, gauge_lines, wait
+from receivers import FaultProxy, free_port
+from test_queue_faults import OK, Textfile, config, gauge_lines, wait
 
 
 def post(base, path="/-/reload", method="POST", timeout=30):
@@ -147,3 +147,112 @@ def test_a_storm_of_sighups_is_one_reload_at_a_time_and_ends_on_the_last_file(ag
     changes = re.findall(r"interval changes from the next round\" interval_ms=(\d+)", err)
     assert changes[-1] == "1099", changes
     assert not log_lines(err, msg="reload: config rejected"), err
+
+
+# ---- endpoints --------------------------------------------------------------
+
+def accepted(proxy, name=None):
+    """(series, timestamp) of every sample (of the family name, or all) in
+    the requests answered 2xx, in the order the requests came."""
+    with proxy.lock:
+        reqs = [(r[1], r[3]) for r in proxy.requests]
+    return [(tuple(sorted(labels.items())), ts) for series, status in reqs
+            if status and 200 <= status < 300
+            for labels, ss in series if name in (None, labels["__name__"]) for ts, _ in ss]
+
+
+def stopped_line(err, name, nth=0):
+    """The fields of the nth "endpoint stopped" line of a reload for name."""
+    lines = log_lines(err, msg="reload: remote_write endpoint stopped", remote_name=name)
+    assert len(lines) > nth, err
+    return {k: int(v) for k, v in re.findall(r"(samples_in|sent|failed|dropped|on_disk)=(\d+)",
+                                             lines[nth])}
+
+
+def endpoints_config(tf, data_dir, endpoints, interval="300ms"):
+    queue = {"max_shards": 2, "batch_send_deadline": "100ms", "min_backoff": "50ms",
+             "max_backoff": "200ms", "catchup_jitter": "0s"}
+    eps = [dict(e, queue=dict(queue, **e.get("queue", {}))) for e in endpoints]
+    return config(eps, tf.dir, interval=interval).replace(
+        'data_dir: ""', f"data_dir: {data_dir}")
+
+
+def in_order(samples):
+    last = {}
+    for i, ts in samples:
+        if ts <= last.get(i, -1):
+            return False
+        last[i] = ts
+    return True
+
+
+def test_a_reload_adds_an_endpoint_and_removes_one_with_a_backlog_without_losing_it(
+        vm, agent, tmp_path):
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("rl_data", 20, 1))
+    down = {"b": True}
+    with FaultProxy(None, lambda n: 503 if down["b"] else OK) as pb, \
+            FaultProxy(None, lambda n: OK) as pc:
+        a_ep = {"url": vm.write_url, "name": "a"}
+        b_ep = {"url": pb.url, "name": "b"}
+        c_ep = {"url": pc.url, "name": "c"}
+        data = tmp_path / "data"
+        r = Reloadable(agent, endpoints_config(tf, data, [a_ep, b_ep])).start()
+        wait(lambda: len(pb.requests) >= 10, 20, "b in backoff")
+        time.sleep(1)  # a backlog of a few rounds
+        r.write(endpoints_config(tf, data, [a_ep, c_ep]))
+        assert post(r.base) == (200, "config reloaded\n")
+        first = stopped_line(r.err(), "b")
+        wait(lambda: len(accepted(pc, "rl_data")) >= 40, 20, "c, added, pushing")
+        # b comes back, its receiver up: what it left on disk is sent first.
+        down["b"] = False
+        r.write(endpoints_config(tf, data, [a_ep, b_ep, c_ep]))
+        assert post(r.base) == (200, "config reloaded\n")
+        wait(lambda: len(accepted(pb)) >= first["samples_in"] + 40, 30, "b's backlog and more")
+        r.write(endpoints_config(tf, data, [a_ep, c_ep]))
+        assert post(r.base) == (200, "config reloaded\n")
+        second = stopped_line(r.err(), "b", 1)
+        rc, _, err = r.a.stop()
+        got_b = accepted(pb)
+    assert rc == 0, err
+    assert first["samples_in"] >= 60 and first["sent"] == 0, first
+    assert first["dropped"] == 0 and first["on_disk"] == first["samples_in"], first
+    assert second["dropped"] == 0 and second["failed"] == 0 and second["on_disk"] == 0, second
+    assert len(got_b) == first["samples_in"] + second["samples_in"], (len(got_b), first, second)
+    assert len(set(got_b)) == len(got_b), "a sample of b was sent twice"
+    assert in_order(got_b), "b's samples out of order across its removal"
+    assert not log_lines(err, msg="reload: remote_write endpoint stopped", remote_name="a"), \
+        "a, unchanged, was restarted"
+    assert len(log_lines(err, msg="remote_write started", remote_name="a")) <= 1, err
+
+
+def test_a_changed_endpoint_in_backoff_restarts_on_its_disk_and_loses_nothing(agent, tmp_path):
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("rl_data", 20, 1))
+    down = {"on": True}
+    with FaultProxy(None, lambda n: 503 if down["on"] else OK) as p:
+        ep = {"url": p.url, "name": "p"}
+        data = tmp_path / "data"
+        r = Reloadable(agent, endpoints_config(tf, data, [ep])).start()
+        wait(lambda: len(p.requests) >= 10, 20, "the endpoint in backoff")
+        changed = dict(ep, queue={"max_samples_per_send": 7})
+        r.write(endpoints_config(tf, data, [changed]))
+        assert post(r.base) == (200, "config reloaded\n")
+        first = stopped_line(r.err(), "p")
+        time.sleep(0.5)
+        down["on"] = False
+        wait(lambda: len(accepted(p)) >= first["samples_in"] + 40, 30, "the backlog sent")
+        r.write(endpoints_config(tf, data, []))
+        assert post(r.base) == (200, "config reloaded\n")
+        second = stopped_line(r.err(), "p", 1)
+        rc, _, err = r.a.stop()
+        got = accepted(p)
+        sizes = [len(rq[1]) for rq in p.requests if rq[3] == 200]
+    assert rc == 0, err
+    assert first["dropped"] == 0 and first["on_disk"] == first["samples_in"] > 0, first
+    assert second["dropped"] == 0 and second["on_disk"] == 0, second
+    assert len(got) == first["samples_in"] + second["samples_in"], (len(got), first, second)
+    assert len(set(got)) == len(got) and in_order(got)
+    assert log_lines(err, msg="reload: remote_write endpoint changed", remote_name="p"), err
+    # (what was on disk goes as it was written: in the batches of the old queue)
+    assert max(sizes[-10:]) <= 7, "the new max_samples_per_send is not in use"
