@@ -86,30 +86,16 @@ static void apply_global(struct reload_state *st, struct config *running, struct
 	}
 }
 
-/* The collectors keep running as they are: next takes the running
- * config's sections (the collectors point into them). */
-static void keep_collectors(struct reload_state *st, struct config *running, struct config *next)
-{
-	bool same = running->n_collectors == next->n_collectors && running->n_bpf == next->n_bpf;
-
-	for (size_t i = 0; same && i < next->n_collectors; i++)
-		same = config_section_equal(&running->collectors[i], &next->collectors[i]);
-	for (size_t i = 0; same && i < next->n_bpf; i++)
-		same = config_section_equal(&running->bpf[i], &next->bpf[i]);
-	if (!same)
-		needs_restart(st, "collectors or bpf");
-	SWAP(running->collectors, next->collectors);
-	SWAP(running->n_collectors, next->n_collectors);
-	SWAP(running->bpf, next->bpf);
-	SWAP(running->n_bpf, next->n_bpf);
-}
-
 /* A replaced config stays allocated while a queue kept across the reload
- * points into its remote_write entries: a queue reads its config from its
- * sender threads at any time, so it keeps the very struct it was created
- * with (not a copy swapped in under it). */
+ * points into its remote_write entries, or a collector into its sections:
+ * a queue reads its config from its sender threads at any time, and a
+ * collector may hold pointers into its options (strings) from its init, so
+ * each keeps the very struct it was created with (not a copy swapped in
+ * under it). */
 static bool in_use(const struct config *c, const struct reload_target *t)
 {
+	if (scheduler_uses_config(t->scheduler, c))
+		return true;
 	for (size_t i = 0; i < *t->n_queues; i++) {
 		const struct remote_write_config *rw = queue_remote_write_config((*t->queues)[i]);
 
@@ -142,14 +128,21 @@ static void retire(struct reload_state *st, const struct reload_target *t, struc
 	st->n_retired = kept;
 }
 
-/* The endpoints: the queues are matched against the new config, now the
- * running one; the old one is retired. */
-static int apply_endpoints(struct reload_state *st, const struct reload_target *t,
-			   struct config *old)
+/* The endpoints and the collectors are matched against the new config,
+ * now the running one; the old one is retired. */
+static int apply_sections(struct reload_state *st, const struct reload_target *t,
+			  struct config *old)
 {
 	int failed = endpoints_reload(t->queues, t->n_queues, t->cfg, t->dry_run,
 				      t->flush_deadline_ms);
+	bool collectors_restart;
 
+	scheduler_reload(t->scheduler, &collectors_restart);
+	if (collectors_restart) {
+		st->restart_required = true;
+		log_msg(LOG_WARN, "reload: a collector keeps its old options until a restart",
+			NULL);
+	}
 	retire(st, t, old);
 	return failed;
 }
@@ -184,9 +177,8 @@ int reload_run(struct reload_state *st, const struct reload_target *t, char *out
 	}
 	st->restart_required = false; /* said again below if still so */
 	apply_global(st, t->cfg, old);
-	keep_collectors(st, t->cfg, old);
 	SWAP(*t->cfg, *old); /* old: the one replaced */
-	failed = apply_endpoints(st, t, old);
+	failed = apply_sections(st, t, old);
 	if (failed) {
 		snprintf(outcome, outcome_size, "%d remote_write endpoint(s) could not start; see "
 			 "the log", failed);

@@ -10,10 +10,13 @@ import os
 import re
 import signal
 import time
+import subprocess
 import urllib.error
 import urllib.request
 
-from conftest import log_lines
+import pytest
+
+from conftest import BIN, log_lines
 from receivers import FaultProxy, free_port
 from test_queue_faults import OK, Textfile, config, gauge_lines, wait
 
@@ -256,3 +259,140 @@ def test_a_changed_endpoint_in_backoff_restarts_on_its_disk_and_loses_nothing(ag
     assert log_lines(err, msg="reload: remote_write endpoint changed", remote_name="p"), err
     # (what was on disk goes as it was written: in the batches of the old queue)
     assert max(sizes[-10:]) <= 7, "the new max_samples_per_send is not in use"
+
+
+# ---- collectors -------------------------------------------------------------
+
+def count_of(body, family):
+    """The sum of family_count over its series (a histogram), or None."""
+    values = [float(v) for v in re.findall(rf"^{family}_count(?:{{[^}}]*}})? (\S+)$", body, re.M)]
+    return sum(values) if values else None
+
+
+def bpf_config(tf, sendmsg_hook, textfile_dir=None):
+    text = config([], textfile_dir or tf.dir, interval="500ms")
+    for name, body in (("runqlat", "{}"), ("tcp_sendmsg", f"{{hook: {sendmsg_hook}}}")):
+        assert f"  {name}: false\n" in text, text
+        text = text.replace(f"  {name}: false\n", f"  {name}: {body}\n")
+    return text
+
+
+def bpf_loaded(r, *names):
+    return all(log_lines(r.err(), msg="bpf collector loaded", collector=n) for n in names)
+
+
+def counter(r):
+    def counts():
+        body = get(r.base)[1]
+        return count_of(body, "kernel_tcp_sendmsg_size_bytes"), \
+            count_of(body, "kernel_runqueue_latency_seconds")
+    return counts
+
+
+def test_a_collector_whose_options_change_is_reinitialised_alone(agent, tmp_path):
+    """tcp_sendmsg's hook changes: it is loaded again, its histogram starts
+    over; runqlat and textfile, unchanged, keep theirs; then textfile's
+    directory changes: textfile alone is initialised again."""
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("rl_data", 2, 1))
+    r = Reloadable(agent, bpf_config(tf, "auto")).start()
+    if not bpf_loaded(r, "tcp_sendmsg", "runqlat"):
+        r.a.stop()
+        pytest.skip("BPF collectors do not load here")
+    counts = counter(r)
+
+    # Every /metrics read is a tcp_sendmsg of the agent's: the count grows.
+    wait(lambda: (counts()[0] or 0) > 200 and (counts()[1] or 0) > 0, 20, "both histograms")
+    for _ in range(200):
+        get(r.base)
+    send_before, runq_before = counts()
+    r.write(bpf_config(tf, "raw_tp"))
+    assert post(r.base) == (200, "config reloaded\n")
+    time.sleep(1.2)  # a round or two
+    send_after, runq_after = counts()
+    assert send_after < send_before, (send_before, send_after)
+    assert runq_after >= runq_before, (runq_before, runq_after)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.prom").write_text(gauge_lines("rl_other", 1, 1))
+    r.write(bpf_config(tf, "raw_tp", other))
+    assert post(r.base) == (200, "config reloaded\n")
+    wait(lambda: "rl_other{" in get(r.base)[1], 10, "the new textfile directory")
+    send_last, runq_last = counts()
+    assert send_last >= send_after and runq_last >= runq_after
+    assert metric(r.base, "bpfpush_config_reload_restart_required") == 0
+    rc, _, err = r.a.stop()
+    assert rc == 0, err
+    reinit = log_lines(err, msg="reload: collector re-initialised with its new options")
+    assert [re.search(r"collector=(\w+)", line).group(1) for line in reinit] == \
+        ["tcp_sendmsg", "textfile"], reinit
+    assert len(log_lines(err, msg="bpf collector loaded", collector="runqlat")) == 1, err
+    assert len(log_lines(err, msg="bpf collector loaded", collector="tcp_sendmsg")) == 2, err
+
+
+def failing_hook(tf):
+    """A tcp_sendmsg hook this kernel cannot load, or None."""
+    for hook in ("kprobe", "fentry"):
+        path = tf.dir.parent / "probe.yml"
+        path.write_text(bpf_config(tf, hook))
+        run = subprocess.run([BIN, "--config", str(path), "--dry-run", "--once"],
+                             capture_output=True, text=True, timeout=60)
+        if "bpf collector disabled" in run.stderr and "collector=tcp_sendmsg" in run.stderr:
+            return hook
+    return None
+
+
+def test_a_collector_that_cannot_start_with_its_new_options_runs_with_its_old_ones(
+        agent, tmp_path):
+    tf = Textfile(tmp_path)
+    hook = failing_hook(tf)
+    if hook is None:
+        pytest.skip("every tcp_sendmsg hook loads here: no re-init to fail")
+    r = Reloadable(agent, bpf_config(tf, "auto")).start()
+    if not bpf_loaded(r, "tcp_sendmsg"):
+        r.a.stop()
+        pytest.skip("BPF collectors do not load here")
+    r.write(bpf_config(tf, hook))
+    assert post(r.base) == (200, "config reloaded; some changes apply at the next restart "
+                                 "(see the log)\n")
+    wait(lambda: metric(r.base, "bpfpush_config_reload_restart_required") == 1, 10,
+         "restart_required 1")
+    body = get(r.base)[1]
+    assert 'bpfpush_bpf_collector_up{collector="tcp_sendmsg"' in body
+    assert re.search(r'^bpfpush_bpf_collector_up\{collector="tcp_sendmsg"[^}]*\} 1$', body, re.M)
+    r.write(bpf_config(tf, "auto"))  # the running options again: nothing left to restart for
+    assert post(r.base) == (200, "config reloaded\n")
+    wait(lambda: metric(r.base, "bpfpush_config_reload_restart_required") == 0, 10,
+         "restart_required 0")
+    rc, _, err = r.a.stop()
+    assert rc == 0, err
+    assert log_lines(err, msg="reload: collector cannot start with its new options",
+                     collector="tcp_sendmsg"), err
+
+
+def drops_capabilities():
+    run = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+    return "--capabilities-keep" in run.stdout
+
+
+@pytest.mark.skipif(not drops_capabilities(), reason="this agent does not drop capabilities")
+def test_a_bpf_collector_is_not_reloaded_once_capabilities_are_dropped(agent, tmp_path):
+    """Capabilities dropped after setup: a changed BPF collector keeps
+    running, untouched, with its old options; the agent says so."""
+    tf = Textfile(tmp_path)
+    r = Reloadable(agent, bpf_config(tf, "auto")).start()
+    if not bpf_loaded(r, "tcp_sendmsg", "runqlat"):
+        r.a.stop()
+        pytest.skip("BPF collectors do not load here")
+    counts = counter(r)
+    wait(lambda: (counts()[0] or 0) > 50, 20, "the tcp_sendmsg histogram")
+    before = counts()[0]
+    r.write(bpf_config(tf, "raw_tp"))
+    assert post(r.base)[0] == 200
+    wait(lambda: metric(r.base, "bpfpush_config_reload_restart_required") == 1, 10,
+         "restart_required 1")
+    assert counts()[0] >= before, "tcp_sendmsg was loaded again"
+    rc, _, err = r.a.stop()
+    assert rc == 0, err
+    assert log_lines(err, msg="capabilities to load it again were dropped",
+                     collector="tcp_sendmsg"), err
