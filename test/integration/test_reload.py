@@ -396,3 +396,31 @@ def test_a_bpf_collector_is_not_reloaded_once_capabilities_are_dropped(agent, tm
     assert rc == 0, err
     assert log_lines(err, msg="capabilities to load it again were dropped",
                      collector="tcp_sendmsg"), err
+
+
+def test_a_removed_endpoint_without_a_disk_tier_counts_what_it_could_not_send(agent, tmp_path):
+    """Memory only, its receiver down: the flush ends at the deadline (the
+    shorter of 5 s and --flush-deadline) and every unsent sample is counted
+    as dropped, in a warning."""
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("rl_data", 20, 1))
+    with FaultProxy(None, lambda n: 503) as p, FaultProxy(None, lambda n: OK) as q:
+        keep = {"url": q.url, "name": "q"}
+        text = endpoints_config(tf, '""', [keep, {"url": p.url, "name": "p"}])
+        port = free_port()
+        r = Reloadable(agent, text, port)
+        r.a.start("--flush-deadline", "2s", follow=True)
+        wait(r.ready, 20, "the status endpoint")
+        wait(lambda: len(p.requests) >= 10, 20, "p in backoff")
+        r.write(endpoints_config(tf, '""', [keep]))
+        started = time.monotonic()
+        assert post(r.base) == (200, "config reloaded\n")
+        took = time.monotonic() - started
+        rc, _, err = r.a.stop()
+    assert rc == 0, err
+    assert 1.5 < took < 5, took
+    stopped = stopped_line(err, "p")
+    assert stopped["sent"] == 0 and stopped["on_disk"] == 0, stopped
+    assert stopped["dropped"] == stopped["samples_in"] > 0, stopped
+    line = log_lines(err, msg="reload: remote_write endpoint stopped", remote_name="p")[0]
+    assert "level=warn" in line, line
