@@ -19,7 +19,9 @@
 
 #include "series/exposition.h"
 #include "agent/caps.h"
+#include "agent/endpoints.h"
 #include "agent/instance.h"
+#include "agent/reload.h"
 #include "lib/log.h"
 #include "series/registry.h"
 #include "agent/scheduler.h"
@@ -51,6 +53,7 @@ struct agent {
 	struct agent_totals totals;
 	struct status *status; /* the local HTTP endpoint, or NULL */
 	int data_dir_lock;     /* fd holding global.data_dir's lock, or -1 */
+	struct reload_state reload;
 	sigset_t signals; /* the ones the main loop waits for */
 };
 
@@ -138,26 +141,6 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-/* The remote_name label: the configured name, else the URL's host[:port]. */
-static void queue_display_name(const struct remote_write_config *rw, size_t index, char *out,
-			       size_t outsz)
-{
-	const char *host = strstr(rw->url, "://");
-	size_t len;
-
-	if (rw->name && rw->name[0]) {
-		snprintf(out, outsz, "%s", rw->name);
-		return;
-	}
-	host = host ? host + 3 : rw->url;
-	if (strchr(host, '@') && strchr(host, '@') < host + strcspn(host, "/"))
-		host = strchr(host, '@') + 1;
-	len = strcspn(host, "/?#");
-	snprintf(out, outsz, "%.*s", (int)len, host);
-	if (!out[0])
-		snprintf(out, outsz, "remote-%zu", index + 1);
-}
-
 /* Said at every start and by --check-config: an endpoint whose certificate
  * is not checked can be impersonated, and the line is easy to forget. */
 static void warn_insecure_tls(const struct config *cfg)
@@ -168,7 +151,7 @@ static void warn_insecure_tls(const struct config *cfg)
 
 		if (!rw->tls.insecure_skip_verify)
 			continue;
-		queue_display_name(rw, i, name, sizeof(name));
+		endpoint_name(rw, i, name, sizeof(name));
 		config_mask_url(rw->url, url, sizeof(url));
 		log_msg(LOG_WARN, "remote_write: TLS certificate verification is disabled "
 			"(tls_config.insecure_skip_verify: true)", "remote_name=%s url=%s",
@@ -183,16 +166,9 @@ static int start_queues(struct agent *a)
 	if (!a->queues)
 		return -1;
 	for (size_t i = 0; i < a->cfg.n_remote_write; i++) {
-		char name[256];
-		queue_display_name(&a->cfg.remote_write[i], i, name, sizeof(name));
-		a->queues[i] = queue_create(&a->cfg.remote_write[i], name);
-		if (!a->queues[i])
+		if (!(a->queues[i] = endpoint_open(&a->cfg, i, a->opt.dry_run)))
 			return -1;
 		a->n_queues++;
-		if (!a->opt.dry_run && a->cfg.global.data_dir[0])
-			queue_attach_disk(a->queues[i], a->cfg.global.data_dir);
-		if (!a->opt.dry_run && queue_start(a->queues[i]) < 0)
-			return -1;
 	}
 	if (a->n_queues == 0 && !a->opt.dry_run)
 		log_msg(LOG_WARN, "no remote_write endpoint configured: nothing will be pushed", NULL);
@@ -252,6 +228,7 @@ static void collect_round(struct agent *a)
 	registry_begin_round(a->registry, round_ts);
 	scheduler_collect(a->scheduler, a->registry);
 	selfmetrics_emit(a->registry, a->queues, a->n_queues, &a->totals);
+	reload_emit(a->registry, &a->reload);
 	samples = registry_end_round(a->registry, &n);
 	status_publish(a->status, samples, n, round_ts);
 
@@ -272,7 +249,21 @@ static void collect_round(struct agent *a)
 		registry_series_count(a->registry));
 }
 
-/* Waits until deadline (monotonic ms) or a signal. Returns the signal, or 0. */
+/* SIGHUP or POST /-/reload: the file is read now, so of several requests
+ * that came during one reload the next reload applies the last file. */
+static void reload(struct agent *a)
+{
+	char outcome[CONFIG_ERR_MAX + 256];
+	uint64_t covers = status_reload_begin(a->status);
+	struct reload_target t = {a->opt.config_path, a->opt.dry_run, a->opt.flush_deadline_ms,
+				  &a->cfg, &a->queues, &a->n_queues, a->scheduler};
+	int rc = reload_run(&a->reload, &t, outcome, sizeof(outcome));
+
+	status_reload_done(a->status, covers, rc == 0, outcome);
+}
+
+/* Waits until deadline (monotonic ms) or a stopping signal, reloading on
+ * SIGHUP. Returns the signal, or 0. */
 static int wait_for_tick(struct agent *a, int64_t deadline)
 {
 	for (;;) {
@@ -286,8 +277,7 @@ static int wait_for_tick(struct agent *a, int64_t deadline)
 		ts.tv_nsec = (left % 1000) * 1000000;
 		sig = sigtimedwait(&a->signals, NULL, &ts);
 		if (sig == SIGHUP) {
-			log_msg(LOG_WARN, "SIGHUP: config reload is not supported yet; restart to apply",
-				NULL);
+			reload(a);
 			continue;
 		}
 		if (sig > 0)
@@ -386,6 +376,7 @@ static void agent_free(struct agent *a)
 	scheduler_destroy(a->scheduler);
 	registry_destroy(a->registry);
 	config_free(&a->cfg);
+	reload_free(&a->reload);
 	queue_global_cleanup();
 }
 
@@ -456,6 +447,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	warn_insecure_tls(&a.cfg);
+	reload_init(&a.reload);
 	if (a.opt.check_only) {
 		printf("%s: ok\n", a.opt.config_path);
 		config_free(&a.cfg);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "agent/scheduler.h"
 
+#include <linux/capability.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/clock.h"
 #include "collectors/collector.h"
@@ -14,15 +17,23 @@
  * a collector with a kind, e.g. a BPF one whose hook is missing). */
 struct slot {
 	struct collector_ctx ctx;
+	const struct section_config *sc; /* its config (the running one, or a
+					  * retired one its opts point into) */
+	bool active;              /* configured: collected, or reported down */
+	bool ever;                /* was configured at some time (for teardown) */
 	bool loaded;
 	size_t max_series;        /* its max_series option; 0: no limit */
 	uint64_t dropped_logged;  /* series drops already said in the log */
 	double dropped_log_at;    /* when (monotonic s), for the rate limit */
 };
 
+/* One slot per collector of the tables, in table order, configured or not:
+ * a slot's index is its registry source id (less one) for the whole run,
+ * whatever a reload turns on or off. */
 struct scheduler {
 	struct slot *slots;
 	size_t n_slots;
+	const struct config *cfg; /* the agent's running config (its address) */
 };
 
 static const struct metric_desc scrape_duration = {
@@ -98,14 +109,13 @@ const struct config_schemas *scheduler_schemas(void)
 	return &all;
 }
 
-static void add_slot(struct scheduler *s, const struct collector *c,
-		     const struct section_config *sc, const struct config *cfg)
+/* Loads slot's collector with section sc: 0, or -1 (logged by the
+ * collector, or here for one without a kind). */
+static int slot_load(struct scheduler *s, struct slot *slot, const struct collector *c,
+		     const struct section_config *sc)
 {
-	struct slot *slot = &s->slots[s->n_slots];
-
-	if (!sc || !sc->enabled)
-		return;
-	*slot = (struct slot){{c, sc->opts, &cfg->global, NULL}, true, 0, 0, 0};
+	*slot = (struct slot){.ctx = {c, sc->opts, &s->cfg->global, NULL}, .sc = sc, .active = true,
+			      .ever = true, .loaded = true};
 	if (sc->schema->opts_size > max_series_offset(c)) {
 		int64_t max;
 
@@ -117,30 +127,58 @@ static void add_slot(struct scheduler *s, const struct collector *c,
 		if (!c->kind)
 			log_msg(LOG_WARN, "collector disabled: init failed", "collector=%s", c->name);
 		slot->loaded = false;
-		if (!c->kind)
-			return;
+		slot->active = c->kind != NULL;
+		return -1;
 	}
-	s->n_slots++;
+	return 0;
+}
+
+static void slot_unload(struct slot *slot)
+{
+	if (slot->loaded && slot->ctx.collector->exit)
+		slot->ctx.collector->exit(&slot->ctx);
+	slot->loaded = slot->active = false;
+}
+
+static const struct collector *table_entry(size_t i)
+{
+	return i < collector_count ? collector_table[i] : bpf_collector_table[i - collector_count];
+}
+
+/* Table entry i's section in cfg, or NULL. */
+static const struct section_config *table_section(const struct config *cfg, size_t i)
+{
+	const struct collector *c = table_entry(i);
+
+	return i < collector_count ? config_collector(cfg, c->name) : config_bpf(cfg, c->name);
+}
+
+static bool section_on(const struct section_config *sc)
+{
+	return sc && sc->enabled;
 }
 
 struct scheduler *scheduler_create(const struct config *cfg)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	size_t loaded = 0;
+	size_t loaded = 0, active = 0;
 
 	if (!s || !(s->slots = calloc(collector_count + bpf_collector_count + 1, sizeof(*s->slots)))) {
 		free(s);
 		return NULL;
 	}
-	for (size_t i = 0; i < collector_count; i++)
-		add_slot(s, collector_table[i], config_collector(cfg, collector_table[i]->name), cfg);
-	for (size_t i = 0; i < bpf_collector_count; i++)
-		add_slot(s, bpf_collector_table[i], config_bpf(cfg, bpf_collector_table[i]->name),
-			 cfg);
-	for (size_t i = 0; i < s->n_slots; i++)
+	s->cfg = cfg;
+	s->n_slots = collector_count + bpf_collector_count;
+	for (size_t i = 0; i < s->n_slots; i++) {
+		const struct section_config *sc = table_section(cfg, i);
+
+		s->slots[i].ctx.collector = table_entry(i);
+		if (section_on(sc))
+			slot_load(s, &s->slots[i], table_entry(i), sc);
 		loaded += s->slots[i].loaded;
-	log_msg(LOG_INFO, "collectors ready", "active=%zu disabled=%zu", loaded,
-		s->n_slots - loaded);
+		active += s->slots[i].active;
+	}
+	log_msg(LOG_INFO, "collectors ready", "active=%zu disabled=%zu", loaded, active - loaded);
 	return s;
 }
 
@@ -151,8 +189,10 @@ static void teardown_kind(struct scheduler *s, size_t i)
 
 	if (!kind || !kind->teardown)
 		return;
+	if (!s->slots[i].ever)
+		return;
 	for (size_t j = 0; j < i; j++)
-		if (s->slots[j].ctx.collector->kind == kind)
+		if (s->slots[j].ever && s->slots[j].ctx.collector->kind == kind)
 			return;
 	kind->teardown();
 }
@@ -162,8 +202,7 @@ void scheduler_destroy(struct scheduler *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n_slots; i++)
-		if (s->slots[i].loaded && s->slots[i].ctx.collector->exit)
-			s->slots[i].ctx.collector->exit(&s->slots[i].ctx);
+		slot_unload(&s->slots[i]);
 	for (size_t i = 0; i < s->n_slots; i++)
 		teardown_kind(s, i);
 	free(s->slots);
@@ -205,6 +244,8 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 		double start = mono_seconds(), took;
 		int rc = -1;
 
+		if (!slot->active)
+			continue;
 		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0)
 			rc = slot->ctx.collector->update(&slot->ctx, reg);
 		registry_set_source(reg, 0, 0);
@@ -221,4 +262,90 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 		registry_emit(reg, &scrape_duration, NULL, &l, 1, took, 0);
 		registry_emit(reg, &scrape_success, NULL, &l, 1, rc < 0 ? 0 : 1, 0);
 	}
+}
+
+/* Whether this process may load BPF programs now: CAP_BPF (or, before it
+ * existed, CAP_SYS_ADMIN) and CAP_PERFMON in its effective set. Once the
+ * agent has dropped them, a BPF collector that exits cannot come back. */
+static bool may_load_bpf(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true; /* unknown: try, and fall back to the old options */
+	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+#define HAS(cap) ((eff >> (cap)) & 1)
+	return HAS(CAP_SYS_ADMIN) || (HAS(39 /* CAP_BPF */) && HAS(38 /* CAP_PERFMON */));
+#undef HAS
+}
+
+/* A collector whose options changed: exit, then init with the new ones;
+ * if that fails, init again with the old ones (their config is still
+ * allocated: the caller retires it after this). A BPF collector that could
+ * not load again is left as it is. */
+static void reinit(struct scheduler *s, struct slot *slot, const struct collector *c,
+		   const struct section_config *sc, bool *restart_required)
+{
+	const struct section_config *old = slot->sc;
+
+	if (c->kind && slot->loaded && !may_load_bpf()) {
+		log_msg(LOG_WARN, "reload: collector options changed, but the capabilities to load "
+			"it again were dropped: it keeps running with its old options until a restart",
+			"collector=%s", c->name);
+		*restart_required = true;
+		return;
+	}
+	slot_unload(slot);
+	if (slot_load(s, slot, c, sc) == 0) {
+		log_msg(LOG_INFO, "reload: collector re-initialised with its new options",
+			"collector=%s", c->name);
+		return;
+	}
+	*restart_required = true;
+	slot_unload(slot);
+	if (slot_load(s, slot, c, old) == 0) {
+		log_msg(LOG_WARN, "reload: collector cannot start with its new options: it runs "
+			"with its old ones until a restart", "collector=%s", c->name);
+		return;
+	}
+	log_msg(LOG_ERROR, "reload: collector cannot start again, with its new options or its "
+		"old ones: it is off until a restart", "collector=%s", c->name);
+}
+
+void scheduler_reload(struct scheduler *s, bool *restart_required)
+{
+	*restart_required = false;
+	for (size_t i = 0; i < s->n_slots; i++) {
+		struct slot *slot = &s->slots[i];
+		const struct collector *c = table_entry(i);
+		const struct section_config *sc = table_section(s->cfg, i);
+		bool was = slot->active || (slot->sc && section_on(slot->sc)), on = section_on(sc);
+
+		if (!was && !on)
+			continue;
+		if (was && !on) {
+			slot_unload(slot);
+			slot->sc = NULL;
+			log_msg(LOG_INFO, "reload: collector turned off", "collector=%s", c->name);
+		} else if (!was) {
+			if (slot_load(s, slot, c, sc) == 0)
+				log_msg(LOG_INFO, "reload: collector turned on", "collector=%s", c->name);
+		} else if (!config_section_equal(slot->sc, sc)) {
+			reinit(s, slot, c, sc, restart_required);
+		}
+	}
+}
+
+bool scheduler_uses_config(const struct scheduler *s, const struct config *cfg)
+{
+	for (size_t i = 0; i < s->n_slots; i++) {
+		const struct section_config *sc = s->slots[i].sc;
+
+		if (sc && ((sc >= cfg->collectors && sc < cfg->collectors + cfg->n_collectors) ||
+			   (sc >= cfg->bpf && sc < cfg->bpf + cfg->n_bpf)))
+			return true;
+	}
+	return false;
 }

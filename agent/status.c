@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +43,13 @@
 #define WATCH_MS (10 * 60 * 1000)
 #define MAX_WAITERS 64
 
+/* POST /-/reload: requests waiting for the main thread's outcome, and how
+ * long one waits at most before a 503 (the main thread reloads between
+ * rounds; a reload that stops endpoints takes a few seconds at most). */
+#define MAX_RELOAD_WAITERS 64
+#define RELOAD_WAIT_MS (60 * 1000)
+#define RELOAD_TEXT_MAX 1024
+
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* The /metrics text of one round, rendered when the round is published (on
@@ -57,7 +65,21 @@ struct page {
 	struct status *owner;
 };
 
-enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, RETRY, N_CANNED };
+enum canned { HEALTHZ, READY, NOT_READY, NOT_FOUND, NOT_ALLOWED, RELOAD_NOT_ALLOWED, RETRY,
+	      N_CANNED };
+
+/* One POST /-/reload, from its first call to its completion (MHD's
+ * req_cls; freed by on_completed). */
+enum reload_phase { RELOAD_NEW, RELOAD_WAITING, RELOAD_ANSWERED };
+struct reload_req {
+	enum reload_phase phase;
+	uint64_t ticket;             /* its number among the reload requests */
+	int64_t asked_ms;            /* monotonic, for RELOAD_WAIT_MS */
+	unsigned http_status;        /* once answered */
+	char text[RELOAD_TEXT_MAX];  /* once answered: the body */
+	struct MHD_Connection *conn;
+	struct reload_req *next;     /* in status.reloads, while waiting */
+};
 
 struct status {
 	struct MHD_Daemon *daemon;
@@ -71,6 +93,9 @@ struct status {
 	int64_t watched_until_ms;              /* monotonic: render rounds until */
 	struct MHD_Connection *waiters[MAX_WAITERS]; /* suspended for the next round */
 	size_t n_waiters;
+	struct reload_req *reloads;            /* POST /-/reload, suspended */
+	size_t n_reloads;
+	uint64_t reload_tickets;               /* reload requests so far */
 	bool stopping;
 };
 
@@ -217,9 +242,147 @@ static bool is_ready(struct status *s)
 	return ready;
 }
 
-/* Every request is answered on its first call, before any body is read:
- * none of these paths takes one (MHD closes a connection whose body was
- * left unread). HEAD gets the headers of the GET without the body (MHD). */
+/* Sets a waiting reload request's answer and takes it off the list; the
+ * caller resumes its connection once the lock is released. */
+static struct MHD_Connection *answer_reload(struct status *s, struct reload_req **link,
+					    unsigned http_status, const char *text)
+{
+	struct reload_req *r = *link;
+
+	*link = r->next;
+	s->n_reloads--;
+	r->phase = RELOAD_ANSWERED;
+	r->http_status = http_status;
+	snprintf(r->text, sizeof(r->text), "%s\n", text);
+	return r->conn;
+}
+
+/* Answers the waiting requests that match: ticket <= covers (0: none), or
+ * asked before expired_before (0: none), or all when stopping. */
+static void answer_reloads(struct status *s, uint64_t covers, int64_t expired_before,
+			   unsigned http_status, const char *text)
+{
+	struct MHD_Connection *resume[MAX_RELOAD_WAITERS];
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (struct reload_req **link = &s->reloads; *link;) {
+		struct reload_req *r = *link;
+
+		if (r->ticket <= covers || r->asked_ms < expired_before || s->stopping)
+			resume[n++] = answer_reload(s, link, http_status, text);
+		else
+			link = &r->next;
+	}
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < n; i++)
+		MHD_resume_connection(resume[i]);
+}
+
+uint64_t status_reload_begin(struct status *s)
+{
+	uint64_t covers;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	covers = s->reload_tickets;
+	pthread_mutex_unlock(&s->mu);
+	return covers;
+}
+
+void status_reload_done(struct status *s, uint64_t covers, bool ok, const char *text)
+{
+	if (!s || !covers)
+		return;
+	answer_reloads(s, covers, 0, ok ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR, text);
+}
+
+static enum MHD_Result send_reload_answer(struct MHD_Connection *conn, struct reload_req *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	resp = MHD_create_response_from_buffer(strlen(r->text), r->text, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	rc = MHD_queue_response(conn, r->http_status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Queues the request for the main thread, which reloads on SIGHUP (the
+ * signal is blocked in every thread: it stays pending for the main loop's
+ * sigtimedwait; several coalesce into one reload, which covers them all). */
+static enum MHD_Result ask_reload(struct status *s, struct MHD_Connection *conn,
+				  struct reload_req *r)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->stopping && s->n_reloads < MAX_RELOAD_WAITERS) {
+		r->phase = RELOAD_WAITING;
+		r->ticket = ++s->reload_tickets;
+		r->asked_ms = mono_ms();
+		r->conn = conn;
+		r->next = s->reloads;
+		s->reloads = r;
+		s->n_reloads++;
+		MHD_suspend_connection(conn); /* under the lock, as for /metrics */
+		queued = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!queued)
+		return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, s->canned[RETRY]);
+	kill(getpid(), SIGHUP);
+	return MHD_YES;
+}
+
+/* POST (or PUT) /-/reload, as Prometheus': 200 once the config is
+ * reloaded, 500 with the reason when it is rejected. A body is read and
+ * ignored; the answer comes on the call after the connection resumes. */
+static enum MHD_Result serve_reload(struct status *s, struct MHD_Connection *conn,
+				    size_t *upload_size, void **req_cls)
+{
+	struct reload_req *r = *req_cls;
+
+	if (!r) {
+		if (!(r = calloc(1, sizeof(*r))))
+			return MHD_NO;
+		*req_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->phase == RELOAD_ANSWERED)
+		return send_reload_answer(conn, r);
+	if (r->phase == RELOAD_WAITING) /* cannot happen: it is suspended */
+		return MHD_YES;
+	return ask_reload(s, conn, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	(void)why;
+	free(*req_cls);
+	*req_cls = NULL;
+}
+
+static bool is_method(const char *method, const char *a, const char *b)
+{
+	return strcmp(method, a) == 0 || strcmp(method, b) == 0;
+}
+
+/* Every request but a reload is answered on its first call, before any
+ * body is read: none of these paths takes one (MHD closes a connection
+ * whose body was left unread). HEAD gets the headers of the GET without
+ * the body (MHD). */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -228,9 +391,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)version;
 	(void)upload_data;
-	(void)upload_data_size;
-	(void)req_cls;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+	if (strcmp(url, "/-/reload") == 0) {
+		if (is_method(method, MHD_HTTP_METHOD_POST, MHD_HTTP_METHOD_PUT))
+			return serve_reload(s, conn, upload_data_size, req_cls);
+		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  s->canned[RELOAD_NOT_ALLOWED]);
+	}
+	if (!is_method(method, MHD_HTTP_METHOD_GET, MHD_HTTP_METHOD_HEAD))
 		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, s->canned[NOT_ALLOWED]);
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(s, conn);
@@ -251,6 +418,7 @@ static int make_canned(struct status *s)
 		[NOT_READY] = "no round collected yet\n",
 		[NOT_FOUND] = "try /metrics, /healthz or /ready\n",
 		[NOT_ALLOWED] = "GET only\n",
+		[RELOAD_NOT_ALLOWED] = "POST or PUT only\n",
 		[RETRY] = "no page for this round; retry\n",
 	};
 
@@ -264,6 +432,8 @@ static int make_canned(struct status *s)
 	}
 	if (MHD_add_response_header(s->canned[NOT_ALLOWED], MHD_HTTP_HEADER_ALLOW,
 				    "GET, HEAD") != MHD_YES ||
+	    MHD_add_response_header(s->canned[RELOAD_NOT_ALLOWED], MHD_HTTP_HEADER_ALLOW,
+				    "POST, PUT") != MHD_YES ||
 	    MHD_add_response_header(s->canned[RETRY], MHD_HTTP_HEADER_RETRY_AFTER, "1") != MHD_YES)
 		return -1;
 	return 0;
@@ -372,6 +542,7 @@ static struct MHD_Daemon *start_daemon(struct status *s, int fd, unsigned limit)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_limit(limit), MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -416,7 +587,7 @@ struct status *status_start(const char *address)
 		return NULL;
 	}
 	log_msg(LOG_INFO, "status endpoint listening",
-		"address=%s paths=/metrics,/healthz,/ready max_connections=%u per_ip=%u "
+		"address=%s paths=/metrics,/healthz,/ready,/-/reload max_connections=%u per_ip=%u "
 		"timeout_s=%d", address, limit, per_ip_limit(limit),
 		CONNECTION_TIMEOUT_S);
 	return s;
@@ -456,6 +627,8 @@ void status_publish(struct status *s, const struct sample *samples, size_t n,
 
 	if (!s)
 		return;
+	answer_reloads(s, 0, mono_ms() - RELOAD_WAIT_MS, MHD_HTTP_SERVICE_UNAVAILABLE,
+		       "the reload did not finish in time; see the agent's log");
 	pthread_mutex_lock(&s->mu);
 	wanted = s->n_waiters > 0 || mono_ms() < s->watched_until_ms;
 	pthread_mutex_unlock(&s->mu);
@@ -492,6 +665,7 @@ void status_stop(struct status *s)
 	pthread_mutex_unlock(&s->mu);
 	for (size_t i = 0; i < n_resume; i++)
 		MHD_resume_connection(resume[i]);
+	answer_reloads(s, 0, 0, MHD_HTTP_SERVICE_UNAVAILABLE, "the agent is stopping");
 	MHD_stop_daemon(s->daemon); /* joins its thread, frees its responses */
 	status_free(s);
 }

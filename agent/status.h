@@ -4,6 +4,9 @@
  *                 pushed, self-metrics included), for a person or a scraper
  *   GET /healthz  200 while the agent runs
  *   GET /ready    200 once a round has been collected, 503 before
+ *   POST /-/reload  (or PUT) asks the main thread to reload the config and
+ *                 waits for it: 200, or 500 with the reason (FILE:LINE:COL
+ *                 ...), or 503 after a minute without an outcome
  * HEAD answers any of them with the headers alone. /metrics is 503 with
  * Retry-After while the agent stops, when a round could not be rendered or
  * when too many readers already wait for the next round. One polling
@@ -13,6 +16,7 @@
 #ifndef BPFPUSH_STATUS_H
 #define BPFPUSH_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +37,14 @@ struct status *status_start(const char *address);
  * a series after this call is safe. */
 void status_publish(struct status *s, const struct sample *samples, size_t n,
 		    int64_t round_ts_ms);
+
+/* A reload, on the main thread: begin before the config file is read
+ * returns which POST /-/reload requests it covers (those made until now);
+ * done answers them with the outcome (text: the error, or a short note).
+ * A request made after begin waits for the next reload, which its SIGHUP
+ * asks for. s may be NULL. */
+uint64_t status_reload_begin(struct status *s);
+void status_reload_done(struct status *s, uint64_t covers, bool ok, const char *text);
 
 void status_stop(struct status *s);
 

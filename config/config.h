@@ -193,6 +193,13 @@ void config_free(struct config *cfg);
 const struct section_config *config_collector(const struct config *cfg, const char *name);
 const struct section_config *config_bpf(const struct config *cfg, const char *name);
 
+/* Deep equality, for a reload (what is equal keeps running untouched).
+ * Sections compare their schema's options (max_series included), not bytes. */
+bool config_kv_equal(const struct kv *a, size_t n_a, const struct kv *b, size_t n_b);
+bool config_remote_write_equal(const struct remote_write_config *a,
+			       const struct remote_write_config *b);
+bool config_section_equal(const struct section_config *a, const struct section_config *b);
+
 /* url with its userinfo ("user:password@") replaced by "<secret>", cut to
  * outsz: the one form of a URL for logs, metric labels and errors. */
 void config_mask_url(const char *url, char *out, size_t outsz);

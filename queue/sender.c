@@ -347,12 +347,13 @@ uint64_t sender_connections_opened(const struct sender *s)
 
 enum secret_read { SECRET_OK, SECRET_BAD, SECRET_UNREADABLE };
 
-/* SECRET_BAD: the file holds a control character, and the caller keeps
- * its last good value (if it has one): said once, until the file is good
- * again, naming the path only. out->error says why, for when there is no
- * last good value and the request is not made. */
+/* SECRET_BAD: the file holds a control character, or cannot be read (gone
+ * for a moment while a rotation replaces it, say) and the caller has a
+ * last good value (have_last), which it keeps: said once, until the file
+ * is good again, naming the path only. out->error says why, for when there
+ * is no last good value and the request is not made. */
 static enum secret_read read_secret_file(struct sender *s, const char *what,
-					 const char *path, char **value,
+					 const char *path, bool have_last, char **value,
 					 struct send_outcome *out)
 {
 	char why[200];
@@ -364,11 +365,14 @@ static enum secret_read read_secret_file(struct sender *s, const char *what,
 	}
 	err = errno;
 	snprintf(out->error, sizeof(out->error), "%s: %s", what, why);
-	if (err != EINVAL)
+	if (err != EINVAL && !have_last)
 		return SECRET_UNREADABLE;
-	if (!s->secret_bad_logged)
+	if (!s->secret_bad_logged && err == EINVAL)
 		log_msg(LOG_ERROR, "remote_write: secret file rejected, the last good value "
 			"stays in use", "key=%s file=%s", what, path);
+	else if (!s->secret_bad_logged)
+		log_msg(LOG_WARN, "remote_write: secret file unreadable, the last good value "
+			"stays in use", "key=%s file=%s err=\"%s\"", what, path, strerror(err));
 	s->secret_bad_logged = true;
 	return SECRET_BAD;
 }
@@ -384,7 +388,8 @@ static int load_password(struct sender *s, struct send_outcome *out)
 		curl_easy_setopt(s->curl, CURLOPT_PASSWORD, ba->password ? ba->password : "");
 		return 0;
 	}
-	switch (read_secret_file(s, "password_file", ba->password_file, &secret, out)) {
+	switch (read_secret_file(s, "password_file", ba->password_file, s->password != NULL,
+				 &secret, out)) {
 	case SECRET_OK:
 		break;
 	case SECRET_BAD:
@@ -412,7 +417,7 @@ static int load_credentials(struct sender *s, struct send_outcome *out)
 	if (!cfg->has_authorization || !cfg->authorization.credentials_file)
 		return 0;
 	switch (read_secret_file(s, "credentials_file", cfg->authorization.credentials_file,
-				 &secret, out)) {
+				 s->auth_header != NULL, &secret, out)) {
 	case SECRET_OK:
 		break;
 	case SECRET_BAD:

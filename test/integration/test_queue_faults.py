@@ -34,7 +34,7 @@ _OTHER_COLLECTORS = {}
 # What a round holds besides the textfile's own series: self-metrics and
 # the textfile collector's bookkeeping.
 EXPECTED_FAMILIES = re.compile(
-    r"(bpfpush_(remote_storage_|samples_in|build_info|collection_)\w*"
+    r"(bpfpush_(remote_storage_|samples_in|build_info|collection_|config_)\w*"
     r"|node_scrape_collector_\w+(?=\{collector=\"textfile\")|node_textfile_\w+)[{ ]")
 
 

@@ -209,6 +209,39 @@ def test_a_secret_file_that_goes_bad_keeps_the_last_good_value(agent, tmp_path, 
     assert "tok" not in err and "Injected" not in err, "the secret was logged"
 
 
+@pytest.mark.parametrize("kind", ["credentials_file", "password_file"])
+def test_a_secret_file_that_disappears_keeps_the_last_good_value(agent, tmp_path, kind):
+    """A rotation that removes the file before the new one is in place (or
+    a Secret unmounted for a moment): requests go on with the last good
+    value, one warning says so, and the new file is picked up."""
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("qf_data", 5, 1))
+    secret = tmp_path / "secret"
+    write_secret(secret, "tokA\n")
+    with FaultProxy(None, lambda n: OK) as proxy:
+        a = agent(config([{"url": proxy.url, "name": "rx", "queue": {
+            "max_shards": 1, "batch_send_deadline": "100ms"}}], tf.dir, interval="300ms")
+            + auth_block(kind, secret)).start(follow=True)
+        wait(lambda: len(snapshot(proxy)) >= 2, 15, "requests with the first secret")
+        os.unlink(secret)
+        gone_from = len(snapshot(proxy))
+        wait(lambda: len(snapshot(proxy)) >= gone_from + 4, 15, "requests without the file")
+        write_secret(secret, "tokC\n")
+        back_from = len(snapshot(proxy))
+        wait(lambda: len(snapshot(proxy)) >= back_from + 3, 15, "requests after it is back")
+        rc, err, _ = stop_timed(a)
+    reqs = snapshot(proxy)
+    assert rc == 0, err
+    assert all(r[3] == 200 for r in reqs)
+    seen = [r[6]["Authorization"] for r in reqs]
+    assert seen[gone_from:back_from] == [auth_value(kind, "tokA")] * (back_from - gone_from), \
+        "the last good secret is not the one in use while the file is gone"
+    assert seen[-1] == auth_value(kind, "tokC"), "the file, back, is not picked up"
+    lines = with_msg(err, "remote_write: secret file unreadable, the last good value stays in use")
+    assert len(lines) == 1 and lines[0]["key"] == kind and lines[0]["file"] == str(secret), err
+    assert "tok" not in err, "the secret was logged"
+
+
 # ---- redirects -----------------------------------------------------------------
 
 WRITE_PATH = "/api/v1/write"

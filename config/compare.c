@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Equality of two loaded configs' parts, for a reload: what is equal keeps
+ * running untouched (an endpoint's queue, a collector's state). */
+#include "config/config.h"
+
+#include <string.h>
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool config_kv_equal(const struct kv *a, size_t n_a, const struct kv *b, size_t n_b)
+{
+	if (n_a != n_b)
+		return false;
+	for (size_t i = 0; i < n_a; i++)
+		if (!str_equal(a[i].key, b[i].key) || !str_equal(a[i].value, b[i].value))
+			return false;
+	return true;
+}
+
+static bool tls_equal(const struct tls_config *a, const struct tls_config *b)
+{
+	return str_equal(a->ca_file, b->ca_file) && str_equal(a->cert_file, b->cert_file) &&
+	       str_equal(a->key_file, b->key_file) && str_equal(a->server_name, b->server_name) &&
+	       a->insecure_skip_verify == b->insecure_skip_verify;
+}
+
+static bool auth_equal(const struct remote_write_config *a, const struct remote_write_config *b)
+{
+	const struct basic_auth *ba = &a->basic_auth, *bb = &b->basic_auth;
+	const struct authorization *aa = &a->authorization, *ab = &b->authorization;
+
+	return a->has_basic_auth == b->has_basic_auth &&
+	       str_equal(ba->username, bb->username) && str_equal(ba->password, bb->password) &&
+	       str_equal(ba->password_file, bb->password_file) &&
+	       a->has_authorization == b->has_authorization && str_equal(aa->type, ab->type) &&
+	       str_equal(aa->credentials, ab->credentials) &&
+	       str_equal(aa->credentials_file, ab->credentials_file);
+}
+
+/* queue_config and connection_config hold integers and bools only: the
+ * fields are compared one by one (no padding bytes read). */
+static bool queue_equal(const struct queue_config *a, const struct queue_config *b)
+{
+	return a->capacity == b->capacity && a->max_shards == b->max_shards &&
+	       a->min_shards == b->min_shards && a->max_samples_per_send == b->max_samples_per_send &&
+	       a->batch_send_deadline_ms == b->batch_send_deadline_ms &&
+	       a->min_backoff_ms == b->min_backoff_ms && a->max_backoff_ms == b->max_backoff_ms &&
+	       a->retry_on_http_429 == b->retry_on_http_429 &&
+	       a->sample_age_limit_ms == b->sample_age_limit_ms &&
+	       a->max_retry_after_ms == b->max_retry_after_ms &&
+	       a->max_disk_bytes == b->max_disk_bytes && a->rate_limit == b->rate_limit &&
+	       a->catchup_jitter_ms == b->catchup_jitter_ms;
+}
+
+bool config_remote_write_equal(const struct remote_write_config *a,
+			       const struct remote_write_config *b)
+{
+	return str_equal(a->url, b->url) && str_equal(a->name, b->name) &&
+	       a->remote_timeout_ms == b->remote_timeout_ms &&
+	       config_kv_equal(a->headers, a->n_headers, b->headers, b->n_headers) &&
+	       auth_equal(a, b) && tls_equal(&a->tls, &b->tls) && queue_equal(&a->queue, &b->queue) &&
+	       a->connection.max_requests == b->connection.max_requests &&
+	       a->connection.max_age_ms == b->connection.max_age_ms &&
+	       a->follow_redirects == b->follow_redirects;
+}
+
+static bool opt_equal(const struct opt_desc *d, const char *a, const char *b)
+{
+	switch (d->type) {
+	case OPT_BOOL:
+		return *(const bool *)(a + d->offset) == *(const bool *)(b + d->offset);
+	case OPT_INT:
+	case OPT_DURATION:
+		return *(const int64_t *)(a + d->offset) == *(const int64_t *)(b + d->offset);
+	case OPT_STRING:
+	case OPT_REGEX:
+	case OPT_ENUM:
+		return str_equal(*(char *const *)(a + d->offset), *(char *const *)(b + d->offset));
+	}
+	return false;
+}
+
+bool config_section_equal(const struct section_config *a, const struct section_config *b)
+{
+	if (a->schema != b->schema || a->enabled != b->enabled)
+		return false;
+	if (!a->schema->opts || !a->opts || !b->opts)
+		return a->opts == b->opts || !a->schema->opts_size;
+	for (const struct opt_desc *d = a->schema->opts; d->name; d++)
+		if (!opt_equal(d, a->opts, b->opts))
+			return false;
+	return true;
+}
