@@ -49,6 +49,11 @@ def with_status(text, port):
     return text.replace('http: {listen_address: ""}', f"http: {{listen_address: 127.0.0.1:{port}}}")
 
 
+# A BPF collector loads again on a reload only while the agent still holds
+# what loading takes: by default it drops every capability after setup.
+KEEP_BPF = ("--capabilities-keep", "bpf,perfmon")
+
+
 class Reloadable:
     """An agent with the status endpoint, whose config file is rewritten."""
 
@@ -58,8 +63,8 @@ class Reloadable:
         self.a = agent(with_status(text, self.port))
         self.path = self.a.path
 
-    def start(self):
-        self.a.start(follow=True)
+    def start(self, *args):
+        self.a.start(*args, follow=True)
         wait(lambda: self.ready(), 20, "the status endpoint")
         return self
 
@@ -295,7 +300,7 @@ def test_a_collector_whose_options_change_is_reinitialised_alone(agent, tmp_path
     directory changes: textfile alone is initialised again."""
     tf = Textfile(tmp_path)
     tf.write(gauge_lines("rl_data", 2, 1))
-    r = Reloadable(agent, bpf_config(tf, "auto")).start()
+    r = Reloadable(agent, bpf_config(tf, "auto")).start(*KEEP_BPF)
     if not bpf_loaded(r, "tcp_sendmsg", "runqlat"):
         r.a.stop()
         pytest.skip("BPF collectors do not load here")
@@ -348,7 +353,7 @@ def test_a_collector_that_cannot_start_with_its_new_options_runs_with_its_old_on
     hook = failing_hook(tf)
     if hook is None:
         pytest.skip("every tcp_sendmsg hook loads here: no re-init to fail")
-    r = Reloadable(agent, bpf_config(tf, "auto")).start()
+    r = Reloadable(agent, bpf_config(tf, "auto")).start(*KEEP_BPF)
     if not bpf_loaded(r, "tcp_sendmsg"):
         r.a.stop()
         pytest.skip("BPF collectors do not load here")
