@@ -172,17 +172,24 @@ def test_a_secret_file_with_crlf_fails_the_config_load(agent, tmp_path, kind):
     assert proxy.requests == [], "a request was made with a rejected secret"
 
 
-@pytest.mark.parametrize("kind", ["credentials_file", "password_file"])
-def test_a_secret_file_that_goes_bad_keeps_the_last_good_value(agent, tmp_path, kind):
+def start_with_secret(agent, tmp_path, proxy, kind, secret):
+    """An agent sending to proxy with the secret file `secret` ("tokA"),
+    once two requests have carried it."""
     tf = Textfile(tmp_path)
     tf.write(gauge_lines("qf_data", 5, 1))
-    secret = tmp_path / "secret"
     write_secret(secret, "tokA\n")
+    a = agent(config([{"url": proxy.url, "name": "rx", "queue": {
+        "max_shards": 1, "batch_send_deadline": "100ms"}}], tf.dir, interval="300ms")
+        + auth_block(kind, secret)).start(follow=True)
+    wait(lambda: len(snapshot(proxy)) >= 2, 15, "requests with the first secret")
+    return a
+
+
+@pytest.mark.parametrize("kind", ["credentials_file", "password_file"])
+def test_a_secret_file_that_goes_bad_keeps_the_last_good_value(agent, tmp_path, kind):
+    secret = tmp_path / "secret"
     with FaultProxy(None, lambda n: OK) as proxy:
-        a = agent(config([{"url": proxy.url, "name": "rx", "queue": {
-            "max_shards": 1, "batch_send_deadline": "100ms"}}], tf.dir, interval="300ms")
-            + auth_block(kind, secret)).start(follow=True)
-        wait(lambda: len(snapshot(proxy)) >= 2, 15, "requests with the first secret")
+        a = start_with_secret(agent, tmp_path, proxy, kind, secret)
         write_secret(secret, "tokB\r\nX-Injected: yes\n")
         bad_from = len(snapshot(proxy))
         time.sleep(0.5)  # the request under way may have read the good file
@@ -214,15 +221,9 @@ def test_a_secret_file_that_disappears_keeps_the_last_good_value(agent, tmp_path
     """A rotation that removes the file before the new one is in place (or
     a Secret unmounted for a moment): requests go on with the last good
     value, one warning says so, and the new file is picked up."""
-    tf = Textfile(tmp_path)
-    tf.write(gauge_lines("qf_data", 5, 1))
     secret = tmp_path / "secret"
-    write_secret(secret, "tokA\n")
     with FaultProxy(None, lambda n: OK) as proxy:
-        a = agent(config([{"url": proxy.url, "name": "rx", "queue": {
-            "max_shards": 1, "batch_send_deadline": "100ms"}}], tf.dir, interval="300ms")
-            + auth_block(kind, secret)).start(follow=True)
-        wait(lambda: len(snapshot(proxy)) >= 2, 15, "requests with the first secret")
+        a = start_with_secret(agent, tmp_path, proxy, kind, secret)
         os.unlink(secret)
         gone_from = len(snapshot(proxy))
         wait(lambda: len(snapshot(proxy)) >= gone_from + 4, 15, "requests without the file")
