@@ -41,6 +41,9 @@ static void assert_defaults_rw(const struct remote_write_config *rw)
 	assert_true(rw->queue.retry_on_http_429);
 	assert_int_equal(rw->queue.sample_age_limit_ms, 0);
 	assert_int_equal(rw->queue.max_retry_after_ms, 60000);
+	assert_int_equal(rw->queue.max_disk_bytes, 1LL << 30);
+	assert_int_equal(rw->queue.rate_limit, 0);
+	assert_int_equal(rw->queue.catchup_jitter_ms, 5000);
 	assert_true(rw->follow_redirects);
 	assert_int_equal(rw->connection.max_requests, 0);
 	assert_int_equal(rw->connection.max_age_ms, 0);
@@ -361,6 +364,16 @@ static const struct error_case error_cases[] = {
 	 "\"max_retry_after\": must be greater than 0"},
 	{"max_retry_after bad", RW "    queue_config: {max_retry_after: 1hour}\n", 3, 37,
 	 "\"max_retry_after\": "},
+	{"max_disk_bytes not a size", RW "    queue_config: {max_disk_bytes: lots}\n", 3, 36,
+	 "\"max_disk_bytes\": expected a byte size like 1GiB, 512MiB or 65536, got \"lots\""},
+	{"max_disk_bytes fraction", RW "    queue_config: {max_disk_bytes: 1.5GiB}\n", 3, 36,
+	 "expected a byte size"},
+	{"max_disk_bytes below a segment", RW "    queue_config: {max_disk_bytes: 1KiB}\n", 3, 36,
+	 "\"max_disk_bytes\": must be at least 65536 bytes, got \"1KiB\""},
+	{"rate_limit negative", RW "    queue_config: {rate_limit: -1}\n", 3, 32,
+	 "\"rate_limit\": expected a byte size"},
+	{"catchup_jitter no unit", RW "    queue_config: {catchup_jitter: 5}\n", 3, 36,
+	 "\"catchup_jitter\": "},
 	{"follow_redirects not bool", RW "    follow_redirects: yes\n", 3, 23,
 	 "\"follow_redirects\": expected true or false, got \"yes\""},
 

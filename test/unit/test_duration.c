@@ -145,6 +145,32 @@ static void test_format_round_trip(void **state)
 	assert_string_equal(cfg_format_duration_ms(14 * D, buf, sizeof(buf)), "2w");
 }
 
+/* parse_byte_size: as Prometheus reads a byte size (KB = KiB = 1024). */
+static void test_byte_sizes(void **state)
+{
+	static const struct {
+		const char *text;
+		int64_t bytes;
+	} ok[] = {
+		{"0", 0}, {"65536", 65536}, {"1B", 1}, {"64KiB", 64 << 10}, {"64KB", 64 << 10},
+		{"512MB", 512LL << 20}, {"1GiB", 1LL << 30}, {"1GB", 1LL << 30}, {"2TiB", 2LL << 40},
+	};
+	static const char *const refused[] = {
+		"", "GiB", "1.5GiB", "1 GiB", "-1", "1gib", "1Gi", "1GiB ", "+1", "1KiBB",
+		"9999999999999TiB", "99999999999999999999",
+	};
+	int64_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (parse_byte_size(ok[i].text, &n) != 0 || n != ok[i].bytes)
+			fail_msg("\"%s\" should read as %lld", ok[i].text, (long long)ok[i].bytes);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (parse_byte_size(refused[i], &n) != -1)
+			fail_msg("\"%s\" should be refused", bad[i]);
+	assert_int_equal(parse_byte_size(NULL, &n), -1);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -152,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_null),
 		cmocka_unit_test(test_format_round_trip),
+		cmocka_unit_test(test_byte_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
