@@ -26,6 +26,15 @@ static inline int64_t wall_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+/* For short intervals: request durations, a rate limit's bookings. */
+static inline uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static inline double mono_seconds(void)
 {
 	struct timespec ts;

@@ -449,14 +449,6 @@ static void try_batch(struct shard *sh)
 	batch_unsent(sh);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* One batch, for the resharding rates: Prometheus' samples out (whatever
  * the outcome) and the wall time from its start to its end, backoff
  * included. */

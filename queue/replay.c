@@ -56,20 +56,12 @@ bool replay_too_old(struct shard *sh)
 	return true;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* A virtual clock: each send books its bytes' share of time after the
  * last booking (no earlier than a burst's worth before now), and waits
  * until its booking starts. Fair between shards, and one lock per send. */
 int64_t rate_reserve(struct queue *q, size_t bytes)
 {
-	int64_t now = mono_us(), start, cost;
+	int64_t now = (int64_t)(mono_ns() / 1000), start, cost;
 
 	cost = (int64_t)((double)bytes * 1e6 / (double)q->cfg->queue.rate_limit);
 	pthread_mutex_lock(&q->rl_mu);
