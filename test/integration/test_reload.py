@@ -177,6 +177,13 @@ def stopped_line(err, name, nth=0):
                                              lines[nth])}
 
 
+def disk_samples(base, name):
+    """The samples the disk tier of endpoint name holds, per /metrics."""
+    m = re.search(r'^bpfpush_remote_storage_disk_samples\{[^}]*remote_name="%s"[^}]*\} (\S+)$'
+                  % re.escape(name), get(base)[1], re.M)
+    return float(m.group(1)) if m else None
+
+
 def endpoints_config(tf, data_dir, endpoints, interval="300ms"):
     queue = {"max_shards": 2, "batch_send_deadline": "100ms", "min_backoff": "50ms",
              "max_backoff": "200ms", "catchup_jitter": "0s"}
@@ -217,6 +224,7 @@ def test_a_reload_adds_an_endpoint_and_removes_one_with_a_backlog_without_losing
         r.write(endpoints_config(tf, data, [a_ep, b_ep, c_ep]))
         assert post(r.base) == (200, "config reloaded\n")
         wait(lambda: len(accepted(pb)) >= first["samples_in"] + 40, 30, "b's backlog and more")
+        wait(lambda: disk_samples(r.base, "b") == 0, 30, "b's disk tier drained")
         r.write(endpoints_config(tf, data, [a_ep, c_ep]))
         assert post(r.base) == (200, "config reloaded\n")
         second = stopped_line(r.err(), "b", 1)
@@ -250,6 +258,8 @@ def test_a_changed_endpoint_in_backoff_restarts_on_its_disk_and_loses_nothing(ag
         time.sleep(0.5)
         down["on"] = False
         wait(lambda: len(accepted(p)) >= first["samples_in"] + 40, 30, "the backlog sent")
+        # caught up: what the new queue spilled while it replayed is sent too
+        wait(lambda: disk_samples(r.base, "p") == 0, 30, "the disk tier drained")
         r.write(endpoints_config(tf, data, []))
         assert post(r.base) == (200, "config reloaded\n")
         second = stopped_line(r.err(), "p", 1)
