@@ -64,7 +64,8 @@ bool config_remote_write_equal(const struct remote_write_config *a,
 	       auth_equal(a, b) && tls_equal(&a->tls, &b->tls) && queue_equal(&a->queue, &b->queue) &&
 	       a->connection.max_requests == b->connection.max_requests &&
 	       a->connection.max_age_ms == b->connection.max_age_ms &&
-	       a->follow_redirects == b->follow_redirects;
+	       a->follow_redirects == b->follow_redirects &&
+	       config_relabel_equal(&a->write_relabel_configs, &b->write_relabel_configs);
 }
 
 static bool opt_equal(const struct opt_desc *d, const char *a, const char *b)

@@ -301,6 +301,7 @@ void config_free(struct config *cfg)
 		return;
 	free(cfg->file);
 	cfg_kv_free(cfg->global.external_labels, cfg->global.n_external_labels);
+	cfg_relabel_free(&cfg->global.relabel_configs);
 	free(cfg->global.procfs);
 	free(cfg->global.sysfs);
 	free(cfg->global.rootfs);

@@ -129,6 +129,30 @@ struct connection_config {        /* recycling (docs/design.md); 0 = never */
 	int64_t max_age_ms;
 };
 
+/* One relabel_configs entry, Prometheus' keys and defaults; series/relabel.h
+ * compiles and applies them. */
+enum relabel_action {
+	RELABEL_REPLACE, RELABEL_KEEP, RELABEL_DROP, RELABEL_KEEPEQUAL, RELABEL_DROPEQUAL,
+	RELABEL_HASHMOD, RELABEL_LABELMAP, RELABEL_LABELDROP, RELABEL_LABELKEEP,
+	RELABEL_LOWERCASE, RELABEL_UPPERCASE,
+};
+
+struct relabel_config {
+	enum relabel_action action;   /* replace */
+	char **source_labels;
+	size_t n_source_labels;
+	char *separator;              /* ";" */
+	char *regex;                  /* "(.*)", as written: anchored when compiled */
+	int64_t modulus;              /* hashmod only, > 0 there */
+	char *target_label;           /* "" when unset */
+	char *replacement;            /* "$1" */
+};
+
+struct relabel_list {             /* applied in order */
+	struct relabel_config *rules;
+	size_t n;
+};
+
 struct remote_write_config {
 	char *url;                    /* http:// or https://, with a host */
 	char *name;                   /* default: "" -> caller derives one */
@@ -143,6 +167,7 @@ struct remote_write_config {
 	struct queue_config queue;
 	struct connection_config connection;
 	bool follow_redirects;        /* true, as Prometheus */
+	struct relabel_list write_relabel_configs; /* after external labels */
 };
 
 struct global_config {
@@ -153,6 +178,7 @@ struct global_config {
 	char *data_dir;               /* /var/lib/bpfpush; "": memory only, no lock;
 				       * else locked, one agent per dir, and the
 				       * endpoints' disk tiers are under it */
+	struct relabel_list relabel_configs; /* before external labels */
 };
 
 struct http_config {
@@ -198,6 +224,9 @@ const struct section_config *config_bpf(const struct config *cfg, const char *na
 bool config_kv_equal(const struct kv *a, size_t n_a, const struct kv *b, size_t n_b);
 bool config_remote_write_equal(const struct remote_write_config *a,
 			       const struct remote_write_config *b);
+bool config_relabel_equal(const struct relabel_list *a, const struct relabel_list *b);
+/* "replace", "keep", ... */
+const char *relabel_action_name(enum relabel_action a);
 bool config_section_equal(const struct section_config *a, const struct section_config *b);
 
 /* url with its userinfo ("user:password@") replaced by "<secret>", cut to

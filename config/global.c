@@ -62,6 +62,8 @@ static const struct field global_fields[] = {
 	{"sysfs", F_STRING, offsetof(struct global_config, sysfs), 1, NULL},
 	{"rootfs", F_STRING, offsetof(struct global_config, rootfs), 1, NULL},
 	{"data_dir", F_STRING, offsetof(struct global_config, data_dir), 0, NULL},
+	{"relabel_configs", F_CUSTOM, offsetof(struct global_config, relabel_configs), 0,
+	 cfg_parse_relabel_configs},
 };
 
 int cfg_parse_global(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,

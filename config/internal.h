@@ -14,6 +14,8 @@
  *   remote_write.c  the remote_write: section, one entry per endpoint
  *   alias.c     bounds on YAML aliases, checked before the file is loaded
  *   dupkeys.c   duplicate keys in the mappings of user-chosen keys
+ *   relabel.c   relabel_configs and write_relabel_configs; re2check.c keeps
+ *               their patterns to what RE2 (Prometheus) accepts
  *
  * Typed scalars are read the same whether plain or quoted ("15s", 15s,
  * "100", 100, "true"): every key has exactly one type, so a quote never
@@ -202,6 +204,20 @@ int cfg_parse_remote_writes(struct cfg_ctx *ctx, const yaml_node_t *key,
 			    const yaml_node_t *value, void *dst);
 /* What one remote_write entry owns; the entry itself is the caller's. */
 void cfg_remote_write_free(struct remote_write_config *rw);
+
+/* ---- relabeling (relabel.c, re2check.c) ------------------------------ */
+
+/* F_CUSTOM parser of relabel_configs and write_relabel_configs; dst is the
+ * struct relabel_list. */
+int cfg_parse_relabel_configs(struct cfg_ctx *ctx, const yaml_node_t *key,
+			      const yaml_node_t *value, void *dst);
+void cfg_relabel_free(struct relabel_list *list);
+/* A target_label with $ references (or a labelmap replacement): label-name
+ * characters and $1, ${1}, $name, ${name}, not starting with a digit. */
+bool cfg_relabel_template_ok(const char *s);
+/* 0, or -1 with why set when pattern uses syntax RE2 lacks (lookaround,
+ * backreferences, possessive or atomic groups, \C, ...). */
+int cfg_check_re2(const char *pattern, char *why, size_t why_size);
 
 /* ---- collector sections (sections.c) --------------------------------- */
 

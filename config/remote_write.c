@@ -332,7 +332,7 @@ static int parse_connection(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 
 enum {
 	RW_URL, RW_NAME, RW_TIMEOUT, RW_HEADERS, RW_BASIC_AUTH, RW_AUTHORIZATION, RW_TLS,
-	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_N
+	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_RELABEL, RW_N
 };
 
 static const struct field rw_fields[] = {
@@ -351,6 +351,9 @@ static const struct field rw_fields[] = {
 			   0, parse_connection},
 	[RW_FOLLOW_REDIRECTS] = {"follow_redirects", F_BOOL,
 				 offsetof(struct remote_write_config, follow_redirects), 0, NULL},
+	[RW_RELABEL] = {"write_relabel_configs", F_CUSTOM,
+			offsetof(struct remote_write_config, write_relabel_configs), 0,
+			cfg_parse_relabel_configs},
 };
 
 static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
@@ -463,4 +466,5 @@ void cfg_remote_write_free(struct remote_write_config *rw)
 	free(rw->tls.cert_file);
 	free(rw->tls.key_file);
 	free(rw->tls.server_name);
+	cfg_relabel_free(&rw->write_relabel_configs);
 }
