@@ -313,6 +313,8 @@ static int expand(struct relabel_rules *r, struct rule *ru, const char *tmpl, co
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ru->md);
 
 	buf_reset(&r->expanded);
+	if (buf_reserve(&r->expanded, 1) < 0) /* data never NULL, even when empty */
+		return -1;
 	for (const char *t = tmpl; *t;) {
 		const char *name, *dollar = strchr(t, '$');
 		size_t len, n;
