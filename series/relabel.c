@@ -66,8 +66,10 @@ static int compile_regex(struct rule *ru, const char *text, char *why, size_t wh
 #ifdef PCRE2_MATCH_INVALID_UTF
 	opts |= PCRE2_MATCH_INVALID_UTF; /* Go's regexp matches any bytes */
 #endif
-	/* Exactly Prometheus' anchoring; $ means end of text, as in Go. */
-	if (asprintf(&anchored, "^(?:%s)$", text ? text : "(.*)") < 0)
+	/* Exactly Prometheus' anchoring; $ means end of text, as in Go, and
+	 * only \n is a newline (to . and to (?m)), whatever PCRE2's build
+	 * default is. */
+	if (asprintf(&anchored, "(*LF)^(?:%s)$", text ? text : "(.*)") < 0)
 		return snprintf(why, why_size, "out of memory"), -1;
 	ru->re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, opts, &err, &at, NULL);
 	free(anchored);
