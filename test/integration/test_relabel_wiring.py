@@ -3,7 +3,11 @@
 relabel_configs once for every endpoint (before external labels, "__"
 labels removed), and per endpoint write_relabel_configs (after external
 labels), two endpoints receiving the same round differently."""
+import time
+
 from conftest import config_text
+from test_reload import Reloadable, metric, post
+from test_queue_faults import wait
 
 BODY = ('# TYPE app_requests_total counter\n'
         'app_requests_total{path="/a",code="200"} 5\n'
@@ -34,11 +38,13 @@ ENDPOINTS = """remote_write:
 """
 
 
-def relabel_config(tmp_path, url, global_rules=GLOBAL_RULES, endpoints=ENDPOINTS):
+def relabel_config(tmp_path, url, global_rules=GLOBAL_RULES, endpoints=ENDPOINTS,
+                   interval="15s"):
     tdir = tmp_path / "textfile"
     tdir.mkdir(exist_ok=True)
     (tdir / "app.prom").write_text(BODY)
-    text = config_text([], collectors=f"textfile: {{directory: {tdir}}}")
+    text = config_text([], collectors=f"textfile: {{directory: {tdir}}}", interval=interval,
+                       extra='http: {listen_address: ""}\n')
     text = text.replace("global:\n", "global:\n" + global_rules, 1)
     return text + endpoints.format(url=url)
 
@@ -75,3 +81,36 @@ def test_two_endpoints_receive_the_round_through_their_own_rules(vm, agent, tmp_
     # The global counter of the round: app_debug_info, dropped by a rule.
     dropped = vm.export('bpfpush_relabel_dropped_series_total{ep="a",reason="rule"}')
     assert [d["values"] for d in dropped if "remote_name" not in d["metric"]] == [[1]]
+
+
+def count(vm, match):
+    return sum(len(f["values"]) for f in vm.export(match, min_samples=0, timeout=0))
+
+
+def test_a_reloaded_endpoint_rules_apply_and_global_rules_wait_for_a_restart(
+        vm, agent, tmp_path):
+    """An endpoint whose write_relabel_configs change restarts with a view
+    of its new rules; changed global.relabel_configs keep the running ones
+    (restart_required, the key in the log)."""
+    cfg = relabel_config(tmp_path, vm.write_url, interval="300ms")
+    r = Reloadable(agent, cfg).start()
+    wait(lambda: count(vm, '{ep="a",path="/a"}') > 0, 15, "endpoint a's first samples")
+    assert count(vm, '{ep="a",path="/b"}') == 0
+
+    new = cfg.replace("regex: /b, action: drop", "regex: /a, action: drop")
+    new = new.replace("regex: app_debug_.*, action: drop", "regex: nothing, action: drop")
+    assert new.count("nothing") == 1 and "regex: /a," in new
+    r.write(new)
+    status, body = post(r.base)
+    assert status == 200, body
+    wait(lambda: count(vm, '{ep="a",path="/b"}') > 0, 15, "endpoint a's new rules")
+    assert metric(r.base, "bpfpush_config_reload_restart_required") == 1
+    assert "key=global.relabel_configs" in r.err()
+    time.sleep(1)  # rounds under the reloaded config: the global rules are the running ones
+    assert count(vm, '{__name__="app_debug_info"}') == 0
+    # The new view alone: no /a sample after the first /b one.
+    a_ts = [t for f in vm.export('{ep="a",path="/a"}') for t in f["timestamps"]]
+    b_ts = [t for f in vm.export('{ep="a",path="/b"}') for t in f["timestamps"]]
+    assert max(a_ts) < min(b_ts), (a_ts, b_ts)
+    rc, _, err = r.a.stop()
+    assert rc == 0 and "Sanitizer" not in err, err
