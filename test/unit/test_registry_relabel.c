@@ -121,6 +121,9 @@ static void external_labels_come_after_the_global_rules(void **state)
 	assert_string_equal(wire_text(s[0].series), "__name__=new_a,cluster=prod,instance=host-a,"
 						  "job=renamed-job,k=a,seen=x");
 	assert_string_equal(series_of(s[0].series)->name, "new_a");
+	/* Renamed: a family of its new name, untyped (the TYPE was the old name's). */
+	assert_string_equal(series_of(s[0].series)->family->name, "new_a");
+	assert_int_equal(series_of(s[0].series)->family->type, METRIC_UNTYPED);
 	registry_destroy(r);
 }
 
@@ -141,6 +144,7 @@ static void double_underscore_labels_are_removed(void **state)
 	s = round_of(r, v, &n);
 	assert_string_equal(wire_text(s[0].series), "__name__=test_gauge,cluster=prod,copy=a,"
 						  "instance=host-a,job=bpfpush,k=a");
+	assert_int_equal(series_of(s[0].series)->family->type, METRIC_GAUGE);
 	registry_destroy(r);
 }
 
