@@ -35,7 +35,9 @@
  *
  * Views (registry_view_add) are write_relabel_configs: each series holds,
  * computed on its first sample through the view, its labels as that view
- * sends them (same checks), freed with the series. */
+ * sends them (same checks, duplicates among the view's live series
+ * included), freed with the series. A series dropped as a duplicate stays
+ * dropped while it is known, also once the other is gone. */
 #ifndef BPFPUSH_REGISTRY_H
 #define BPFPUSH_REGISTRY_H
 
