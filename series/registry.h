@@ -118,7 +118,8 @@ void registry_begin_round(struct registry *r, int64_t ts_ms);
 
 /* One sample. name is the series' metric name (NULL: family->name; a
  * histogram's _bucket/_sum/_count pass their own). ts_ms 0 means the round's
- * timestamp. labels need not be sorted. Returns 0; 1 when this series was
+ * timestamp. labels need not be sorted. Returns 0 (also for a series the
+ * global rules drop: it is known, not sent); 1 when this series was
  * already emitted this round (the first sample wins, this one is dropped);
  * 2 when it is new and its source is at its max_series (dropped, counted);
  * or -1 when a name is invalid or a label name repeats (nothing recorded). */
