@@ -40,6 +40,20 @@ static bool auth_equal(const struct remote_write_config *a, const struct remote_
 	       str_equal(aa->credentials_file, ab->credentials_file);
 }
 
+static bool proxy_sigv4_equal(const struct remote_write_config *a,
+			      const struct remote_write_config *b)
+{
+	const struct sigv4_config *sa = &a->sigv4, *sb = &b->sigv4;
+
+	return str_equal(a->proxy.url, b->proxy.url) &&
+	       str_equal(a->proxy.no_proxy, b->proxy.no_proxy) &&
+	       a->proxy.from_environment == b->proxy.from_environment &&
+	       a->has_sigv4 == b->has_sigv4 && str_equal(sa->region, sb->region) &&
+	       str_equal(sa->access_key, sb->access_key) &&
+	       str_equal(sa->secret_key, sb->secret_key) && str_equal(sa->profile, sb->profile) &&
+	       str_equal(sa->role_arn, sb->role_arn);
+}
+
 /* queue_config and connection_config hold integers and bools only: the
  * fields are compared one by one (no padding bytes read). */
 static bool queue_equal(const struct queue_config *a, const struct queue_config *b)
@@ -64,7 +78,7 @@ bool config_remote_write_equal(const struct remote_write_config *a,
 	       auth_equal(a, b) && tls_equal(&a->tls, &b->tls) && queue_equal(&a->queue, &b->queue) &&
 	       a->connection.max_requests == b->connection.max_requests &&
 	       a->connection.max_age_ms == b->connection.max_age_ms &&
-	       a->follow_redirects == b->follow_redirects;
+	       a->follow_redirects == b->follow_redirects && proxy_sigv4_equal(a, b);
 }
 
 static bool opt_equal(const struct opt_desc *d, const char *a, const char *b)

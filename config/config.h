@@ -105,6 +105,24 @@ struct authorization {
 	char *credentials, *credentials_file; /* at most one of them */
 };
 
+/* proxy_url, no_proxy, proxy_from_environment: Prometheus' keys, at the
+ * top of a remote_write entry. */
+struct proxy_config {
+	char *url;                    /* http(s)://[user:pass@]host[:port]; NULL: none */
+	char *no_proxy;               /* hosts that bypass url (needs url) */
+	bool from_environment;        /* false: http_proxy & co are ignored */
+};
+
+/* sigv4: signs each request for AWS (service "aps"). Credentials: these
+ * keys, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
+ * else the shared credentials file. */
+struct sigv4_config {
+	char *region;                 /* else AWS_REGION / AWS_DEFAULT_REGION */
+	char *access_key, *secret_key; /* both or neither */
+	char *profile;                /* else AWS_PROFILE, else "default" */
+	char *role_arn;               /* refused for now: needs STS AssumeRole */
+};
+
 struct queue_config {             /* Prometheus' defaults */
 	int64_t capacity;             /* 10000 */
 	int64_t max_shards;           /* 50 */
@@ -143,6 +161,9 @@ struct remote_write_config {
 	struct queue_config queue;
 	struct connection_config connection;
 	bool follow_redirects;        /* true, as Prometheus */
+	struct proxy_config proxy;
+	bool has_sigv4;               /* excludes basic_auth and authorization */
+	struct sigv4_config sigv4;
 };
 
 struct global_config {

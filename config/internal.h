@@ -203,6 +203,26 @@ int cfg_parse_remote_writes(struct cfg_ctx *ctx, const yaml_node_t *key,
 /* What one remote_write entry owns; the entry itself is the caller's. */
 void cfg_remote_write_free(struct remote_write_config *rw);
 
+/* ---- proxy and sigv4 of a remote_write entry (http_auth.c) ----------- */
+
+/* F_CUSTOM parsers: proxy_url into a char *, sigv4 into the whole entry. */
+int cfg_parse_proxy_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			void *dst);
+int cfg_parse_sigv4(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		    void *dst);
+
+/* The keys of an entry the checks below point at (NULL when absent). */
+struct rw_auth_keys {
+	const yaml_node_t *basic_auth, *authorization, *sigv4;
+	const yaml_node_t *proxy_url, *no_proxy, *proxy_from_env;
+};
+
+/* The checks that span keys: one auth method at most, and the proxy keys
+ * as Prometheus combines them. label: "remote_write[N]". */
+int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
+		      const char *label, const struct rw_auth_keys *k);
+void cfg_http_auth_free(struct remote_write_config *rw);
+
 /* ---- collector sections (sections.c) --------------------------------- */
 
 /* One section_config per schema, defaults applied. */

@@ -332,7 +332,8 @@ static int parse_connection(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 
 enum {
 	RW_URL, RW_NAME, RW_TIMEOUT, RW_HEADERS, RW_BASIC_AUTH, RW_AUTHORIZATION, RW_TLS,
-	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_N
+	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_PROXY_URL, RW_NO_PROXY, RW_PROXY_ENV,
+	RW_N
 };
 
 static const struct field rw_fields[] = {
@@ -351,6 +352,12 @@ static const struct field rw_fields[] = {
 			   0, parse_connection},
 	[RW_FOLLOW_REDIRECTS] = {"follow_redirects", F_BOOL,
 				 offsetof(struct remote_write_config, follow_redirects), 0, NULL},
+	[RW_PROXY_URL] = {"proxy_url", F_CUSTOM, offsetof(struct remote_write_config, proxy.url),
+			  0, cfg_parse_proxy_url},
+	[RW_NO_PROXY] = {"no_proxy", F_OPTSTRING,
+			 offsetof(struct remote_write_config, proxy.no_proxy), 0, NULL},
+	[RW_PROXY_ENV] = {"proxy_from_environment", F_BOOL,
+			  offsetof(struct remote_write_config, proxy.from_environment), 0, NULL},
 };
 
 static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
@@ -417,6 +424,10 @@ static int parse_rw_entry(struct cfg_ctx *ctx, const yaml_node_t *item,
 		return cfg_fail(ctx, cfg_later(pos[RW_BASIC_AUTH].key, pos[RW_AUTHORIZATION].key),
 				"%s: \"basic_auth\" and \"authorization\" cannot both be set",
 				label);
+	if (cfg_check_rw_auth(ctx, rw, label, &(struct rw_auth_keys){
+		    pos[RW_BASIC_AUTH].key, pos[RW_AUTHORIZATION].key, NULL,
+		    pos[RW_PROXY_URL].key, pos[RW_NO_PROXY].key, pos[RW_PROXY_ENV].key}) < 0)
+		return -1;
 	return check_rw_name(ctx, rws, i, pos[RW_NAME].value);
 }
 
@@ -463,4 +474,5 @@ void cfg_remote_write_free(struct remote_write_config *rw)
 	free(rw->tls.cert_file);
 	free(rw->tls.key_file);
 	free(rw->tls.server_name);
+	cfg_http_auth_free(rw);
 }

@@ -256,6 +256,21 @@ static void set_redirects(struct sender *s)
 	curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
 }
 
+/* proxy_url/no_proxy, or the environment when proxy_from_environment.
+ * libcurl reads http_proxy & co by itself unless CURLOPT_PROXY is set, so
+ * the default (no proxy key) sets it to "": the environment is ignored,
+ * as in Prometheus. */
+static void set_proxy(struct sender *s)
+{
+	const struct proxy_config *p = &s->cfg->proxy;
+
+	if (p->from_environment)
+		return;
+	curl_easy_setopt(s->curl, CURLOPT_PROXY, p->url ? p->url : "");
+	if (p->no_proxy)
+		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, p->no_proxy);
+}
+
 static void set_options(struct sender *s)
 {
 	CURL *c = s->curl;
@@ -265,8 +280,7 @@ static void set_options(struct sender *s)
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* sender threads */
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Like Prometheus, ignore http_proxy & co from the environment. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	set_proxy(s);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
