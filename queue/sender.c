@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "lib/log.h"
+#include "queue/aws_creds.h"
 #include "lib/clock.h"
 
 /* Go's http.Client stops after 10 redirects, and so does Prometheus. */
@@ -31,6 +32,7 @@ struct sender {
 	char *url;                     /* cfg->url, or with its host = server_name */
 	char *host_header;             /* "Host: ..." when the URL was rewritten */
 	char *auth_header;             /* the Authorization line in headers */
+	char *amz_token_header;        /* sigv4's X-Amz-Security-Token line, if any */
 	char *password;                /* the last good one from password_file */
 	bool secret_bad_logged;        /* "holds a control character" said */
 	struct send_outcome *out;      /* of the request in progress */
@@ -72,19 +74,25 @@ static int append_user_header(struct curl_slist **list, const struct kv *h)
  * credentials file changes the Authorization line. */
 static int build_headers(struct sender *s)
 {
+	/* No 100-continue round trip before each body. Not with sigv4: libcurl
+	 * (7.88) signs this header although it removes it from the request, so
+	 * no receiver could check the signature; a body over 1 MiB then waits
+	 * for a 100 Continue. */
+	static const char no_expect[] = "Expect:";
 	static const char *const fixed[] = {
 		"Content-Encoding: snappy",
 		"Content-Type: application/x-protobuf",
 		"X-Prometheus-Remote-Write-Version: 0.1.0",
 		"User-Agent: bpfpush/" BPFPUSH_VERSION,
-		"Expect:", /* no 100-continue round trip before each body */
+		no_expect,
 	};
 	const struct remote_write_config *cfg = s->cfg;
 	struct curl_slist *list = NULL;
 	size_t i;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (append_header(&list, fixed[i]) < 0)
+		if (!(cfg->has_sigv4 && fixed[i] == no_expect) &&
+		    append_header(&list, fixed[i]) < 0)
 			goto fail;
 	for (i = 0; i < cfg->n_headers; i++)
 		if (append_user_header(&list, &cfg->headers[i]) < 0)
@@ -92,6 +100,8 @@ static int build_headers(struct sender *s)
 	if (s->host_header && append_header(&list, s->host_header) < 0)
 		goto fail;
 	if (s->auth_header && append_header(&list, s->auth_header) < 0)
+		goto fail;
+	if (s->amz_token_header && append_header(&list, s->amz_token_header) < 0)
 		goto fail;
 	curl_slist_free_all(s->headers);
 	s->headers = list;
@@ -271,6 +281,18 @@ static void set_proxy(struct sender *s)
 		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, p->no_proxy);
 }
 
+/* libcurl signs each request itself (CURLOPT_AWS_SIGV4, service "aps",
+ * as Prometheus does); the key pair is set per request (load_sigv4). */
+static void set_sigv4(struct sender *s)
+{
+	char provider[128];
+
+	if (!s->cfg->has_sigv4)
+		return;
+	snprintf(provider, sizeof(provider), "aws:amz:%s:aps", s->cfg->sigv4.region);
+	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, provider);
+}
+
 static void set_options(struct sender *s)
 {
 	CURL *c = s->curl;
@@ -293,6 +315,7 @@ static void set_options(struct sender *s)
 				 s->cfg->basic_auth.username ? s->cfg->basic_auth.username : "");
 	}
 	set_tls(s);
+	set_sigv4(s);
 }
 
 static char *auth_line(const struct authorization *a, const char *credentials)
@@ -344,6 +367,7 @@ void sender_destroy(struct sender *s)
 	free(s->url);
 	free(s->host_header);
 	config_free_secret(s->auth_header);
+	config_free_secret(s->amz_token_header);
 	config_free_secret(s->password);
 	free(s);
 }
@@ -420,6 +444,48 @@ static int load_password(struct sender *s, struct send_outcome *out)
 	return 0;
 }
 
+static bool same_secret(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The AWS key pair (and session token) before each request: a rotated
+ * credentials file is picked up. libcurl copies CURLOPT_USERPWD. */
+static int load_sigv4(struct sender *s, struct send_outcome *out)
+{
+	struct aws_creds c;
+	char *userpwd = NULL, *token = NULL;
+	int rc = -1;
+
+	if (aws_creds_resolve(&s->cfg->sigv4, &c, out->error, sizeof(out->error)) < 0)
+		return -1;
+	if (asprintf(&userpwd, "%s:%s", c.access_key, c.secret_key) < 0)
+		userpwd = NULL;
+	if (c.session_token &&
+	    asprintf(&token, "X-Amz-Security-Token: %s", c.session_token) < 0)
+		token = NULL;
+	if (!userpwd || (c.session_token && !token)) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(s->curl, CURLOPT_USERPWD, userpwd);
+	rc = 0;
+	if (same_secret(token, s->amz_token_header))
+		goto out;
+	config_free_secret(s->amz_token_header);
+	s->amz_token_header = token;
+	token = NULL;
+	if (build_headers(s) < 0) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		rc = -1;
+	}
+out:
+	config_free_secret(token);
+	config_free_secret(userpwd);
+	aws_creds_free(&c);
+	return rc;
+}
+
 /* Secrets from files are read per request so rotated ones are picked up. */
 static int load_credentials(struct sender *s, struct send_outcome *out)
 {
@@ -427,6 +493,8 @@ static int load_credentials(struct sender *s, struct send_outcome *out)
 	char *secret, *line;
 
 	if (cfg->has_basic_auth && load_password(s, out) < 0)
+		return -1;
+	if (cfg->has_sigv4 && load_sigv4(s, out) < 0)
 		return -1;
 	if (!cfg->has_authorization || !cfg->authorization.credentials_file)
 		return 0;

@@ -7,8 +7,10 @@
  * User-Agent: bpfpush/<version>), the user's headers (which can never
  * override those four), basic auth or an Authorization header (secrets read
  * from their files before each request, so rotated tokens are picked up; a
- * file that goes bad leaves the last good value in use) and TLS
- * settings. Redirects are followed when follow_redirects says so (POST
+ * file that goes bad leaves the last good value in use) or AWS SigV4
+ * signing (libcurl's, service "aps"; credentials resolved before each
+ * request, see aws_creds.h), a proxy (proxy_url/no_proxy, or the
+ * environment only when proxy_from_environment) and TLS settings. Redirects are followed when follow_redirects says so (POST
  * and body kept, at most 10 hops, credentials only to the URL's own
  * origin). Response bodies are always read to the end so the connection
  * stays reusable; the first 1 KiB is kept for the log. */
