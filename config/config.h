@@ -123,6 +123,17 @@ struct sigv4_config {
 	char *role_arn;               /* refused for now: needs STS AssumeRole */
 };
 
+/* oauth2: client credentials (parsed and checked; refused until the
+ * token is fetched). */
+struct oauth2_config {
+	char *client_id, *token_url;  /* both required */
+	char *client_secret, *client_secret_file; /* at most one of them */
+	char **scopes;
+	size_t n_scopes;
+	struct kv *endpoint_params;   /* extra form fields of the token request */
+	size_t n_endpoint_params;
+};
+
 struct queue_config {             /* Prometheus' defaults */
 	int64_t capacity;             /* 10000 */
 	int64_t max_shards;           /* 50 */
@@ -164,6 +175,8 @@ struct remote_write_config {
 	struct proxy_config proxy;
 	bool has_sigv4;               /* excludes basic_auth and authorization */
 	struct sigv4_config sigv4;
+	bool has_oauth2;
+	struct oauth2_config oauth2;
 };
 
 struct global_config {

@@ -143,17 +143,41 @@ int cfg_parse_sigv4(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node
 
 /* ---- the whole entry ------------------------------------------------- */
 
-/* Prometheus: "at most one of basic_auth, authorization, oauth2, sigv4". */
+/* oauth2 with any other method; pairs with sigv4 are checked below. */
+static int check_oauth2_alone(struct cfg_ctx *ctx, const struct remote_write_config *rw,
+			      const char *label, const struct rw_auth_keys *k)
+{
+	const char *other = rw->has_basic_auth ? "basic_auth"
+			    : rw->has_authorization ? "authorization"
+			    : rw->has_sigv4 ? "sigv4" : NULL;
+	const yaml_node_t *at = rw->has_basic_auth ? k->basic_auth
+				: rw->has_authorization ? k->authorization : k->sigv4;
+
+	if (!rw->has_oauth2 || !other)
+		return 0;
+	return cfg_fail(ctx, cfg_later(k->oauth2, at), "%s: \"oauth2\" and \"%s\" cannot both "
+			"be set", label, other);
+}
+
+/* Prometheus: "at most one of basic_auth, authorization, oauth2, sigv4".
+ * A valid oauth2 block is refused last: the token is not fetched yet. */
 int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
 		      const char *label, const struct rw_auth_keys *k)
 {
+	if (check_oauth2_alone(ctx, rw, label, k) < 0)
+		return -1;
 	if (rw->has_sigv4 && rw->has_basic_auth)
 		return cfg_fail(ctx, cfg_later(k->sigv4, k->basic_auth), "%s: \"sigv4\" and "
 				"\"basic_auth\" cannot both be set", label);
 	if (rw->has_sigv4 && rw->has_authorization)
 		return cfg_fail(ctx, cfg_later(k->sigv4, k->authorization), "%s: \"sigv4\" and "
 				"\"authorization\" cannot both be set", label);
-	return check_proxy(ctx, &rw->proxy, label, k);
+	if (check_proxy(ctx, &rw->proxy, label, k) < 0)
+		return -1;
+	if (rw->has_oauth2)
+		return cfg_fail(ctx, k->oauth2, "%s: \"oauth2\" is not supported yet (the block "
+				"is valid, but the token would not be fetched)", label);
+	return 0;
 }
 
 void cfg_http_auth_free(struct remote_write_config *rw)
@@ -165,4 +189,5 @@ void cfg_http_auth_free(struct remote_write_config *rw)
 	config_free_secret(rw->sigv4.secret_key);
 	free(rw->sigv4.profile);
 	free(rw->sigv4.role_arn);
+	cfg_oauth2_free(&rw->oauth2);
 }

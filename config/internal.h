@@ -211,9 +211,14 @@ int cfg_parse_proxy_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_
 int cfg_parse_sigv4(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		    void *dst);
 
+/* oauth2 into the whole entry (oauth2.c). */
+int cfg_parse_oauth2(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		     void *dst);
+void cfg_oauth2_free(struct oauth2_config *o);
+
 /* The keys of an entry the checks below point at (NULL when absent). */
 struct rw_auth_keys {
-	const yaml_node_t *basic_auth, *authorization, *sigv4;
+	const yaml_node_t *basic_auth, *authorization, *sigv4, *oauth2;
 	const yaml_node_t *proxy_url, *no_proxy, *proxy_from_env;
 };
 

@@ -333,7 +333,7 @@ static int parse_connection(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 enum {
 	RW_URL, RW_NAME, RW_TIMEOUT, RW_HEADERS, RW_BASIC_AUTH, RW_AUTHORIZATION, RW_TLS,
 	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_PROXY_URL, RW_NO_PROXY, RW_PROXY_ENV,
-	RW_SIGV4, RW_N
+	RW_SIGV4, RW_OAUTH2, RW_N
 };
 
 static const struct field rw_fields[] = {
@@ -359,6 +359,7 @@ static const struct field rw_fields[] = {
 	[RW_PROXY_ENV] = {"proxy_from_environment", F_BOOL,
 			  offsetof(struct remote_write_config, proxy.from_environment), 0, NULL},
 	[RW_SIGV4] = {"sigv4", F_CUSTOM, 0, 0, cfg_parse_sigv4},
+	[RW_OAUTH2] = {"oauth2", F_CUSTOM, 0, 0, cfg_parse_oauth2},
 };
 
 static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
@@ -427,7 +428,8 @@ static int parse_rw_entry(struct cfg_ctx *ctx, const yaml_node_t *item,
 				label);
 	if (cfg_check_rw_auth(ctx, rw, label, &(struct rw_auth_keys){
 		    pos[RW_BASIC_AUTH].key, pos[RW_AUTHORIZATION].key, pos[RW_SIGV4].key,
-		    pos[RW_PROXY_URL].key, pos[RW_NO_PROXY].key, pos[RW_PROXY_ENV].key}) < 0)
+		    pos[RW_OAUTH2].key, pos[RW_PROXY_URL].key, pos[RW_NO_PROXY].key,
+		    pos[RW_PROXY_ENV].key}) < 0)
 		return -1;
 	return check_rw_name(ctx, rws, i, pos[RW_NAME].value);
 }
