@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "lib/log.h"
 #include "queue/aws_creds.h"
+#include "queue/response.h"
 #include "lib/clock.h"
 
 /* Go's http.Client stops after 10 redirects, and so does Prometheus. */
@@ -35,7 +35,6 @@ struct sender {
 	char *amz_token_header;        /* sigv4's X-Amz-Security-Token line, if any */
 	char *password;                /* the last good one from password_file */
 	bool secret_bad_logged;        /* "holds a control character" said */
-	struct send_outcome *out;      /* of the request in progress */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t connections;
 	int64_t conn_requests;         /* requests made on the current connection */
@@ -164,74 +163,6 @@ out:
 	return rc;
 }
 
-static int64_t parse_retry_after(const char *v)
-{
-	char *end;
-	long long secs;
-	time_t t;
-
-	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		secs = strtoll(v, &end, 10);
-		if (errno || *end != '\0')
-			return -1;
-		if (secs > 86400LL * 365)
-			secs = 86400LL * 365;
-		return (int64_t)secs * 1000;
-	}
-	t = curl_getdate(v, NULL);
-	if (t == (time_t)-1)
-		return -1;
-	t -= time(NULL);
-	return t > 0 ? (int64_t)t * 1000 : 0;
-}
-
-static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
-{
-	static const char name[] = "retry-after:";
-	struct sender *s = ud;
-	size_t len = size * nitems, vlen;
-	char value[128];
-	const char *v;
-
-	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
-		s->out->retry_after_ms = -1; /* a new response (after a 1xx) */
-		return len;
-	}
-	if (len < sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
-		return len;
-	v = data + sizeof(name) - 1;
-	vlen = len - (sizeof(name) - 1);
-	while (vlen && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-			v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-	if (vlen == 0 || vlen >= sizeof(value))
-		return len;
-	memcpy(value, v, vlen);
-	value[vlen] = '\0';
-	s->out->retry_after_ms = parse_retry_after(value);
-	return len;
-}
-
-/* Keeps the start of the body for the log and swallows the rest: a body
- * left unread would make curl close the connection. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct sender *s = ud;
-	struct send_outcome *o = s->out;
-	size_t len = size * nmemb, room = SENDER_BODY_KEEP - o->body_len;
-	size_t take = len < room ? len : room;
-
-	memcpy(o->body + o->body_len, data, take);
-	o->body_len += take;
-	o->body[o->body_len] = '\0';
-	return len;
-}
-
 static void set_tls(struct sender *s)
 {
 	const struct tls_config *t = &s->cfg->tls;
@@ -304,10 +235,8 @@ static void set_options(struct sender *s)
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	set_proxy(s);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, response_on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, response_on_header);
 	set_redirects(s);
 	if (s->cfg->has_basic_auth) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -641,7 +570,8 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	CURLcode rc;
 
 	outcome_reset(out);
-	s->out = out;
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, out);
 	s->errbuf[0] = '\0';
 	if (load_credentials(s, out) < 0)
 		return SEND_RETRY;
@@ -660,7 +590,6 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	count_connection(s, now);
 	if (last)
 		s->conn_requests = 0; /* curl closed it: the next one starts afresh */
-	s->out = NULL;
 	if (rc != CURLE_OK) {
 		snprintf(out->error, sizeof(out->error), "%s",
 			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
