@@ -54,6 +54,24 @@ static bool proxy_sigv4_equal(const struct remote_write_config *a,
 	       str_equal(sa->role_arn, sb->role_arn);
 }
 
+static bool oauth2_equal(const struct remote_write_config *a,
+			 const struct remote_write_config *b)
+{
+	const struct oauth2_config *oa = &a->oauth2, *ob = &b->oauth2;
+
+	if (a->has_oauth2 != b->has_oauth2 || oa->n_scopes != ob->n_scopes)
+		return false;
+	for (size_t i = 0; i < oa->n_scopes; i++)
+		if (!str_equal(oa->scopes[i], ob->scopes[i]))
+			return false;
+	return str_equal(oa->client_id, ob->client_id) &&
+	       str_equal(oa->client_secret, ob->client_secret) &&
+	       str_equal(oa->client_secret_file, ob->client_secret_file) &&
+	       str_equal(oa->token_url, ob->token_url) &&
+	       config_kv_equal(oa->endpoint_params, oa->n_endpoint_params, ob->endpoint_params,
+			       ob->n_endpoint_params);
+}
+
 /* queue_config and connection_config hold integers and bools only: the
  * fields are compared one by one (no padding bytes read). */
 static bool queue_equal(const struct queue_config *a, const struct queue_config *b)
@@ -78,7 +96,8 @@ bool config_remote_write_equal(const struct remote_write_config *a,
 	       auth_equal(a, b) && tls_equal(&a->tls, &b->tls) && queue_equal(&a->queue, &b->queue) &&
 	       a->connection.max_requests == b->connection.max_requests &&
 	       a->connection.max_age_ms == b->connection.max_age_ms &&
-	       a->follow_redirects == b->follow_redirects && proxy_sigv4_equal(a, b);
+	       a->follow_redirects == b->follow_redirects && proxy_sigv4_equal(a, b) &&
+	       oauth2_equal(a, b);
 }
 
 static bool opt_equal(const struct opt_desc *d, const char *a, const char *b)

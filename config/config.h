@@ -123,8 +123,7 @@ struct sigv4_config {
 	char *role_arn;               /* refused for now: needs STS AssumeRole */
 };
 
-/* oauth2: client credentials (parsed and checked; refused until the
- * token is fetched). */
+/* oauth2: client credentials; the token is fetched by the queue. */
 struct oauth2_config {
 	char *client_id, *token_url;  /* both required */
 	char *client_secret, *client_secret_file; /* at most one of them */

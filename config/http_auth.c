@@ -159,8 +159,7 @@ static int check_oauth2_alone(struct cfg_ctx *ctx, const struct remote_write_con
 			"be set", label, other);
 }
 
-/* Prometheus: "at most one of basic_auth, authorization, oauth2, sigv4".
- * A valid oauth2 block is refused last: the token is not fetched yet. */
+/* Prometheus: "at most one of basic_auth, authorization, oauth2, sigv4". */
 int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
 		      const char *label, const struct rw_auth_keys *k)
 {
@@ -172,12 +171,7 @@ int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
 	if (rw->has_sigv4 && rw->has_authorization)
 		return cfg_fail(ctx, cfg_later(k->sigv4, k->authorization), "%s: \"sigv4\" and "
 				"\"authorization\" cannot both be set", label);
-	if (check_proxy(ctx, &rw->proxy, label, k) < 0)
-		return -1;
-	if (rw->has_oauth2)
-		return cfg_fail(ctx, k->oauth2, "%s: \"oauth2\" is not supported yet (the block "
-				"is valid, but the token would not be fetched)", label);
-	return 0;
+	return check_proxy(ctx, &rw->proxy, label, k);
 }
 
 void cfg_http_auth_free(struct remote_write_config *rw)

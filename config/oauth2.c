@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The oauth2 block of a remote_write entry (OAuth2 client credentials),
- * with Prometheus' keys and checks. Parsed and validated only: the token
- * is not fetched yet, so a valid block is still refused (after every
- * other check, so the file can be fixed in one pass) rather than sending
- * requests without the credentials the user asked for. */
+ * with Prometheus' keys and checks; queue/oauth2.c fetches the token. */
 #include "config/internal.h"
 
 #include <stdio.h>

@@ -17,6 +17,7 @@
 
 #include "lib/log.h"
 #include "queue/aws_creds.h"
+#include "queue/oauth2.h"
 #include "queue/response.h"
 #include "lib/clock.h"
 
@@ -34,6 +35,8 @@ struct sender {
 	char *auth_header;             /* the Authorization line in headers */
 	char *amz_token_header;        /* sigv4's X-Amz-Security-Token line, if any */
 	char *password;                /* the last good one from password_file */
+	struct oauth2 *oauth2;         /* the endpoint's token, shared; or NULL */
+	uint64_t token_gen;            /* of the token in auth_header */
 	bool secret_bad_logged;        /* "holds a control character" said */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t connections;
@@ -257,7 +260,7 @@ static char *auth_line(const struct authorization *a, const char *credentials)
 	return line;
 }
 
-struct sender *sender_create(const struct remote_write_config *cfg)
+struct sender *sender_create(const struct remote_write_config *cfg, struct oauth2 *oauth2)
 {
 	struct sender *s = calloc(1, sizeof(*s));
 
@@ -269,6 +272,7 @@ struct sender *sender_create(const struct remote_write_config *cfg)
 		return NULL;
 	}
 	s->cfg = cfg;
+	s->oauth2 = oauth2;
 	/* One cached connection: a recycled one is closed, not kept idle. */
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
 	atomic_init(&s->abort_at_ms, INT64_MAX);
@@ -415,6 +419,23 @@ out:
 	return rc;
 }
 
+/* The endpoint's current token; a new one changes the headers. */
+static int load_oauth2(struct sender *s, struct send_outcome *out)
+{
+	char *line = NULL;
+	int rc = oauth2_authorization(s->oauth2, &s->token_gen, &line, &s->abort_at_ms,
+				      out->error, sizeof(out->error));
+
+	if (rc <= 0)
+		return rc;
+	config_free_secret(s->auth_header);
+	s->auth_header = line;
+	if (build_headers(s) == 0)
+		return 0;
+	snprintf(out->error, sizeof(out->error), "out of memory");
+	return -1;
+}
+
 /* Secrets from files are read per request so rotated ones are picked up. */
 static int load_credentials(struct sender *s, struct send_outcome *out)
 {
@@ -422,6 +443,8 @@ static int load_credentials(struct sender *s, struct send_outcome *out)
 	char *secret, *line;
 
 	if (cfg->has_basic_auth && load_password(s, out) < 0)
+		return -1;
+	if (s->oauth2 && load_oauth2(s, out) < 0)
 		return -1;
 	if (cfg->has_sigv4 && load_sigv4(s, out) < 0)
 		return -1;
@@ -561,8 +584,8 @@ static void outcome_reset(struct send_outcome *out)
 	out->duration_s = 0;
 }
 
-enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
-			     struct send_outcome *out)
+static enum send_result post_once(struct sender *s, const uint8_t *body, size_t len,
+				  struct send_outcome *out)
 {
 	int64_t now = mono_ms(), abort_at;
 	double t0 = mono_seconds();
@@ -598,4 +621,18 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	out->http_status = status;
 	return classify(s, status);
+}
+
+/* A 401 with an OAuth2 token: the token is fetched again and the batch
+ * sent once more with it (the token may have been revoked or expired
+ * early); a second 401 is a refusal like any other 4xx. */
+enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
+			     struct send_outcome *out)
+{
+	enum send_result r = post_once(s, body, len, out);
+
+	if (r != SEND_DROP || out->http_status != 401 || !s->oauth2)
+		return r;
+	oauth2_expire(s->oauth2, s->token_gen);
+	return post_once(s, body, len, out);
 }

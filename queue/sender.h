@@ -9,11 +9,14 @@
  * from their files before each request, so rotated tokens are picked up; a
  * file that goes bad leaves the last good value in use) or AWS SigV4
  * signing (libcurl's, service "aps"; credentials resolved before each
- * request, see aws_creds.h), a proxy (proxy_url/no_proxy, or the
- * environment only when proxy_from_environment) and TLS settings. Redirects are followed when follow_redirects says so (POST
- * and body kept, at most 10 hops, credentials only to the URL's own
- * origin). Response bodies are always read to the end so the connection
- * stays reusable; the first 1 KiB is kept for the log. */
+ * request, see aws_creds.h) or an OAuth2 token (see oauth2.h; a 401
+ * fetches a new one and sends the batch once more with it), a proxy
+ * (proxy_url/no_proxy, or the environment only when
+ * proxy_from_environment) and TLS settings. Redirects are followed when
+ * follow_redirects says so (POST and body kept, at most 10 hops,
+ * credentials only to the URL's own origin). Response bodies are always
+ * read to the end so the connection stays reusable; the first 1 KiB is
+ * kept for the log (response.h). */
 #ifndef BPFPUSH_SENDER_H
 #define BPFPUSH_SENDER_H
 
@@ -40,9 +43,11 @@ struct send_outcome {
 };
 
 struct sender;
+struct oauth2;
 
-/* NULL on failure (logged). cfg must outlive the sender. */
-struct sender *sender_create(const struct remote_write_config *cfg);
+/* NULL on failure (logged). cfg must outlive the sender, and oauth2 (the
+ * endpoint's token when cfg has an oauth2 block, else NULL) too. */
+struct sender *sender_create(const struct remote_write_config *cfg, struct oauth2 *oauth2);
 void sender_destroy(struct sender *s);
 
 enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,

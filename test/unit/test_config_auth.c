@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* config: a remote_write entry's proxy keys, its sigv4 block and its
- * oauth2 block (parsed and checked, refused until tokens are fetched):
- * values, defaults, and every error with its exact line:col. */
+ * oauth2 block: values, defaults, and every error with its exact
+ * line:col. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -67,6 +67,31 @@ static void test_sigv4_values_and_region_from_env(void **state)
 	unsetenv("AWS_DEFAULT_REGION");
 }
 
+#define OA RW "    oauth2:\n"
+
+static void test_oauth2_values(void **state)
+{
+	struct config cfg;
+	const struct oauth2_config *oc;
+
+	(void)state;
+	load_ok(OA "      client_id: c\n      client_secret: s\n"
+		"      token_url: https://auth/token\n      scopes: [a, b]\n"
+		"      endpoint_params: {audience: x, grant_type: y}\n", &cfg);
+	oc = &cfg.remote_write[0].oauth2;
+	assert_true(cfg.remote_write[0].has_oauth2);
+	assert_string_equal(oc->client_id, "c");
+	assert_string_equal(oc->client_secret, "s");
+	assert_null(oc->client_secret_file);
+	assert_string_equal(oc->token_url, "https://auth/token");
+	assert_int_equal(oc->n_scopes, 2);
+	assert_string_equal(oc->scopes[1], "b");
+	assert_int_equal(oc->n_endpoint_params, 2);
+	assert_string_equal(oc->endpoint_params[0].key, "audience");
+	assert_string_equal(oc->endpoint_params[1].value, "y");
+	config_free(&cfg);
+}
+
 static void test_secrets_stay_out_of_errors(void **state)
 {
 	static const char *const yamls[] = {
@@ -75,7 +100,9 @@ static void test_secrets_stay_out_of_errors(void **state)
 		RW "    sigv4: {region: x, access_key: a, secret_key: hunter2, role_arn: r}\n",
 		RW "    sigv4: {region: 'bad region', secret_key: hunter2}\n",
 		RW "    oauth2: {client_id: c, client_secret: hunter2, token_url: \"ftp://u:hunter2@h\"}\n",
-		RW "    oauth2: {client_id: c, client_secret: hunter2, token_url: http://h/t}\n",
+		RW "    oauth2: {client_id: c, client_secret: hunter2, token_url: http://h/t}\n"
+		   "    basic_auth: {username: u, password: hunter2}\n",
+		RW "    oauth2: {client_id: c, client_secret: \"hunter2\\x01\", token_url: http://h/t}\n",
 	};
 
 	(void)state;
@@ -90,7 +117,6 @@ static void test_secrets_stay_out_of_errors(void **state)
 	}
 }
 
-#define OA RW "    oauth2:\n"
 
 static const struct error_case error_cases[] = {
 	/* proxy */
@@ -127,9 +153,6 @@ static const struct error_case error_cases[] = {
 	{"sigv4 unknown key", RW "    sigv4: {regoin: r}\n", 3, 13, "regoin"},
 	{"sigv4 not a mapping", RW "    sigv4: us-east-1\n", 3, 12, "\"sigv4\": expected a mapping"},
 	/* oauth2 */
-	{"oauth2 valid but unsupported", OA "      client_id: c\n      client_secret: s\n"
-	 "      token_url: https://auth/token\n      scopes: [a, b]\n"
-	 "      endpoint_params: {audience: x}\n", 3, 5, "\"oauth2\" is not supported yet"},
 	{"oauth2 no client_id", OA "      token_url: https://auth/token\n", 4, 7,
 	 "oauth2: \"client_id\" must be set"},
 	{"oauth2 no token_url", OA "      client_id: c\n", 4, 7,
@@ -161,6 +184,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_proxy_defaults_and_values),
 		cmocka_unit_test(test_sigv4_values_and_region_from_env),
+		cmocka_unit_test(test_oauth2_values),
 		cmocka_unit_test(test_secrets_stay_out_of_errors),
 	};
 
