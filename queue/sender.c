@@ -518,6 +518,10 @@ static enum send_result classify(const struct sender *s, long status)
 		return SEND_RETRY;
 	if (status == 429)
 		return s->cfg->queue.retry_on_http_429 ? SEND_RETRY : SEND_DROP;
+	/* The proxy refused our credentials, not the receiver the batch:
+	 * retried, as a refused CONNECT (https) is, by Prometheus too. */
+	if (status == 407 && (s->cfg->proxy.url || s->cfg->proxy.from_environment))
+		return SEND_RETRY;
 	return SEND_DROP;
 }
 

@@ -27,7 +27,8 @@
 
 enum send_result {
 	SEND_OK,    /* 2xx */
-	SEND_RETRY, /* 5xx, 429 when retry_on_http_429, timeout, network error */
+	SEND_RETRY, /* 5xx, 429 when retry_on_http_429, 407 from a proxy, timeout,
+		     * network error */
 	SEND_DROP,  /* any other status: the batch will never be accepted */
 };
 

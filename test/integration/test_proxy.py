@@ -6,6 +6,8 @@ through it, and none on those that did not. The proxy password is in no
 line the agent writes."""
 import os
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -125,6 +127,72 @@ def test_a_wrong_proxy_password_is_refused_and_not_logged(agent, tmp_path, tinyp
         assert snapshot(rx) == []
     assert rc == 0, err
     assert bad not in err and PROXY_PASSWORD not in err
+
+
+class Refusing407Proxy:
+    """A proxy that reads each request to its end, then answers 407 on the
+    same keep-alive connection: the agent gets the status itself (tinyproxy
+    resets the connection first, which is a network error)."""
+
+    def __init__(self):
+        proxy = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                proxy.requests += 1
+                body = b"proxy authentication required"
+                self.send_response(407)
+                self.send_header("Proxy-Authenticate", 'Basic realm="test"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{PROXY_USER}:wr0ng@127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("via", ["http 407", "https CONNECT 407"])
+def test_a_407_from_the_proxy_is_retried_not_dropped(agent, tmp_path, tinyproxy,
+                                                     clean_proxy_env, via):
+    """The proxy refused the agent's proxy credentials, not the receiver the
+    batch: the batch is retried with backoff (Prometheus retries a refused
+    CONNECT too, as a network error), never dropped."""
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("px_data", 3, 1))
+    refusing = Refusing407Proxy() if via == "http 407" else None
+    with FaultProxy(None, lambda n: OK) as rx:
+        url = rx.url if refusing else rx.url.replace("http://", "https://")
+        proxy = refusing.url if refusing else \
+            f"http://{PROXY_USER}:wr0ng@127.0.0.1:{tinyproxy.port}"
+        text = config([{"url": url, "name": "rx", "queue": {
+            "max_shards": 1, "batch_send_deadline": "100ms", "min_backoff": "50ms",
+            "max_backoff": "200ms"}}], tf.dir) + f"    proxy_url: {proxy}\n"
+        a = agent(text).start("--log-level", "debug", "--flush-deadline", "1s", follow=True)
+        assert a.wait_for(3, 15, msg="remote_write attempt failed")
+        rc, _, err = a.stop()
+        assert snapshot(rx) == []
+    if refusing:
+        refusing.close()
+        assert refusing.requests >= 3
+        assert "status=407" in err
+    else:
+        assert "407" in err, err
+    assert rc == 0, err
+    assert "remote_write batch refused by the receiver, dropped" not in err, err
+    assert "wr0ng" not in err
 
 
 @pytest.mark.parametrize("extra,message", [
