@@ -69,7 +69,10 @@ static bool oauth2_equal(const struct remote_write_config *a,
 	       str_equal(oa->client_secret_file, ob->client_secret_file) &&
 	       str_equal(oa->token_url, ob->token_url) &&
 	       config_kv_equal(oa->endpoint_params, oa->n_endpoint_params, ob->endpoint_params,
-			       ob->n_endpoint_params);
+			       ob->n_endpoint_params) &&
+	       tls_equal(&oa->tls, &ob->tls) && str_equal(oa->proxy.url, ob->proxy.url) &&
+	       str_equal(oa->proxy.no_proxy, ob->proxy.no_proxy) &&
+	       oa->proxy.from_environment == ob->proxy.from_environment;
 }
 
 /* queue_config and connection_config hold integers and bools only: the

@@ -131,6 +131,8 @@ struct oauth2_config {
 	size_t n_scopes;
 	struct kv *endpoint_params;   /* extra form fields of the token request */
 	size_t n_endpoint_params;
+	struct tls_config tls;        /* of the token request (no server_name) */
+	struct proxy_config proxy;    /* of the token request; none by default */
 };
 
 struct queue_config {             /* Prometheus' defaults */

@@ -34,8 +34,8 @@ int cfg_parse_proxy_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_
 }
 
 /* Prometheus' ProxyConfig.Validate, key by key. */
-static int check_proxy(struct cfg_ctx *ctx, const struct proxy_config *p, const char *label,
-		       const struct rw_auth_keys *k)
+int cfg_check_proxy(struct cfg_ctx *ctx, const struct proxy_config *p, const char *label,
+		    const struct rw_auth_keys *k)
 {
 	if (p->from_environment && p->url)
 		return cfg_fail(ctx, cfg_later(k->proxy_url, k->proxy_from_env), "%s: \"proxy_url\" "
@@ -171,7 +171,7 @@ int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
 	if (rw->has_sigv4 && rw->has_authorization)
 		return cfg_fail(ctx, cfg_later(k->sigv4, k->authorization), "%s: \"sigv4\" and "
 				"\"authorization\" cannot both be set", label);
-	return check_proxy(ctx, &rw->proxy, label, k);
+	return cfg_check_proxy(ctx, &rw->proxy, label, k);
 }
 
 void cfg_http_auth_free(struct remote_write_config *rw)

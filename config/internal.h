@@ -227,6 +227,12 @@ struct rw_auth_keys {
 int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
 		      const char *label, const struct rw_auth_keys *k);
 void cfg_http_auth_free(struct remote_write_config *rw);
+/* Prometheus' ProxyConfig.Validate over p (k: where its keys are). */
+int cfg_check_proxy(struct cfg_ctx *ctx, const struct proxy_config *p, const char *label,
+		    const struct rw_auth_keys *k);
+/* A tls_config mapping into the struct tls_config at dst. */
+int cfg_parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		  void *dst);
 
 /* ---- collector sections (sections.c) --------------------------------- */
 

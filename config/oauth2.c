@@ -91,7 +91,10 @@ static int parse_token_url(struct cfg_ctx *ctx, const yaml_node_t *key, const ya
 	return *text ? cfg_set_string(ctx, dst, text) : 0;
 }
 
-enum { OA_ID, OA_SECRET, OA_SECRET_FILE, OA_TOKEN_URL, OA_SCOPES, OA_PARAMS, OA_N };
+enum {
+	OA_ID, OA_SECRET, OA_SECRET_FILE, OA_TOKEN_URL, OA_SCOPES, OA_PARAMS, OA_TLS,
+	OA_PROXY_URL, OA_NO_PROXY, OA_PROXY_ENV, OA_N
+};
 
 static const struct field oauth2_fields[] = {
 	[OA_ID] = {"client_id", F_OPTSTRING, offsetof(struct oauth2_config, client_id), 0, NULL},
@@ -103,6 +106,15 @@ static const struct field oauth2_fields[] = {
 			  parse_token_url},
 	[OA_SCOPES] = {"scopes", F_CUSTOM, 0, 0, parse_scopes},
 	[OA_PARAMS] = {"endpoint_params", F_CUSTOM, 0, 0, parse_params},
+	/* The token request's own connection settings, as Prometheus has them
+	 * in the oauth2 block (the endpoint's are not used for it). */
+	[OA_TLS] = {"tls_config", F_CUSTOM, offsetof(struct oauth2_config, tls), 0, cfg_parse_tls},
+	[OA_PROXY_URL] = {"proxy_url", F_CUSTOM, offsetof(struct oauth2_config, proxy.url), 0,
+			  cfg_parse_proxy_url},
+	[OA_NO_PROXY] = {"no_proxy", F_OPTSTRING, offsetof(struct oauth2_config, proxy.no_proxy),
+			 0, NULL},
+	[OA_PROXY_ENV] = {"proxy_from_environment", F_BOOL,
+			  offsetof(struct oauth2_config, proxy.from_environment), 0, NULL},
 };
 
 /* Prometheus' checks, and the parameters the token request sets itself. */
@@ -128,7 +140,14 @@ static int check_oauth2(struct cfg_ctx *ctx, const struct oauth2_config *o,
 		if (!strcmp(o->endpoint_params[i].key, "scope") && o->n_scopes)
 			return cfg_fail(ctx, pos[OA_PARAMS].value, "oauth2: \"endpoint_params\": "
 					"\"scope\" cannot be set together with \"scopes\"");
-	return 0;
+	/* libcurl has no SNI override; the endpoint's own server_name is done
+	 * with a rewritten URL, which the token request does not have. */
+	if (o->tls.server_name)
+		return cfg_fail(ctx, pos[OA_TLS].value, "oauth2: \"tls_config\": \"server_name\" "
+				"is not supported for the token request");
+	return cfg_check_proxy(ctx, &o->proxy, "oauth2", &(struct rw_auth_keys){
+		.proxy_url = pos[OA_PROXY_URL].key, .no_proxy = pos[OA_NO_PROXY].key,
+		.proxy_from_env = pos[OA_PROXY_ENV].key});
 }
 
 int cfg_parse_oauth2(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
@@ -160,4 +179,10 @@ void cfg_oauth2_free(struct oauth2_config *o)
 		free(o->scopes[i]);
 	free(o->scopes);
 	cfg_kv_free(o->endpoint_params, o->n_endpoint_params);
+	free(o->tls.ca_file);
+	free(o->tls.cert_file);
+	free(o->tls.key_file);
+	free(o->tls.server_name);
+	config_free_secret(o->proxy.url);
+	free(o->proxy.no_proxy);
 }

@@ -212,8 +212,8 @@ static const struct field tls_fields[] = {
 			  offsetof(struct tls_config, insecure_skip_verify), 0, NULL},
 };
 
-static int parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
-		     void *dst)
+int cfg_parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		  void *dst)
 {
 	static const struct mapping_spec spec = {"\"tls_config\"", "key", "in tls_config",
 						 tls_fields, TLS_N};
@@ -345,7 +345,7 @@ static const struct field rw_fields[] = {
 	[RW_BASIC_AUTH] = {"basic_auth", F_CUSTOM, 0, 0, parse_basic_auth},
 	[RW_AUTHORIZATION] = {"authorization", F_CUSTOM, 0, 0, parse_authorization},
 	[RW_TLS] = {"tls_config", F_CUSTOM, offsetof(struct remote_write_config, tls), 0,
-		    parse_tls},
+		    cfg_parse_tls},
 	[RW_QUEUE] = {"queue_config", F_CUSTOM, offsetof(struct remote_write_config, queue), 0,
 		      parse_queue},
 	[RW_CONNECTION] = {"connection", F_CUSTOM, offsetof(struct remote_write_config, connection),

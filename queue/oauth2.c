@@ -93,6 +93,31 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return o->abort_at_ms && mono_ms() >= atomic_load(o->abort_at_ms);
 }
 
+/* The oauth2 block's own tls_config and proxy keys (Prometheus'): none
+ * set, the system's CAs and no proxy (not the environment's either). */
+static void set_connection(struct oauth2 *o)
+{
+	const struct tls_config *t = &o->cfg->oauth2.tls;
+	const struct proxy_config *p = &o->cfg->oauth2.proxy;
+	CURL *c = o->curl;
+
+	if (t->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
+	if (t->cert_file)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
+	if (t->key_file)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
+	if (t->insecure_skip_verify) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (p->from_environment)
+		return;
+	curl_easy_setopt(c, CURLOPT_PROXY, p->url ? p->url : "");
+	if (p->no_proxy)
+		curl_easy_setopt(c, CURLOPT_NOPROXY, p->no_proxy);
+}
+
 static int set_options(struct oauth2 *o)
 {
 	CURL *c = o->curl;
@@ -105,7 +130,7 @@ static int set_options(struct oauth2 *o)
 	curl_easy_setopt(c, CURLOPT_URL, o->cfg->oauth2.token_url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, o->headers);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROXY, ""); /* not the environment's */
+	set_connection(o);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, o->errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);

@@ -16,9 +16,9 @@
  * before, or half its lifetime when that is shorter; a token without
  * expires_in is kept until a receiver answers 401), then fetched again by
  * the first request that needs it. client_secret_file is read before each
- * token request. The token request goes to token_url directly (no proxy,
- * the system's CAs), as Prometheus does for an oauth2 block without its
- * own proxy or TLS keys; it is not redirected. A failed token request is
+ * token request. The token request uses the oauth2 block's own tls_config
+ * and proxy keys, as Prometheus does (unset: the system's CAs, no proxy),
+ * never the endpoint's; it is not redirected. A failed token request is
  * said once per change of its reason (a WARN line with the token URL,
  * its userinfo masked, and the HTTP status and the RFC 6749 error code);
  * the secret and the token are never logged. */

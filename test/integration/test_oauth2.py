@@ -13,6 +13,8 @@ all arrive once it answers. Neither the client secret nor a token ever
 appears in the log (at debug level) or in /metrics."""
 import base64
 import json
+import ssl
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -21,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from receivers import FaultProxy, free_port, http_get
+from test_proxy import VIA, tinyproxy  # noqa: F401 (a fixture)
 from test_queue_faults import (REFUSED, Rounds, Textfile, config, gauge_lines, ok, wait,
                                with_msg)
 
@@ -39,7 +42,7 @@ class TokenServer:
     of time, style, form, status."""
 
     def __init__(self, lifetime=3600, styles=("header", "params"), port=0,
-                 script=lambda n: None):
+                 script=lambda n: None, tls=None):
         self.lifetime, self.styles, self.script = lifetime, styles, script
         self.secret = SECRET
         self.requests, self.tokens, self.revoked = [], {}, set()
@@ -64,7 +67,12 @@ class TokenServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        if tls:  # (cert, key) files
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/token"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def client(self, handler, form):
@@ -80,7 +88,8 @@ class TokenServer:
         with self.lock:
             n = len(self.requests)
             self.requests.append({"time": time.time(), "style": style, "form": form,
-                                  "content_type": handler.headers.get("Content-Type")})
+                                  "content_type": handler.headers.get("Content-Type"),
+                                  "via": handler.headers.get("Via")})
         status = self.script(n)
         if status:
             answer = {"error": "temporarily_unavailable"}
@@ -308,4 +317,64 @@ def test_a_refused_client_secret_is_said_once_and_a_fixed_file_is_used(agent, tm
     assert "HTTP 401 (invalid_client)" in failed[0]["err"], failed
     assert with_msg(err, AGAIN), err
     assert REFUSED not in err
+    assert_no_secret(err, tokens)
+
+
+def self_signed(tmp_path):
+    cert, key = tmp_path / "token-cert.pem", tmp_path / "token-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize("trust", ["oauth2 ca_file", "endpoint ca_file only"])
+def test_the_token_request_uses_the_oauth2_blocks_own_tls_config(agent, tmp_path, trust):
+    """As in Prometheus, the oauth2 block's tls_config is the token
+    request's, the endpoint's is not: a CA given only to the endpoint does
+    not make the token server trusted."""
+    cert, key = self_signed(tmp_path)
+    tokens = TokenServer(tls=(cert, key))
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("oa_data", 10, 1))
+    with receiver(lambda: tokens) as rx:
+        extra = f"      tls_config: {{ca_file: {cert}}}\n" if trust == "oauth2 ca_file" else ""
+        text = agent_text(tf, rx) + oauth2_yaml(tokens.url, extra=extra)
+        if trust != "oauth2 ca_file":
+            text += f"    tls_config: {{ca_file: {cert}}}\n"
+        a = agent(text).start("--log-level", "debug", "--flush-deadline", "1s", follow=True)
+        if trust == "oauth2 ca_file":
+            wait(lambda: len(ok(rx.requests)) >= 2, 15, "batches with a token over TLS")
+        else:
+            assert a.wait_for(1, 15, msg=FAILED)
+        rc, _, err = a.stop()
+    tokens.close()
+    assert rc == 0, err
+    if trust == "oauth2 ca_file":
+        assert len(tokens.issued()) == 1 and not with_msg(err, FAILED), err
+    else:
+        assert not tokens.requests and not rx.requests
+        assert "certificate" in with_msg(err, FAILED)[0]["err"], err
+    assert_no_secret(err, tokens)
+
+
+def test_the_token_request_goes_through_the_oauth2_blocks_proxy_only(agent, tmp_path,
+                                                                     tinyproxy):
+    """oauth2.proxy_url carries the token request (tinyproxy's Via header
+    at the token server), not the batches (the endpoint has no proxy)."""
+    tokens = TokenServer()
+    tf = Textfile(tmp_path)
+    tf.write(gauge_lines("oa_data", 10, 1))
+    with receiver(lambda: tokens) as rx:
+        a = agent(agent_text(tf, rx) + oauth2_yaml(
+            tokens.url, extra=f"      proxy_url: {tinyproxy.url()}\n")).start(
+            "--log-level", "debug", "--flush-deadline", "1s", follow=True)
+        wait(lambda: len(ok(rx.requests)) >= 2, 15, "batches with a token")
+        rc, _, err = a.stop()
+    tokens.close()
+    assert rc == 0, err
+    assert tokens.requests and all(VIA in (r["via"] or "") for r in tokens.requests)
+    assert all(not r[6].get("Via") for r in rx.requests)
+    from test_proxy import PROXY_PASSWORD
+    assert PROXY_PASSWORD not in err
     assert_no_secret(err, tokens)

@@ -89,6 +89,19 @@ static void test_oauth2_values(void **state)
 	assert_int_equal(oc->n_endpoint_params, 2);
 	assert_string_equal(oc->endpoint_params[0].key, "audience");
 	assert_string_equal(oc->endpoint_params[1].value, "y");
+	assert_null(oc->tls.ca_file);
+	assert_null(oc->proxy.url);
+	assert_false(oc->proxy.from_environment);
+	config_free(&cfg);
+	load_ok(OA "      client_id: c\n      token_url: https://auth/token\n"
+		"      tls_config: {ca_file: /ca, insecure_skip_verify: true}\n"
+		"      proxy_url: http://u:p@proxy:3128\n      no_proxy: auth\n", &cfg);
+	oc = &cfg.remote_write[0].oauth2;
+	assert_string_equal(oc->tls.ca_file, "/ca");
+	assert_true(oc->tls.insecure_skip_verify);
+	assert_string_equal(oc->proxy.url, "http://u:p@proxy:3128");
+	assert_string_equal(oc->proxy.no_proxy, "auth");
+	assert_null(cfg.remote_write[0].proxy.url); /* the endpoint's own: unset */
 	config_free(&cfg);
 }
 
@@ -172,7 +185,19 @@ static const struct error_case error_cases[] = {
 	 "      scopes: [x]\n      endpoint_params: {scope: y}\n", 7, 24,
 	 "\"scope\" cannot be set together with \"scopes\""},
 	{"oauth2 unknown key", OA "      client_id: c\n      token_url: https://a/t\n"
-	 "      tls_config: {}\n", 6, 7, "tls_config"},
+	 "      tls_confg: {}\n", 6, 7, "tls_confg"},
+	{"oauth2 tls server_name", OA "      client_id: c\n      token_url: https://a/t\n"
+	 "      tls_config: {server_name: x}\n", 6, 19,
+	 "\"server_name\" is not supported for the token request"},
+	{"oauth2 tls cert without key", OA "      client_id: c\n      token_url: https://a/t\n"
+	 "      tls_config: {cert_file: /c}\n", 6, 20, "\"cert_file\" is set but \"key_file\""},
+	{"oauth2 no_proxy alone", OA "      client_id: c\n      token_url: https://a/t\n"
+	 "      no_proxy: x\n", 6, 7, "oauth2: \"no_proxy\" is set but \"proxy_url\" is not"},
+	{"oauth2 proxy_url and env", OA "      client_id: c\n      token_url: https://a/t\n"
+	 "      proxy_url: http://p:1\n      proxy_from_environment: true\n", 7, 7,
+	 "oauth2: \"proxy_url\" and \"proxy_from_environment\" cannot both be set"},
+	{"oauth2 proxy_url scheme", OA "      client_id: c\n      token_url: https://a/t\n"
+	 "      proxy_url: socks5://p:1\n", 6, 18, "\"proxy_url\": must be an http"},
 	{"oauth2 and basic_auth", RW "    basic_auth: {username: u}\n    oauth2: {client_id: c, "
 	 "token_url: https://a/t}\n", 4, 5, "\"oauth2\" and \"basic_auth\" cannot both be set"},
 	{"sigv4 and oauth2", RW "    oauth2: {client_id: c, token_url: https://a/t}\n"

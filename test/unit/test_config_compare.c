@@ -59,6 +59,9 @@ static const char *const oauth2_variants[] = {
 	      "endpoint_params: {x: y}"),
 	OA_RW("client_id: c, client_secret: s, token_url: http://t/t, scopes: [a, b], "
 	      "endpoint_params: {x: z}"),
+	OA_RW(OA_BASE ", tls_config: {ca_file: /ca}"),
+	OA_RW(OA_BASE ", proxy_url: http://p:1"),
+	OA_RW(OA_BASE ", proxy_from_environment: true"),
 };
 
 static void test_oauth2_equal(void **state)
