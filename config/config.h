@@ -120,7 +120,7 @@ struct sigv4_config {
 	char *region;                 /* else AWS_REGION / AWS_DEFAULT_REGION */
 	char *access_key, *secret_key; /* both or neither */
 	char *profile;                /* else AWS_PROFILE, else "default" */
-	char *role_arn;               /* refused for now: needs STS AssumeRole */
+	char *role_arn;               /* assumed with STS (queue/aws_sts.c); NULL: none */
 };
 
 /* oauth2: client credentials; the token is fetched by the queue. */

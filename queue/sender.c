@@ -17,6 +17,7 @@
 
 #include "lib/log.h"
 #include "queue/aws_creds.h"
+#include "queue/aws_sts.h"
 #include "queue/oauth2.h"
 #include "queue/response.h"
 #include "lib/clock.h"
@@ -36,6 +37,7 @@ struct sender {
 	char *amz_token_header;        /* sigv4's X-Amz-Security-Token line, if any */
 	char *password;                /* the last good one from password_file */
 	struct oauth2 *oauth2;         /* the endpoint's token, shared; or NULL */
+	struct aws_sts *sts;           /* sigv4.role_arn's credentials, or NULL */
 	uint64_t token_gen;            /* of the token in auth_header */
 	bool secret_bad_logged;        /* "holds a control character" said */
 	char errbuf[CURL_ERROR_SIZE];
@@ -260,7 +262,8 @@ static char *auth_line(const struct authorization *a, const char *credentials)
 	return line;
 }
 
-struct sender *sender_create(const struct remote_write_config *cfg, struct oauth2 *oauth2)
+struct sender *sender_create(const struct remote_write_config *cfg,
+			     const struct sender_shared *shared)
 {
 	struct sender *s = calloc(1, sizeof(*s));
 
@@ -272,7 +275,8 @@ struct sender *sender_create(const struct remote_write_config *cfg, struct oauth
 		return NULL;
 	}
 	s->cfg = cfg;
-	s->oauth2 = oauth2;
+	s->oauth2 = shared ? shared->oauth2 : NULL;
+	s->sts = shared ? shared->sts : NULL;
 	/* One cached connection: a recycled one is closed, not kept idle. */
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
 	atomic_init(&s->abort_at_ms, INT64_MAX);
@@ -390,7 +394,9 @@ static int load_sigv4(struct sender *s, struct send_outcome *out)
 	char *userpwd = NULL, *token = NULL;
 	int rc = -1;
 
-	if (aws_creds_resolve(&s->cfg->sigv4, &c, out->error, sizeof(out->error)) < 0)
+	if (s->sts ? aws_sts_credentials(s->sts, &c, &s->abort_at_ms, out->error,
+					 sizeof(out->error)) < 0
+		   : aws_creds_resolve(&s->cfg->sigv4, &c, out->error, sizeof(out->error)) < 0)
 		return -1;
 	if (asprintf(&userpwd, "%s:%s", c.access_key, c.secret_key) < 0)
 		userpwd = NULL;

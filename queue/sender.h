@@ -9,7 +9,7 @@
  * from their files before each request, so rotated tokens are picked up; a
  * file that goes bad leaves the last good value in use) or AWS SigV4
  * signing (libcurl's, service "aps"; credentials resolved before each
- * request, see aws_creds.h) or an OAuth2 token (see oauth2.h; a 401
+ * request, see aws_creds.h; those of a role with aws_sts.h) or an OAuth2 token (see oauth2.h; a 401
  * fetches a new one and sends the batch once more with it), a proxy
  * (proxy_url/no_proxy, or the environment only when
  * proxy_from_environment) and TLS settings. Redirects are followed when
@@ -44,11 +44,18 @@ struct send_outcome {
 };
 
 struct sender;
-struct oauth2;
 
-/* NULL on failure (logged). cfg must outlive the sender, and oauth2 (the
- * endpoint's token when cfg has an oauth2 block, else NULL) too. */
-struct sender *sender_create(const struct remote_write_config *cfg, struct oauth2 *oauth2);
+/* What the senders of one endpoint share: its OAuth2 token (oauth2.h),
+ * the credentials of its sigv4.role_arn (aws_sts.h); NULL when unused. */
+struct sender_shared {
+	struct oauth2 *oauth2;
+	struct aws_sts *sts;
+};
+
+/* NULL on failure (logged). cfg and what shared points to (NULL: nothing
+ * shared) must outlive the sender. */
+struct sender *sender_create(const struct remote_write_config *cfg,
+			     const struct sender_shared *shared);
 void sender_destroy(struct sender *s);
 
 enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,

@@ -60,6 +60,9 @@ static void test_sigv4_values_and_region_from_env(void **state)
 	load_ok(RW "    sigv4: {region: us-east-2}\n", &cfg); /* the file wins */
 	assert_string_equal(cfg.remote_write[0].sigv4.region, "us-east-2");
 	config_free(&cfg);
+	load_ok(RW "    sigv4: {region: r, role_arn: 'arn:aws:iam::1:role/x'}\n", &cfg);
+	assert_string_equal(cfg.remote_write[0].sigv4.role_arn, "arn:aws:iam::1:role/x");
+	config_free(&cfg);
 	load_ok(RW "    sigv4:\n", &cfg); /* null: no sigv4, as in Prometheus */
 	assert_false(cfg.remote_write[0].has_sigv4);
 	config_free(&cfg);
@@ -151,8 +154,8 @@ static const struct error_case error_cases[] = {
 	 "\"sigv4\" and \"basic_auth\" cannot both be set"},
 	{"authorization and sigv4", RW "    sigv4: {region: r}\n    authorization: {credentials: c}\n",
 	 4, 5, "\"sigv4\" and \"authorization\" cannot both be set"},
-	{"sigv4 role_arn", RW "    sigv4: {region: r, role_arn: arn}\n", 3, 24,
-	 "\"role_arn\" is not supported yet"},
+	{"sigv4 role_arn not an ARN", RW "    sigv4: {region: r, role_arn: nope}\n", 3, 34,
+	 "\"role_arn\": expected an ARN"},
 	{"sigv4 secret without access", RW "    sigv4: {region: r, secret_key: s}\n", 3, 24,
 	 "\"access_key\" and \"secret_key\" go together"},
 	{"sigv4 access without secret", RW "    sigv4: {region: r, access_key: a}\n", 3, 24,
