@@ -185,6 +185,8 @@ def test_one_token_request_per_lifetime_shared_by_the_shards(agent, tmp_path, st
     tokens.close()
     assert rc == 0, err
     reqs, issued = list(rx.requests), tokens.issued()
+    print(f"{len(tokens.requests)} token requests ({len(issued)} tokens) for {len(reqs)} "
+          f"batches from 3 shards in {elapsed:.1f}s")
     assert reqs and all(r[3] == 200 for r in reqs), [r[3] for r in reqs]
     used = {r[6].get("Authorization") for r in reqs}
     assert len(used) >= 3, "the token was not refreshed before it expired"
