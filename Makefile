@@ -23,7 +23,8 @@ BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1
 	libyaml-dev libcmocka-dev libxxhash-dev libpcre2-dev libseccomp-dev libmicrohttpd-dev \
 	libcap-ng-dev
 TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
-	python3-snappy python3-yaml curl procps iproute2 util-linux runc
+	python3-snappy python3-yaml curl procps iproute2 util-linux runc tinyproxy \
+	python3-botocore
 # The deploy tests: systemd-analyze, kubectl's kustomize, npm for the schema
 # check. Debian's kubernetes-client and npm only where no kubectl or npm is
 # installed: each would collide with one installed from elsewhere (the same
@@ -94,13 +95,16 @@ UNIT_OBJS_test_config          = $(call layer_objs,config)
 UNIT_OBJS_test_config_remote_write = $(call layer_objs,config)
 UNIT_OBJS_test_config_compare = $(call layer_objs,config)
 UNIT_OBJS_test_config_relabel = $(call layer_objs,config)
+UNIT_OBJS_test_config_auth     = $(call layer_objs,config)
 UNIT_OBJS_test_config_yaml     = $(call layer_objs,config)
 UNIT_OBJS_test_duration        = $(call layer_objs,config)
+UNIT_OBJS_test_aws_creds       = $(call layer_objs,queue)
 UNIT_OBJS_test_disk            = $(call layer_objs,queue)
 UNIT_OBJS_test_encode          = $(call layer_objs,proto)
 UNIT_OBJS_test_exposition      = $(call layer_objs,series)
 UNIT_OBJS_test_instance        = $(call layer_objs,agent)
 UNIT_OBJS_test_lib             = $(call layer_objs,lib)
+UNIT_OBJS_test_oauth2          = $(call layer_objs,queue)
 UNIT_OBJS_test_queue           = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_queue_reshard   = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_queue_wait      = $(call layer_objs,queue) $(RW_HARNESS)

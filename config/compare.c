@@ -40,6 +40,41 @@ static bool auth_equal(const struct remote_write_config *a, const struct remote_
 	       str_equal(aa->credentials_file, ab->credentials_file);
 }
 
+static bool proxy_sigv4_equal(const struct remote_write_config *a,
+			      const struct remote_write_config *b)
+{
+	const struct sigv4_config *sa = &a->sigv4, *sb = &b->sigv4;
+
+	return str_equal(a->proxy.url, b->proxy.url) &&
+	       str_equal(a->proxy.no_proxy, b->proxy.no_proxy) &&
+	       a->proxy.from_environment == b->proxy.from_environment &&
+	       a->has_sigv4 == b->has_sigv4 && str_equal(sa->region, sb->region) &&
+	       str_equal(sa->access_key, sb->access_key) &&
+	       str_equal(sa->secret_key, sb->secret_key) && str_equal(sa->profile, sb->profile) &&
+	       str_equal(sa->role_arn, sb->role_arn);
+}
+
+static bool oauth2_equal(const struct remote_write_config *a,
+			 const struct remote_write_config *b)
+{
+	const struct oauth2_config *oa = &a->oauth2, *ob = &b->oauth2;
+
+	if (a->has_oauth2 != b->has_oauth2 || oa->n_scopes != ob->n_scopes)
+		return false;
+	for (size_t i = 0; i < oa->n_scopes; i++)
+		if (!str_equal(oa->scopes[i], ob->scopes[i]))
+			return false;
+	return str_equal(oa->client_id, ob->client_id) &&
+	       str_equal(oa->client_secret, ob->client_secret) &&
+	       str_equal(oa->client_secret_file, ob->client_secret_file) &&
+	       str_equal(oa->token_url, ob->token_url) &&
+	       config_kv_equal(oa->endpoint_params, oa->n_endpoint_params, ob->endpoint_params,
+			       ob->n_endpoint_params) &&
+	       tls_equal(&oa->tls, &ob->tls) && str_equal(oa->proxy.url, ob->proxy.url) &&
+	       str_equal(oa->proxy.no_proxy, ob->proxy.no_proxy) &&
+	       oa->proxy.from_environment == ob->proxy.from_environment;
+}
+
 /* queue_config and connection_config hold integers and bools only: the
  * fields are compared one by one (no padding bytes read). */
 static bool queue_equal(const struct queue_config *a, const struct queue_config *b)
@@ -64,7 +99,8 @@ bool config_remote_write_equal(const struct remote_write_config *a,
 	       auth_equal(a, b) && tls_equal(&a->tls, &b->tls) && queue_equal(&a->queue, &b->queue) &&
 	       a->connection.max_requests == b->connection.max_requests &&
 	       a->connection.max_age_ms == b->connection.max_age_ms &&
-	       a->follow_redirects == b->follow_redirects &&
+	       a->follow_redirects == b->follow_redirects && proxy_sigv4_equal(a, b) &&
+	       oauth2_equal(a, b) &&
 	       config_relabel_equal(&a->write_relabel_configs, &b->write_relabel_configs);
 }
 

@@ -105,6 +105,36 @@ struct authorization {
 	char *credentials, *credentials_file; /* at most one of them */
 };
 
+/* proxy_url, no_proxy, proxy_from_environment: Prometheus' keys, at the
+ * top of a remote_write entry. */
+struct proxy_config {
+	char *url;                    /* http(s)://[user:pass@]host[:port]; NULL: none */
+	char *no_proxy;               /* hosts that bypass url (needs url) */
+	bool from_environment;        /* false: http_proxy & co are ignored */
+};
+
+/* sigv4: signs each request for AWS (service "aps"). Credentials: these
+ * keys, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,
+ * else the shared credentials file. */
+struct sigv4_config {
+	char *region;                 /* else AWS_REGION / AWS_DEFAULT_REGION */
+	char *access_key, *secret_key; /* both or neither */
+	char *profile;                /* else AWS_PROFILE, else "default" */
+	char *role_arn;               /* assumed with STS (queue/aws_sts.c); NULL: none */
+};
+
+/* oauth2: client credentials; the token is fetched by the queue. */
+struct oauth2_config {
+	char *client_id, *token_url;  /* both required */
+	char *client_secret, *client_secret_file; /* at most one of them */
+	char **scopes;
+	size_t n_scopes;
+	struct kv *endpoint_params;   /* extra form fields of the token request */
+	size_t n_endpoint_params;
+	struct tls_config tls;        /* of the token request (no server_name) */
+	struct proxy_config proxy;    /* of the token request; none by default */
+};
+
 struct queue_config {             /* Prometheus' defaults */
 	int64_t capacity;             /* 10000 */
 	int64_t max_shards;           /* 50 */
@@ -168,6 +198,11 @@ struct remote_write_config {
 	struct connection_config connection;
 	bool follow_redirects;        /* true, as Prometheus */
 	struct relabel_list write_relabel_configs; /* after external labels */
+	struct proxy_config proxy;
+	bool has_sigv4;               /* excludes basic_auth and authorization */
+	struct sigv4_config sigv4;
+	bool has_oauth2;
+	struct oauth2_config oauth2;
 };
 
 struct global_config {

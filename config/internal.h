@@ -218,6 +218,36 @@ bool cfg_relabel_template_ok(const char *s);
 /* 0, or -1 with why set when pattern uses syntax RE2 lacks (lookaround,
  * backreferences, possessive or atomic groups, \C, ...). */
 int cfg_check_re2(const char *pattern, char *why, size_t why_size);
+/* ---- proxy and sigv4 of a remote_write entry (http_auth.c) ----------- */
+
+/* F_CUSTOM parsers: proxy_url into a char *, sigv4 into the whole entry. */
+int cfg_parse_proxy_url(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			void *dst);
+int cfg_parse_sigv4(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		    void *dst);
+
+/* oauth2 into the whole entry (oauth2.c). */
+int cfg_parse_oauth2(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		     void *dst);
+void cfg_oauth2_free(struct oauth2_config *o);
+
+/* The keys of an entry the checks below point at (NULL when absent). */
+struct rw_auth_keys {
+	const yaml_node_t *basic_auth, *authorization, *sigv4, *oauth2;
+	const yaml_node_t *proxy_url, *no_proxy, *proxy_from_env;
+};
+
+/* The checks that span keys: one auth method at most, and the proxy keys
+ * as Prometheus combines them. label: "remote_write[N]". */
+int cfg_check_rw_auth(struct cfg_ctx *ctx, const struct remote_write_config *rw,
+		      const char *label, const struct rw_auth_keys *k);
+void cfg_http_auth_free(struct remote_write_config *rw);
+/* Prometheus' ProxyConfig.Validate over p (k: where its keys are). */
+int cfg_check_proxy(struct cfg_ctx *ctx, const struct proxy_config *p, const char *label,
+		    const struct rw_auth_keys *k);
+/* A tls_config mapping into the struct tls_config at dst. */
+int cfg_parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		  void *dst);
 
 /* ---- collector sections (sections.c) --------------------------------- */
 

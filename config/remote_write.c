@@ -212,8 +212,8 @@ static const struct field tls_fields[] = {
 			  offsetof(struct tls_config, insecure_skip_verify), 0, NULL},
 };
 
-static int parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
-		     void *dst)
+int cfg_parse_tls(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		  void *dst)
 {
 	static const struct mapping_spec spec = {"\"tls_config\"", "key", "in tls_config",
 						 tls_fields, TLS_N};
@@ -332,7 +332,8 @@ static int parse_connection(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 
 enum {
 	RW_URL, RW_NAME, RW_TIMEOUT, RW_HEADERS, RW_BASIC_AUTH, RW_AUTHORIZATION, RW_TLS,
-	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_RELABEL, RW_N
+	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_PROXY_URL, RW_NO_PROXY, RW_PROXY_ENV,
+	RW_SIGV4, RW_OAUTH2, RW_RELABEL, RW_N
 };
 
 static const struct field rw_fields[] = {
@@ -344,7 +345,7 @@ static const struct field rw_fields[] = {
 	[RW_BASIC_AUTH] = {"basic_auth", F_CUSTOM, 0, 0, parse_basic_auth},
 	[RW_AUTHORIZATION] = {"authorization", F_CUSTOM, 0, 0, parse_authorization},
 	[RW_TLS] = {"tls_config", F_CUSTOM, offsetof(struct remote_write_config, tls), 0,
-		    parse_tls},
+		    cfg_parse_tls},
 	[RW_QUEUE] = {"queue_config", F_CUSTOM, offsetof(struct remote_write_config, queue), 0,
 		      parse_queue},
 	[RW_CONNECTION] = {"connection", F_CUSTOM, offsetof(struct remote_write_config, connection),
@@ -354,6 +355,14 @@ static const struct field rw_fields[] = {
 	[RW_RELABEL] = {"write_relabel_configs", F_CUSTOM,
 			offsetof(struct remote_write_config, write_relabel_configs), 0,
 			cfg_parse_relabel_configs},
+	[RW_PROXY_URL] = {"proxy_url", F_CUSTOM, offsetof(struct remote_write_config, proxy.url),
+			  0, cfg_parse_proxy_url},
+	[RW_NO_PROXY] = {"no_proxy", F_OPTSTRING,
+			 offsetof(struct remote_write_config, proxy.no_proxy), 0, NULL},
+	[RW_PROXY_ENV] = {"proxy_from_environment", F_BOOL,
+			  offsetof(struct remote_write_config, proxy.from_environment), 0, NULL},
+	[RW_SIGV4] = {"sigv4", F_CUSTOM, 0, 0, cfg_parse_sigv4},
+	[RW_OAUTH2] = {"oauth2", F_CUSTOM, 0, 0, cfg_parse_oauth2},
 };
 
 static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
@@ -420,6 +429,11 @@ static int parse_rw_entry(struct cfg_ctx *ctx, const yaml_node_t *item,
 		return cfg_fail(ctx, cfg_later(pos[RW_BASIC_AUTH].key, pos[RW_AUTHORIZATION].key),
 				"%s: \"basic_auth\" and \"authorization\" cannot both be set",
 				label);
+	if (cfg_check_rw_auth(ctx, rw, label, &(struct rw_auth_keys){
+		    pos[RW_BASIC_AUTH].key, pos[RW_AUTHORIZATION].key, pos[RW_SIGV4].key,
+		    pos[RW_OAUTH2].key, pos[RW_PROXY_URL].key, pos[RW_NO_PROXY].key,
+		    pos[RW_PROXY_ENV].key}) < 0)
+		return -1;
 	return check_rw_name(ctx, rws, i, pos[RW_NAME].value);
 }
 
@@ -467,4 +481,5 @@ void cfg_remote_write_free(struct remote_write_config *rw)
 	free(rw->tls.key_file);
 	free(rw->tls.server_name);
 	cfg_relabel_free(&rw->write_relabel_configs);
+	cfg_http_auth_free(rw);
 }

@@ -129,6 +129,7 @@ struct shard {
 
 struct queue {
 	const struct remote_write_config *cfg;
+	struct sender_shared shared; /* the endpoint's token or role, its senders' */
 	char *name, *masked_url;
 	char *log_name, *log_url;    /* logfmt-quoted */
 	size_t capacity, batch_max;

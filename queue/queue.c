@@ -19,6 +19,8 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "queue/internal.h"
+#include "queue/aws_sts.h"
+#include "queue/oauth2.h"
 #include "queue/sender.h"
 
 /* Prometheus' shardUpdateDuration. */
@@ -123,7 +125,7 @@ int shard_activate(struct shard *sh)
 	sh->rng = ((uint64_t)mono_ms() << 16) ^ (0x9e3779b97f4a7c15ULL * (sh->idx + 1));
 	sh->ring = calloc(q->capacity, sizeof(*sh->ring));
 	sh->batch = calloc(q->batch_max, sizeof(*sh->batch));
-	sh->sender = sender_create(q->cfg);
+	sh->sender = sender_create(q->cfg, &q->shared);
 	sh->active = true;
 	if (sh->ring && sh->batch && sh->sender)
 		return 0;
@@ -230,6 +232,11 @@ struct queue *queue_create(const struct remote_write_config *cfg, const char *na
 	atomic_init(&q->c.shards_desired, q->min_shards);
 	if (queue_init_names(q, name) < 0 || queue_init_sync(q) < 0)
 		goto oom;
+	if (cfg->has_oauth2 && !(q->shared.oauth2 = oauth2_create(cfg, q->log_name)))
+		goto oom;
+	if (cfg->has_sigv4 && cfg->sigv4.role_arn &&
+	    !(q->shared.sts = aws_sts_create(cfg, q->log_name)))
+		goto oom;
 	q->shards = calloc(q->max_shards, sizeof(*q->shards));
 	if (!q->shards)
 		goto oom;
@@ -257,6 +264,8 @@ void queue_destroy(struct queue *q)
 	for (unsigned i = 0; q->shards && i < q->max_shards; i++)
 		slot_fini(&q->shards[i]);
 	free(q->shards);
+	oauth2_destroy(q->shared.oauth2); /* after the senders that use them */
+	aws_sts_destroy(q->shared.sts);
 	spill_free(q);
 	free(q->staging);
 	free(q->scratch);

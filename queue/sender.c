@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "lib/log.h"
+#include "queue/aws_creds.h"
+#include "queue/aws_sts.h"
+#include "queue/oauth2.h"
+#include "queue/response.h"
 #include "lib/clock.h"
 
 /* Go's http.Client stops after 10 redirects, and so does Prometheus. */
@@ -31,9 +34,12 @@ struct sender {
 	char *url;                     /* cfg->url, or with its host = server_name */
 	char *host_header;             /* "Host: ..." when the URL was rewritten */
 	char *auth_header;             /* the Authorization line in headers */
+	char *amz_token_header;        /* sigv4's X-Amz-Security-Token line, if any */
 	char *password;                /* the last good one from password_file */
+	struct oauth2 *oauth2;         /* the endpoint's token, shared; or NULL */
+	struct aws_sts *sts;           /* sigv4.role_arn's credentials, or NULL */
+	uint64_t token_gen;            /* of the token in auth_header */
 	bool secret_bad_logged;        /* "holds a control character" said */
-	struct send_outcome *out;      /* of the request in progress */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t connections;
 	int64_t conn_requests;         /* requests made on the current connection */
@@ -72,19 +78,25 @@ static int append_user_header(struct curl_slist **list, const struct kv *h)
  * credentials file changes the Authorization line. */
 static int build_headers(struct sender *s)
 {
+	/* No 100-continue round trip before each body. Not with sigv4: libcurl
+	 * (7.88) signs this header although it removes it from the request, so
+	 * no receiver could check the signature; a body over 1 MiB then waits
+	 * for a 100 Continue. */
+	static const char no_expect[] = "Expect:";
 	static const char *const fixed[] = {
 		"Content-Encoding: snappy",
 		"Content-Type: application/x-protobuf",
 		"X-Prometheus-Remote-Write-Version: 0.1.0",
 		"User-Agent: bpfpush/" BPFPUSH_VERSION,
-		"Expect:", /* no 100-continue round trip before each body */
+		no_expect,
 	};
 	const struct remote_write_config *cfg = s->cfg;
 	struct curl_slist *list = NULL;
 	size_t i;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (append_header(&list, fixed[i]) < 0)
+		if (!(cfg->has_sigv4 && fixed[i] == no_expect) &&
+		    append_header(&list, fixed[i]) < 0)
 			goto fail;
 	for (i = 0; i < cfg->n_headers; i++)
 		if (append_user_header(&list, &cfg->headers[i]) < 0)
@@ -92,6 +104,8 @@ static int build_headers(struct sender *s)
 	if (s->host_header && append_header(&list, s->host_header) < 0)
 		goto fail;
 	if (s->auth_header && append_header(&list, s->auth_header) < 0)
+		goto fail;
+	if (s->amz_token_header && append_header(&list, s->amz_token_header) < 0)
 		goto fail;
 	curl_slist_free_all(s->headers);
 	s->headers = list;
@@ -154,74 +168,6 @@ out:
 	return rc;
 }
 
-static int64_t parse_retry_after(const char *v)
-{
-	char *end;
-	long long secs;
-	time_t t;
-
-	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		secs = strtoll(v, &end, 10);
-		if (errno || *end != '\0')
-			return -1;
-		if (secs > 86400LL * 365)
-			secs = 86400LL * 365;
-		return (int64_t)secs * 1000;
-	}
-	t = curl_getdate(v, NULL);
-	if (t == (time_t)-1)
-		return -1;
-	t -= time(NULL);
-	return t > 0 ? (int64_t)t * 1000 : 0;
-}
-
-static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
-{
-	static const char name[] = "retry-after:";
-	struct sender *s = ud;
-	size_t len = size * nitems, vlen;
-	char value[128];
-	const char *v;
-
-	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
-		s->out->retry_after_ms = -1; /* a new response (after a 1xx) */
-		return len;
-	}
-	if (len < sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
-		return len;
-	v = data + sizeof(name) - 1;
-	vlen = len - (sizeof(name) - 1);
-	while (vlen && (*v == ' ' || *v == '\t')) {
-		v++;
-		vlen--;
-	}
-	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-			v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-	if (vlen == 0 || vlen >= sizeof(value))
-		return len;
-	memcpy(value, v, vlen);
-	value[vlen] = '\0';
-	s->out->retry_after_ms = parse_retry_after(value);
-	return len;
-}
-
-/* Keeps the start of the body for the log and swallows the rest: a body
- * left unread would make curl close the connection. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct sender *s = ud;
-	struct send_outcome *o = s->out;
-	size_t len = size * nmemb, room = SENDER_BODY_KEEP - o->body_len;
-	size_t take = len < room ? len : room;
-
-	memcpy(o->body + o->body_len, data, take);
-	o->body_len += take;
-	o->body[o->body_len] = '\0';
-	return len;
-}
-
 static void set_tls(struct sender *s)
 {
 	const struct tls_config *t = &s->cfg->tls;
@@ -256,6 +202,33 @@ static void set_redirects(struct sender *s)
 	curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
 }
 
+/* proxy_url/no_proxy, or the environment when proxy_from_environment.
+ * libcurl reads http_proxy & co by itself unless CURLOPT_PROXY is set, so
+ * the default (no proxy key) sets it to "": the environment is ignored,
+ * as in Prometheus. */
+static void set_proxy(struct sender *s)
+{
+	const struct proxy_config *p = &s->cfg->proxy;
+
+	if (p->from_environment)
+		return;
+	curl_easy_setopt(s->curl, CURLOPT_PROXY, p->url ? p->url : "");
+	if (p->no_proxy)
+		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, p->no_proxy);
+}
+
+/* libcurl signs each request itself (CURLOPT_AWS_SIGV4, service "aps",
+ * as Prometheus does); the key pair is set per request (load_sigv4). */
+static void set_sigv4(struct sender *s)
+{
+	char provider[128];
+
+	if (!s->cfg->has_sigv4)
+		return;
+	snprintf(provider, sizeof(provider), "aws:amz:%s:aps", s->cfg->sigv4.region);
+	curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, provider);
+}
+
 static void set_options(struct sender *s)
 {
 	CURL *c = s->curl;
@@ -265,13 +238,10 @@ static void set_options(struct sender *s)
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* sender threads */
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Like Prometheus, ignore http_proxy & co from the environment. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	set_proxy(s);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, response_on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, response_on_header);
 	set_redirects(s);
 	if (s->cfg->has_basic_auth) {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -279,6 +249,7 @@ static void set_options(struct sender *s)
 				 s->cfg->basic_auth.username ? s->cfg->basic_auth.username : "");
 	}
 	set_tls(s);
+	set_sigv4(s);
 }
 
 static char *auth_line(const struct authorization *a, const char *credentials)
@@ -291,7 +262,8 @@ static char *auth_line(const struct authorization *a, const char *credentials)
 	return line;
 }
 
-struct sender *sender_create(const struct remote_write_config *cfg)
+struct sender *sender_create(const struct remote_write_config *cfg,
+			     const struct sender_shared *shared)
 {
 	struct sender *s = calloc(1, sizeof(*s));
 
@@ -303,6 +275,8 @@ struct sender *sender_create(const struct remote_write_config *cfg)
 		return NULL;
 	}
 	s->cfg = cfg;
+	s->oauth2 = shared ? shared->oauth2 : NULL;
+	s->sts = shared ? shared->sts : NULL;
 	/* One cached connection: a recycled one is closed, not kept idle. */
 	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, 1L);
 	atomic_init(&s->abort_at_ms, INT64_MAX);
@@ -330,6 +304,7 @@ void sender_destroy(struct sender *s)
 	free(s->url);
 	free(s->host_header);
 	config_free_secret(s->auth_header);
+	config_free_secret(s->amz_token_header);
 	config_free_secret(s->password);
 	free(s);
 }
@@ -406,6 +381,67 @@ static int load_password(struct sender *s, struct send_outcome *out)
 	return 0;
 }
 
+static bool same_secret(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The AWS key pair (and session token) before each request: a rotated
+ * credentials file is picked up. libcurl copies CURLOPT_USERPWD. */
+static int load_sigv4(struct sender *s, struct send_outcome *out)
+{
+	struct aws_creds c;
+	char *userpwd = NULL, *token = NULL;
+	int rc = -1;
+
+	if (s->sts ? aws_sts_credentials(s->sts, &c, &s->abort_at_ms, out->error,
+					 sizeof(out->error)) < 0
+		   : aws_creds_resolve(&s->cfg->sigv4, &c, out->error, sizeof(out->error)) < 0)
+		return -1;
+	if (asprintf(&userpwd, "%s:%s", c.access_key, c.secret_key) < 0)
+		userpwd = NULL;
+	if (c.session_token &&
+	    asprintf(&token, "X-Amz-Security-Token: %s", c.session_token) < 0)
+		token = NULL;
+	if (!userpwd || (c.session_token && !token)) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(s->curl, CURLOPT_USERPWD, userpwd);
+	rc = 0;
+	if (same_secret(token, s->amz_token_header))
+		goto out;
+	config_free_secret(s->amz_token_header);
+	s->amz_token_header = token;
+	token = NULL;
+	if (build_headers(s) < 0) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		rc = -1;
+	}
+out:
+	config_free_secret(token);
+	config_free_secret(userpwd);
+	aws_creds_free(&c);
+	return rc;
+}
+
+/* The endpoint's current token; a new one changes the headers. */
+static int load_oauth2(struct sender *s, struct send_outcome *out)
+{
+	char *line = NULL;
+	int rc = oauth2_authorization(s->oauth2, &s->token_gen, &line, &s->abort_at_ms,
+				      out->error, sizeof(out->error));
+
+	if (rc <= 0)
+		return rc;
+	config_free_secret(s->auth_header);
+	s->auth_header = line;
+	if (build_headers(s) == 0)
+		return 0;
+	snprintf(out->error, sizeof(out->error), "out of memory");
+	return -1;
+}
+
 /* Secrets from files are read per request so rotated ones are picked up. */
 static int load_credentials(struct sender *s, struct send_outcome *out)
 {
@@ -413,6 +449,10 @@ static int load_credentials(struct sender *s, struct send_outcome *out)
 	char *secret, *line;
 
 	if (cfg->has_basic_auth && load_password(s, out) < 0)
+		return -1;
+	if (s->oauth2 && load_oauth2(s, out) < 0)
+		return -1;
+	if (cfg->has_sigv4 && load_sigv4(s, out) < 0)
 		return -1;
 	if (!cfg->has_authorization || !cfg->authorization.credentials_file)
 		return 0;
@@ -484,6 +524,10 @@ static enum send_result classify(const struct sender *s, long status)
 		return SEND_RETRY;
 	if (status == 429)
 		return s->cfg->queue.retry_on_http_429 ? SEND_RETRY : SEND_DROP;
+	/* The proxy refused our credentials, not the receiver the batch:
+	 * retried, as a refused CONNECT (https) is, by Prometheus too. */
+	if (status == 407 && (s->cfg->proxy.url || s->cfg->proxy.from_environment))
+		return SEND_RETRY;
 	return SEND_DROP;
 }
 
@@ -550,8 +594,8 @@ static void outcome_reset(struct send_outcome *out)
 	out->duration_s = 0;
 }
 
-enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
-			     struct send_outcome *out)
+static enum send_result post_once(struct sender *s, const uint8_t *body, size_t len,
+				  struct send_outcome *out)
 {
 	int64_t now = mono_ms(), abort_at;
 	double t0 = mono_seconds();
@@ -559,7 +603,8 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	CURLcode rc;
 
 	outcome_reset(out);
-	s->out = out;
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, out);
 	s->errbuf[0] = '\0';
 	if (load_credentials(s, out) < 0)
 		return SEND_RETRY;
@@ -578,7 +623,6 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	count_connection(s, now);
 	if (last)
 		s->conn_requests = 0; /* curl closed it: the next one starts afresh */
-	s->out = NULL;
 	if (rc != CURLE_OK) {
 		snprintf(out->error, sizeof(out->error), "%s",
 			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
@@ -587,4 +631,18 @@ enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	out->http_status = status;
 	return classify(s, status);
+}
+
+/* A 401 with an OAuth2 token: the token is fetched again and the batch
+ * sent once more with it (the token may have been revoked or expired
+ * early); a second 401 is a refusal like any other 4xx. */
+enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
+			     struct send_outcome *out)
+{
+	enum send_result r = post_once(s, body, len, out);
+
+	if (r != SEND_DROP || out->http_status != 401 || !s->oauth2)
+		return r;
+	oauth2_expire(s->oauth2, s->token_gen);
+	return post_once(s, body, len, out);
 }

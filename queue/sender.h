@@ -7,11 +7,16 @@
  * User-Agent: bpfpush/<version>), the user's headers (which can never
  * override those four), basic auth or an Authorization header (secrets read
  * from their files before each request, so rotated tokens are picked up; a
- * file that goes bad leaves the last good value in use) and TLS
- * settings. Redirects are followed when follow_redirects says so (POST
- * and body kept, at most 10 hops, credentials only to the URL's own
- * origin). Response bodies are always read to the end so the connection
- * stays reusable; the first 1 KiB is kept for the log. */
+ * file that goes bad leaves the last good value in use) or AWS SigV4
+ * signing (libcurl's, service "aps"; credentials resolved before each
+ * request, see aws_creds.h; those of a role with aws_sts.h) or an OAuth2 token (see oauth2.h; a 401
+ * fetches a new one and sends the batch once more with it), a proxy
+ * (proxy_url/no_proxy, or the environment only when
+ * proxy_from_environment) and TLS settings. Redirects are followed when
+ * follow_redirects says so (POST and body kept, at most 10 hops,
+ * credentials only to the URL's own origin). Response bodies are always
+ * read to the end so the connection stays reusable; the first 1 KiB is
+ * kept for the log (response.h). */
 #ifndef BPFPUSH_SENDER_H
 #define BPFPUSH_SENDER_H
 
@@ -22,7 +27,8 @@
 
 enum send_result {
 	SEND_OK,    /* 2xx */
-	SEND_RETRY, /* 5xx, 429 when retry_on_http_429, timeout, network error */
+	SEND_RETRY, /* 5xx, 429 when retry_on_http_429, 407 from a proxy, timeout,
+		     * network error */
 	SEND_DROP,  /* any other status: the batch will never be accepted */
 };
 
@@ -39,8 +45,17 @@ struct send_outcome {
 
 struct sender;
 
-/* NULL on failure (logged). cfg must outlive the sender. */
-struct sender *sender_create(const struct remote_write_config *cfg);
+/* What the senders of one endpoint share: its OAuth2 token (oauth2.h),
+ * the credentials of its sigv4.role_arn (aws_sts.h); NULL when unused. */
+struct sender_shared {
+	struct oauth2 *oauth2;
+	struct aws_sts *sts;
+};
+
+/* NULL on failure (logged). cfg and what shared points to (NULL: nothing
+ * shared) must outlive the sender. */
+struct sender *sender_create(const struct remote_write_config *cfg,
+			     const struct sender_shared *shared);
 void sender_destroy(struct sender *s);
 
 enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,

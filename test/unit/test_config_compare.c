@@ -38,6 +38,50 @@ static const char *const rw_variants[] = {
 	BASE_RW "    follow_redirects: false\n",
 };
 
+#define OA_RW(block) "remote_write:\n  - url: http://a/w\n    oauth2: {" block "}\n"
+#define OA_BASE "client_id: c, client_secret: s, token_url: http://t/t, scopes: [a, b], " \
+		"endpoint_params: {x: y}"
+
+/* Each one oauth2 setting away from OA_RW(OA_BASE): the endpoint restarts. */
+static const char *const oauth2_variants[] = {
+	"remote_write:\n  - url: http://a/w\n",
+	OA_RW("client_id: d, client_secret: s, token_url: http://t/t, scopes: [a, b], "
+	      "endpoint_params: {x: y}"),
+	OA_RW("client_id: c, client_secret: s2, token_url: http://t/t, scopes: [a, b], "
+	      "endpoint_params: {x: y}"),
+	OA_RW("client_id: c, client_secret_file: /etc/hostname, token_url: http://t/t, scopes: [a, b], "
+	      "endpoint_params: {x: y}"),
+	OA_RW("client_id: c, client_secret: s, token_url: http://t/u, scopes: [a, b], "
+	      "endpoint_params: {x: y}"),
+	OA_RW("client_id: c, client_secret: s, token_url: http://t/t, scopes: [a], "
+	      "endpoint_params: {x: y}"),
+	OA_RW("client_id: c, client_secret: s, token_url: http://t/t, scopes: [a, c], "
+	      "endpoint_params: {x: y}"),
+	OA_RW("client_id: c, client_secret: s, token_url: http://t/t, scopes: [a, b], "
+	      "endpoint_params: {x: z}"),
+	OA_RW(OA_BASE ", tls_config: {ca_file: /ca}"),
+	OA_RW(OA_BASE ", proxy_url: http://p:1"),
+	OA_RW(OA_BASE ", proxy_from_environment: true"),
+};
+
+static void test_oauth2_equal(void **state)
+{
+	struct config a, b;
+
+	(void)state;
+	load_ok(OA_RW(OA_BASE), &a);
+	load_ok(OA_RW(OA_BASE), &b);
+	assert_true(config_remote_write_equal(&a.remote_write[0], &b.remote_write[0]));
+	config_free(&b);
+	for (size_t i = 0; i < sizeof(oauth2_variants) / sizeof(oauth2_variants[0]); i++) {
+		load_ok(oauth2_variants[i], &b);
+		if (config_remote_write_equal(&a.remote_write[0], &b.remote_write[0]))
+			fail_msg("oauth2 variant %zu compares equal", i);
+		config_free(&b);
+	}
+	config_free(&a);
+}
+
 static void test_remote_write_equal(void **state)
 {
 	struct config a, b;
@@ -90,6 +134,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_write_equal),
+		cmocka_unit_test(test_oauth2_equal),
 		cmocka_unit_test(test_section_equal),
 	};
 

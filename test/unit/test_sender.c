@@ -90,7 +90,7 @@ static void test_sender_headers_and_auth(void **state)
 	f->cfg.has_basic_auth = true;
 	f->cfg.basic_auth = (struct basic_auth){.username = "u", .password_file = pw};
 	receiver_start(f->rx);
-	s = sender_create(&f->cfg);
+	s = sender_create(&f->cfg, NULL);
 	assert_non_null(s);
 	post_one(f, s, &out, SEND_OK);
 	assert_int_equal(out.http_status, 200);
@@ -123,7 +123,7 @@ static void test_sender_bearer_from_file(void **state)
 	f->cfg.has_authorization = true;
 	f->cfg.authorization = (struct authorization){.type = "Bearer", .credentials_file = tok};
 	receiver_start(f->rx);
-	s = sender_create(&f->cfg);
+	s = sender_create(&f->cfg, NULL);
 	post_one(f, s, &out, SEND_OK);
 	assert_string_equal(f->rx->authorization, "Bearer t0ken");
 	write_file(tok, "r0tated");
@@ -154,7 +154,7 @@ static void test_malformed_retry_after(void **state)
 		f->rx->script[i] = (struct reply){.status = 503, .retry_after = cases[i].value};
 	f->rx->n_script = N;
 	receiver_start(f->rx);
-	s = sender_create(&f->cfg);
+	s = sender_create(&f->cfg, NULL);
 	for (size_t i = 0; i < N; i++) {
 		post_one(f, s, &out, SEND_RETRY);
 		if (out.retry_after_ms != cases[i].want_ms)
@@ -181,7 +181,7 @@ static void test_sender_outcomes(void **state)
 	f->rx->script[3] = (struct reply){.status = 204};
 	f->rx->n_script = 4;
 	receiver_start(f->rx);
-	s = sender_create(&f->cfg);
+	s = sender_create(&f->cfg, NULL);
 	post_one(f, s, &out, SEND_RETRY);
 	assert_int_equal(out.http_status, 503);
 	assert_true(out.retry_after_ms >= 1000 && out.retry_after_ms <= 3000);
@@ -207,7 +207,7 @@ static void test_sender_network_error_is_retry(void **state)
 
 	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/api/v1/write", dead_port());
 	receiver_start(f->rx);
-	s = sender_create(&f->cfg);
+	s = sender_create(&f->cfg, NULL);
 	post_one(f, s, &out, SEND_RETRY);
 	assert_int_equal(out.http_status, 0);
 	assert_true(out.error[0] != '\0');
