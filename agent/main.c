@@ -27,6 +27,7 @@
 #include "agent/scheduler.h"
 #include "agent/selfmetrics.h"
 #include "agent/status.h"
+#include "agent/views.h"
 #include "bpf/bpfutil.h"
 #include "config/config.h"
 #include "queue/queue.h"
@@ -51,6 +52,7 @@ struct agent {
 	struct queue **queues;
 	size_t n_queues;
 	struct agent_totals totals;
+	struct views views;      /* relabel_configs, write_relabel_configs */
 	struct status *status; /* the local HTTP endpoint, or NULL */
 	int data_dir_lock;     /* fd holding global.data_dir's lock, or -1 */
 	struct reload_state reload;
@@ -206,16 +208,19 @@ static void append_round(struct agent *a, const struct sample *samples, size_t n
 	int64_t deadline = mono_ms() + a->cfg.global.interval_ms / 2;
 
 	for (size_t i = 0; i < a->n_queues; i++) {
-		size_t done = 0;
+		size_t done = 0, n_own;
+		/* An endpoint with write_relabel_configs: the round as it sends it. */
+		const struct sample *own = views_samples(&a->views, a->registry, a->queues[i],
+							 samples, n, &n_own);
 
-		while (done < n && mono_ms() < deadline && !stop_pending()) {
+		while (done < n_own && mono_ms() < deadline && !stop_pending()) {
 			int64_t slice = mono_ms() + 100;
 
-			done += queue_append_wait(a->queues[i], samples + done, n - done,
+			done += queue_append_wait(a->queues[i], own + done, n_own - done,
 						  slice < deadline ? slice : deadline);
 		}
-		if (done < n)
-			queue_append(a->queues[i], samples + done, n - done);
+		if (done < n_own)
+			queue_append(a->queues[i], own + done, n_own - done);
 	}
 }
 
@@ -228,6 +233,7 @@ static void collect_round(struct agent *a)
 	registry_begin_round(a->registry, round_ts);
 	scheduler_collect(a->scheduler, a->registry);
 	selfmetrics_emit(a->registry, a->queues, a->n_queues, &a->totals);
+	views_emit(&a->views, a->registry);
 	reload_emit(a->registry, &a->reload);
 	samples = registry_end_round(a->registry, &n);
 	status_publish(a->status, samples, n, round_ts);
@@ -257,7 +263,12 @@ static void reload(struct agent *a)
 	uint64_t covers = status_reload_begin(a->status);
 	struct reload_target t = {a->opt.config_path, a->opt.dry_run, a->opt.flush_deadline_ms,
 				  &a->cfg, &a->queues, &a->n_queues, a->scheduler};
+	const struct remote_write_config *running = a->cfg.remote_write;
 	int rc = reload_run(&a->reload, &t, outcome, sizeof(outcome));
+
+	/* Only a config that replaced the running one brought new queues. */
+	if (a->cfg.remote_write != running)
+		views_sync(&a->views, a->registry, a->queues, a->n_queues, &a->cfg);
 
 	status_reload_done(a->status, covers, rc == 0, outcome);
 }
@@ -374,6 +385,7 @@ static void agent_free(struct agent *a)
 		queue_destroy(a->queues[i]);
 	free(a->queues);
 	scheduler_destroy(a->scheduler);
+	views_free(&a->views);
 	registry_destroy(a->registry);
 	config_free(&a->cfg);
 	reload_free(&a->reload);
@@ -426,10 +438,13 @@ static int setup(struct agent *a)
 		return -1;
 	a->registry = registry_create(a->cfg.global.external_labels,
 				      a->cfg.global.n_external_labels, "bpfpush", host);
+	if (a->registry && views_global(&a->views, a->registry, &a->cfg) < 0)
+		return -1;
 	bpf_stats_request(a->opt.enable_bpf_stats);
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler || start_queues(a) < 0)
 		return -1;
+	views_sync(&a->views, a->registry, a->queues, a->n_queues, &a->cfg);
 	/* Last: the programs are loaded and attached, the files open. */
 	return caps_drop(a->opt.caps_keep);
 }

@@ -84,6 +84,13 @@ static void apply_global(struct reload_state *st, struct config *running, struct
 		SWAP(rg->external_labels, ng->external_labels);
 		SWAP(rg->n_external_labels, ng->n_external_labels);
 	}
+	/* The registry relabeled every series it knows with the running rules
+	 * (a new set would have to redo each one, and send the stale markers
+	 * of what changed). */
+	if (!config_relabel_equal(&rg->relabel_configs, &ng->relabel_configs)) {
+		needs_restart(st, "global.relabel_configs");
+		SWAP(rg->relabel_configs, ng->relabel_configs);
+	}
 }
 
 /* A replaced config stays allocated while a queue kept across the reload

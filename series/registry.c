@@ -13,74 +13,11 @@
 #include "lib/buf.h"
 #include "lib/hashmap.h"
 #include "lib/names.h"
+#include "series/registry_priv.h"
 
 #define INITIAL_BUCKETS 1024
 #define SMALL_SORT 16 /* labels sorted by insertion; more go to qsort */
-
-struct series_node {
-	struct series s;          /* keep first: series_of() casts back */
-	struct series_node *next; /* in limbo */
-	uint64_t emitted_round;
-	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
-	size_t position;          /* index in the emitted list of its last round */
-	uint32_t source;          /* whose max_series it counts toward */
-};
-
-struct family_node {
-	struct family f;
-	size_t n_series;          /* series nodes, limbo's included, that use it */
-};
-
 #define FAMILY_BUCKETS 4096 /* the family table's first size */
-
-struct series_vec {
-	struct series_node **items;
-	size_t len, cap;
-};
-
-/* Forgotten series wait in two lists (chained by next) until nothing can
- * point at them: see registry_reclaim(). */
-struct limbo {
-	struct series_node *head;
-	size_t len;
-};
-
-struct source {
-	size_t live, max_series; /* max_series 0: no limit */
-	uint64_t dropped;
-};
-
-struct registry {
-	struct label *base_labels; /* external, then job and instance if unset */
-	size_t n_base;
-
-	struct hashmap series;   /* series_node by its wire hash */
-	struct hashmap families; /* family_node by XXH3 of its name */
-
-	uint64_t round;
-	int64_t round_ts_ms;
-	struct sample *samples;
-	size_t n_samples, cap_samples;
-	struct series_vec emitted, previously_emitted;
-	/* Collectors emit in the same order every round: the k-th emit is
-	 * guessed to be last round's (k + guess_shift)-th series. */
-	ptrdiff_t guess_shift;
-	/* Got their stale marker last round: forgotten unless back this one. */
-	struct series_vec vanished;
-	struct limbo retiring, retired;
-	uint64_t forgotten_total;
-
-	struct source *sources; /* [0] is the agent's own, without a limit */
-	size_t n_sources, cap_sources;
-	uint32_t source;        /* the one new series count toward now */
-	bool refused;           /* new_series said no for max_series */
-
-	/* Scratch, reused by every emit. */
-	struct label *scratch;
-	size_t cap_scratch;
-	struct label *labels_out; /* the sorted set build_labels made, in scratch */
-	struct buf pb;
-};
 
 const char *metric_type_name(enum metric_type t)
 {
@@ -160,10 +97,11 @@ static void free_series(struct registry *r, struct series_node *n)
 {
 	struct family_node *f = (struct family_node *)(void *)n->s.family;
 
-	if (--f->n_series == 0) {
+	if (f && --f->n_series == 0) { /* a dropped series has none */
 		hashmap_remove(&r->families, family_hash(f->f.name), f);
 		free(f);
 	}
+	views_free_node(n);
 	free(n);
 }
 
@@ -183,9 +121,12 @@ void registry_destroy(struct registry *r)
 
 	if (!r)
 		return;
-	while ((item = hashmap_each(&r->series, &pos)))
+	while ((item = hashmap_each(&r->series, &pos))) {
+		views_free_node(item);
 		free(item);
+	}
 	hashmap_free(&r->series);
+	relabeled_free(r);
 	limbo_free(r, &r->retiring); /* before the families it may free */
 	limbo_free(r, &r->retired);
 	for (pos = 0; (item = hashmap_each(&r->families, &pos));)
@@ -347,6 +288,8 @@ static int build_labels(struct registry *r, const char *name, const struct label
 			own[n_own++] = labels[k];
 	}
 	sort_labels(own, n_own);
+	r->own = own;
+	r->n_own = n_own;
 	while (i < n_own || j < r->n_base) {
 		int c = i == n_own ? 1 : j == r->n_base ? -1 : strcmp(own[i].name, r->base_labels[j].name);
 		if (c <= 0) {
@@ -363,19 +306,18 @@ static int build_labels(struct registry *r, const char *name, const struct label
 	return 0;
 }
 
-static int encode_labels(struct registry *r, size_t n)
+int encode_label_set(struct buf *b, const struct label *l, size_t n)
 {
-	buf_reset(&r->pb);
+	buf_reset(b);
 	for (size_t i = 0; i < n; i++)
-		if (encode_label(&r->pb, r->labels_out[i].name, strlen(r->labels_out[i].name),
-				 r->labels_out[i].value, strlen(r->labels_out[i].value)) < 0)
+		if (encode_label(b, l[i].name, strlen(l[i].name), l[i].value, strlen(l[i].value)) < 0)
 			return -1;
 	return 0;
 }
 
 static bool same_labels(const struct series_node *n, const struct buf *pb)
 {
-	return n->s.wire.labels_len == pb->len && memcmp(n->s.wire.labels_pb, pb->data, pb->len) == 0;
+	return n->key_len == pb->len && memcmp(n->key_pb, pb->data, pb->len) == 0;
 }
 
 /* The series emitted at this position (shifted) last round, if it is this
@@ -408,65 +350,119 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
 	return NULL;
 }
 
-/* One allocation holds the node, the encoded labels, the label array and
- * the strings: a series costs one malloc in its life. The encoded labels
- * come right after the node, so a lookup's compare reads the lines next to
- * the ones holding hash and length. */
-static struct series_node *create_series(struct registry *r, const struct family *family,
-					 size_t n, uint64_t hash)
+static size_t round8(size_t n)
 {
-	size_t strings = 0, pb_room = (r->pb.len + 7) & ~(size_t)7; /* keeps labels aligned */
+	return (n + 7) & ~(size_t)7; /* keeps what follows aligned */
+}
+
+/* One allocation holds the node, its key (r->pb), the encoded labels it
+ * sends (out: the key itself when it is r->pb, none for a dropped series),
+ * the label array and the strings: a series costs one malloc in its life.
+ * The key comes right after the node, so a lookup's compare reads the
+ * lines next to the ones holding its pointer and length. */
+static struct series_node *alloc_node(struct registry *r, const struct buf *out,
+				      const struct label *l, size_t n)
+{
+	size_t key_room = out == &r->pb ? 0 : round8(r->pb.len);
+	size_t out_room = out ? round8(out->len) : 0, strings = 0;
 	struct series_node *node;
 	char *p;
 
 	for (size_t i = 0; i < n; i++)
-		strings += strlen(r->labels_out[i].name) + strlen(r->labels_out[i].value) + 2;
-	node = malloc(sizeof(*node) + pb_room + n * sizeof(struct label) + strings);
+		strings += strlen(l[i].name) + strlen(l[i].value) + 2;
+	node = malloc(sizeof(*node) + key_room + out_room + n * sizeof(struct label) + strings);
 	if (!node)
 		return NULL;
-	node->s.wire.labels_pb = memcpy(node + 1, r->pb.data, r->pb.len);
-	node->s.labels = (struct label *)((char *)(node + 1) + pb_room);
+	*node = (struct series_node){.last_ts_ms = INT64_MIN, .source = r->source};
+	p = (char *)(node + 1);
+	node->key_pb = memcpy(p, r->pb.data, r->pb.len);
+	node->key_len = (uint32_t)r->pb.len;
+	if (out) {
+		node->s.wire.labels_pb = key_room ? memcpy(p + key_room, out->data, out->len)
+						  : node->key_pb;
+		node->s.wire.labels_len = (uint32_t)out->len;
+	}
+	node->s.labels = (struct label *)(p + key_room + out_room);
 	p = (char *)(node->s.labels + n);
 	for (size_t i = 0; i < n; i++) {
-		size_t nl = strlen(r->labels_out[i].name) + 1, vl = strlen(r->labels_out[i].value) + 1;
-		node->s.labels[i].name = memcpy(p, r->labels_out[i].name, nl);
-		node->s.labels[i].value = memcpy(p + nl, r->labels_out[i].value, vl);
-		if (strcmp(r->labels_out[i].name, "__name__") == 0)
+		size_t nl = strlen(l[i].name) + 1, vl = strlen(l[i].value) + 1;
+		node->s.labels[i].name = memcpy(p, l[i].name, nl);
+		node->s.labels[i].value = memcpy(p + nl, l[i].value, vl);
+		if (strcmp(l[i].name, "__name__") == 0)
 			node->s.name = node->s.labels[i].value;
 		p += nl + vl;
 	}
 	node->s.n_labels = n;
+	return node;
+}
+
+/* hash: of the key. A relabeled series is also indexed by what it sends. */
+static struct series_node *create_series(struct registry *r, const struct family *family,
+					 const struct buf *out, const struct label *l, size_t n,
+					 uint64_t hash)
+{
+	struct series_node *node = alloc_node(r, out, l, n);
+
+	if (!node)
+		return NULL;
 	node->s.family = family;
-	node->s.wire.labels_len = (uint32_t)r->pb.len;
-	node->s.wire.hash = hash;
-	node->emitted_round = 0;
-	node->position = 0;
-	node->last_ts_ms = INT64_MIN;
+	node->s.wire.hash = out == &r->pb ? hash : hashmap_hash(out->data, out->len);
 	if (hashmap_insert(&r->series, hash, node) < 0) {
 		free(node);
 		return NULL;
 	}
-	node->source = r->source;
+	if (out != &r->pb && hashmap_insert(&r->outputs, node->s.wire.hash, node) < 0) {
+		hashmap_remove(&r->series, hash, node);
+		free(node);
+		return NULL;
+	}
 	r->sources[r->source].live++;
 	((struct family_node *)(void *)family)->n_series++;
 	return node;
 }
 
-/* A series seen for the first time, unless its source is at max_series
- * (then NULL with r->refused set, and counted). */
+/* A series the rules dropped: its key only, so it is one lookup from now on. */
+static struct series_node *create_dropped(struct registry *r, uint64_t hash)
+{
+	struct series_node *node = alloc_node(r, NULL, NULL, 0);
+
+	if (!node)
+		return NULL;
+	node->dropped = true;
+	if (hashmap_insert(&r->series, hash, node) < 0) {
+		free(node);
+		return NULL;
+	}
+	return node;
+}
+
+/* A series seen for the first time: relabeled (maybe dropped), then kept
+ * unless its source is at max_series (then NULL with r->refused set, and
+ * counted). */
 static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
 				      size_t n, uint64_t hash)
 {
 	struct source *src = &r->sources[r->source];
+	const struct buf *out = &r->pb;
+	const struct label *labels = r->labels_out;
 	const struct family *f;
 
+	r->refused = false;
+	if (r->rules) {
+		int rc = relabel_new_series(r, &n);
+
+		if (rc <= 0)
+			return rc < 0 ? NULL : create_dropped(r, hash);
+		out = &r->out_pb;
+		labels = r->relabeled;
+	}
 	r->refused = src->max_series && src->live >= src->max_series;
 	if (r->refused) {
 		src->dropped++;
 		return NULL;
 	}
 	f = intern_family(r, family);
-	return f ? create_series(r, f, n, hash) : NULL;
+	return f ? create_series(r, f, out, labels, n, hash) : NULL;
 }
 
 int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
@@ -480,7 +476,7 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		name = family->name;
 	if (!valid_metric_name(name, strlen(name)) || build_labels(r, name, labels, n_labels, &n) < 0)
 		return -1;
-	if (encode_labels(r, n) < 0)
+	if (encode_label_set(&r->pb, r->labels_out, n) < 0)
 		return -1;
 	node = guess(r);
 	if (!node) {
@@ -497,6 +493,8 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 	node->position = r->emitted.len;
 	if (push_emitted(&r->emitted, node) < 0)
 		return -1;
+	if (node->dropped)
+		return 0; /* seen, so it is not forgotten; never sent */
 	if (!ts_ms)
 		ts_ms = r->round_ts_ms;
 	/* A client-side timestamp that is not newer than what was sent (an
@@ -521,8 +519,15 @@ static double stale_nan(void)
  * series with its labels gets a node of its own. */
 static void forget(struct registry *r, struct series_node *node)
 {
-	hashmap_remove(&r->series, node->s.wire.hash, node);
-	r->sources[node->source].live--;
+	bool own_key = node->key_pb != node->s.wire.labels_pb; /* relabeled or dropped */
+
+	hashmap_remove(&r->series, own_key ? hashmap_hash(node->key_pb, node->key_len)
+					   : node->s.wire.hash, node);
+	if (!node->dropped) {
+		r->sources[node->source].live--;
+		if (own_key)
+			hashmap_remove(&r->outputs, node->s.wire.hash, node);
+	}
 	r->forgotten_total++;
 	node->next = r->retiring.head;
 	r->retiring.head = node;
@@ -541,6 +546,7 @@ static void forget_vanished(struct registry *r)
 	 * series (or of metric names) does not keep its size for good. */
 	hashmap_shrink(&r->series);
 	hashmap_shrink(&r->families);
+	hashmap_shrink(&r->outputs);
 }
 
 const struct sample *registry_end_round(struct registry *r, size_t *n)
@@ -555,7 +561,8 @@ const struct sample *registry_end_round(struct registry *r, size_t *n)
 			int64_t ts = r->round_ts_ms > node->last_ts_ms ? r->round_ts_ms
 								       : node->last_ts_ms + 1;
 			node->last_ts_ms = ts;
-			push_sample(r, &node->s, ts, stale_nan());
+			if (!node->dropped)
+				push_sample(r, &node->s, ts, stale_nan());
 			/* Without room to remember it, it stays known (and marked). */
 			push_emitted(&r->vanished, node);
 		}

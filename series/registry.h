@@ -21,7 +21,21 @@
  *
  * Each source (a collector) may have at most max_series live series: a new
  * series beyond that is dropped and counted, so one runaway source cannot
- * take the host's memory. */
+ * take the host's memory.
+ *
+ * global.relabel_configs (registry_set_relabel) run once, when a series is
+ * first seen: the table's key stays the collector's labels, so a known
+ * series, kept or relabeled away, is one lookup and no relabeling. A
+ * dropped series keeps a small node (no labels, no samples, no stale
+ * marker, not counted toward max_series) that is forgotten like any other
+ * once it is no longer emitted. After the rules, labels starting with "__"
+ * other than __name__ are removed, then the base labels added; a result
+ * without __name__, with a bad name, or equal to a kept series' is
+ * dropped and counted by reason.
+ *
+ * Views (registry_view_add) are write_relabel_configs: each series holds,
+ * computed on its first sample through the view, its labels as that view
+ * sends them (same checks), freed with the series. */
 #ifndef BPFPUSH_REGISTRY_H
 #define BPFPUSH_REGISTRY_H
 
@@ -73,6 +87,23 @@ struct series {
 };
 
 struct registry;
+struct relabel_list;
+
+/* Why relabeling dropped a series. */
+enum relabel_reason {
+	RELABEL_REASON_RULE,         /* a keep/drop/... rule */
+	RELABEL_REASON_NO_NAME,      /* no __name__ left */
+	RELABEL_REASON_INVALID_NAME, /* a metric or label name out of the grammar */
+	RELABEL_REASON_DUPLICATE,    /* the labels of another kept series */
+	RELABEL_REASONS
+};
+/* "rule", "no_name", "invalid_name", "duplicate". */
+const char *relabel_reason_name(enum relabel_reason d);
+
+struct relabel_stats {
+	uint64_t applied;                        /* series relabeled */
+	uint64_t dropped[RELABEL_REASONS];  /* of those, dropped */
+};
 
 /* external: the external labels (values already expanded); job and instance
  * are added unless external sets them. NULL on ENOMEM. */
@@ -124,6 +155,26 @@ struct registry_stats {
 	size_t families;          /* metric names known (freed with their last series) */
 };
 void registry_get_stats(const struct registry *r, struct registry_stats *out);
+
+/* Sets global.relabel_configs (compiled, copied); before the first emit.
+ * 0, or -1 with why set. */
+int registry_set_relabel(struct registry *r, const struct relabel_list *rules, char *why,
+			 size_t why_size);
+/* view -1: the global rules; else a view's. Zeros for a free slot. */
+void registry_relabel_stats(const struct registry *r, int view, struct relabel_stats *out);
+
+/* Adds a view with these rules: its id (>= 0), or -1 with why set. */
+int registry_view_add(struct registry *r, const struct relabel_list *rules, char *why,
+		      size_t why_size);
+/* Removes a view and what every series holds for it: the caller makes
+ * sure nothing (its endpoint's queue) holds a sample mapped through it.
+ * Its id may be handed out again. */
+void registry_view_remove(struct registry *r, int view);
+/* The samples in[0..n) (from registry_end_round) as the view sends them:
+ * those it drops left out. Valid until the next call for this view. NULL
+ * on ENOMEM. */
+const struct sample *registry_view_map(struct registry *r, int view, const struct sample *in,
+				       size_t n, size_t *n_out);
 
 /* The series behind a sample's wire pointer. */
 static inline const struct series *series_of(const struct wire_series *w)

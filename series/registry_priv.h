@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* The registry's insides, shared by its files: registry.c (interning,
+ * rounds, forgetting) and relabeled.c (global.relabel_configs on a new
+ * series, and the per-endpoint views of write_relabel_configs). Nothing
+ * outside series/registry*.c and series/relabeled.c includes it. */
+#ifndef BPFPUSH_REGISTRY_PRIV_H
+#define BPFPUSH_REGISTRY_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/hashmap.h"
+#include "series/registry.h"
+
+struct relabel_rules;
+struct view_series;
+
+struct series_node {
+	struct series s;          /* keep first: series_of() casts back */
+	/* The table's key: the encoded labels the collector gave (with the
+	 * base labels, which are the same for all). Without relabel_configs
+	 * the same bytes as s.wire; with them the bytes after the node, and
+	 * s.wire's after those. */
+	const uint8_t *key_pb;
+	uint32_t key_len;
+	bool dropped;             /* relabeled away: known, never sent */
+	uint16_t n_views;         /* room in views */
+	struct series_node *next; /* in limbo */
+	uint64_t emitted_round;
+	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
+	size_t position;          /* index in the emitted list of its last round */
+	uint32_t source;          /* whose max_series it counts toward */
+	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
+	 * as that view sends it. Freed with the node. */
+	struct view_series **views;
+};
+
+struct family_node {
+	struct family f;
+	size_t n_series;          /* series nodes, limbo's included, that use it */
+};
+
+struct series_vec {
+	struct series_node **items;
+	size_t len, cap;
+};
+
+/* Forgotten series wait in two lists (chained by next) until nothing can
+ * point at them: see registry_reclaim(). */
+struct limbo {
+	struct series_node *head;
+	size_t len;
+};
+
+struct source {
+	size_t live, max_series; /* max_series 0: no limit */
+	uint64_t dropped;
+};
+
+/* A write_relabel_configs rule set, one per endpoint that has one. */
+struct view {
+	struct relabel_rules *rules; /* NULL: a free slot */
+	struct relabel_stats stats;
+	struct sample *samples;      /* the round mapped, reused */
+	size_t cap_samples;
+};
+
+struct registry {
+	struct label *base_labels; /* external, then job and instance if unset */
+	size_t n_base;
+
+	struct hashmap series;   /* series_node by the hash of its key */
+	struct hashmap families; /* family_node by XXH3 of its name */
+
+	uint64_t round;
+	int64_t round_ts_ms;
+	struct sample *samples;
+	size_t n_samples, cap_samples;
+	struct series_vec emitted, previously_emitted;
+	/* Collectors emit in the same order every round: the k-th emit is
+	 * guessed to be last round's (k + guess_shift)-th series. */
+	ptrdiff_t guess_shift;
+	/* Got their stale marker last round: forgotten unless back this one. */
+	struct series_vec vanished;
+	struct limbo retiring, retired;
+	uint64_t forgotten_total;
+
+	struct source *sources; /* [0] is the agent's own, without a limit */
+	size_t n_sources, cap_sources;
+	uint32_t source;        /* the one new series count toward now */
+	bool refused;           /* new_series said no for max_series */
+
+	/* global.relabel_configs (NULL: none), and the kept series by the
+	 * hash of what they send, so two that relabel to one are caught. */
+	struct relabel_rules *rules;
+	struct hashmap outputs;
+	struct relabel_stats relabel;
+	struct buf out_pb;         /* a new series' labels after relabeling */
+	struct label *relabeled;   /* and as labels, base labels merged */
+	size_t cap_relabeled;
+
+	struct view *views;
+	size_t n_views;
+
+	/* Scratch, reused by every emit. */
+	struct label *scratch;
+	size_t cap_scratch;
+	struct label *own;        /* __name__ and the collector's labels, sorted */
+	size_t n_own;
+	struct label *labels_out; /* the sorted set build_labels made, in scratch */
+	struct buf pb;
+};
+
+/* Relabels the new series in r->own with r->rules: returns 1 with
+ * r->relabeled / r->out_pb holding the labels to keep (base labels merged,
+ * sorted, encoded), 0 when it is dropped (counted under its reason), -1 on
+ * ENOMEM. */
+int relabel_new_series(struct registry *r, size_t *n_out);
+/* Frees the rules, views and their scratch. */
+void relabeled_free(struct registry *r);
+/* Frees what the node's views hold (not the node). */
+void views_free_node(struct series_node *n);
+/* Merges sorted labels with the sorted base labels (a label of the
+ * series wins) into out, which has room for n + r->n_base. */
+size_t merge_base(const struct registry *r, const struct label *l, size_t n, struct label *out);
+/* Encodes labels into b. 0, or -1 on ENOMEM. */
+int encode_label_set(struct buf *b, const struct label *l, size_t n);
+
+#endif
