@@ -65,9 +65,9 @@ RULES = [
     '{regex: "meta_(.+)", replacement: "$1", action: labelmap}',
     '{regex: "meta_.+", action: labeldrop}',
     '{source_labels: [env], target_label: env_lc, action: lowercase}',
-    '{source_labels: [host], target_label: pod, action: dropequal}',
+    '{source_labels: [__name__], target_label: host, action: dropequal}',
     '{regex: "__name__|job|instance|host|host_id|series|family|shard|env|env_lc|team'
-    '|collector|remote_name|url|reason|version", action: labelkeep}',
+    '|collector|file|le|remote_name|url|reason|version", action: labelkeep}',
 ]
 
 
@@ -281,42 +281,46 @@ def report(args, runs):
     by = {k: [r for r in runs if r.kind == k] for k in CONFIGS}
     if not by["none"]:
         raise BenchError("no run without rules: nothing to compare with")
-    base_first = statistics.median(r.first_round_ms() for r in by["none"])
-    base_rounds = [x for r in by["none"] for x in r.steady_ms()]
-    base_steady = statistics.median(base_rounds)
-    noise = pct(base_rounds, 0.75) - pct(base_rounds, 0.25)
-    base_proc = statistics.median(r.process_ms_per_round() for r in by["none"])
     n = args.series
-    print(f"\nrelabeling, {n} series, {len(RULES)} rules, interval {args.interval}s, "
-          f"{args.repeat} runs per config, {args.rounds} steady rounds per run")
-    print(f"{'config':8} {'first round ms':>15} {'+ us/series':>12} {'steady ms/round':>16} "
-          f"{'+ us/sample':>12} {'process ms/round':>17} {'RSS MiB':>8}  relabeled")
-    verdicts = []
+    rows = {}
     for kind in CONFIGS:
-        rs = by[kind]
-        if not rs:
-            continue
-        first = statistics.median(r.first_round_ms() for r in rs)
-        steady = statistics.median(x for r in rs for x in r.steady_ms())
-        proc = statistics.median(r.process_ms_per_round() for r in rs)
-        rss = statistics.median(r.rss_kb for r in rs) / 1024
-        seen = {r.shard_seen for r in rs}
-        print(f"{kind:8} {first:15.1f} {(first - base_first) * 1000 / n:12.3f} {steady:16.2f} "
-              f"{(steady - base_steady) * 1000 / n:12.4f} {proc:17.1f} {rss:8.1f}  "
-              f"{'/'.join(str(s) for s in sorted(seen, key=str))}")
-        if kind != "none":
-            expect_relabel = all(seen)
-            verdicts.append((kind, steady - base_steady, expect_relabel,
-                             (first - base_first) * 1000 / n))
-    print(f"noise: `none` steady rounds p25-p75 spread {noise:.2f} ms "
-          f"({len(base_rounds)} rounds); process CPU per round without rules {base_proc:.1f} ms")
+        if by[kind]:
+            steady = [x for r in by[kind] for x in r.steady_ms()]
+            rows[kind] = {
+                "first": statistics.median(r.first_round_ms() for r in by[kind]),
+                "median": statistics.median(steady),
+                "iqr": (pct(steady, 0.25), pct(steady, 0.75)),
+                "min": min(steady),
+                "proc": statistics.median(r.process_ms_per_round() for r in by[kind]),
+                "rss": statistics.median(r.rss_kb for r in by[kind]) / 1024,
+                "samples": sorted({s for r in by[kind] for s, _, _ in r.rounds[1:]}),
+                "relabeled": all(r.shard_seen for r in by[kind]),
+            }
+    base = rows["none"]
+    noise = base["iqr"][1] - base["iqr"][0]
+    print(f"\nrelabeling, {n} series, {len(RULES)} rules, interval {args.interval}s, "
+          f"{args.repeat} runs per config, {args.rounds} steady rounds per run; "
+          f"main-thread CPU unless said")
+    print(f"{'config':7} {'1st round ms':>12} {'+us/series':>10} {'steady ms':>9} "
+          f"{'p25-p75':>13} {'min':>7} {'+us/sample':>10} {'(by min)':>9} "
+          f"{'process ms':>10} {'RSS MiB':>7} {'samples/round':>14} relabeled")
+    for kind, row in rows.items():
+        print(f"{kind:7} {row['first']:12.1f} {(row['first'] - base['first']) * 1e3 / n:10.3f} "
+              f"{row['median']:9.2f} {row['iqr'][0]:6.1f}-{row['iqr'][1]:6.1f} "
+              f"{row['min']:7.2f} {(row['median'] - base['median']) * 1e3 / n:10.4f} "
+              f"{(row['min'] - base['min']) * 1e3 / n:9.4f} {row['proc']:10.1f} "
+              f"{row['rss']:7.1f} {'/'.join(map(str, row['samples'])):>14} {row['relabeled']}")
     print(f"command: {cmd}")
-    for kind, diff, relabeled, first_us in verdicts:
-        ok = abs(diff) <= noise
+    for kind, row in rows.items():
+        if kind == "none":
+            continue
+        diff = row["median"] - base["median"]
         print(f"target {kind} steady state within the noise of no relabeling : "
-              f"{'PASS' if ok else 'FAIL'} ({diff:+.2f} ms/round, noise {noise:.2f} ms)"
-              f"{'' if relabeled else '  -- rules had NO effect on the pushed series'}")
-        print(f"  first round: {first_us:+.3f} us per new series; "
+              f"{'PASS' if abs(diff) <= noise else 'FAIL'} ({diff:+.2f} ms/round, "
+              f"{diff * 1e3 / n:+.4f} us/sample; noise = none's p25-p75 {noise:.2f} ms)"
+              f"{'' if row['relabeled'] else '  -- the rules had NO effect on what was pushed'}")
+        print(f"  first round {(row['first'] - base['first']) * 1e3 / n:+.3f} us per new series "
+              f"({len(RULES)} rules), RSS {row['rss'] - base['rss']:+.1f} MiB; "
               f"reproduce: {cmd} --only none,{kind}")
 
 
@@ -327,7 +331,7 @@ def main():
     ap.add_argument("--series", type=int, default=100000)
     ap.add_argument("--interval", type=int, default=1, help="seconds")
     ap.add_argument("--rounds", type=int, default=8, help="steady rounds per run")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per config")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per config")
     ap.add_argument("--only", default=",".join(CONFIGS), help="configs, comma-separated")
     ap.add_argument("--time-limit", type=int, default=240, help="seconds for the whole bench")
     args = ap.parse_args()
