@@ -15,6 +15,8 @@ write_relabel_configs (WRITE_RULES: all eleven actions) on both
 remote_write endpoints. test_global_relabel_equal_to_metric_relabel:
 bpfpush's global.relabel_configs against Prometheus' metric_relabel_configs
 (GLOBAL_RULES, all eleven actions too), no write rules.
+test_where_bpfpush_differs_from_prometheus_2_42: the differences listed
+below, observed on both sides rather than assumed.
 
 What differs by construction and is left out of the comparison:
   job       the two agents push into one VictoriaMetrics and are told apart
@@ -44,8 +46,9 @@ Where Prometheus 2.42 and bpfpush differ on purpose, the rules stay away:
     instance; bpfpush adds job and instance after global.relabel_configs.
     So GLOBAL_RULES never read job or instance, and their labelkeep keeps
     both (Prometheus would remove them; bpfpush adds them afterwards).
-  - lowercase/uppercase: Go maps Unicode letters, bpfpush ASCII only, so
-    only ASCII values go through them.
+  - lowercase/uppercase: Go maps Unicode letters, bpfpush ASCII only (a
+    known gap, an xfail in the last test while it lasts), so only ASCII
+    values go through them here.
 
 Each test also checks, on Prometheus' side (the reference), that every
 action had a visible effect (EFFECTS), so the two sets cannot be equal
@@ -484,3 +487,39 @@ def test_the_comparison_sees_one_label(tmp_path):
     del b[frozenset({"__name__": "m", "x": "1"}.items())]
     b[frozenset({"__name__": "m", "x": "1 "}.items())] = "1"
     assert len(differences(a, b)) == 3
+
+
+# Where bpfpush differs from Prometheus 2.42 on purpose (see the module's
+# text), each observed on both sides: a label starting with "__" left by
+# write_relabel_configs (Prometheus sends it, bpfpush removes it), and a
+# series left without __name__ (Prometheus sends it nameless, bpfpush drops
+# it and counts it under reason="no_name"). And one known gap: lowercase of a
+# non-ASCII value (Go maps Unicode letters, bpfpush only ASCII), an xfail
+# while it lasts.
+DIFFERENT_RULES = [
+    '{source_labels: [__name__], regex: "eqt_f01[0-4].*", action: keep}',
+    '{source_labels: [team], target_label: __tmp_team}',
+    '{source_labels: [__name__], regex: "eqt_f011", target_label: __name__, replacement: ""}',
+    '{source_labels: [path], target_label: path_lc, action: lowercase}',
+]
+
+
+def test_where_bpfpush_differs_from_prometheus_2_42(tmp_path, vm, agent):
+    series = run_pair(tmp_path, vm, agent, BIN, write_rules=DIFFERENT_RULES)
+    prom = [dict(k) for k in series[PROM_JOB]]
+    bpf = [dict(k) for k in series[BPFPUSH_JOB]]
+    assert prom and all("__tmp_team" in lab for lab in prom)
+    assert bpf and not any(k.startswith("__") and k != "__name__" for lab in bpf for k in lab)
+    assert any(lab.get("__name__", "") == "" for lab in prom), "a nameless series from Prometheus"
+    assert all(lab.get("__name__") for lab in bpf)
+    # Otherwise the same: Prometheus' series less its __tmp_team, nameless
+    # ones aside; path_lc apart.
+    def without(got, drop):
+        return {frozenset((k, v) for k, v in key if k not in drop): v for key, v in got.items()
+                if dict(key).get("__name__")}
+    same = without(series[PROM_JOB], ("__tmp_team", "path_lc"))
+    assert differences(same, without(series[BPFPUSH_JOB], ("path_lc",))) == []
+    assert any(lab.get("path_lc") == "ünïcode ✓ ü" for lab in prom)
+    gap = differences(without(series[PROM_JOB], ("__tmp_team",)), series[BPFPUSH_JOB])
+    if gap:
+        pytest.xfail("lowercase maps only ASCII letters in bpfpush:\n" + "\n".join(gap))
