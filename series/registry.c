@@ -436,15 +436,25 @@ static struct series_node *create_dropped(struct registry *r, uint64_t hash)
 	return node;
 }
 
+static const char *metric_name_of(const struct label *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].name, "__name__") == 0)
+			return l[i].value;
+	return "";
+}
+
 /* A series seen for the first time: relabeled (maybe dropped), then kept
  * unless its source is at max_series (then NULL with r->refused set, and
- * counted). */
+ * counted). One the rules renamed is of a family of its new name, untyped:
+ * the collector's TYPE does not say what the new name holds. */
 static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
-				      size_t n, uint64_t hash)
+				      const char *name, size_t n, uint64_t hash)
 {
 	struct source *src = &r->sources[r->source];
 	const struct buf *out = &r->pb;
 	const struct label *labels = r->labels_out;
+	struct metric_desc renamed;
 	const struct family *f;
 
 	r->refused = false;
@@ -455,6 +465,10 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 			return rc < 0 ? NULL : create_dropped(r, hash);
 		out = &r->out_pb;
 		labels = r->relabeled;
+		renamed = (struct metric_desc){metric_name_of(labels, n), family->help,
+					       METRIC_UNTYPED};
+		if (strcmp(renamed.name, name) != 0)
+			family = &renamed;
 	}
 	r->refused = src->max_series && src->live >= src->max_series;
 	if (r->refused) {
@@ -485,7 +499,7 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		if (node && node->emitted_round == r->round - 1)
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
 	}
-	if (!node && !(node = new_series(r, family, n, hash)))
+	if (!node && !(node = new_series(r, family, name, n, hash)))
 		return r->refused ? 2 : -1;
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
