@@ -542,6 +542,7 @@ static void forget(struct registry *r, struct series_node *node)
 		if (own_key)
 			hashmap_remove(&r->outputs, node->s.wire.hash, node);
 	}
+	views_forget_node(r, node);
 	r->forgotten_total++;
 	node->next = r->retiring.head;
 	r->retiring.head = node;
@@ -561,6 +562,7 @@ static void forget_vanished(struct registry *r)
 	hashmap_shrink(&r->series);
 	hashmap_shrink(&r->families);
 	hashmap_shrink(&r->outputs);
+	views_shrink(r);
 }
 
 const struct sample *registry_end_round(struct registry *r, size_t *n)

@@ -35,7 +35,9 @@
  *
  * Views (registry_view_add) are write_relabel_configs: each series holds,
  * computed on its first sample through the view, its labels as that view
- * sends them (same checks), freed with the series. */
+ * sends them (same checks, duplicates among the view's live series
+ * included), freed with the series. A series dropped as a duplicate stays
+ * dropped while it is known, also once the other is gone. */
 #ifndef BPFPUSH_REGISTRY_H
 #define BPFPUSH_REGISTRY_H
 
@@ -116,7 +118,8 @@ void registry_begin_round(struct registry *r, int64_t ts_ms);
 
 /* One sample. name is the series' metric name (NULL: family->name; a
  * histogram's _bucket/_sum/_count pass their own). ts_ms 0 means the round's
- * timestamp. labels need not be sorted. Returns 0; 1 when this series was
+ * timestamp. labels need not be sorted. Returns 0 (also for a series the
+ * global rules drop: it is known, not sent); 1 when this series was
  * already emitted this round (the first sample wins, this one is dropped);
  * 2 when it is new and its source is at its max_series (dropped, counted);
  * or -1 when a name is invalid or a label name repeats (nothing recorded). */

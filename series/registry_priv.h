@@ -63,6 +63,7 @@ struct source {
 struct view {
 	struct relabel_rules *rules; /* NULL: a free slot */
 	struct relabel_stats stats;
+	struct hashmap outputs;      /* its live results by hash: duplicates */
 	struct sample *samples;      /* the round mapped, reused */
 	size_t cap_samples;
 };
@@ -120,6 +121,11 @@ struct registry {
 int relabel_new_series(struct registry *r, size_t *n_out);
 /* Frees the rules, views and their scratch. */
 void relabeled_free(struct registry *r);
+/* A forgotten node's view results leave their views' duplicate indexes
+ * (they stay allocated: queued samples may point at them). */
+void views_forget_node(struct registry *r, const struct series_node *n);
+/* Shrinks the views' indexes after forgetting (see hashmap_shrink). */
+void views_shrink(struct registry *r);
 /* Frees what the node's views hold (not the node). */
 void views_free_node(struct series_node *n);
 /* Merges sorted labels with the sorted base labels (a label of the

@@ -184,8 +184,23 @@ void registry_view_remove(struct registry *r, int view)
 	for (n = r->retired.head; n; n = n->next)
 		forget_view(n, (size_t)view);
 	relabel_free(r->views[view].rules);
+	hashmap_free(&r->views[view].outputs);
 	free(r->views[view].samples);
 	r->views[view] = (struct view){0};
+}
+
+void views_forget_node(struct registry *r, const struct series_node *n)
+{
+	for (size_t i = 0; i < n->n_views; i++)
+		if (n->views[i] && n->views[i] != VIEW_DROPPED && r->views[i].rules)
+			hashmap_remove(&r->views[i].outputs, n->views[i]->wire.hash, n->views[i]);
+}
+
+void views_shrink(struct registry *r)
+{
+	for (size_t i = 0; i < r->n_views; i++)
+		if (r->views[i].rules)
+			hashmap_shrink(&r->views[i].outputs);
 }
 
 void views_free_node(struct series_node *n)
@@ -204,19 +219,34 @@ void relabeled_free(struct registry *r)
 	free(r->relabeled);
 	for (size_t i = 0; i < r->n_views; i++) {
 		relabel_free(r->views[i].rules);
+		hashmap_free(&r->views[i].outputs);
 		free(r->views[i].samples);
 	}
 	free(r->views);
 }
 
+static bool view_output_taken(const struct view *v, const struct buf *b, uint64_t hash)
+{
+	const struct view_series *vs;
+	size_t pos;
+
+	for (vs = hashmap_first(&v->outputs, hash, &pos); vs;
+	     vs = hashmap_next(&v->outputs, hash, &pos))
+		if (vs->wire.labels_len == b->len && memcmp(vs->wire.labels_pb, b->data, b->len) == 0)
+			return true;
+	return false;
+}
+
 /* The series through view v: its full labels (base labels included), the
- * rules, the same checks as the global rules. NULL on ENOMEM (tried again
- * at its next sample). */
+ * rules, the same checks as the global rules, and no two live series of
+ * one view with the same labels (a receiver would refuse the second's
+ * samples). NULL on ENOMEM (tried again at its next sample). */
 static struct view_series *compute_view(struct registry *r, struct view *v,
 					const struct series_node *node)
 {
 	const struct label *res;
 	struct view_series *vs;
+	uint64_t hash;
 	size_t n;
 	int rc, why;
 
@@ -228,12 +258,19 @@ static struct view_series *compute_view(struct registry *r, struct view *v,
 	memcpy(r->relabeled, res, n * sizeof(*res));
 	if ((why = check_result(r->relabeled, &n)) >= 0)
 		return dropped(&v->stats, why), VIEW_DROPPED;
-	if (encode_label_set(&r->out_pb, r->relabeled, n) < 0 ||
-	    !(vs = malloc(sizeof(*vs) + r->out_pb.len)))
+	if (encode_label_set(&r->out_pb, r->relabeled, n) < 0)
+		return NULL;
+	hash = hashmap_hash(r->out_pb.data, r->out_pb.len);
+	if (view_output_taken(v, &r->out_pb, hash))
+		return dropped(&v->stats, RELABEL_REASON_DUPLICATE), VIEW_DROPPED;
+	if (!(vs = malloc(sizeof(*vs) + r->out_pb.len)))
 		return NULL;
 	vs->wire = (struct wire_series){memcpy(vs + 1, r->out_pb.data, r->out_pb.len),
-					(uint32_t)r->out_pb.len,
-					hashmap_hash(r->out_pb.data, r->out_pb.len)};
+					(uint32_t)r->out_pb.len, hash};
+	if (hashmap_insert(&v->outputs, hash, vs) < 0) {
+		free(vs);
+		return NULL;
+	}
 	return vs;
 }
 

@@ -100,6 +100,10 @@ def test_a_reloaded_endpoint_rules_apply_and_global_rules_wait_for_a_restart(
     r = Reloadable(agent, cfg).start()
     wait(lambda: count(vm, '{ep="a",path="/a"}') > 0, 15, "endpoint a's first samples")
     assert count(vm, '{ep="a",path="/b"}') == 0
+    # Endpoint a's rules dropped /b: counted under its remote_name.
+    sel = 'bpfpush_relabel_dropped_series_total{ep="a",remote_name="a",reason="rule"}'
+    wait(lambda: any(1 in f["values"] for f in vm.export(sel, min_samples=0, timeout=0)),
+         15, "endpoint a's dropped series counted")
 
     new = cfg.replace("regex: /b, action: drop", "regex: /a, action: drop")
     new = new.replace("regex: app_debug_.*, action: drop", "regex: nothing, action: drop")

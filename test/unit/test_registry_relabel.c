@@ -347,6 +347,40 @@ static void a_removed_view_is_forgotten_and_its_id_reused(void **state)
 	registry_destroy(r);
 }
 
+/* Two series a view makes one: the second is dropped (a receiver would
+ * refuse its samples), counted; once the first is forgotten, a new series
+ * with those labels is sent again. */
+static void a_view_drops_duplicates_until_the_first_is_forgotten(void **state)
+{
+	static const struct rule_spec rules[] = {{RELABEL_LABELDROP, NULL, "k", NULL, NULL}, {0}};
+	static const char *const ab[] = {"a", "b", NULL}, *const b[] = {"b", NULL},
+			       *const c[] = {"c", NULL};
+	struct registry *r = new_registry(NULL);
+	struct rules_holder h;
+	struct relabel_stats st;
+	const struct sample *s;
+	char why[256];
+	int view = registry_view_add(r, to_list(&h, rules), why, sizeof(why));
+	size_t n, k;
+	(void)state;
+
+	s = round_of(r, ab, &n);
+	assert_non_null(registry_view_map(r, view, s, n, &k));
+	assert_int_equal(k, 1);
+	for (int round = 0; round < 3; round++) { /* a: stale marker, then forgotten */
+		s = round_of(r, b, &n);
+		registry_view_map(r, view, s, n, &k);
+		assert_int_equal(k, round == 0 ? 1 : 0); /* a's stale marker; b stays dropped */
+	}
+	s = round_of(r, c, &n);
+	registry_view_map(r, view, s, n, &k);
+	assert_int_equal(k, 1);
+	registry_relabel_stats(r, view, &st);
+	assert_int_equal(st.dropped[RELABEL_REASON_DUPLICATE], 1);
+	assert_int_equal(st.applied, 3);
+	registry_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +391,7 @@ int main(void)
 		cmocka_unit_test(churning_dropped_series_are_forgotten_and_freed),
 		cmocka_unit_test(views_relabel_after_external_labels_once_per_series),
 		cmocka_unit_test(a_removed_view_is_forgotten_and_its_id_reused),
+		cmocka_unit_test(a_view_drops_duplicates_until_the_first_is_forgotten),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
