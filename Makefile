@@ -207,6 +207,7 @@ bench: deps all
 		--workdir $(BUILD)/bench/remote-write $(BENCH_ARGS)
 	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush
 	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk
+	/usr/bin/python3 test/bench/relabel_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/relabel
 	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py
 
 # The unit names $(PREFIX)/bin/bpfpush and $(PREFIX)/share/doc/bpfpush; an
