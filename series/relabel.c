@@ -10,9 +10,13 @@
 #include <pcre2.h>
 
 #include <inttypes.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include "lib/buf.h"
 #include "lib/md5.h"
@@ -103,11 +107,24 @@ static int compile_rule(struct rule *ru, const struct relabel_config *rc, char *
 	return compile_regex(ru, rc->regex, why, why_size);
 }
 
+/* lowercase and uppercase map every Unicode letter, as Go's strings.ToLower
+ * and ToUpper do; glibc's towlower/towupper in C.UTF-8 hold the same simple
+ * case mappings. The locale is opened once, at the first compile (it reads
+ * a file); where it is missing, only ASCII letters are mapped. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void open_utf8_locale(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
 struct relabel_rules *relabel_compile(const struct relabel_list *list, char *why,
 				      size_t why_size)
 {
 	struct relabel_rules *r = calloc(1, sizeof(*r));
 
+	pthread_once(&utf8_once, open_utf8_locale);
 	if (!r || !(r->rules = calloc(list->n ? list->n : 1, sizeof(*r->rules)))) {
 		free(r);
 		snprintf(why, why_size, "out of memory");
@@ -399,18 +416,57 @@ static int do_hashmod(struct relabel_rules *r, const struct rule *ru)
 	return set(r, ru->target, text, strlen(text));
 }
 
-/* ASCII only: Go's strings.ToLower/ToUpper also map other letters. */
-static int do_case(struct relabel_rules *r, const struct rule *ru, bool upper)
+/* The case actions: see open_utf8_locale. */
+static void case_ascii(char *s, size_t len, bool upper)
 {
-	char *s = (char *)r->joined.data;
-
-	for (size_t i = 0; i < r->joined.len; i++) {
+	for (size_t i = 0; i < len; i++) {
 		if (upper && s[i] >= 'a' && s[i] <= 'z')
 			s[i] = (char)(s[i] - 'a' + 'A');
 		else if (!upper && s[i] >= 'A' && s[i] <= 'Z')
 			s[i] = (char)(s[i] - 'A' + 'a');
 	}
-	return set(r, ru->target, s, r->joined.len);
+}
+
+/* s[0..len) case-mapped into r->expanded, character by character; a byte
+ * that does not start a valid UTF-8 character is kept as it is. */
+static int case_unicode(struct relabel_rules *r, const char *s, size_t len, bool upper)
+{
+	locale_t old = uselocale(utf8_locale);
+	mbstate_t in = {0}, out = {0};
+	char enc[MB_LEN_MAX];
+	int rc = 0;
+
+	buf_reset(&r->expanded);
+	for (size_t i = 0, n; i < len && rc == 0; i += n) {
+		wchar_t wc;
+
+		n = mbrtowc(&wc, s + i, len - i, &in);
+		if (n == 0 || n > len - i) { /* NUL, invalid or cut short */
+			memset(&in, 0, sizeof(in));
+			n = 1;
+			rc = buf_append(&r->expanded, s + i, 1);
+			continue;
+		}
+		wc = upper ? (wchar_t)towupper((wint_t)wc) : (wchar_t)towlower((wint_t)wc);
+		size_t m = wcrtomb(enc, wc, &out);
+		rc = m == (size_t)-1 ? buf_append(&r->expanded, s + i, n)
+				     : buf_append(&r->expanded, enc, m);
+	}
+	uselocale(old);
+	return rc;
+}
+
+static int do_case(struct relabel_rules *r, const struct rule *ru, bool upper)
+{
+	char *s = (char *)r->joined.data;
+
+	if (!utf8_locale) {
+		case_ascii(s, r->joined.len, upper);
+		return set(r, ru->target, s, r->joined.len);
+	}
+	if (case_unicode(r, s, r->joined.len, upper) < 0)
+		return -1;
+	return set(r, ru->target, (const char *)r->expanded.data, r->expanded.len);
 }
 
 static int do_labelmap(struct relabel_rules *r, struct rule *ru)

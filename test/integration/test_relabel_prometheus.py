@@ -46,9 +46,8 @@ Where Prometheus 2.42 and bpfpush differ on purpose, the rules stay away:
     instance; bpfpush adds job and instance after global.relabel_configs.
     So GLOBAL_RULES never read job or instance, and their labelkeep keeps
     both (Prometheus would remove them; bpfpush adds them afterwards).
-  - lowercase/uppercase: Go maps Unicode letters, bpfpush ASCII only (a
-    known gap, an xfail in the last test while it lasts), so only ASCII
-    values go through them here.
+  - lowercase/uppercase of non-ASCII letters is checked in the last test
+    (Go maps every Unicode letter, and so does bpfpush).
 
 Each test also checks, on Prometheus' side (the reference), that every
 action had a visible effect (EFFECTS), so the two sets cannot be equal
@@ -493,9 +492,8 @@ def test_the_comparison_sees_one_label(tmp_path):
 # text), each observed on both sides: a label starting with "__" left by
 # write_relabel_configs (Prometheus sends it, bpfpush removes it), and a
 # series left without __name__ (Prometheus sends it nameless, bpfpush drops
-# it and counts it under reason="no_name"). And one known gap: lowercase of a
-# non-ASCII value (Go maps Unicode letters, bpfpush only ASCII), an xfail
-# while it lasts.
+# it and counts it under reason="no_name"). Beside them, the same: lowercase
+# of a non-ASCII value (Go maps every Unicode letter; so does bpfpush).
 DIFFERENT_RULES = [
     '{source_labels: [__name__], regex: "eqt_f01[0-4].*", action: keep}',
     '{source_labels: [team], target_label: __tmp_team}',
@@ -520,6 +518,4 @@ def test_where_bpfpush_differs_from_prometheus_2_42(tmp_path, vm, agent):
     same = without(series[PROM_JOB], ("__tmp_team", "path_lc"))
     assert differences(same, without(series[BPFPUSH_JOB], ("path_lc",))) == []
     assert any(lab.get("path_lc") == "ünïcode ✓ ü" for lab in prom)
-    gap = differences(without(series[PROM_JOB], ("__tmp_team",)), series[BPFPUSH_JOB])
-    if gap:
-        pytest.xfail("lowercase maps only ASCII letters in bpfpush:\n" + "\n".join(gap))
+    assert differences(without(series[PROM_JOB], ("__tmp_team",)), series[BPFPUSH_JOB]) == []

@@ -201,6 +201,14 @@ static const struct relabel_case cases[] = {
 	 {{RELABEL_UPPERCASE, {"foo"}, NULL, NULL, 0, "foo_uppercase", NULL},
 	  {RELABEL_LOWERCASE, {"foo"}, NULL, NULL, 0, "foo_lowercase", NULL}}, false,
 	 {L("foo", "bAr123Foo"), L("foo_lowercase", "bar123foo"), L("foo_uppercase", "BAR123FOO")}},
+	/* Go's strings.ToLower/ToUpper map every Unicode letter (simple case
+	 * mappings: U+0130, two bytes, lowers to "i", one; ß has no simple
+	 * uppercase); a byte that is not UTF-8 is kept. */
+	{"upper_and_lower_unicode", {L("foo", "Ünïcode ÉTÉ ß İ \xff")},
+	 {{RELABEL_UPPERCASE, {"foo"}, NULL, NULL, 0, "foo_uppercase", NULL},
+	  {RELABEL_LOWERCASE, {"foo"}, NULL, NULL, 0, "foo_lowercase", NULL}}, false,
+	 {L("foo", "Ünïcode ÉTÉ ß İ \xff"), L("foo_lowercase", "ünïcode été ß i \xff"),
+	  L("foo_uppercase", "ÜNÏCODE ÉTÉ ß İ \xff")}},
 	{"keepequal_equal", PORTS,
 	 {{RELABEL_KEEPEQUAL, {"__tmp_port"}, NULL, NULL, 0, "__port1", NULL}}, false, PORTS},
 	{"dropequal_equal", PORTS,
