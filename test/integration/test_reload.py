@@ -170,8 +170,17 @@ def accepted(proxy, name=None):
 
 
 def stopped_line(err, name, nth=0):
-    """The fields of the nth "endpoint stopped" line of a reload for name."""
-    lines = log_lines(err, msg="reload: remote_write endpoint stopped", remote_name=name)
+    """The fields of the nth "endpoint stopped" line of a reload for name.
+    err: the log text, or a Reloadable whose log is read until the line is
+    there (the agent wrote it before answering the reload, but the thread
+    that reads its stderr may lag behind on a loaded machine)."""
+    def lines_of(text):
+        return log_lines(text, msg="reload: remote_write endpoint stopped", remote_name=name)
+    if isinstance(err, Reloadable):
+        r = err
+        wait(lambda: len(lines_of(r.err())) > nth, 10, f"{name}'s stop line")
+        err = r.err()
+    lines = lines_of(err)
     assert len(lines) > nth, err
     return {k: int(v) for k, v in re.findall(r"(samples_in|sent|failed|dropped|on_disk)=(\d+)",
                                              lines[nth])}
@@ -217,7 +226,7 @@ def test_a_reload_adds_an_endpoint_and_removes_one_with_a_backlog_without_losing
         time.sleep(1)  # a backlog of a few rounds
         r.write(endpoints_config(tf, data, [a_ep, c_ep]))
         assert post(r.base) == (200, "config reloaded\n")
-        first = stopped_line(r.err(), "b")
+        first = stopped_line(r, "b")
         wait(lambda: len(accepted(pc, "rl_data")) >= 40, 20, "c, added, pushing")
         # b comes back, its receiver up: what it left on disk is sent first.
         down["b"] = False
@@ -227,7 +236,7 @@ def test_a_reload_adds_an_endpoint_and_removes_one_with_a_backlog_without_losing
         wait(lambda: disk_samples(r.base, "b") == 0, 30, "b's disk tier drained")
         r.write(endpoints_config(tf, data, [a_ep, c_ep]))
         assert post(r.base) == (200, "config reloaded\n")
-        second = stopped_line(r.err(), "b", 1)
+        second = stopped_line(r, "b", 1)
         rc, _, err = r.a.stop()
         got_b = accepted(pb)
     assert rc == 0, err
@@ -254,7 +263,7 @@ def test_a_changed_endpoint_in_backoff_restarts_on_its_disk_and_loses_nothing(ag
         changed = dict(ep, queue={"max_samples_per_send": 7})
         r.write(endpoints_config(tf, data, [changed]))
         assert post(r.base) == (200, "config reloaded\n")
-        first = stopped_line(r.err(), "p")
+        first = stopped_line(r, "p")
         time.sleep(0.5)
         down["on"] = False
         wait(lambda: len(accepted(p)) >= first["samples_in"] + 40, 30, "the backlog sent")
@@ -262,7 +271,7 @@ def test_a_changed_endpoint_in_backoff_restarts_on_its_disk_and_loses_nothing(ag
         wait(lambda: disk_samples(r.base, "p") == 0, 30, "the disk tier drained")
         r.write(endpoints_config(tf, data, []))
         assert post(r.base) == (200, "config reloaded\n")
-        second = stopped_line(r.err(), "p", 1)
+        second = stopped_line(r, "p", 1)
         rc, _, err = r.a.stop()
         got = accepted(p)
         sizes = [len(rq[1]) for rq in p.requests if rq[3] == 200]
