@@ -34,6 +34,7 @@ struct aws_sts {
 	bool last_failed;
 	char last_error[256];
 	const _Atomic int64_t *abort_at_ms;
+	bool stopped_by_deadline;   /* the last request was cut by the stop */
 	char answer[ANSWER_MAX + 1];
 	size_t answer_len;
 	bool answer_cut;
@@ -282,14 +283,17 @@ out:
 	return rc;
 }
 
-static long timeout_ms(const struct aws_sts *s)
+/* remote_timeout, cut to the stop deadline (*cut then true); -1 when that
+ * has passed. */
+static long timeout_ms(const struct aws_sts *s, bool *cut)
 {
 	int64_t t = s->cfg->remote_timeout_ms > 0 ? s->cfg->remote_timeout_ms : 0;
 	int64_t abort_at = s->abort_at_ms ? atomic_load(s->abort_at_ms) : INT64_MAX, now = mono_ms();
 
+	*cut = abort_at != INT64_MAX && (now >= abort_at || t == 0 || abort_at - now < t);
 	if (abort_at != INT64_MAX && now >= abort_at)
 		return -1;
-	if (abort_at != INT64_MAX && (t == 0 || abort_at - now < t))
+	if (*cut)
 		t = abort_at - now;
 	return t > 0x7fffffff ? 0x7fffffffL : (long)t;
 }
@@ -297,9 +301,11 @@ static long timeout_ms(const struct aws_sts *s)
 static int perform(struct aws_sts *s, const char *form, long *status, char *why,
 		   size_t why_size)
 {
-	long timeout = timeout_ms(s);
+	bool cut;
+	long timeout = timeout_ms(s, &cut);
 	CURLcode rc;
 
+	s->stopped_by_deadline = timeout < 0;
 	if (timeout < 0) {
 		failed(why, why_size, 0, "stop deadline passed");
 		return -1;
@@ -313,7 +319,9 @@ static int perform(struct aws_sts *s, const char *form, long *status, char *why,
 	rc = curl_easy_perform(s->curl);
 	curl_easy_setopt(s->curl, CURLOPT_USERPWD, NULL);
 	if (rc != CURLE_OK) {
-		failed(why, why_size, 0, rc == CURLE_ABORTED_BY_CALLBACK
+		s->stopped_by_deadline = rc == CURLE_ABORTED_BY_CALLBACK ||
+					 (cut && rc == CURLE_OPERATION_TIMEDOUT);
+		failed(why, why_size, 0, s->stopped_by_deadline
 		       ? "aborted at the stop deadline"
 		       : s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
 		return -1;
@@ -387,9 +395,12 @@ int aws_sts_credentials(struct aws_sts *s, struct aws_creds *out,
 	pthread_mutex_lock(&s->mu);
 	if (!s->role.access_key || mono_ms() >= s->refresh_at_ms) {
 		s->abort_at_ms = abort_at_ms;
+		s->stopped_by_deadline = false;
 		rc = assume_role(s, why, why_size);
 		s->abort_at_ms = NULL;
-		note_outcome(s, rc, why);
+		/* cut short by the agent's stop, not refused: nothing to say */
+		if (!(rc < 0 && s->stopped_by_deadline))
+			note_outcome(s, rc, why);
 	}
 	if (rc == 0 && copy_creds(&s->role, out) < 0) {
 		snprintf(why, why_size, "out of memory");

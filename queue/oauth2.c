@@ -40,6 +40,7 @@ struct oauth2 {
 	bool last_failed;
 	char last_error[256];         /* of the last failed fetch; said once */
 	const _Atomic int64_t *abort_at_ms; /* of the fetch in progress */
+	bool stopped_by_deadline;   /* the last request was cut by the stop */
 	char response[RESPONSE_MAX + 1];
 	size_t response_len;
 	bool response_cut;
@@ -306,15 +307,17 @@ static char *client_secret(const struct oauth2_config *oc, char *why, size_t why
 	return secret;
 }
 
-/* remote_timeout, cut to the stop deadline; -1 when that has passed. */
-static long request_timeout_ms(const struct oauth2 *o)
+/* remote_timeout, cut to the stop deadline (*cut then true); -1 when that
+ * has passed. */
+static long request_timeout_ms(const struct oauth2 *o, bool *cut)
 {
 	int64_t t = o->cfg->remote_timeout_ms > 0 ? o->cfg->remote_timeout_ms : 0;
 	int64_t abort_at = o->abort_at_ms ? atomic_load(o->abort_at_ms) : INT64_MAX, now = mono_ms();
 
+	*cut = abort_at != INT64_MAX && (now >= abort_at || t == 0 || abort_at - now < t);
 	if (abort_at != INT64_MAX && now >= abort_at)
 		return -1;
-	if (abort_at != INT64_MAX && (t == 0 || abort_at - now < t))
+	if (*cut)
 		t = abort_at - now;
 	return t > 0x7fffffff ? 0x7fffffffL : (long)t;
 }
@@ -353,9 +356,11 @@ static void request_failed(const struct oauth2 *o, char *why, size_t why_size, c
 static int post_form(struct oauth2 *o, const char *form, size_t len, long *status, char *why,
 		     size_t why_size)
 {
-	long timeout = request_timeout_ms(o);
+	bool cut;
+	long timeout = request_timeout_ms(o, &cut);
 	CURLcode rc;
 
+	o->stopped_by_deadline = timeout < 0;
 	if (timeout < 0) {
 		request_failed(o, why, why_size, "stop deadline passed");
 		return -1;
@@ -372,7 +377,9 @@ static int post_form(struct oauth2 *o, const char *form, size_t len, long *statu
 	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(o->curl, CURLOPT_PASSWORD, NULL);
 	if (rc != CURLE_OK) {
-		request_failed(o, why, why_size, rc == CURLE_ABORTED_BY_CALLBACK
+		o->stopped_by_deadline = rc == CURLE_ABORTED_BY_CALLBACK ||
+					 (cut && rc == CURLE_OPERATION_TIMEDOUT);
+		request_failed(o, why, why_size, o->stopped_by_deadline
 			       ? "aborted at the stop deadline"
 			       : o->errbuf[0] ? o->errbuf : curl_easy_strerror(rc));
 		return -1;
@@ -542,10 +549,13 @@ static int refresh(struct oauth2 *o, uint64_t seen, const _Atomic int64_t *abort
 		return -1;
 	}
 	o->abort_at_ms = abort_at_ms;
+	o->stopped_by_deadline = false;
 	rc = fetch_token(o, why, why_size);
 	o->abort_at_ms = NULL;
 	atomic_fetch_add(&o->fetches, 1);
-	note_outcome(o, rc, why);
+	/* cut short by the agent's stop, not refused: nothing to say */
+	if (!(rc < 0 && o->stopped_by_deadline))
+		note_outcome(o, rc, why);
 	return rc;
 }
 
