@@ -18,8 +18,8 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "queue/cred_request.h"
 
-#define ANSWER_MAX (64 * 1024)
 #define DURATION_S 900          /* the AWS SDK's stscreds.DefaultDuration */
 #define EXPIRY_MARGIN_MS 60000
 
@@ -27,43 +27,11 @@ struct aws_sts {
 	const struct remote_write_config *cfg;
 	char *log_name;
 	pthread_mutex_t mu;          /* everything below */
-	CURL *curl;
+	struct cred_request req;
 	struct curl_slist *headers;
 	struct aws_creds role;       /* access_key NULL: none yet */
 	int64_t refresh_at_ms;       /* mono */
-	bool last_failed;
-	char last_error[256];
-	const _Atomic int64_t *abort_at_ms;
-	bool stopped_by_deadline;   /* the last request was cut by the stop */
-	char answer[ANSWER_MAX + 1];
-	size_t answer_len;
-	bool answer_cut;
-	char errbuf[CURL_ERROR_SIZE];
 };
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct aws_sts *s = ud;
-	size_t len = size * nmemb, room = ANSWER_MAX - s->answer_len;
-
-	if (len > room) {
-		s->answer_cut = true;
-		len = room;
-	}
-	memcpy(s->answer + s->answer_len, data, len);
-	s->answer_len += len;
-	s->answer[s->answer_len] = '\0';
-	return size * nmemb;
-}
-
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	struct aws_sts *s = ud;
-
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return s->abort_at_ms && mono_ms() >= atomic_load(s->abort_at_ms);
-}
 
 /* AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, or the regional endpoint. */
 static char *sts_url(const char *region)
@@ -86,7 +54,7 @@ static char *sts_url(const char *region)
 static int set_options(struct aws_sts *s)
 {
 	char provider[128], *url = sts_url(s->cfg->sigv4.region);
-	CURL *c = s->curl;
+	CURL *c = s->req.curl;
 
 	if (!url || !(s->headers = curl_slist_append(NULL, "Content-Type: "
 					"application/x-www-form-urlencoded; charset=utf-8")) ||
@@ -98,14 +66,6 @@ static int set_options(struct aws_sts *s)
 	curl_easy_setopt(c, CURLOPT_URL, url); /* libcurl copies */
 	free(url);
 	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, provider);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	return 0;
 }
 
@@ -119,7 +79,10 @@ struct aws_sts *aws_sts_create(const struct remote_write_config *cfg, const char
 		return NULL;
 	}
 	s->cfg = cfg;
-	if (!(s->log_name = strdup(log_name ? log_name : "")) || !(s->curl = curl_easy_init()) ||
+	if (!(s->log_name = strdup(log_name ? log_name : "")) ||
+	    cred_request_init(&s->req, s->log_name, "remote_write: sts AssumeRole failed, "
+			      "batches wait and are retried",
+			      "remote_write: sts AssumeRole succeeded again") < 0 ||
 	    set_options(s) < 0) {
 		log_msg(LOG_ERROR, "remote_write: cannot set up the STS client", NULL);
 		aws_sts_destroy(s);
@@ -132,10 +95,9 @@ void aws_sts_destroy(struct aws_sts *s)
 {
 	if (!s)
 		return;
-	curl_easy_cleanup(s->curl);
+	cred_request_cleanup(&s->req);
 	curl_slist_free_all(s->headers);
 	aws_creds_free(&s->role);
-	explicit_bzero(s->answer, sizeof(s->answer));
 	pthread_mutex_destroy(&s->mu);
 	free(s->log_name);
 	free(s);
@@ -213,17 +175,17 @@ static int read_answer(struct aws_sts *s, long status, char *why, size_t why_siz
 	int rc = -1;
 
 	if (status < 200 || status > 299) {
-		code = element(s->answer, "Code");
+		code = element(s->req.answer, "Code");
 		if (code && plain_word(code) && strlen(code) < 64)
 			snprintf(what, sizeof(what), "(%s)", code);
 		failed(why, why_size, status, what);
 		goto out;
 	}
-	c.access_key = element(s->answer, "AccessKeyId");
-	c.secret_key = element(s->answer, "SecretAccessKey");
-	c.session_token = element(s->answer, "SessionToken");
-	exp = element(s->answer, "Expiration");
-	if (s->answer_cut || !c.access_key || !c.secret_key || !c.session_token || !exp ||
+	c.access_key = element(s->req.answer, "AccessKeyId");
+	c.secret_key = element(s->req.answer, "SecretAccessKey");
+	c.session_token = element(s->req.answer, "SessionToken");
+	exp = element(s->req.answer, "Expiration");
+	if (s->req.answer_cut || !c.access_key || !c.secret_key || !c.session_token || !exp ||
 	    refresh_time(exp, &s->refresh_at_ms) < 0 || strchr(c.access_key, ':')) {
 		failed(why, why_size, status, "(the answer holds no usable Credentials)");
 		goto out;
@@ -236,8 +198,8 @@ out:
 	aws_creds_free(&c);
 	free(code);
 	free(exp);
-	explicit_bzero(s->answer, s->answer_len);
-	s->answer_len = 0;
+	explicit_bzero(s->req.answer, s->req.answer_len);
+	s->req.answer_len = 0;
 	return rc;
 }
 
@@ -274,8 +236,8 @@ static int sign_with(struct aws_sts *s, const struct aws_creds *base, struct cur
 	/* The list ends in the fixed headers (not freed with extra's head). */
 	if (*extra)
 		(*extra)->next = s->headers;
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, *extra ? *extra : s->headers);
-	curl_easy_setopt(s->curl, CURLOPT_USERPWD, userpwd);
+	curl_easy_setopt(s->req.curl, CURLOPT_HTTPHEADER, *extra ? *extra : s->headers);
+	curl_easy_setopt(s->req.curl, CURLOPT_USERPWD, userpwd);
 	rc = 0;
 out:
 	config_free_secret(token);
@@ -283,69 +245,27 @@ out:
 	return rc;
 }
 
-/* remote_timeout, cut to the stop deadline (*cut then true); -1 when that
- * has passed. */
-static long timeout_ms(const struct aws_sts *s, bool *cut)
-{
-	int64_t t = s->cfg->remote_timeout_ms > 0 ? s->cfg->remote_timeout_ms : 0;
-	int64_t abort_at = s->abort_at_ms ? atomic_load(s->abort_at_ms) : INT64_MAX, now = mono_ms();
-
-	*cut = abort_at != INT64_MAX && (now >= abort_at || t == 0 || abort_at - now < t);
-	if (abort_at != INT64_MAX && now >= abort_at)
-		return -1;
-	if (*cut)
-		t = abort_at - now;
-	return t > 0x7fffffff ? 0x7fffffffL : (long)t;
-}
-
-static int perform(struct aws_sts *s, const char *form, long *status, char *why,
-		   size_t why_size)
-{
-	bool cut;
-	long timeout = timeout_ms(s, &cut);
-	CURLcode rc;
-
-	s->stopped_by_deadline = timeout < 0;
-	if (timeout < 0) {
-		failed(why, why_size, 0, "stop deadline passed");
-		return -1;
-	}
-	s->answer_len = 0;
-	s->answer[0] = '\0';
-	s->answer_cut = false;
-	s->errbuf[0] = '\0';
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, form);
-	rc = curl_easy_perform(s->curl);
-	curl_easy_setopt(s->curl, CURLOPT_USERPWD, NULL);
-	if (rc != CURLE_OK) {
-		s->stopped_by_deadline = rc == CURLE_ABORTED_BY_CALLBACK ||
-					 (cut && rc == CURLE_OPERATION_TIMEDOUT);
-		failed(why, why_size, 0, s->stopped_by_deadline
-		       ? "aborted at the stop deadline"
-		       : s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-		return -1;
-	}
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
-	return 0;
-}
-
 static int assume_role(struct aws_sts *s, char *why, size_t why_size)
 {
 	struct aws_creds base;
 	struct curl_slist *extra = NULL;
 	char *form = NULL;
+	const char *what;
 	long status = 0;
 	int rc = -1;
 
 	if (aws_creds_resolve(&s->cfg->sigv4, &base, why, why_size) < 0)
 		return -1;
-	if (!(form = assume_role_form(s->curl, s->cfg->sigv4.role_arn)) ||
+	if (!(form = assume_role_form(s->req.curl, s->cfg->sigv4.role_arn)) ||
 	    sign_with(s, &base, &extra) < 0)
 		failed(why, why_size, 0, "out of memory");
-	else if (perform(s, form, &status, why, why_size) == 0)
+	else if (cred_request_post(&s->req, s->cfg->remote_timeout_ms, form, strlen(form), &status,
+				   &what) < 0)
+		failed(why, why_size, 0, what);
+	else
 		rc = read_answer(s, status, why, why_size);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(s->req.curl, CURLOPT_USERPWD, NULL);
+	curl_easy_setopt(s->req.curl, CURLOPT_HTTPHEADER, s->headers);
 	if (extra) {
 		extra->next = NULL; /* the fixed headers stay */
 		explicit_bzero(extra->data, strlen(extra->data));
@@ -357,23 +277,6 @@ static int assume_role(struct aws_sts *s, char *why, size_t why_size)
 }
 
 /* ---- the cache ---------------------------------------------------------- */
-
-static void note_outcome(struct aws_sts *s, int rc, const char *why)
-{
-	if (rc == 0 && s->last_failed)
-		log_msg(LOG_INFO, "remote_write: sts AssumeRole succeeded again", "remote_name=%s",
-			s->log_name);
-	if (rc == 0) {
-		s->last_failed = false;
-		s->last_error[0] = '\0';
-		return;
-	}
-	if (!s->last_failed || strcmp(s->last_error, why) != 0)
-		log_msg(LOG_WARN, "remote_write: sts AssumeRole failed, batches wait and are "
-			"retried", "remote_name=%s err=\"%s\"", s->log_name, why);
-	s->last_failed = true;
-	snprintf(s->last_error, sizeof(s->last_error), "%s", why);
-}
 
 static int copy_creds(const struct aws_creds *from, struct aws_creds *to)
 {
@@ -394,13 +297,9 @@ int aws_sts_credentials(struct aws_sts *s, struct aws_creds *out,
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	if (!s->role.access_key || mono_ms() >= s->refresh_at_ms) {
-		s->abort_at_ms = abort_at_ms;
-		s->stopped_by_deadline = false;
+		cred_request_begin(&s->req, abort_at_ms);
 		rc = assume_role(s, why, why_size);
-		s->abort_at_ms = NULL;
-		/* cut short by the agent's stop, not refused: nothing to say */
-		if (!(rc < 0 && s->stopped_by_deadline))
-			note_outcome(s, rc, why);
+		cred_request_end(&s->req, rc, why);
 	}
 	if (rc == 0 && copy_creds(&s->role, out) < 0) {
 		snprintf(why, why_size, "out of memory");

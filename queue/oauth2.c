@@ -17,9 +17,9 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "queue/cred_request.h"
 #include "queue/token_response.h"
 
-#define RESPONSE_MAX (64 * 1024)
 #define EXPIRY_MARGIN_MS 10000 /* golang.org/x/oauth2's expiryDelta */
 
 /* How the client id and secret go to the token endpoint; unknown until
@@ -30,38 +30,15 @@ struct oauth2 {
 	const struct remote_write_config *cfg;
 	char *log_name;
 	pthread_mutex_t mu;           /* everything below */
-	CURL *curl;
+	struct cred_request req;
 	struct curl_slist *headers;
 	enum auth_style style;
 	char *line;                   /* "Authorization: <type> <token>" */
 	uint64_t gen;                 /* of line; 0: none yet */
 	int64_t refresh_at_ms;        /* mono: fetch again from then on */
 	_Atomic uint64_t fetches;     /* token requests finished */
-	bool last_failed;
-	char last_error[256];         /* of the last failed fetch; said once */
-	const _Atomic int64_t *abort_at_ms; /* of the fetch in progress */
-	bool stopped_by_deadline;   /* the last request was cut by the stop */
-	char response[RESPONSE_MAX + 1];
-	size_t response_len;
-	bool response_cut;
-	char content_type[128];
-	char errbuf[CURL_ERROR_SIZE];
+	char content_type[128];       /* of the answer */
 };
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct oauth2 *o = ud;
-	size_t len = size * nmemb, room = RESPONSE_MAX - o->response_len;
-
-	if (len > room) {
-		o->response_cut = true;
-		len = room;
-	}
-	memcpy(o->response + o->response_len, data, len);
-	o->response_len += len;
-	o->response[o->response_len] = '\0';
-	return size * nmemb;
-}
 
 static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 {
@@ -84,23 +61,13 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
 	return len;
 }
 
-/* Ends a token request once the caller's stop deadline has passed. */
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	struct oauth2 *o = ud;
-
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return o->abort_at_ms && mono_ms() >= atomic_load(o->abort_at_ms);
-}
-
 /* The oauth2 block's own tls_config and proxy keys (Prometheus'): none
  * set, the system's CAs and no proxy (not the environment's either). */
 static void set_connection(struct oauth2 *o)
 {
 	const struct tls_config *t = &o->cfg->oauth2.tls;
 	const struct proxy_config *p = &o->cfg->oauth2.proxy;
-	CURL *c = o->curl;
+	CURL *c = o->req.curl;
 
 	if (t->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
@@ -121,7 +88,7 @@ static void set_connection(struct oauth2 *o)
 
 static int set_options(struct oauth2 *o)
 {
-	CURL *c = o->curl;
+	CURL *c = o->req.curl;
 
 	if (!(o->headers = curl_slist_append(NULL, "Content-Type: "
 					     "application/x-www-form-urlencoded")) ||
@@ -130,17 +97,9 @@ static int set_options(struct oauth2 *o)
 		return -1;
 	curl_easy_setopt(c, CURLOPT_URL, o->cfg->oauth2.token_url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, o->headers);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	set_connection(o);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, o->errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, o);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, o);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, o);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	return 0;
 }
 
@@ -155,7 +114,10 @@ struct oauth2 *oauth2_create(const struct remote_write_config *cfg, const char *
 	}
 	o->cfg = cfg;
 	atomic_init(&o->fetches, 0);
-	if (!(o->log_name = strdup(log_name ? log_name : "")) || !(o->curl = curl_easy_init()) ||
+	if (!(o->log_name = strdup(log_name ? log_name : "")) ||
+	    cred_request_init(&o->req, o->log_name, "remote_write: oauth2 token request failed, "
+			      "batches wait and are retried",
+			      "remote_write: oauth2 token obtained again") < 0 ||
 	    set_options(o) < 0) {
 		log_msg(LOG_ERROR, "remote_write: cannot set up the oauth2 client", NULL);
 		oauth2_destroy(o);
@@ -168,10 +130,9 @@ void oauth2_destroy(struct oauth2 *o)
 {
 	if (!o)
 		return;
-	curl_easy_cleanup(o->curl);
+	cred_request_cleanup(&o->req);
 	curl_slist_free_all(o->headers);
 	config_free_secret(o->line);
-	explicit_bzero(o->response, sizeof(o->response));
 	pthread_mutex_destroy(&o->mu);
 	free(o->log_name);
 	free(o);
@@ -307,36 +268,21 @@ static char *client_secret(const struct oauth2_config *oc, char *why, size_t why
 	return secret;
 }
 
-/* remote_timeout, cut to the stop deadline (*cut then true); -1 when that
- * has passed. */
-static long request_timeout_ms(const struct oauth2 *o, bool *cut)
-{
-	int64_t t = o->cfg->remote_timeout_ms > 0 ? o->cfg->remote_timeout_ms : 0;
-	int64_t abort_at = o->abort_at_ms ? atomic_load(o->abort_at_ms) : INT64_MAX, now = mono_ms();
-
-	*cut = abort_at != INT64_MAX && (now >= abort_at || t == 0 || abort_at - now < t);
-	if (abort_at != INT64_MAX && now >= abort_at)
-		return -1;
-	if (*cut)
-		t = abort_at - now;
-	return t > 0x7fffffff ? 0x7fffffffL : (long)t;
-}
-
 /* The client id and secret: in a Basic header, or (params) not at all. */
 static int set_client_auth(struct oauth2 *o, const char *secret, enum auth_style style)
 {
 	char *id, *sec;
 
-	curl_easy_setopt(o->curl, CURLOPT_USERNAME, NULL);
-	curl_easy_setopt(o->curl, CURLOPT_PASSWORD, NULL);
+	curl_easy_setopt(o->req.curl, CURLOPT_USERNAME, NULL);
+	curl_easy_setopt(o->req.curl, CURLOPT_PASSWORD, NULL);
 	if (style != STYLE_HEADER)
 		return 0;
 	id = escaped(o->cfg->oauth2.client_id);
 	sec = escaped(secret);
 	if (id && sec) {
-		curl_easy_setopt(o->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(o->curl, CURLOPT_USERNAME, id);
-		curl_easy_setopt(o->curl, CURLOPT_PASSWORD, sec); /* libcurl copies */
+		curl_easy_setopt(o->req.curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(o->req.curl, CURLOPT_USERNAME, id);
+		curl_easy_setopt(o->req.curl, CURLOPT_PASSWORD, sec); /* libcurl copies */
 	}
 	free(id);
 	config_free_secret(sec);
@@ -352,42 +298,6 @@ static void request_failed(const struct oauth2 *o, char *why, size_t why_size, c
 	snprintf(why, why_size, "oauth2 token request to %s: %s", url, what);
 }
 
-/* POSTs the form; 0 with the HTTP status, or -1 (no answer) with why. */
-static int post_form(struct oauth2 *o, const char *form, size_t len, long *status, char *why,
-		     size_t why_size)
-{
-	bool cut;
-	long timeout = request_timeout_ms(o, &cut);
-	CURLcode rc;
-
-	o->stopped_by_deadline = timeout < 0;
-	if (timeout < 0) {
-		request_failed(o, why, why_size, "stop deadline passed");
-		return -1;
-	}
-	o->response_len = 0;
-	o->response[0] = '\0';
-	o->response_cut = false;
-	o->content_type[0] = '\0';
-	o->errbuf[0] = '\0';
-	curl_easy_setopt(o->curl, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, form);
-	rc = curl_easy_perform(o->curl);
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(o->curl, CURLOPT_PASSWORD, NULL);
-	if (rc != CURLE_OK) {
-		o->stopped_by_deadline = rc == CURLE_ABORTED_BY_CALLBACK ||
-					 (cut && rc == CURLE_OPERATION_TIMEDOUT);
-		request_failed(o, why, why_size, o->stopped_by_deadline
-			       ? "aborted at the stop deadline"
-			       : o->errbuf[0] ? o->errbuf : curl_easy_strerror(rc));
-		return -1;
-	}
-	curl_easy_getinfo(o->curl, CURLINFO_RESPONSE_CODE, status);
-	return 0;
-}
-
 /* What came back: 0 with t filled from a 2xx, else -1 with why (the
  * status and the RFC 6749 error code, never the body). */
 static int read_answer(struct oauth2 *o, long status, struct token_response *t, char *why,
@@ -396,13 +306,13 @@ static int read_answer(struct oauth2 *o, long status, struct token_response *t, 
 	char what[160], reason[128];
 	int rc;
 
-	rc = o->response_cut ? -1
-			     : token_response_parse(o->response, o->response_len, o->content_type, t,
-						    reason, sizeof(reason));
-	if (o->response_cut)
-		snprintf(reason, sizeof(reason), "the answer is over %d bytes", RESPONSE_MAX);
-	explicit_bzero(o->response, o->response_len);
-	o->response_len = 0;
+	rc = o->req.answer_cut ? -1
+			       : token_response_parse(o->req.answer, o->req.answer_len, o->content_type,
+						      t, reason, sizeof(reason));
+	if (o->req.answer_cut)
+		snprintf(reason, sizeof(reason), "the answer is over %d bytes", CRED_ANSWER_MAX);
+	explicit_bzero(o->req.answer, o->req.answer_len);
+	o->req.answer_len = 0;
 	if (status >= 200 && status < 300 && rc == 0)
 		return 0;
 	if (status >= 200 && status < 300)
@@ -422,14 +332,20 @@ static int request_token(struct oauth2 *o, const char *secret, const char *scope
 {
 	size_t len = 0;
 	char *form = build_form(&o->cfg->oauth2, scope, secret, style, &len);
+	const char *what;
 	int rc = -1;
 
 	*status = 0;
 	memset(t, 0, sizeof(*t));
+	o->content_type[0] = '\0'; /* of this answer (on_header) */
 	if (!form || set_client_auth(o, secret, style) < 0)
 		request_failed(o, why, why_size, "out of memory");
-	else if (post_form(o, form, len, status, why, why_size) == 0)
+	else if (cred_request_post(&o->req, o->cfg->remote_timeout_ms, form, len, status,
+				   &what) < 0)
+		request_failed(o, why, why_size, what);
+	else
 		rc = read_answer(o, *status, t, why, why_size);
+	curl_easy_setopt(o->req.curl, CURLOPT_PASSWORD, NULL);
 	if (form)
 		explicit_bzero(form, len);
 	free(form);
@@ -519,24 +435,6 @@ out:
 	return rc;
 }
 
-/* Said once per change of the reason, and once when it is over. */
-static void note_outcome(struct oauth2 *o, int rc, const char *why)
-{
-	if (rc == 0 && o->last_failed)
-		log_msg(LOG_INFO, "remote_write: oauth2 token obtained again", "remote_name=%s",
-			o->log_name);
-	if (rc == 0) {
-		o->last_failed = false;
-		o->last_error[0] = '\0';
-		return;
-	}
-	if (!o->last_failed || strcmp(o->last_error, why) != 0)
-		log_msg(LOG_WARN, "remote_write: oauth2 token request failed, batches wait and "
-			"are retried", "remote_name=%s err=\"%s\"", o->log_name, why);
-	o->last_failed = true;
-	snprintf(o->last_error, sizeof(o->last_error), "%s", why);
-}
-
 /* A fetch that failed while this caller waited for the lock is its
  * answer too: the shards do not queue up one request each. */
 static int refresh(struct oauth2 *o, uint64_t seen, const _Atomic int64_t *abort_at_ms,
@@ -544,18 +442,14 @@ static int refresh(struct oauth2 *o, uint64_t seen, const _Atomic int64_t *abort
 {
 	int rc;
 
-	if (o->last_failed && atomic_load(&o->fetches) != seen) {
-		snprintf(why, why_size, "%s", o->last_error);
+	if (o->req.last_failed && atomic_load(&o->fetches) != seen) {
+		snprintf(why, why_size, "%s", o->req.last_error);
 		return -1;
 	}
-	o->abort_at_ms = abort_at_ms;
-	o->stopped_by_deadline = false;
+	cred_request_begin(&o->req, abort_at_ms);
 	rc = fetch_token(o, why, why_size);
-	o->abort_at_ms = NULL;
 	atomic_fetch_add(&o->fetches, 1);
-	/* cut short by the agent's stop, not refused: nothing to say */
-	if (!(rc < 0 && o->stopped_by_deadline))
-		note_outcome(o, rc, why);
+	cred_request_end(&o->req, rc, why);
 	return rc;
 }
 
