@@ -393,3 +393,45 @@ def test_a_refused_assume_role_is_said_once_and_nothing_is_sent_or_dropped(agent
     assert len(failed) == 1 and "HTTP 403 (SignatureDoesNotMatch)" in failed[0], failed
     assert "refused by the receiver, dropped" not in out
     assert_no_role_secret(out, sts)
+
+
+class StsMalformed(StsStandIn):
+    """Checks the request as STS would, then answers 200 with body."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def respond(self, handler, body):
+        status, _ = super().respond(handler, body)
+        return (status, self.body) if status == 200 else (status, b"")
+
+
+def good_answer_without(element):
+    """STS's answer with one element of the Credentials left out."""
+    parts = {"AccessKeyId": "ASIAX", "SecretAccessKey": "s/x", "SessionToken": "t",
+             "Expiration": "2099-01-01T00:00:00Z"}
+    parts.pop(element)
+    inner = "".join(f"<{k}>{v}</{k}>" for k, v in parts.items())
+    return (f"<AssumeRoleResponse><AssumeRoleResult><Credentials>{inner}</Credentials>"
+            f"</AssumeRoleResult></AssumeRoleResponse>").encode()
+
+
+@pytest.mark.parametrize("body", [
+    good_answer_without("SessionToken"),
+    good_answer_without("Expiration"),
+    good_answer_without("Expiration").replace(b"<SessionToken>",
+                                              b"<Expiration>soon</Expiration><SessionToken>"),
+    b"<html>a proxy's login page</html>" * 3000,  # over the 64 KiB kept of an answer
+], ids=["no_session_token", "no_expiration", "bad_expiration", "oversized"])
+def test_an_assume_role_answer_without_usable_credentials_is_said_once_and_nothing_is_lost(
+        agent, tmp_path, aws_env, body):
+    sts = StsMalformed(body)
+    rx, out = run_role(agent, tmp_path, aws_env, sts, 2)
+    assert len(sts.calls) >= 2 and all(ok for ok, _, _ in sts.calls), sts.calls
+    assert not rx.results
+    failed = [line for line in out.splitlines() if "sts AssumeRole failed" in line]
+    assert len(failed) == 1 and "HTTP 200 (the answer holds no usable Credentials)" \
+        in failed[0], failed
+    assert "refused by the receiver, dropped" not in out
+    assert_no_role_secret(out, sts)
