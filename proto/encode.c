@@ -18,6 +18,8 @@
 
 #include <snappy-c.h>
 
+#include "proto/pbwire.h"
+
 #define TAG_LEN1   0x0a /* field 1, wire type 2 */
 #define TAG_LEN2   0x12 /* field 2, wire type 2 */
 #define TAG_FIX64  0x09 /* field 1, wire type 1 */
@@ -27,42 +29,6 @@
  * than this, so a corrupt or hostile body cannot make us allocate 4 GiB. */
 #define SNAPPY_MAX_UNCOMPRESSED (256u << 20)
 
-static size_t varint_size(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static uint8_t *put_fixed64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-	return p + 8;
-}
-
-static uint8_t *put_len_field(uint8_t *p, uint8_t tag, const void *data, size_t len)
-{
-	*p++ = tag;
-	p = put_varint(p, len);
-	memcpy(p, data, len);
-	return p + len;
-}
-
 int encode_label(struct buf *out, const char *name, size_t name_len,
 		 const char *value, size_t value_len)
 {
@@ -70,18 +36,18 @@ int encode_label(struct buf *out, const char *name, size_t name_len,
 	uint8_t *p;
 
 	if (name_len)
-		body += 1 + varint_size(name_len) + name_len;
+		body += 1 + pb_varint_size(name_len) + name_len;
 	if (value_len)
-		body += 1 + varint_size(value_len) + value_len;
-	if (buf_reserve(out, 1 + varint_size(body) + body) < 0)
+		body += 1 + pb_varint_size(value_len) + value_len;
+	if (buf_reserve(out, 1 + pb_varint_size(body) + body) < 0)
 		return -1;
 	p = out->data + out->len;
 	*p++ = TAG_LEN1;
-	p = put_varint(p, body);
+	p = pb_put_varint(p, body);
 	if (name_len)
-		p = put_len_field(p, TAG_LEN1, name, name_len);
+		p = pb_put_len_field(p, 1, name, name_len);
 	if (value_len)
-		p = put_len_field(p, TAG_LEN2, value, value_len);
+		p = pb_put_len_field(p, 2, value, value_len);
 	out->len = (size_t)(p - out->data);
 	return 0;
 }
@@ -93,7 +59,7 @@ static size_t sample_body_size(const struct sample *s)
 	if (s->value != 0.0)
 		n += 1 + 8;
 	if (s->timestamp_ms != 0)
-		n += 1 + varint_size((uint64_t)s->timestamp_ms);
+		n += 1 + pb_varint_size((uint64_t)s->timestamp_ms);
 	return n;
 }
 
@@ -107,7 +73,7 @@ static size_t series_body_size(const struct sample *samples, size_t n, size_t i,
 
 	for (; i < n && samples[i].series == ws; i++) {
 		size_t sb = sample_body_size(&samples[i]);
-		size += 1 + varint_size(sb) + sb;
+		size += 1 + pb_varint_size(sb) + sb;
 	}
 	*end = i;
 	return size;
@@ -118,15 +84,15 @@ static uint8_t *put_sample(uint8_t *p, const struct sample *s)
 	uint64_t bits;
 
 	*p++ = TAG_LEN2;
-	p = put_varint(p, sample_body_size(s));
+	p = pb_put_varint(p, sample_body_size(s));
 	if (s->value != 0.0) {
 		memcpy(&bits, &s->value, sizeof(bits));
 		*p++ = TAG_FIX64;
-		p = put_fixed64(p, bits);
+		p = pb_put_fixed64(p, bits);
 	}
 	if (s->timestamp_ms != 0) {
 		*p++ = TAG_VARINT;
-		p = put_varint(p, (uint64_t)s->timestamp_ms);
+		p = pb_put_varint(p, (uint64_t)s->timestamp_ms);
 	}
 	return p;
 }
@@ -139,7 +105,7 @@ int encode_write_request(const struct sample *samples, size_t n, struct buf *out
 	/* Pass 1: the exact size, so the buffer is reserved once. */
 	for (i = 0; i < n; i = end) {
 		size_t body = series_body_size(samples, n, i, &end);
-		total += 1 + varint_size(body) + body;
+		total += 1 + pb_varint_size(body) + body;
 	}
 	buf_reset(out);
 	if (buf_reserve(out, total) < 0)
@@ -151,7 +117,7 @@ int encode_write_request(const struct sample *samples, size_t n, struct buf *out
 		size_t body = series_body_size(samples, n, i, &end);
 
 		*p++ = TAG_LEN1;
-		p = put_varint(p, body);
+		p = pb_put_varint(p, body);
 		if (ws->labels_len) {
 			memcpy(p, ws->labels_pb, ws->labels_len);
 			p += ws->labels_len;

@@ -194,7 +194,7 @@ static int push_sample(struct registry *r, const struct series *s, int64_t ts, d
 {
 	if (grow_array((void **)&r->samples, &r->cap_samples, r->n_samples + 1, sizeof(*r->samples)) < 0)
 		return -1;
-	r->samples[r->n_samples++] = (struct sample){&s->wire, ts, v};
+	r->samples[r->n_samples++] = (struct sample){.series = &s->wire, .timestamp_ms = ts, .value = v};
 	return 0;
 }
 

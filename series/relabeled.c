@@ -265,8 +265,11 @@ static struct view_series *compute_view(struct registry *r, struct view *v,
 		return dropped(&v->stats, RELABEL_REASON_DUPLICATE), VIEW_DROPPED;
 	if (!(vs = malloc(sizeof(*vs) + r->out_pb.len)))
 		return NULL;
-	vs->wire = (struct wire_series){memcpy(vs + 1, r->out_pb.data, r->out_pb.len),
-					(uint32_t)r->out_pb.len, hash};
+	/* The same series under other labels: kind, metadata and start kept. */
+	vs->wire = node->s.wire;
+	vs->wire.labels_pb = memcpy(vs + 1, r->out_pb.data, r->out_pb.len);
+	vs->wire.labels_len = (uint32_t)r->out_pb.len;
+	vs->wire.hash = hash;
 	if (hashmap_insert(&v->outputs, hash, vs) < 0) {
 		free(vs);
 		return NULL;

@@ -45,8 +45,9 @@ int setup(void **state)
 
 		assert_int_equal(encode_label(&f->labels[i], "__name__", 8, "test_metric", 11), 0);
 		assert_int_equal(encode_label(&f->labels[i], "series", 6, v, (size_t)n), 0);
-		f->series[i] = (struct wire_series){f->labels[i].data,
-						    (uint32_t)f->labels[i].len, (uint64_t)i};
+		f->series[i] = (struct wire_series){.labels_pb = f->labels[i].data,
+						    .labels_len = (uint32_t)f->labels[i].len,
+						    .hash = (uint64_t)i};
 	}
 	f->base_ts = wall_ms();
 	*state = f;
@@ -70,7 +71,7 @@ void append_seq(struct fixture *f, struct queue *q, int s, int first, int n)
 	struct sample *smp = calloc((size_t)n, sizeof(*smp));
 
 	for (int i = 0; i < n; i++)
-		smp[i] = (struct sample){&f->series[s], f->base_ts + first + i, first + i};
+		smp[i] = (struct sample){&f->series[s], f->base_ts + first + i, {first + i}};
 	queue_append(q, smp, (size_t)n);
 	free(smp);
 }
@@ -174,7 +175,7 @@ uint64_t append_round(struct fixture *f, struct queue *q, int round, int n_serie
 	for (int k = 0; k < per; k++)
 		for (int s = 0; s < n_series; s++)
 			smp[n++] = (struct sample){&f->series[s], f->base_ts + round * 100 + k,
-						   round * 100 + k};
+						   {round * 100 + k}};
 	queue_append(q, smp, n);
 	free(smp);
 	return n;

@@ -226,15 +226,15 @@ static void test_request_matches_protobuf_c(void **state)
 	};
 	struct test_series c = {.names = {"__name__"}, .values = {"up"}, .n = 1};
 	struct sample smp[] = {
-		{&a.ws, 1700000000000, 21.5},
-		{&a.ws, 1700000015000, 0.0},       /* value omitted on the wire */
-		{&b.ws, 0, 1.0},                   /* timestamp omitted */
-		{&b.ws, -1, -0.0},                 /* 10-byte varint; -0.0 omitted too */
-		{&a.ws, INT64_MIN, INFINITY},      /* same series again: new TimeSeries */
-		{&c.ws, INT64_MAX, -INFINITY},
-		{&c.ws, 1700000030000, 0.0},
-		{&c.ws, 1700000045000, 5e-324},    /* denormal */
-		{&c.ws, 0, 0.0},                   /* empty Sample message */
+		{&a.ws, 1700000000000, {21.5}},
+		{&a.ws, 1700000015000, {0.0}},       /* value omitted on the wire */
+		{&b.ws, 0, {1.0}},                   /* timestamp omitted */
+		{&b.ws, -1, {-0.0}},                 /* 10-byte varint; -0.0 omitted too */
+		{&a.ws, INT64_MIN, {INFINITY}},      /* same series again: new TimeSeries */
+		{&c.ws, INT64_MAX, {-INFINITY}},
+		{&c.ws, 1700000030000, {0.0}},
+		{&c.ws, 1700000045000, {5e-324}},    /* denormal */
+		{&c.ws, 0, {0.0}},                   /* empty Sample message */
 	};
 	struct test_series *owner[] = {&a, &a, &b, &b, &a, &c, &c, &c, &c};
 
@@ -284,7 +284,7 @@ static void test_consecutive_samples_share_a_series(void **state)
 	series_encode(&t);
 	for (int i = 0; i < 100; i++) {
 		struct test_series *o = i < 60 || i >= 90 ? &s : &t;
-		smp[i] = (struct sample){&o->ws, 1000 + i, i};
+		smp[i] = (struct sample){&o->ws, 1000 + i, {i}};
 		owner[i] = o;
 	}
 	check_request(smp, 100, owner);
@@ -322,7 +322,7 @@ static void test_buffer_reused_without_realloc(void **state)
 	(void)state;
 	series_encode(&s);
 	for (int i = 0; i < 500; i++)
-		smp[i] = (struct sample){&s.ws, 1700000000000 + i, i * 0.5};
+		smp[i] = (struct sample){&s.ws, 1700000000000 + i, {i * 0.5}};
 	assert_int_equal(encode_write_request(smp, 500, &out), 0);
 	first = out.data;
 	cap = out.cap;

@@ -390,7 +390,7 @@ static void test_sample_age_limit(void **state)
 	q = start_queue(f);
 	for (int i = 0; i < 6; i++)
 		smp[i] = (struct sample){&f->series[0],
-					 i % 2 ? wall_ms() : wall_ms() - 3600 * 1000, i};
+					 i % 2 ? wall_ms() : wall_ms() - 3600 * 1000, {i}};
 	queue_append(q, smp, 6);
 	assert_true(wait_accepted(f->rx, 3, 2000));
 	stop_now(q, 1000);

@@ -31,7 +31,7 @@ static size_t append_seq_wait(struct fixture *f, struct queue *q, int s, int fir
 	size_t took;
 
 	for (int i = 0; i < n; i++)
-		smp[i] = (struct sample){&f->series[s], f->base_ts + first + i, first + i};
+		smp[i] = (struct sample){&f->series[s], f->base_ts + first + i, {first + i}};
 	took = queue_append_wait(q, smp, (size_t)n, mono_ms() + wait_ms);
 	free(smp);
 	return took;
@@ -210,7 +210,7 @@ static void test_a_round_larger_than_the_rings_reshards_at_once(void **state)
 	q = start_queue(f); /* the default 10 s tick */
 	for (int k = 0; k < 30; k++)
 		for (int s = 0; s < RS_SERIES; s++)
-			smp[n++] = (struct sample){&f->series[s], f->base_ts + k, k};
+			smp[n++] = (struct sample){&f->series[s], f->base_ts + k, {k}};
 	t0 = mono_ms();
 	assert_int_equal(queue_append_wait(q, smp, n, t0 + 8000), n);
 	free(smp);
@@ -253,7 +253,7 @@ static void test_shards_grown_for_rounds_stay(void **state)
 		for (int k = 0; k < 5; k++)
 			for (int s = 0; s < RS_SERIES; s++)
 				smp[n++] = (struct sample){&f->series[s],
-							   f->base_ts + round * 100 + k, k};
+							   f->base_ts + round * 100 + k, {k}};
 		assert_int_equal(queue_append_wait(q, smp, n, mono_ms() + 2000), n);
 		appended += n;
 	}

@@ -56,7 +56,7 @@ static void test_mask_url_truncates(void **state)
 static void post_one(struct fixture *f, struct sender *s, struct send_outcome *out,
 		     enum send_result want)
 {
-	struct sample smp = {&f->series[0], f->base_ts, 1};
+	struct sample smp = {&f->series[0], f->base_ts, {1}};
 	struct buf pb = {0}, z = {0};
 
 	assert_int_equal(encode_write_request(&smp, 1, &pb), 0);
