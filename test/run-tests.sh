@@ -44,7 +44,7 @@ done
 echo "== integration (pytest)"
 out="$log_dir/integration.log"
 BPFPUSH_BIN=build/bpfpush BPFPUSH_SAN_BIN=build/san/bpfpush \
-	timeout 2400 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE test/structure test/integration test/bpf test/runtime \
+	timeout 2400 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --durations=25 test/structure test/integration test/bpf test/runtime \
 	2>&1 | tee "$out"
 summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$out" | tail -1)
 p=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
