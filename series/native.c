@@ -59,44 +59,51 @@ struct span {
 	uint32_t length;
 };
 
-/* Spans and deltas of the positive buckets (slots 1..n-1 of c): a span
- * per run of buckets, runs parted by more than SPAN_GAP_MAX empty ones
- * (fewer ride inside the span as zeros: cheaper than a new span). Deltas
- * are each bucket's count less the previous one's, across spans; counts
- * wrap like Go's int64, so the receiver's sum gives them back exactly. */
-static void build_spans(const uint64_t *c, unsigned n, int shift, struct span *spans,
-			size_t *n_spans, int64_t *deltas, size_t *n_deltas)
-{
-	uint64_t prev = 0;
-	unsigned i = 1, gap_start = 0;
+/* The positive buckets as the protocol sends them. */
+struct spans {
+	struct span span[MAX_BUCKETS];
+	size_t n_spans;
+	int64_t delta[MAX_BUCKETS];
+	size_t n_deltas;
+	uint64_t prev; /* the last bucket's count */
+};
 
-	*n_spans = *n_deltas = 0;
+/* The next bucket of the current span. Deltas are a bucket's count less
+ * the previous one's, across spans; counts wrap like Go's int64, so the
+ * receiver's running sum gives them back exactly. */
+static void add_bucket(struct spans *out, uint64_t count)
+{
+	out->delta[out->n_deltas++] = (int64_t)(count - out->prev);
+	out->prev = count;
+	out->span[out->n_spans - 1].length++;
+}
+
+/* Slots 1..n-1 of c: a span per run of buckets, runs parted by more than
+ * SPAN_GAP_MAX empty ones (fewer ride inside the span as zeros: cheaper
+ * than a new span). */
+static void build_spans(const uint64_t *c, unsigned n, int shift, struct spans *out)
+{
+	unsigned i = 1;
+
+	out->n_spans = out->n_deltas = 0;
+	out->prev = 0;
 	while (i < n && c[i] == 0)
 		i++;
 	if (i == n)
 		return;
-	spans[(*n_spans)++] = (struct span){(int32_t)((int)i + shift), 0};
+	out->span[out->n_spans++] = (struct span){(int32_t)((int)i + shift), 0};
 	for (; i < n; i++) {
 		unsigned gap = 0;
 
-		if (c[i] == 0) {
-			for (gap_start = i; i < n && c[i] == 0; i++)
-				gap++;
-			if (i == n)
-				break;
-			if (gap > SPAN_GAP_MAX) {
-				spans[(*n_spans)++] = (struct span){(int32_t)gap, 0};
-			} else {
-				for (unsigned z = gap_start; z < i; z++) {
-					deltas[(*n_deltas)++] = (int64_t)(0 - prev);
-					prev = 0;
-					spans[*n_spans - 1].length++;
-				}
-			}
-		}
-		deltas[(*n_deltas)++] = (int64_t)(c[i] - prev);
-		prev = c[i];
-		spans[*n_spans - 1].length++;
+		for (; i < n && c[i] == 0; i++)
+			gap++;
+		if (i == n)
+			break;
+		if (gap > SPAN_GAP_MAX)
+			out->span[out->n_spans++] = (struct span){(int32_t)gap, 0};
+		for (; gap && gap <= SPAN_GAP_MAX; gap--)
+			add_bucket(out, 0);
+		add_bucket(out, c[i]);
 	}
 }
 
@@ -154,16 +161,14 @@ size_t native_encode(const struct log2_histogram *h, enum native_reset_hint hint
 		     uint8_t *out)
 {
 	uint64_t c[MAX_BUCKETS], count = 0;
-	struct span spans[MAX_BUCKETS];
-	int64_t deltas[MAX_BUCKETS];
-	size_t n_spans, n_deltas;
+	struct spans spans;
 	int shift = bucket_shift(h->unit);
 	unsigned n = fold_slots(h, c);
 	uint8_t *p = out;
 
 	for (unsigned i = 0; i < n; i++)
 		count += c[i];
-	build_spans(c, n, shift, spans, &n_spans, deltas, &n_deltas);
+	build_spans(c, n, shift, &spans);
 	p = pb_put_varint(p, pb_tag(H_COUNT_INT, PB_VARINT));
 	p = pb_put_varint(p, count);
 	if (h->sum != 0.0)
@@ -171,8 +176,8 @@ size_t native_encode(const struct log2_histogram *h, enum native_reset_hint hint
 	p = put_double(p, H_ZERO_THRESHOLD, ldexp(1.0, shift));
 	p = pb_put_varint(p, pb_tag(H_ZERO_COUNT_INT, PB_VARINT));
 	p = pb_put_varint(p, c[0]);
-	p = put_spans(p, spans, n_spans);
-	p = put_deltas(p, deltas, n_deltas);
+	p = put_spans(p, spans.span, spans.n_spans);
+	p = put_deltas(p, spans.delta, spans.n_deltas);
 	if (hint != NATIVE_RESET_UNKNOWN) {
 		p = pb_put_varint(p, pb_tag(H_RESET_HINT, PB_VARINT));
 		p = pb_put_varint(p, (uint64_t)hint);

@@ -28,7 +28,7 @@
 /* A log2 histogram as the BPF side keeps it. */
 struct log2_histogram {
 	const uint64_t *slots; /* n_all counts, slot i first */
-	unsigned n_all;        /* slots the map holds */
+	unsigned n_all;        /* slots the map holds, at most 32 */
 	unsigned n_slots;      /* 1..n_all: slots past it fold into the last */
 	double unit;           /* one unit of a slot, in base units (s or bytes) */
 	double sum;            /* of the values, in base units */
@@ -54,8 +54,9 @@ enum native_reset_hint { NATIVE_RESET_UNKNOWN = 0, NATIVE_RESET_YES = 1 };
 /* The most bytes native_encode writes. */
 #define NATIVE_HIST_MAX 768
 
-/* Encodes h as the fields 1..14 of a prompb Histogram (schema 0) into
- * out, which has room for NATIVE_HIST_MAX bytes: returns the length. */
+/* Encodes h (n_all at most 32, n_slots 1..n_all, unit > 0) as the fields
+ * 1..14 of a prompb Histogram (schema 0) into out, which has room for
+ * NATIVE_HIST_MAX bytes: returns the length. */
 size_t native_encode(const struct log2_histogram *h, enum native_reset_hint hint,
 		     uint8_t *out);
 
