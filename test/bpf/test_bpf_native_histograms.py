@@ -5,13 +5,15 @@
 classic one Prometheus computes from the _bucket/_sum/_count series."""
 import os
 import shutil
+import signal
 import time
 
 import pytest
+import snappy
 
 from bpfharness import bpf_only_config
 from conftest import BIN, SAN_BIN
-from receivers import Prometheus
+from receivers import FaultProxy, Prometheus, _fields
 from test_bpf_runqlat import contend
 
 NAME = "kernel_runqueue_latency_seconds"
@@ -94,3 +96,57 @@ def test_native_only_sends_no_buckets(native_prom, agent):
     assert native_prom.query(f"{NAME}_bucket", at) == []
     assert native_prom.query(f"{NAME}_count", at) == []
     assert one_value(native_prom, f"histogram_count({NAME})", at) > 100
+
+
+def pushed_histograms(proxy, name):
+    """(timestamp, count, reset hint) of every native histogram of series
+    name the proxy received, oldest first: prompb TimeSeries.histograms
+    (field 4), Histogram count_int = 1, reset_hint = 14, timestamp = 15."""
+    found = []
+    for request in list(proxy.requests):
+        for field, _, ts in _fields(snappy.uncompress(request[2])):
+            if field != 1:
+                continue
+            names = [v for f, _, v in _fields(ts) if f == 1]
+            if b"\x0a\x08__name__\x12" + bytes([len(name)]) + name.encode() not in names:
+                continue
+            for f, _, h in _fields(ts):
+                if f == 4:
+                    got = {hf: hv for hf, _, hv in _fields(h)}
+                    found.append((got.get(15, 0), got.get(1, 0), got.get(14, 0)))
+    return sorted(found)
+
+
+def test_reset_hint_when_the_collector_starts_again(agent, tmp_path):
+    """A reset hint on the first histogram, and again on the first after a
+    reload started runqlat over (new maps: its count went back to zero);
+    none between."""
+    base = push_config("URL", "native")
+    with FaultProxy(None, lambda n: 200) as proxy:
+        a = agent(base.replace("URL", proxy.url)).start("--capabilities-keep", "bpf,perfmon",
+                                                         follow=True)
+        try:
+            deadline = time.monotonic() + 20
+            while len(pushed_histograms(proxy, NAME)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            with open(a.path, "w") as f:
+                f.write(push_config(proxy.url, "native").replace(
+                    "{histograms: native}", "{histograms: native, max_series: 100000}"))
+            reloaded_at = time.time() * 1000
+            a.proc.send_signal(signal.SIGHUP)
+            assert a.wait_for(1, 20, msg="reload: collector re-initialised with its new options")
+            deadline = time.monotonic() + 20
+            while (len([h for h in pushed_histograms(proxy, NAME) if h[0] > reloaded_at]) < 3
+                   and time.monotonic() < deadline):
+                time.sleep(0.2)
+        finally:
+            rc, _, err = a.stop()
+    assert rc == 0, err
+    hists = pushed_histograms(proxy, NAME)
+    resets = [i for i, h in enumerate(hists) if h[2] == 1]  # ResetHint.YES
+    assert len(resets) == 2 and resets[0] == 0, hists
+    again = resets[1]
+    assert hists[again][0] > reloaded_at, hists
+    assert hists[again][1] < hists[again - 1][1], hists  # new maps, counting from zero
+    assert again >= 3 and len(hists) - again >= 3, hists
+    assert all(h[2] == 0 for i, h in enumerate(hists) if i not in resets), hists
