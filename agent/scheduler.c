@@ -12,6 +12,7 @@
 #include "collectors/collector.h"
 #include "lib/log.h"
 #include "bpf/bpf_collector.h"
+#include "series/native.h"
 
 /* A configured collector: loaded (state set by init) or not (init failed:
  * a collector with a kind, e.g. a BPF one whose hook is missing). */
@@ -23,6 +24,7 @@ struct slot {
 	bool ever;                /* was configured at some time (for teardown) */
 	bool loaded;
 	size_t max_series;        /* its max_series option; 0: no limit */
+	enum histogram_forms histograms; /* a BPF one's option; 0: global's */
 	uint64_t dropped_logged;  /* series drops already said in the log */
 	double dropped_log_at;    /* when (monotonic s), for the rate limit */
 };
@@ -63,7 +65,15 @@ static size_t max_series_offset(const struct collector *c)
 	return (c->opts_size + sizeof(int64_t) - 1) / sizeof(int64_t) * sizeof(int64_t);
 }
 
-/* Every section gets max_series beside its collector's own options. */
+/* A BPF collector's histograms option, after max_series: "global" (the
+ * default) defers to global.histograms. */
+static size_t histograms_offset(const struct collector *c)
+{
+	return max_series_offset(c) + sizeof(int64_t);
+}
+
+/* Every section gets max_series beside its collector's own options, a BPF
+ * one histograms too. */
 static const struct opt_desc *with_max_series(const struct collector *c, struct opt_desc *pool,
 					      size_t *used)
 {
@@ -72,13 +82,16 @@ static const struct opt_desc *with_max_series(const struct collector *c, struct 
 
 	while (c->opts && c->opts[n].name)
 		n++;
-	if (*used + n + 2 > MAX_OPTS)
+	if (*used + n + 3 > MAX_OPTS)
 		return c->opts; /* cannot happen with today's table: no limit option */
 	for (size_t i = 0; i < n; i++)
 		out[i] = c->opts[i];
-	out[n] = (struct opt_desc){"max_series", OPT_INT, MAX_SERIES_DEFAULT, max_series_offset(c), 0};
-	out[n + 1] = (struct opt_desc){0};
-	*used += n + 2;
+	out[n++] = (struct opt_desc){"max_series", OPT_INT, MAX_SERIES_DEFAULT, max_series_offset(c), 0};
+	if (c->kind)
+		out[n++] = (struct opt_desc){"histograms", OPT_ENUM, "global|classic|native|both",
+					     histograms_offset(c), 0};
+	out[n] = (struct opt_desc){0};
+	*used += n + 1;
 	return out;
 }
 
@@ -87,7 +100,8 @@ static size_t fill_schemas(struct section_schema *out, const struct collector *c
 {
 	for (size_t i = 0; i < n && i < MAX_SCHEMAS; i++)
 		out[i] = (struct section_schema){table[i]->name, table[i]->default_enabled,
-						 max_series_offset(table[i]) + sizeof(int64_t),
+						 histograms_offset(table[i]) +
+						 (table[i]->kind ? sizeof(char *) : 0),
 						 with_max_series(table[i], pool, used)};
 	return n < MAX_SCHEMAS ? n : MAX_SCHEMAS;
 }
@@ -121,6 +135,12 @@ static int slot_load(struct scheduler *s, struct slot *slot, const struct collec
 
 		memcpy(&max, (const char *)sc->opts + max_series_offset(c), sizeof(max));
 		slot->max_series = (size_t)max;
+	}
+	if (c->kind && sc->schema->opts_size > histograms_offset(c)) {
+		const char *forms;
+
+		memcpy(&forms, (const char *)sc->opts + histograms_offset(c), sizeof(forms));
+		slot->histograms = forms ? config_histogram_forms(forms) : 0;
 	}
 	if (c->init && c->init(&slot->ctx) < 0) {
 		/* One with a kind said why (one line); keep it to report up 0. */
@@ -246,6 +266,8 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 
 		if (!slot->active)
 			continue;
+		registry_set_histograms(reg, slot->histograms ? slot->histograms
+							      : s->cfg->global.histograms);
 		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0)
 			rc = slot->ctx.collector->update(&slot->ctx, reg);
 		registry_set_source(reg, 0, 0);

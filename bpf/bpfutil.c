@@ -2,7 +2,6 @@
 #include "bpf/bpfutil.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,8 +15,8 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
-#include "lib/numfmt.h"
 #include "bpf/histogram.h"
+#include "series/native.h"
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 static int stats_fd = -1;      /* keeps BPF_ENABLE_STATS on while open */
@@ -198,37 +197,15 @@ int bpf_percpu_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out)
 	return 0;
 }
 
-#define MAX_HIST_LABELS 6
-
 void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *desc,
 			     const struct label *labels, size_t n_labels,
 			     const uint64_t *entries, unsigned n_slots, double unit_seconds,
 			     double sum_scale)
 {
-	struct label l[MAX_HIST_LABELS + 1];
-	char name[160], le[32];
-	uint64_t cumulative = 0, total = 0;
+	struct log2_histogram h = {entries, HIST_SLOTS, n_slots, unit_seconds,
+				   (double)entries[HIST_SUM_SLOT] * sum_scale};
 
-	if (n_labels > MAX_HIST_LABELS || n_slots == 0 || n_slots > HIST_SLOTS)
-		return;
-	if (n_labels)
-		memcpy(l, labels, n_labels * sizeof(*l));
-	l[n_labels] = (struct label){"le", le};
-	for (unsigned i = 0; i < HIST_SLOTS; i++)
-		total += entries[i];
-	snprintf(name, sizeof(name), "%s_bucket", desc->name);
-	for (unsigned i = 0; i < n_slots; i++) {
-		cumulative += entries[i];
-		format_double(ldexp(unit_seconds, (int)i + 1), le, sizeof(le));
-		registry_emit(reg, desc, name, l, n_labels + 1, (double)cumulative, 0);
-	}
-	snprintf(le, sizeof(le), "+Inf");
-	registry_emit(reg, desc, name, l, n_labels + 1, (double)total, 0);
-	snprintf(name, sizeof(name), "%s_sum", desc->name);
-	registry_emit(reg, desc, name, labels, n_labels,
-		      (double)entries[HIST_SUM_SLOT] * sum_scale, 0);
-	snprintf(name, sizeof(name), "%s_count", desc->name);
-	registry_emit(reg, desc, name, labels, n_labels, (double)total, 0);
+	registry_emit_log2_histogram(reg, desc, labels, n_labels, &h);
 }
 
 static const struct metric_desc prog_seconds = {

@@ -43,10 +43,12 @@ int bpf_possible_cpus(void);
 /* out[i] = sum over CPUs of keys first + i, for i < n. 0 or -1. */
 int bpf_percpu_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out);
 
-/* A log2 histogram (see histogram.h) as a Prometheus histogram: buckets
- * le = 2^(i+1) * unit_seconds for slots i < n_slots (slots past n_slots
- * fold into the last), +Inf, _sum = entries[HIST_SUM_SLOT] * sum_scale,
- * and _count. labels: at most 6. */
+/* A log2 histogram (see histogram.h) as a Prometheus histogram, in the
+ * forms the registry was told for this collector (series/native.h):
+ * classic buckets le = 2^(i+1) * unit_seconds for slots i < n_slots
+ * (slots past n_slots fold into +Inf), _sum = entries[HIST_SUM_SLOT] *
+ * sum_scale, and _count; and/or one native histogram of schema 0.
+ * labels: at most 6. */
 void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *desc,
 			     const struct label *labels, size_t n_labels,
 			     const uint64_t *entries, unsigned n_slots, double unit_seconds,

@@ -86,6 +86,7 @@ static int config_defaults(struct cfg_ctx *ctx, struct config *cfg)
 	const struct config_schemas *s = ctx->schemas;
 
 	cfg->global.interval_ms = 15 * 1000;
+	cfg->global.histograms = HISTOGRAMS_CLASSIC;
 	if (cfg_set_string(ctx, &cfg->file, ctx->name) < 0 ||
 	    cfg_set_string(ctx, &cfg->global.procfs, "/proc") < 0 ||
 	    cfg_set_string(ctx, &cfg->global.sysfs, "/sys") < 0 ||

@@ -205,6 +205,17 @@ struct remote_write_config {
 	struct oauth2_config oauth2;
 };
 
+/* Which forms of a BPF log2 histogram are sent (bits): global.histograms
+ * and a BPF collector's histograms option, "classic", "native" or "both". */
+enum histogram_forms {
+	HISTOGRAMS_CLASSIC = 1, /* _bucket{le}, _sum, _count */
+	HISTOGRAMS_NATIVE = 2,  /* one native histogram series, schema 0 */
+	HISTOGRAMS_BOTH = 3,
+};
+
+/* "classic", "native" or "both": the forms, or 0 for anything else. */
+enum histogram_forms config_histogram_forms(const char *text);
+
 struct global_config {
 	int64_t interval_ms;          /* 15s */
 	struct kv *external_labels;   /* ${VAR} expanded, in file order */
@@ -214,6 +225,7 @@ struct global_config {
 				       * else locked, one agent per dir, and the
 				       * endpoints' disk tiers are under it */
 	struct relabel_list relabel_configs; /* before external labels */
+	enum histogram_forms histograms; /* classic; a BPF collector's own wins */
 };
 
 struct http_config {

@@ -55,6 +55,35 @@ static int parse_external_labels(struct cfg_ctx *ctx, const yaml_node_t *key,
 	return 0;
 }
 
+enum histogram_forms config_histogram_forms(const char *text)
+{
+	if (!strcmp(text, "classic"))
+		return HISTOGRAMS_CLASSIC;
+	if (!strcmp(text, "native"))
+		return HISTOGRAMS_NATIVE;
+	return strcmp(text, "both") ? 0 : HISTOGRAMS_BOTH;
+}
+
+static int parse_histograms(struct cfg_ctx *ctx, const yaml_node_t *key,
+			    const yaml_node_t *value, void *dst)
+{
+	char q[QUOTE_BUF];
+	const char *text;
+	enum histogram_forms forms;
+
+	(void)key;
+	if (cfg_is_null(value))
+		return 0; /* the default */
+	if (!(text = cfg_scalar(ctx, value, "histograms")))
+		return -1;
+	forms = config_histogram_forms(text);
+	if (!forms)
+		return cfg_fail(ctx, value, "\"histograms\": expected \"classic\", \"native\" or "
+				"\"both\", got %s", cfg_quote_str(text, q, sizeof(q)));
+	memcpy(dst, &forms, sizeof(forms));
+	return 0;
+}
+
 static const struct field global_fields[] = {
 	{"interval", F_DURATION, offsetof(struct global_config, interval_ms), 1, NULL},
 	{"external_labels", F_CUSTOM, 0, 0, parse_external_labels},
@@ -64,6 +93,7 @@ static const struct field global_fields[] = {
 	{"data_dir", F_STRING, offsetof(struct global_config, data_dir), 0, NULL},
 	{"relabel_configs", F_CUSTOM, offsetof(struct global_config, relabel_configs), 0,
 	 cfg_parse_relabel_configs},
+	{"histograms", F_CUSTOM, offsetof(struct global_config, histograms), 0, parse_histograms},
 };
 
 int cfg_parse_global(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,

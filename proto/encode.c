@@ -7,6 +7,9 @@
  *     TimeSeries.samples = 2 (0x12, length-delimited)
  *       Sample.value     = 1 (0x09, fixed64 double)
  *       Sample.timestamp = 2 (0x10, varint int64)
+ *     TimeSeries.histograms = 4 (0x22, length-delimited), for a native
+ *       histogram series: its wire_hist bytes (Histogram fields 1..14),
+ *       then Histogram.timestamp = 15 (0x78, varint int64)
  *
  * proto3 omits a scalar equal to its default; protobuf-c tests doubles with
  * `0 == value` (so -0.0 is omitted too, NaN never is) and strings by
@@ -24,6 +27,8 @@
 #define TAG_LEN2   0x12 /* field 2, wire type 2 */
 #define TAG_FIX64  0x09 /* field 1, wire type 1 */
 #define TAG_VARINT 0x10 /* field 2, wire type 0 */
+#define TAG_HISTOGRAM 0x22 /* TimeSeries field 4, wire type 2 */
+#define TAG_HIST_TS 0x78   /* Histogram field 15, wire type 0 */
 
 /* Snappy's block header is a 32-bit length: refuse anything claiming more
  * than this, so a corrupt or hostile body cannot make us allocate 4 GiB. */
@@ -56,10 +61,12 @@ static size_t sample_body_size(const struct sample *s)
 {
 	size_t n = 0;
 
-	if (s->value != 0.0)
-		n += 1 + 8;
 	if (s->timestamp_ms != 0)
 		n += 1 + pb_varint_size((uint64_t)s->timestamp_ms);
+	if (s->series->native_histogram) /* a Histogram: its fields, then the timestamp */
+		return s->hist->len + n;
+	if (s->value != 0.0)
+		n += 1 + 8;
 	return n;
 }
 
@@ -79,10 +86,25 @@ static size_t series_body_size(const struct sample *samples, size_t n, size_t i,
 	return size;
 }
 
+static uint8_t *put_histogram(uint8_t *p, const struct sample *s)
+{
+	*p++ = TAG_HISTOGRAM;
+	p = pb_put_varint(p, sample_body_size(s));
+	memcpy(p, s->hist->pb, s->hist->len);
+	p += s->hist->len;
+	if (s->timestamp_ms != 0) {
+		*p++ = TAG_HIST_TS;
+		p = pb_put_varint(p, (uint64_t)s->timestamp_ms);
+	}
+	return p;
+}
+
 static uint8_t *put_sample(uint8_t *p, const struct sample *s)
 {
 	uint64_t bits;
 
+	if (s->series->native_histogram)
+		return put_histogram(p, s);
 	*p++ = TAG_LEN2;
 	p = pb_put_varint(p, sample_body_size(s));
 	if (s->value != 0.0) {

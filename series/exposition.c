@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/numfmt.h"
+#include "series/native.h"
 #include "series/registry.h"
 
 struct entry {
@@ -38,12 +39,26 @@ static void write_escaped(FILE *out, const char *s, bool quote_too)
 	}
 }
 
-static bool is_stale(double v)
+static bool is_stale(const struct sample *smp)
 {
 	uint64_t bits;
 
-	memcpy(&bits, &v, sizeof(bits));
+	if (smp->series->native_histogram)
+		return native_is_stale(smp->hist);
+	memcpy(&bits, &smp->value, sizeof(bits));
 	return bits == STALE_NAN_BITS;
+}
+
+/* A native histogram's count and sum, for its comment line. */
+static void native_value(const struct sample *smp, char *out, size_t size)
+{
+	uint64_t count = 0;
+	double sum = 0;
+	char text[40];
+
+	native_count_sum(smp->hist, &count, &sum);
+	format_double(sum, text, sizeof(text));
+	snprintf(out, size, "count=%llu sum=%s", (unsigned long long)count, text);
 }
 
 static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_ms)
@@ -52,6 +67,8 @@ static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_m
 	char value[64];
 	bool first = true;
 
+	if (smp->series->native_histogram)
+		fputs("# native histogram ", out);
 	fputs(s->name, out);
 	for (size_t i = 0; i < s->n_labels; i++) {
 		if (strcmp(s->labels[i].name, "__name__") == 0)
@@ -61,7 +78,10 @@ static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_m
 		fputc('"', out);
 		first = false;
 	}
-	format_double(smp->value, value, sizeof(value));
+	if (smp->series->native_histogram)
+		native_value(smp, value, sizeof(value));
+	else
+		format_double(smp->value, value, sizeof(value));
 	fprintf(out, "%s %s", first ? "" : "}", value);
 	if (smp->timestamp_ms != round_ts_ms)
 		fprintf(out, " %lld", (long long)smp->timestamp_ms);
@@ -77,7 +97,7 @@ int exposition_write(FILE *out, const struct sample *samples, size_t n, int64_t 
 	if (!entries)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (!is_stale(samples[i].value))
+		if (!is_stale(&samples[i]))
 			entries[m++] = (struct entry){series_of(samples[i].series), i};
 	qsort(entries, m, sizeof(*entries), cmp_entry);
 	for (size_t i = 0; i < m; i++) {

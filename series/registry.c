@@ -13,6 +13,7 @@
 #include "lib/buf.h"
 #include "lib/hashmap.h"
 #include "lib/names.h"
+#include "series/native.h"
 #include "series/registry_priv.h"
 
 #define INITIAL_BUCKETS 1024
@@ -132,6 +133,7 @@ void registry_destroy(struct registry *r)
 	for (pos = 0; (item = hashmap_each(&r->families, &pos));)
 		free(item);
 	hashmap_free(&r->families);
+	native_free(r);
 	for (size_t i = 0; i < r->n_base; i++) {
 		free((char *)r->base_labels[i].name);
 		free((char *)r->base_labels[i].value);
@@ -190,11 +192,11 @@ void registry_begin_round(struct registry *r, int64_t ts_ms)
 	r->guess_shift = 0;
 }
 
-static int push_sample(struct registry *r, const struct series *s, int64_t ts, double v)
+static int push_sample(struct registry *r, struct sample s)
 {
 	if (grow_array((void **)&r->samples, &r->cap_samples, r->n_samples + 1, sizeof(*r->samples)) < 0)
 		return -1;
-	r->samples[r->n_samples++] = (struct sample){.series = &s->wire, .timestamp_ms = ts, .value = v};
+	r->samples[r->n_samples++] = s;
 	return 0;
 }
 
@@ -479,8 +481,10 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 	return f ? create_series(r, f, out, labels, n, hash) : NULL;
 }
 
-int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
-		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms)
+/* registry_emit, or with native set the native histogram series. */
+static int emit(struct registry *r, const struct metric_desc *family, const char *name,
+		const struct label *labels, size_t n_labels, double value,
+		const struct log2_histogram *native, int64_t ts_ms)
 {
 	struct series_node *node;
 	size_t n;
@@ -499,8 +503,13 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		if (node && node->emitted_round == r->round - 1)
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
 	}
-	if (!node && !(node = new_series(r, family, name, n, hash)))
-		return r->refused ? 2 : -1;
+	if (!node) {
+		if (!(node = new_series(r, family, name, n, hash)))
+			return r->refused ? 2 : -1;
+		node->s.wire.native_histogram = native != NULL;
+	}
+	if (!node->dropped && node->s.wire.native_histogram != (native != NULL))
+		return -1; /* a series holds floats or native histograms, never both */
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
 	node->emitted_round = r->round;
@@ -517,7 +526,25 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 	if (ts_ms <= node->last_ts_ms)
 		return 0;
 	node->last_ts_ms = ts_ms;
-	return push_sample(r, &node->s, ts_ms, value);
+	if (native) {
+		const struct wire_hist *h = native_hist_for(r, node, native);
+
+		return h ? push_sample(r, (struct sample){&node->s.wire, ts_ms, {.hist = h}}) : -1;
+	}
+	return push_sample(r, (struct sample){&node->s.wire, ts_ms, {.value = value}});
+}
+
+int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
+		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms)
+{
+	return emit(r, family, name, labels, n_labels, value, NULL, ts_ms);
+}
+
+int registry_emit_native(struct registry *r, const struct metric_desc *family,
+			 const struct label *labels, size_t n_labels,
+			 const struct log2_histogram *h)
+{
+	return emit(r, family, NULL, labels, n_labels, 0, h, 0);
 }
 
 static double stale_nan(void)
@@ -577,8 +604,11 @@ const struct sample *registry_end_round(struct registry *r, size_t *n)
 			int64_t ts = r->round_ts_ms > node->last_ts_ms ? r->round_ts_ms
 								       : node->last_ts_ms + 1;
 			node->last_ts_ms = ts;
-			if (!node->dropped)
-				push_sample(r, &node->s, ts, stale_nan());
+			if (!node->dropped && node->s.wire.native_histogram)
+				push_sample(r, (struct sample){&node->s.wire, ts,
+							       {.hist = native_stale_marker()}});
+			else if (!node->dropped)
+				push_sample(r, (struct sample){&node->s.wire, ts, {.value = stale_nan()}});
 			/* Without room to remember it, it stays known (and marked). */
 			push_emitted(&r->vanished, node);
 		}
@@ -596,4 +626,5 @@ void registry_reclaim(struct registry *r)
 	limbo_free(r, &r->retired);
 	r->retired = r->retiring;
 	r->retiring = (struct limbo){0};
+	native_reclaim(r);
 }

@@ -122,7 +122,8 @@ void registry_begin_round(struct registry *r, int64_t ts_ms);
  * global rules drop: it is known, not sent); 1 when this series was
  * already emitted this round (the first sample wins, this one is dropped);
  * 2 when it is new and its source is at its max_series (dropped, counted);
- * or -1 when a name is invalid or a label name repeats (nothing recorded). */
+ * or -1 when a name is invalid, a label name repeats, or the series is a
+ * native histogram's (series/native.h) (nothing recorded). */
 int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
 		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The registry's insides, shared by its files: registry.c (interning,
- * rounds, forgetting) and relabeled.c (global.relabel_configs on a new
- * series, and the per-endpoint views of write_relabel_configs). Nothing
- * outside series/registry*.c and series/relabeled.c includes it. */
+ * rounds, forgetting), relabeled.c (global.relabel_configs on a new
+ * series, and the per-endpoint views of write_relabel_configs) and
+ * native.c (native histograms). Nothing outside series/registry*.c,
+ * series/relabeled.c and series/native.c includes it. */
 #ifndef BPFPUSH_REGISTRY_PRIV_H
 #define BPFPUSH_REGISTRY_PRIV_H
 
@@ -14,6 +15,8 @@
 #include "lib/hashmap.h"
 #include "series/registry.h"
 
+struct log2_histogram;
+struct native_arenas;
 struct relabel_rules;
 struct view_series;
 
@@ -26,6 +29,7 @@ struct series_node {
 	const uint8_t *key_pb;
 	uint32_t key_len;
 	bool dropped;             /* relabeled away: known, never sent */
+	bool hist_seen;           /* a native series sent a histogram */
 	uint16_t n_views;         /* room in views */
 	struct series_node *next; /* in limbo */
 	uint64_t emitted_round;
@@ -35,6 +39,10 @@ struct series_node {
 	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
 	 * as that view sends it. Freed with the node. */
 	struct view_series **views;
+	/* A native series' last count and start: a reset hint when either
+	 * went back or moved (native.c). */
+	uint64_t hist_count;
+	int64_t hist_start_ms;
 };
 
 struct family_node {
@@ -105,6 +113,11 @@ struct registry {
 	struct view *views;
 	size_t n_views;
 
+	/* native.c: the forms of a log2 histogram the current source wants
+	 * (0: classic), and the arenas of the encoded native histograms. */
+	uint8_t hist_forms;
+	struct native_arenas *native;
+
 	/* Scratch, reused by every emit. */
 	struct label *scratch;
 	size_t cap_scratch;
@@ -133,5 +146,17 @@ void views_free_node(struct series_node *n);
 size_t merge_base(const struct registry *r, const struct label *l, size_t n, struct label *out);
 /* Encodes labels into b. 0, or -1 on ENOMEM. */
 int encode_label_set(struct buf *b, const struct label *l, size_t n);
+
+/* registry_emit for a native histogram series (named family->name). */
+int registry_emit_native(struct registry *r, const struct metric_desc *family,
+			 const struct label *labels, size_t n_labels,
+			 const struct log2_histogram *h);
+/* native.c: h encoded for series n (its reset hint from n's last one), in
+ * memory that lives until the reclaim after next; NULL on ENOMEM. */
+const struct wire_hist *native_hist_for(struct registry *r, struct series_node *n,
+					const struct log2_histogram *h);
+/* native.c's part of registry_reclaim and registry_destroy. */
+void native_reclaim(struct registry *r);
+void native_free(struct registry *r);
 
 #endif

@@ -279,3 +279,26 @@ def test_a_mapping_of_50000_headers_checks_fast(tmp_path):
     took = time.monotonic() - started
     assert r.returncode == 0, r.stderr
     assert took < 5, f"took {took:.1f} s"
+
+
+@pytest.mark.parametrize("text,line,col,message", [
+    ("global:\n  histograms: natve\n", 2, 15,
+     '"histograms": expected "classic", "native" or "both", got "natve"'),
+    ("bpf:\n  runqlat: {histograms: 1}\n", 2, 25,
+     '"histograms": expected "global", "classic", "native" or "both", got "1"'),
+    ("collectors:\n  cpu: {histograms: native}\n", 2, 9,
+     'unknown option "histograms" for collector "cpu"'),
+])
+def test_histograms_option_is_checked(tmp_path, text, line, col, message):
+    """global.histograms and a BPF collector's own (no other collector has
+    one); every good value loads."""
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(text)
+    r = run("--check-config", str(cfg))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.splitlines()[0].startswith(f"{cfg}:{line}:{col}: {message}"), r.stderr
+    for forms in ("classic", "native", "both"):
+        cfg.write_text(f"global: {{histograms: {forms}}}\n"
+                       f"bpf: {{runqlat: {{histograms: {forms}}}, syscalls: {{histograms: global}}}}\n")
+        r = run("--check-config", str(cfg))
+        assert r.returncode == 0, r.stderr

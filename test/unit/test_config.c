@@ -33,6 +33,7 @@ static void assert_defaults(const struct config *cfg)
 	assert_string_equal(cfg->global.procfs, "/proc");
 	assert_string_equal(cfg->global.sysfs, "/sys");
 	assert_string_equal(cfg->global.rootfs, "/");
+	assert_int_equal(cfg->global.histograms, HISTOGRAMS_CLASSIC);
 	assert_int_equal(cfg->n_remote_write, 0);
 	assert_string_equal(cfg->http.listen_address, "127.0.0.1:9477");
 	assert_int_equal(cfg->n_collectors, 5);
@@ -396,6 +397,7 @@ static void test_good_full_fixture(void **state)
 		fail_msg("%s", err.text);
 	assert_string_equal(cfg.file, "test/configs/good/full.yml");
 	assert_int_equal(cfg.global.interval_ms, 30000);
+	assert_int_equal(cfg.global.histograms, HISTOGRAMS_BOTH);
 	assert_string_equal(label(&cfg, "price"), "$5");
 	assert_int_equal(cfg.n_remote_write, 4);
 	assert_string_equal(cfg.remote_write[0].name, "mimir");

@@ -88,7 +88,7 @@ static void test_quoted_and_null_values(void **state)
 	/* Typed values read the same quoted or plain; null means default;
 	 * an empty optional string means unset. */
 	(void)state;
-	load_ok("global: {interval: \"20s\", rootfs: '/r'}\n"
+	load_ok("global: {interval: \"20s\", rootfs: '/r', histograms: ~}\n"
 		"remote_write:\n"
 		"  - url: 'http://h/w'\n"
 		"    name: ~\n"
@@ -101,6 +101,7 @@ static void test_quoted_and_null_values(void **state)
 		&cfg);
 	assert_int_equal(cfg.global.interval_ms, 20000);
 	assert_string_equal(cfg.global.rootfs, "/r");
+	assert_int_equal(cfg.global.histograms, HISTOGRAMS_CLASSIC);
 	rw = &cfg.remote_write[0];
 	assert_string_equal(rw->url, "http://h/w");
 	assert_string_equal(rw->name, "");
