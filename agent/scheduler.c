@@ -130,6 +130,8 @@ static int slot_load(struct scheduler *s, struct slot *slot, const struct collec
 		slot->active = c->kind != NULL;
 		return -1;
 	}
+	if (!slot->ctx.start_ms && c->counts_from_boot)
+		slot->ctx.start_ms = boot_time_ms();
 	return 0;
 }
 
@@ -246,7 +248,8 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 
 		if (!slot->active)
 			continue;
-		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0)
+		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0 &&
+		    registry_set_source_start(reg, source, slot->ctx.start_ms) == 0)
 			rc = slot->ctx.collector->update(&slot->ctx, reg);
 		registry_set_source(reg, 0, 0);
 		took = mono_seconds() - start;

@@ -26,6 +26,19 @@ static inline int64_t wall_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+/* When the system booted, Unix ms: what the kernel's counters that count
+ * from boot (/proc/stat, diskstats, ...) started from. Like /proc/stat's
+ * btime (the same figure, in seconds), it follows the wall clock: a step
+ * of it moves boot time too. */
+static inline int64_t boot_time_ms(void)
+{
+	struct timespec wall, boot;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	return ((int64_t)wall.tv_sec - boot.tv_sec) * 1000 + (wall.tv_nsec - boot.tv_nsec) / 1000000;
+}
+
 /* For short intervals: request durations, a rate limit's bookings. */
 static inline uint64_t mono_ns(void)
 {
