@@ -27,6 +27,7 @@ struct series_node {
 	const uint8_t *key_pb;
 	uint32_t key_len;
 	bool dropped;             /* relabeled away: known, never sent */
+	bool has_start;           /* its type counts from a start (meta.c) */
 	uint16_t n_views;         /* room in views */
 	struct series_node *next; /* in limbo */
 	uint64_t emitted_round;
