@@ -98,7 +98,12 @@ static void write_textfile(void)
 	      "app_latency_seconds_bucket{le=\"+Inf\"} 2\n"
 	      "app_latency_seconds_sum 0.3\n"
 	      "app_latency_seconds_count 2\n"
-	      "app_temperature_celsius 21.5\n", f);
+	      "app_temperature_celsius 21.5\n"
+	      "# HELP app_rpc_seconds RPC time,\\nby \\\\method.\n"
+	      "# TYPE app_rpc_seconds summary\n"
+	      "app_rpc_seconds{quantile=\"0.5\"} 0.01\n"
+	      "app_rpc_seconds_sum 3\n"
+	      "app_rpc_seconds_count 200\n", f);
 	fclose(f);
 }
 
@@ -139,7 +144,7 @@ static void textfile_help_and_type_pass_through(void **state)
 	struct config cfg;
 	struct scheduler *s;
 	struct registry *r = registry_create(NULL, 0, "bpfpush", "host");
-	const struct series *req, *bucket, *count, *temp;
+	const struct series *req, *bucket, *count, *temp, *rpc;
 	const struct sample *samples;
 	size_t n;
 	(void)state;
@@ -152,7 +157,8 @@ static void textfile_help_and_type_pass_through(void **state)
 	bucket = find(samples, n, "app_latency_seconds_bucket", "le", "0.1");
 	count = find(samples, n, "app_latency_seconds_count", NULL, NULL);
 	temp = find(samples, n, "app_temperature_celsius", NULL, NULL);
-	assert_true(req && bucket && count && temp);
+	rpc = find(samples, n, "app_rpc_seconds_count", NULL, NULL);
+	assert_true(req && bucket && count && temp && rpc);
 	assert_string_equal(req->wire.meta->family, "app_requests_total");
 	assert_string_equal(req->wire.meta->help, "Requests the app served.");
 	assert_int_equal(req->wire.meta->type, WIRE_TYPE_COUNTER);
@@ -167,6 +173,10 @@ static void textfile_help_and_type_pass_through(void **state)
 	assert_int_equal(temp->wire.meta->type, WIRE_TYPE_UNKNOWN);
 	assert_string_equal(temp->wire.meta->unit, "celsius");
 	assert_non_null(strstr(temp->wire.meta->help, "app.prom"));
+	/* HELP's escapes undone, as Prometheus reads them. */
+	assert_string_equal(rpc->wire.meta->help, "RPC time,\nby \\method.");
+	assert_int_equal(rpc->wire.meta->type, WIRE_TYPE_SUMMARY);
+	assert_string_equal(rpc->wire.meta->family, "app_rpc_seconds");
 	scheduler_destroy(s);
 	config_free(&cfg);
 	registry_destroy(r);
