@@ -246,10 +246,11 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 		double start = mono_seconds(), took;
 		int rc = -1;
 
+		if (slot->loaded) /* its counters' start, for the series it emits */
+			registry_set_source_start(reg, source, slot->ctx.start_ms);
 		if (!slot->active)
 			continue;
-		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0 &&
-		    registry_set_source_start(reg, source, slot->ctx.start_ms) == 0)
+		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0)
 			rc = slot->ctx.collector->update(&slot->ctx, reg);
 		registry_set_source(reg, 0, 0);
 		took = mono_seconds() - start;
