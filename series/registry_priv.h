@@ -36,6 +36,7 @@ struct series_node {
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
 	size_t position;          /* index in the emitted list of its last round */
 	uint32_t source;          /* whose max_series it counts toward */
+	bool has_start;           /* its type counts from its source's start (meta.c) */
 	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
 	 * as that view sends it. Freed with the node. */
 	struct view_series **views;
@@ -47,6 +48,7 @@ struct series_node {
 
 struct family_node {
 	struct family f;
+	struct wire_meta meta;    /* what its series' wire.meta points to */
 	size_t n_series;          /* series nodes, limbo's included, that use it */
 };
 
@@ -65,6 +67,7 @@ struct limbo {
 struct source {
 	size_t live, max_series; /* max_series 0: no limit */
 	uint64_t dropped;
+	int64_t start_ms;        /* its counters' start, Unix ms; 0: unknown */
 };
 
 /* A write_relabel_configs rule set, one per endpoint that has one. */
@@ -144,6 +147,14 @@ void views_free_node(struct series_node *n);
 /* Merges sorted labels with the sorted base labels (a label of the
  * series wins) into out, which has room for n + r->n_base. */
 size_t merge_base(const struct registry *r, const struct label *l, size_t n, struct label *out);
+/* series/meta.c, which includes this header too: families' wire metadata
+ * and sources' start times. Fills a new family's wire metadata. */
+void family_meta_init(struct family_node *f);
+/* A new series' wire.meta and wire.start_ms, from its family and source. */
+void series_meta_init(const struct registry *r, struct series_node *n);
+/* Brings the series' wire.start_ms to its source's (which a collector
+ * that started over changed); cheap when it is unchanged. */
+void series_sync_start(const struct registry *r, struct series_node *n);
 /* Encodes labels into b. 0, or -1 on ENOMEM. */
 int encode_label_set(struct buf *b, const struct label *l, size_t n);
 
