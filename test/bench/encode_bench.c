@@ -190,6 +190,17 @@ static void build(struct bench *b, size_t n)
 	b->n = n; /* the last host may be cut short */
 }
 
+static void bench_free(struct bench *b, size_t n)
+{
+	size_t hosts = (n + SERIES_PER_HOST - 1) / SERIES_PER_HOST;
+
+	for (size_t i = 0; i < hosts * SERIES_PER_HOST; i++)
+		buf_free(&b->labels[i]);
+	free(b->labels);
+	free(b->ws);
+	free(b->s);
+}
+
 struct figures {
 	double wire, raw;      /* bytes per sample, after and before snappy */
 	double encode, snappy; /* CPU ns per sample */
@@ -340,6 +351,7 @@ int main(int argc, char **argv)
 	struct figures real[2], bare[2];
 	struct v2_encoder *enc = v2_encoder_new();
 	struct bench b = {0};
+	int rc = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--series"))
@@ -359,12 +371,16 @@ int main(int argc, char **argv)
 	    !dump_v1 != !dump_v2)
 		usage();
 	build(&b, n);
-	if (dump_v1)
-		return dump_first(&b, batch, enc, dump_v1, dump_v2);
-	measure(&b, batch, runs, enc, real);
-	for (size_t i = 0; i < b.n; i++)
-		b.s[i].value = 0;
-	measure(&b, batch, runs, enc, bare);
-	report(n, batch, runs, real, bare);
-	return 0;
+	if (dump_v1) {
+		rc = dump_first(&b, batch, enc, dump_v1, dump_v2);
+	} else {
+		measure(&b, batch, runs, enc, real);
+		for (size_t i = 0; i < b.n; i++)
+			b.s[i].value = 0;
+		measure(&b, batch, runs, enc, bare);
+		report(n, batch, runs, real, bare);
+	}
+	bench_free(&b, n);
+	v2_encoder_free(enc);
+	return rc;
 }
