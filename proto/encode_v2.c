@@ -318,17 +318,22 @@ static size_t refs_body_size(const struct v2_encoder *e, const struct run *run)
 
 /* The series' start time as created_timestamp: only for the types that
  * count (a gauge has none), and only when not after the run's earliest
- * sample, which a receiver would reject. */
+ * sample, which a receiver would reject. The collection thread moves a
+ * series' start (relaxed atomic store) when its collector starts over,
+ * while older samples wait in a queue: read it once, atomically, so the
+ * value tested is the value sent; a start after the samples belongs to
+ * the new run, not to them. */
 static int64_t created_ms(const struct wire_series *ws, int64_t earliest_ms)
 {
 	uint8_t type = ws->meta ? ws->meta->type : WIRE_TYPE_UNKNOWN;
+	int64_t start_ms = __atomic_load_n(&ws->start_ms, __ATOMIC_RELAXED);
 
-	if (ws->start_ms <= 0 || ws->start_ms > earliest_ms)
+	if (start_ms <= 0 || start_ms > earliest_ms)
 		return 0;
 	if (type == WIRE_TYPE_GAUGE || type == WIRE_TYPE_GAUGEHISTOGRAM ||
 	    type == WIRE_TYPE_INFO || type == WIRE_TYPE_STATESET)
 		return 0;
-	return ws->start_ms;
+	return start_ms;
 }
 
 /* The refs of the family's help and unit; consecutive series mostly
