@@ -16,6 +16,7 @@
 #include "proto/encode_v2.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,8 @@ struct v2_encoder {
 	size_t npairs, pairs_cap;
 	uint32_t *refs;
 	size_t nrefs, refs_cap;
+	struct symbol *labels; /* labels[k]: the Label behind refs[2k], refs[2k + 1] */
+	size_t labels_cap;
 	struct run *runs;
 	size_t nruns, runs_cap;
 	const struct wire_meta *last_meta; /* and its refs, this request's */
@@ -121,6 +124,7 @@ void v2_encoder_free(struct v2_encoder *e)
 	free(e->syms);
 	free(e->pairs);
 	free(e->refs);
+	free(e->labels);
 	free(e->runs);
 	free(e);
 }
@@ -256,7 +260,23 @@ static int intern_pair(struct v2_encoder *e, const uint8_t *data, size_t len, ui
 	return 0;
 }
 
-/* Appends the series' label refs (name, value, name, value, ...) to refs. */
+/* *label equals the previous run's label k (same bytes): most series of a
+ * family differ from the one before in one label, so this memcmp spares
+ * most lookups. */
+static bool same_as_prev(const struct v2_encoder *e, const struct run *run, size_t k,
+			 const struct pb_field *label)
+{
+	const struct run *prev = run > e->runs ? run - 1 : NULL;
+	const struct symbol *was;
+
+	if (!prev || 2 * k >= prev->nrefs)
+		return false;
+	was = &e->labels[prev->refs_at / 2 + k];
+	return was->len == label->len && !memcmp(was->str, label->data, label->len);
+}
+
+/* Appends the series' label refs (name, value, name, value, ...) to refs,
+ * and the Label messages they came from to labels. */
 static int intern_labels(struct v2_encoder *e, const struct wire_series *ws,
 			 struct run *run)
 {
@@ -265,14 +285,21 @@ static int intern_labels(struct v2_encoder *e, const struct wire_series *ws,
 	int rc;
 
 	run->refs_at = e->nrefs;
-	while ((rc = pb_read_field(&r, &f)) > 0) {
+	for (size_t k = 0; (rc = pb_read_field(&r, &f)) > 0; k++) {
+		uint32_t *refs;
+
 		if (f.num != 1 || f.type != PB_LEN)
 			return einval();
-		if (grow_array((void **)&e->refs, &e->refs_cap, e->nrefs + 2,
-			       sizeof(*e->refs)) < 0)
+		if (grow_array((void **)&e->refs, &e->refs_cap, e->nrefs + 2, sizeof(*e->refs)) < 0 ||
+		    grow_array((void **)&e->labels, &e->labels_cap, e->nrefs / 2 + 1,
+			       sizeof(*e->labels)) < 0)
 			return -1;
-		if (intern_pair(e, f.data, f.len, &e->refs[e->nrefs]) < 0)
+		refs = &e->refs[e->nrefs];
+		if (same_as_prev(e, run, k, &f))
+			memcpy(refs, &e->refs[(run - 1)->refs_at + 2 * k], 2 * sizeof(*refs));
+		else if (intern_pair(e, f.data, f.len, refs) < 0)
 			return -1;
+		e->labels[e->nrefs / 2] = (struct symbol){f.data, f.len};
 		e->nrefs += 2;
 	}
 	if (rc < 0)
