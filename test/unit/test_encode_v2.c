@@ -343,6 +343,34 @@ static void test_encoder_reused_across_sizes(void **state)
 	free(val);
 }
 
+/* Series of one family, each differing from the one before in one label
+ * (the encoder reuses the previous series' refs for the labels that match). */
+static void test_series_differing_in_one_label(void **state)
+{
+	struct fixture *f = *state;
+	struct test_series fam[4] = {
+		{.kv = {"__name__", "c", "cpu", "0", "mode", "idle"}},
+		{.kv = {"__name__", "c", "cpu", "0", "mode", "system"}},
+		{.kv = {"__name__", "c", "cpu", "1", "mode", "system"}},
+		{.kv = {"__name__", "c", "cpu", "1", "mode", "system", "zone", "a"}},
+	};
+	struct sample s[4];
+	V2Request *r;
+
+	for (size_t i = 0; i < 4; i++) {
+		series_init(&fam[i], &counter_meta, 0, false);
+		s[i] = (struct sample){&fam[i].ws, 1, {.value = 1}};
+	}
+	assert_int_equal(encode_v2_request(f->e, s, 4, &f->out), 0);
+	r = decode_checked(&f->out);
+	assert_int_equal(r->n_timeseries, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_labels(r, r->timeseries[i], &fam[i]);
+	io__prometheus__write__v2__request__free_unpacked(r, NULL);
+	for (size_t i = 0; i < 4; i++)
+		buf_free(&fam[i].pb);
+}
+
 static void test_counts(void **state)
 {
 	struct fixture *f = *state;
@@ -525,6 +553,7 @@ int main(void)
 		T(test_symbols_once_and_no_metadata_when_unknown),
 		T(test_empty_request_and_special_values),
 		T(test_encoder_reused_across_sizes),
+		T(test_series_differing_in_one_label),
 		T(test_counts),
 		T(test_transcode_equals_v1_encoder),
 		T(test_transcode_histograms),
