@@ -353,7 +353,7 @@ static size_t refs_body_size(const struct v2_encoder *e, const struct run *run)
 static int64_t created_ms(const struct wire_series *ws, int64_t earliest_ms)
 {
 	uint8_t type = ws->meta ? ws->meta->type : WIRE_TYPE_UNKNOWN;
-	int64_t start_ms = __atomic_load_n(&ws->start_ms, __ATOMIC_RELAXED);
+	int64_t start_ms = wire_series_start_ms(ws);
 
 	if (start_ms <= 0 || start_ms > earliest_ms)
 		return 0;

@@ -399,6 +399,19 @@ static void test_transcode_equals_v1_encoder(void **state)
 	assert_memory_equal(f->v1.data, f->want.data, f->want.len);
 }
 
+/* Floats and native histograms together: the transcoded request is
+ * exactly what the 1.0 encoder writes for the same samples. */
+static void test_transcode_with_histograms_equals_v1_encoder(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(encode_v2_request(f->e, f->s, 6, &f->out), 0);
+	assert_int_equal(transcode_v2_to_v1(f->out.data, f->out.len, &f->v1), 0);
+	assert_int_equal(encode_write_request(f->s, 6, &f->want), 0);
+	assert_int_equal(f->v1.len, f->want.len);
+	assert_memory_equal(f->v1.data, f->want.data, f->want.len);
+}
+
 /* Histograms arrive as 1.0's TimeSeries.histograms, timestamps included. */
 static void test_transcode_histograms(void **state)
 {
@@ -556,6 +569,7 @@ int main(void)
 		T(test_series_differing_in_one_label),
 		T(test_counts),
 		T(test_transcode_equals_v1_encoder),
+		T(test_transcode_with_histograms_equals_v1_encoder),
 		T(test_transcode_histograms),
 		T(test_transcode_malformed),
 		T(test_transcode_truncated_and_corrupt),
