@@ -68,6 +68,16 @@ struct sample {
 	};
 };
 
+/* A series' start_ms changes (with a relaxed atomic store, on the
+ * collection thread) when its collector starts counting over, while
+ * samples of it may sit in a queue: other threads read it with this. A
+ * start after a queued sample's timestamp is one of the new run's: an
+ * encoder leaves the created timestamp out for that sample. */
+static inline int64_t wire_series_start_ms(const struct wire_series *w)
+{
+	return __atomic_load_n(&w->start_ms, __ATOMIC_RELAXED);
+}
+
 /* The NaN Prometheus uses as a staleness marker (for a native histogram:
  * its sum). */
 #define STALE_NAN_BITS 0x7ff0000000000002ULL

@@ -225,6 +225,7 @@ static const struct family *intern_family(struct registry *r, const struct metri
 	memcpy(f->f.help, d->help ? d->help : "", help_len + 1);
 	f->f.type = d->type;
 	f->n_series = 0;
+	family_meta_init(f);
 	if (hashmap_insert(&r->families, hash, f) < 0) {
 		free(f);
 		return NULL;
@@ -406,6 +407,7 @@ static struct series_node *create_series(struct registry *r, const struct family
 	if (!node)
 		return NULL;
 	node->s.family = family;
+	series_meta_init(r, node);
 	node->s.wire.hash = out == &r->pb ? hash : hashmap_hash(out->data, out->len);
 	if (hashmap_insert(&r->series, hash, node) < 0) {
 		free(node);
@@ -509,6 +511,7 @@ int registry_emit(struct registry *r, const struct metric_desc *family, const ch
 		return -1;
 	if (node->dropped)
 		return 0; /* seen, so it is not forgotten; never sent */
+	series_sync_start(r, node);
 	if (!ts_ms)
 		ts_ms = r->round_ts_ms;
 	/* A client-side timestamp that is not newer than what was sent (an

@@ -150,6 +150,21 @@ int registry_set_source(struct registry *r, uint32_t id, size_t max_series);
 void registry_source_stats(const struct registry *r, uint32_t id, size_t *live,
 			  uint64_t *dropped);
 
+/* Counters, histograms and summaries of source id count from start_ms
+ * (Unix ms; 0: unknown): their series' wire.start_ms, and their views',
+ * follow it from their next sample on. A collector whose counters start
+ * over (a BPF collector attached again) sets its new start. 0, or -1 on
+ * ENOMEM. Does not change which source new series count toward. */
+int registry_set_source_start(struct registry *r, uint32_t id, int64_t start_ms);
+
+/* The metadata of every metric family the registry knows (a family lives
+ * while one of its series does, forgotten ones not yet freed included):
+ * fills out[0..min(cap, count)) and returns count (more than cap: call
+ * again with room for that many). The pointers stay valid until the next
+ * registry_reclaim() or registry_destroy(); like every registry call, from
+ * the collection thread only. Order: unspecified. */
+size_t registry_metadata(const struct registry *r, const struct wire_meta **out, size_t cap);
+
 struct registry_stats {
 	size_t series;            /* live: in the table */
 	size_t forgotten_pending; /* forgotten, not yet freed */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The registry's insides, shared by its files: registry.c (interning,
- * rounds, forgetting) and relabeled.c (global.relabel_configs on a new
- * series, and the per-endpoint views of write_relabel_configs). Nothing
- * outside series/registry*.c and series/relabeled.c includes it. */
+ * rounds, forgetting), relabeled.c (global.relabel_configs on a new
+ * series, and the per-endpoint views of write_relabel_configs) and meta.c
+ * (families' wire metadata, sources' start times). Nothing outside
+ * series/registry*.c, series/relabeled.c and series/meta.c includes it. */
 #ifndef BPFPUSH_REGISTRY_PRIV_H
 #define BPFPUSH_REGISTRY_PRIV_H
 
@@ -39,6 +40,7 @@ struct series_node {
 
 struct family_node {
 	struct family f;
+	struct wire_meta meta;    /* what its series' wire.meta points to */
 	size_t n_series;          /* series nodes, limbo's included, that use it */
 };
 
@@ -57,6 +59,7 @@ struct limbo {
 struct source {
 	size_t live, max_series; /* max_series 0: no limit */
 	uint64_t dropped;
+	int64_t start_ms;        /* its counters' start, Unix ms; 0: unknown */
 };
 
 /* A write_relabel_configs rule set, one per endpoint that has one. */
@@ -131,6 +134,13 @@ void views_free_node(struct series_node *n);
 /* Merges sorted labels with the sorted base labels (a label of the
  * series wins) into out, which has room for n + r->n_base. */
 size_t merge_base(const struct registry *r, const struct label *l, size_t n, struct label *out);
+/* Fills a new family's wire metadata (meta.c). */
+void family_meta_init(struct family_node *f);
+/* A new series' wire.meta and wire.start_ms, from its family and source. */
+void series_meta_init(const struct registry *r, struct series_node *n);
+/* Brings the series' wire.start_ms to its source's (which a collector
+ * that started over changed); cheap when it is unchanged. */
+void series_sync_start(const struct registry *r, struct series_node *n);
 /* Encodes labels into b. 0, or -1 on ENOMEM. */
 int encode_label_set(struct buf *b, const struct label *l, size_t n);
 

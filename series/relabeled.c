@@ -308,6 +308,8 @@ const struct sample *registry_view_map(struct registry *r, int view, const struc
 
 		if (!vs || vs == VIEW_DROPPED)
 			continue;
+		if (vs->wire.start_ms != node->s.wire.start_ms) /* its collector started over */
+			__atomic_store_n(&vs->wire.start_ms, node->s.wire.start_ms, __ATOMIC_RELAXED);
 		v->samples[k] = in[i];
 		v->samples[k++].series = &vs->wire;
 	}
