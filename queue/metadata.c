@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Remote Write 1.0 metadata (metadata_config): every send_interval the
- * agent hands over every family's type, help and unit
+/* Remote Write 1.0 metadata (metadata_config): every send_interval (the
+ * first one after the start, as Prometheus) the agent hands over every family's type, help and unit
  * (queue_put_metadata); they are encoded at once into 1.0 WriteRequests
  * holding only metadata, max_samples_per_send entries each, and posted by
  * a thread of their own on a connection of their own, retried with the
@@ -46,7 +46,7 @@ struct metadata_sender {
 	pthread_t thread;
 	bool running;
 	struct sender *sender;
-	int64_t last_put_ms;         /* the appender's; INT64_MIN: never */
+	int64_t last_put_ms;         /* the appender's: the last put, or the start */
 	struct buf pb, body;         /* the appender's */
 	bool failing;                /* the thread's: said once per failing spell */
 };
@@ -164,7 +164,8 @@ int metadata_start(struct queue *q)
 	m->fill = &m->sets[0];
 	m->pending = &m->sets[1];
 	m->cur = &m->sets[2];
-	m->last_put_ms = INT64_MIN;
+	m->last_put_ms = mono_ms(); /* the first send_interval after the start,
+				     * as Prometheus: the collectors have run */
 	q->meta = m;
 	if (pthread_mutex_init(&m->mu, NULL) || cond_init_mono(&m->cv) ||
 	    !(m->sender = sender_create(q->cfg, &q->shared)))
@@ -219,8 +220,7 @@ bool queue_metadata_due(struct queue *q)
 	struct metadata_sender *m = q->meta;
 
 	return m && m->running && !atomic_load(&q->stopping) && !proto_v2_now(q) &&
-	       (m->last_put_ms == INT64_MIN ||
-		mono_ms() - m->last_put_ms >= q->cfg->metadata.send_interval_ms);
+	       mono_ms() - m->last_put_ms >= q->cfg->metadata.send_interval_ms;
 }
 
 /* Encodes meta[0..n) into m->fill, as requests of at most `per` entries. */

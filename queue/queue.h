@@ -174,7 +174,8 @@ void queue_reset_protocol(struct queue *q);
 /* Remote Write 1.0 metadata (metadata_config): whether the endpoint wants
  * every family's metadata now: send is on, it speaks 1.0 (configured, or
  * fallen back), it is running, and send_interval has passed since the
- * last queue_put_metadata (or there was none). From the appending thread. */
+ * last queue_put_metadata (or since queue_start). From the appending
+ * thread. */
 bool queue_metadata_due(struct queue *q);
 
 /* Hands over the metadata of every family (n of them): encoded now, in

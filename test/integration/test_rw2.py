@@ -19,12 +19,14 @@ V2 = "io.prometheus.write.v2.Request"
 FALLBACK = "the receiver speaks only Remote Write 1.0"
 
 
-def rw2_config(url, interval="1s", data_dir="", extra_rw="", queue="batch_send_deadline: 100ms"):
+def rw2_config(url, interval="1s", data_dir="", queue="batch_send_deadline: 100ms",
+               metadata="send_interval: 1s"):
     return (f"global:\n  interval: {interval}\n  data_dir: \"{data_dir}\"\n"
             "collectors:\n  defaults: false\n  loadavg: {}\n  meminfo: {}\n  cpu: {}\n"
             "bpf:\n  defaults: false\n"
             f"remote_write:\n  - url: {url}\n    name: rw\n    remote_timeout: 10s\n"
-            f"    protobuf_message: {V2}\n    queue_config: {{{queue}}}\n{extra_rw}"
+            f"    protobuf_message: {V2}\n    queue_config: {{{queue}}}\n"
+            f"    metadata_config: {{{metadata}}}\n"
             "http:\n  listen_address: \"\"\n")
 
 
@@ -107,7 +109,7 @@ def test_415_then_1_0_resends_that_batch_and_stays_on_1_0(agent):
 
 def test_metadata_batched_by_max_samples_per_send(agent):
     with RW2Receiver(script=lambda n, req: 415 if req.v2 else None) as rx:
-        run(agent, rw2_config(rx.url, extra_rw="    metadata_config: {max_samples_per_send: 3}\n"),
+        run(agent, rw2_config(rx.url, metadata="send_interval: 1s, max_samples_per_send: 3"),
             lambda: sum(1 for r in rx.snapshot()[0] if r.metadata) >= 4)
         requests, _ = rx.snapshot()
     sizes = [len(r.metadata) for r in requests if r.metadata]
