@@ -24,7 +24,7 @@ BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1
 	libcap-ng-dev
 TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
 	python3-snappy python3-yaml curl procps iproute2 util-linux runc tinyproxy \
-	python3-botocore
+	python3-botocore protobuf-compiler python3-protobuf
 # The deploy tests: systemd-analyze, kubectl's kustomize, npm for the schema
 # check. Debian's kubernetes-client and npm only where no kubectl or npm is
 # installed: each would collide with one installed from elsewhere (the same
@@ -101,6 +101,7 @@ UNIT_OBJS_test_duration        = $(call layer_objs,config)
 UNIT_OBJS_test_aws_creds       = $(call layer_objs,queue)
 UNIT_OBJS_test_disk            = $(call layer_objs,queue)
 UNIT_OBJS_test_encode          = $(call layer_objs,proto)
+UNIT_OBJS_test_encode_v2       = $(call layer_objs,proto)
 UNIT_OBJS_test_exposition      = $(call layer_objs,series)
 UNIT_OBJS_test_instance        = $(call layer_objs,agent)
 UNIT_OBJS_test_lib             = $(call layer_objs,lib)
@@ -179,7 +180,19 @@ $(BUILD)/test/%: test/unit/%.c $$(call unit_objs,$$*)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(call unit_objs,$*) $(LDLIBS) -lcmocka
 
-unit: $(BUILD)/bpfpush $(UNIT_BINS)
+unit: $(BUILD)/bpfpush $(UNIT_BINS) $(BUILD)/bench/encode_bench
+
+# Remote write 1.0 and 2.0 encoders side by side (make bench; tests dump
+# its requests).
+$(BUILD)/bench/encode_bench: test/bench/encode_bench.c $(call layer_objs,proto)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(call layer_objs,proto) $(LDLIBS)
+
+# protoc's Python output for the integration receivers' 2.0 decoder
+# (test/integration/rw2.py also makes it when missing).
+$(BUILD)/py/write_v2_pb2.py: proto/write_v2.proto
+	@mkdir -p $(@D)
+	protoc --proto_path=proto --python_out=$(@D) $<
 
 run: deps all
 	DURATION=$(DURATION) test/run-local.sh
@@ -195,7 +208,7 @@ $(BUILD)/npm/node_modules/.package-lock.json: $(NPM_LOCK)
 npm-deps: $(BUILD)/npm/node_modules/.package-lock.json
 
 test: deps npm-deps
-	$(MAKE) all unit
+	$(MAKE) all unit $(BUILD)/py/write_v2_pb2.py
 	$(MAKE) BUILD=build/san SAN=1 all unit
 	test/run-tests.sh
 
@@ -203,7 +216,8 @@ test: deps npm-deps
 # a failure. Remote write side by side with vmagent and Prometheus agent,
 # a collection round beside a node_exporter scrape, the disk tier, then the BPF
 # collectors' cost per event and per context switch.
-bench: deps all
+bench: deps all $(BUILD)/bench/encode_bench
+	$(BUILD)/bench/encode_bench
 	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
 		--workdir $(BUILD)/bench/remote-write $(BENCH_ARGS)
 	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush

@@ -16,6 +16,7 @@
 #include "proto/encode_v2.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,41 +31,60 @@ enum { TS_LABELS_REFS = 1, TS_SAMPLES = 2, TS_HISTOGRAMS = 3, TS_METADATA = 5,
 enum { MD_TYPE = 1, MD_HELP_REF = 3, MD_UNIT_REF = 4 };
 enum { SAMPLE_VALUE = 1, SAMPLE_TIMESTAMP = 2, HIST_TIMESTAMP = 15 };
 
-#define SLOTS_MIN 1024
+#define SLOTS_MIN 1024 /* slots per table, to start with */
 
 struct symbol {
 	const uint8_t *str;
 	size_t len;
 };
 
+/* A Label message's bytes and the refs of its name and value: most
+ * labels repeat from series to series (job, instance, mode="idle"), so
+ * one hash of the pair saves parsing it and two lookups. */
+struct pair {
+	const uint8_t *bytes;
+	size_t len;
+	uint32_t refs[2];
+};
+
 /* An open-addressing slot; empty unless gen is the request's: starting a
- * request empties the table without touching it. */
+ * request empties every table without touching it. */
 struct slot {
 	uint64_t hash;
 	uint32_t gen;
-	uint32_t ref;
+	uint32_t ref; /* index into syms or pairs */
+};
+
+struct table {
+	struct slot *slots;
+	size_t cap; /* a power of two, at least twice the entries */
 };
 
 /* One TimeSeries: a run of consecutive samples of one series. */
 struct run {
 	size_t end;     /* past its last sample */
 	size_t refs_at; /* its label refs are refs[refs_at .. refs_at + nrefs) */
-	size_t nrefs;
+	size_t nrefs, refs_size;
 	uint32_t help_ref, unit_ref;
 	int64_t created_ms; /* 0: not sent */
 	size_t body;    /* size of the TimeSeries message */
 };
 
 struct v2_encoder {
+	uint32_t gen;
+	struct table sym_table, pair_table;
 	struct symbol *syms;
 	size_t nsyms, syms_cap;
-	struct slot *slots;
-	size_t slots_cap; /* a power of two, at least twice nsyms */
-	uint32_t gen;
+	struct pair *pairs;
+	size_t npairs, pairs_cap;
 	uint32_t *refs;
 	size_t nrefs, refs_cap;
+	struct symbol *labels; /* labels[k]: the Label behind refs[2k], refs[2k + 1] */
+	size_t labels_cap;
 	struct run *runs;
 	size_t nruns, runs_cap;
+	const struct wire_meta *last_meta; /* and its refs, this request's */
+	uint32_t last_help_ref, last_unit_ref;
 };
 
 static const uint8_t empty_string[1];
@@ -75,18 +95,23 @@ static int einval(void)
 	return -1;
 }
 
+static int table_init(struct table *t)
+{
+	t->slots = calloc(SLOTS_MIN, sizeof(*t->slots));
+	t->cap = SLOTS_MIN;
+	return t->slots ? 0 : -1;
+}
+
 struct v2_encoder *v2_encoder_new(void)
 {
 	struct v2_encoder *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return NULL;
-	e->slots = calloc(SLOTS_MIN, sizeof(*e->slots));
-	if (!e->slots) {
-		free(e);
+	if (table_init(&e->sym_table) < 0 || table_init(&e->pair_table) < 0) {
+		v2_encoder_free(e);
 		return NULL;
 	}
-	e->slots_cap = SLOTS_MIN;
 	return e;
 }
 
@@ -94,9 +119,12 @@ void v2_encoder_free(struct v2_encoder *e)
 {
 	if (!e)
 		return;
+	free(e->sym_table.slots);
+	free(e->pair_table.slots);
 	free(e->syms);
-	free(e->slots);
+	free(e->pairs);
 	free(e->refs);
+	free(e->labels);
 	free(e->runs);
 	free(e);
 }
@@ -111,20 +139,24 @@ static void slot_insert(struct slot *slots, size_t cap, uint32_t gen, uint64_t h
 	slots[i] = (struct slot){.hash = hash, .gen = gen, .ref = ref};
 }
 
-/* Doubles the table, keeping this request's symbols. */
-static int grow_slots(struct v2_encoder *e)
+/* Makes room for one more entry beside the n there are: doubles the
+ * table, keeping this request's entries, when it would be half full. */
+static int table_room(struct table *t, size_t n, uint32_t gen)
 {
-	size_t cap = e->slots_cap * 2;
-	struct slot *slots = calloc(cap, sizeof(*slots));
+	size_t cap = t->cap * 2;
+	struct slot *slots;
 
+	if ((n + 1) * 2 <= t->cap)
+		return 0;
+	slots = calloc(cap, sizeof(*slots));
 	if (!slots)
 		return -1;
-	for (size_t i = 0; i < e->slots_cap; i++)
-		if (e->slots[i].gen == e->gen)
-			slot_insert(slots, cap, e->gen, e->slots[i].hash, e->slots[i].ref);
-	free(e->slots);
-	e->slots = slots;
-	e->slots_cap = cap;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].gen == gen)
+			slot_insert(slots, cap, gen, t->slots[i].hash, t->slots[i].ref);
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
 	return 0;
 }
 
@@ -132,16 +164,18 @@ static int grow_slots(struct v2_encoder *e)
 static int intern(struct v2_encoder *e, const uint8_t *str, size_t len, uint32_t *ref)
 {
 	uint64_t hash = XXH3_64bits(str, len);
+	struct slot *slots;
 	size_t mask, i;
 
-	if ((e->nsyms + 1) * 2 > e->slots_cap && grow_slots(e) < 0)
+	if (table_room(&e->sym_table, e->nsyms, e->gen) < 0)
 		return -1;
-	mask = e->slots_cap - 1;
-	for (i = hash & mask; e->slots[i].gen == e->gen; i = (i + 1) & mask) {
-		const struct symbol *s = &e->syms[e->slots[i].ref];
+	slots = e->sym_table.slots;
+	mask = e->sym_table.cap - 1;
+	for (i = hash & mask; slots[i].gen == e->gen; i = (i + 1) & mask) {
+		const struct symbol *s = &e->syms[slots[i].ref];
 
-		if (e->slots[i].hash == hash && s->len == len && !memcmp(s->str, str, len)) {
-			*ref = e->slots[i].ref;
+		if (slots[i].hash == hash && s->len == len && !memcmp(s->str, str, len)) {
+			*ref = slots[i].ref;
 			return 0;
 		}
 	}
@@ -150,7 +184,7 @@ static int intern(struct v2_encoder *e, const uint8_t *str, size_t len, uint32_t
 	if (grow_array((void **)&e->syms, &e->syms_cap, e->nsyms + 1, sizeof(*e->syms)) < 0)
 		return -1;
 	e->syms[e->nsyms] = (struct symbol){str, len};
-	e->slots[i] = (struct slot){.hash = hash, .gen = e->gen, .ref = (uint32_t)e->nsyms};
+	slots[i] = (struct slot){.hash = hash, .gen = e->gen, .ref = (uint32_t)e->nsyms};
 	*ref = (uint32_t)e->nsyms++;
 	return 0;
 }
@@ -160,17 +194,19 @@ static int begin_request(struct v2_encoder *e)
 	uint32_t ref;
 
 	if (++e->gen == 0) { /* wrapped: old stamps could match again */
-		memset(e->slots, 0, e->slots_cap * sizeof(*e->slots));
+		memset(e->sym_table.slots, 0, e->sym_table.cap * sizeof(struct slot));
+		memset(e->pair_table.slots, 0, e->pair_table.cap * sizeof(struct slot));
 		e->gen = 1;
 	}
-	e->nsyms = e->nrefs = e->nruns = 0;
+	e->nsyms = e->npairs = e->nrefs = e->nruns = 0;
+	e->last_meta = NULL;
 	return intern(e, empty_string, 0, &ref); /* symbols[0] = "" */
 }
 
 /* A Label message's name (field 1) and value (field 2); absent ones "". */
-static int parse_label(const struct pb_field *label, struct symbol out[2])
+static int parse_label(const uint8_t *data, size_t len, struct symbol out[2])
 {
-	struct pb_reader r = pb_reader_of(label->data, label->len);
+	struct pb_reader r = pb_reader_of(data, len);
 	struct pb_field f;
 	int rc;
 
@@ -182,25 +218,89 @@ static int parse_label(const struct pb_field *label, struct symbol out[2])
 	return rc < 0 ? einval() : 0;
 }
 
-/* Appends the series' label refs (name, value, name, value, ...) to refs. */
+/* A new pair: parses the label, interns its strings. */
+static int add_pair(struct v2_encoder *e, const uint8_t *data, size_t len, struct slot *slot,
+		    uint64_t hash)
+{
+	struct symbol label[2];
+	struct pair *p;
+
+	if (parse_label(data, len, label) < 0 ||
+	    grow_array((void **)&e->pairs, &e->pairs_cap, e->npairs + 1, sizeof(*e->pairs)) < 0)
+		return -1;
+	p = &e->pairs[e->npairs];
+	*p = (struct pair){data, len, {0, 0}};
+	if (intern(e, label[0].str, label[0].len, &p->refs[0]) < 0 ||
+	    intern(e, label[1].str, label[1].len, &p->refs[1]) < 0)
+		return -1;
+	*slot = (struct slot){.hash = hash, .gen = e->gen, .ref = (uint32_t)e->npairs++};
+	return 0;
+}
+
+/* The refs of one Label message's name and value. */
+static int intern_pair(struct v2_encoder *e, const uint8_t *data, size_t len, uint32_t refs[2])
+{
+	uint64_t hash = XXH3_64bits(data, len);
+	struct slot *slots;
+	size_t mask, i;
+
+	if (table_room(&e->pair_table, e->npairs, e->gen) < 0)
+		return -1;
+	slots = e->pair_table.slots;
+	mask = e->pair_table.cap - 1;
+	for (i = hash & mask; slots[i].gen == e->gen; i = (i + 1) & mask) {
+		const struct pair *p = &e->pairs[slots[i].ref];
+
+		if (slots[i].hash == hash && p->len == len && !memcmp(p->bytes, data, len))
+			break;
+	}
+	if (slots[i].gen != e->gen && add_pair(e, data, len, &slots[i], hash) < 0)
+		return -1;
+	memcpy(refs, e->pairs[slots[i].ref].refs, 2 * sizeof(*refs));
+	return 0;
+}
+
+/* *label equals the previous run's label k (same bytes): most series of a
+ * family differ from the one before in one label, so this memcmp spares
+ * most lookups. */
+static bool same_as_prev(const struct v2_encoder *e, const struct run *run, size_t k,
+			 const struct pb_field *label)
+{
+	const struct run *prev = run > e->runs ? run - 1 : NULL;
+	const struct symbol *was;
+
+	if (!prev || 2 * k >= prev->nrefs)
+		return false;
+	was = &e->labels[prev->refs_at / 2 + k];
+	return was->len == label->len && !memcmp(was->str, label->data, label->len);
+}
+
+/* Appends the series' label refs (name, value, name, value, ...) to refs,
+ * and the Label messages they came from to labels. */
 static int intern_labels(struct v2_encoder *e, const struct wire_series *ws,
 			 struct run *run)
 {
 	struct pb_reader r = pb_reader_of(ws->labels_pb, ws->labels_len);
 	struct pb_field f;
-	struct symbol label[2];
 	int rc;
 
 	run->refs_at = e->nrefs;
-	while ((rc = pb_read_field(&r, &f)) > 0) {
-		if (f.num != 1 || f.type != PB_LEN || parse_label(&f, label) < 0)
+	for (size_t k = 0; (rc = pb_read_field(&r, &f)) > 0; k++) {
+		uint32_t *refs;
+
+		if (f.num != 1 || f.type != PB_LEN)
 			return einval();
-		if (grow_array((void **)&e->refs, &e->refs_cap, e->nrefs + 2,
-			       sizeof(*e->refs)) < 0)
+		if (grow_array((void **)&e->refs, &e->refs_cap, e->nrefs + 2, sizeof(*e->refs)) < 0 ||
+		    grow_array((void **)&e->labels, &e->labels_cap, e->nrefs / 2 + 1,
+			       sizeof(*e->labels)) < 0)
 			return -1;
-		for (int k = 0; k < 2; k++)
-			if (intern(e, label[k].str, label[k].len, &e->refs[e->nrefs++]) < 0)
-				return -1;
+		refs = &e->refs[e->nrefs];
+		if (same_as_prev(e, run, k, &f))
+			memcpy(refs, &e->refs[(run - 1)->refs_at + 2 * k], 2 * sizeof(*refs));
+		else if (intern_pair(e, f.data, f.len, refs) < 0)
+			return -1;
+		e->labels[e->nrefs / 2] = (struct symbol){f.data, f.len};
+		e->nrefs += 2;
 	}
 	if (rc < 0)
 		return einval();
@@ -245,17 +345,37 @@ static size_t refs_body_size(const struct v2_encoder *e, const struct run *run)
 
 /* The series' start time as created_timestamp: only for the types that
  * count (a gauge has none), and only when not after the run's earliest
- * sample, which a receiver would reject. */
+ * sample, which a receiver would reject. The collection thread moves a
+ * series' start (relaxed atomic store) when its collector starts over,
+ * while older samples wait in a queue: read it once, atomically, so the
+ * value tested is the value sent; a start after the samples belongs to
+ * the new run, not to them. */
 static int64_t created_ms(const struct wire_series *ws, int64_t earliest_ms)
 {
 	uint8_t type = ws->meta ? ws->meta->type : WIRE_TYPE_UNKNOWN;
+	int64_t start_ms = __atomic_load_n(&ws->start_ms, __ATOMIC_RELAXED);
 
-	if (ws->start_ms <= 0 || ws->start_ms > earliest_ms)
+	if (start_ms <= 0 || start_ms > earliest_ms)
 		return 0;
 	if (type == WIRE_TYPE_GAUGE || type == WIRE_TYPE_GAUGEHISTOGRAM ||
 	    type == WIRE_TYPE_INFO || type == WIRE_TYPE_STATESET)
 		return 0;
-	return ws->start_ms;
+	return start_ms;
+}
+
+/* The refs of the family's help and unit; consecutive series mostly
+ * share one family. */
+static int intern_meta(struct v2_encoder *e, const struct wire_meta *m, struct run *run)
+{
+	if (m != e->last_meta) {
+		if (intern(e, (const uint8_t *)m->help, strlen(m->help), &e->last_help_ref) < 0 ||
+		    intern(e, (const uint8_t *)m->unit, strlen(m->unit), &e->last_unit_ref) < 0)
+			return -1;
+		e->last_meta = m;
+	}
+	run->help_ref = e->last_help_ref;
+	run->unit_ref = e->last_unit_ref;
+	return 0;
 }
 
 /* Pass 1 for the run of samples from samples[i] sharing one series:
@@ -265,7 +385,6 @@ static int plan_run(struct v2_encoder *e, const struct sample *samples, size_t n
 	const struct wire_series *ws = samples[i].series;
 	int64_t earliest_ms = samples[i].timestamp_ms;
 	struct run *run;
-	size_t refs;
 
 	if (grow_array((void **)&e->runs, &e->runs_cap, e->nruns + 1, sizeof(*e->runs)) < 0)
 		return -1;
@@ -273,13 +392,10 @@ static int plan_run(struct v2_encoder *e, const struct sample *samples, size_t n
 	*run = (struct run){0};
 	if (intern_labels(e, ws, run) < 0)
 		return -1;
-	if (ws->meta && (intern(e, (const uint8_t *)ws->meta->help, strlen(ws->meta->help),
-				&run->help_ref) < 0 ||
-			 intern(e, (const uint8_t *)ws->meta->unit, strlen(ws->meta->unit),
-				&run->unit_ref) < 0))
+	if (ws->meta && intern_meta(e, ws->meta, run) < 0)
 		return -1;
-	refs = refs_body_size(e, run);
-	run->body = run->nrefs ? pb_len_field_size(TS_LABELS_REFS, refs) : 0;
+	run->refs_size = refs_body_size(e, run);
+	run->body = run->nrefs ? pb_len_field_size(TS_LABELS_REFS, run->refs_size) : 0;
 	for (; i < n && samples[i].series == ws; i++) {
 		if (ws->native_histogram && !samples[i].hist)
 			return einval();
@@ -348,7 +464,7 @@ static uint8_t *put_run(const struct v2_encoder *e, uint8_t *p, const struct sam
 	p = pb_put_varint(p, run->body);
 	if (run->nrefs) {
 		p = pb_put_varint(p, pb_tag(TS_LABELS_REFS, PB_LEN));
-		p = pb_put_varint(p, refs_body_size(e, run));
+		p = pb_put_varint(p, run->refs_size);
 		for (size_t k = 0; k < run->nrefs; k++)
 			p = pb_put_varint(p, e->refs[run->refs_at + k]);
 	}
