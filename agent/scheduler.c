@@ -130,6 +130,8 @@ static int slot_load(struct scheduler *s, struct slot *slot, const struct collec
 		slot->active = c->kind != NULL;
 		return -1;
 	}
+	if (!slot->ctx.start_ms && c->counts_from_boot)
+		slot->ctx.start_ms = boot_time_ms();
 	return 0;
 }
 
@@ -244,6 +246,8 @@ void scheduler_collect(struct scheduler *s, struct registry *reg)
 		double start = mono_seconds(), took;
 		int rc = -1;
 
+		if (slot->loaded) /* its counters' start, for the series it emits */
+			registry_set_source_start(reg, source, slot->ctx.start_ms);
 		if (!slot->active)
 			continue;
 		if (slot->loaded && registry_set_source(reg, source, slot->max_series) == 0)

@@ -9,6 +9,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "bpf/bpfutil.h"
 
@@ -294,6 +295,7 @@ int bpf_loader_init(struct collector_ctx *ctx)
 		s.found = true; /* out of memory: the line is "cannot load" */
 	}
 	if (rc == 0) {
+		ctx->start_ms = wall_ms(); /* attached: its maps count from now */
 		if (d->started)
 			d->started(r);
 		log_loaded(r);

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "series/registry.h"
 #include "config/config.h"
@@ -34,6 +35,10 @@ struct collector_ctx {
 	const void *opts;                   /* options struct filled by config */
 	const struct global_config *global; /* procfs, sysfs, rootfs paths */
 	void *state;                        /* the collector's own, from init */
+	/* When its counters started counting (Unix ms; 0: unknown): init
+	 * sets it (a BPF collector: when its programs were attached), else
+	 * boot time when counts_from_boot. Its counters' start timestamps. */
+	int64_t start_ms;
 };
 
 struct collector {
@@ -42,6 +47,7 @@ struct collector {
 	size_t opts_size;              /* sizeof its options struct, or 0 */
 	const struct opt_desc *opts;   /* NULL-name terminated, or NULL */
 	const struct collector_kind *kind; /* NULL: node_exporter's */
+	bool counts_from_boot;         /* its counters count from boot (procfs) */
 	/* 0, or -1: the collector stays off for this run (init logs why). With
 	 * a kind, it stays in the rounds, up 0. */
 	int (*init)(struct collector_ctx *ctx);

@@ -174,6 +174,7 @@ static void cpu_exit(struct collector_ctx *ctx)
 
 const struct collector collector_cpu = {
 	.name = "cpu",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.init = cpu_init,
 	.update = cpu_update,

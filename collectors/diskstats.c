@@ -297,6 +297,7 @@ static const struct opt_desc diskstats_opts[] = {
 
 const struct collector collector_diskstats = {
 	.name = "diskstats",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.opts_size = sizeof(struct device_filter_opts),
 	.opts = diskstats_opts,

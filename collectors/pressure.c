@@ -133,6 +133,7 @@ static int pressure_init(struct collector_ctx *ctx)
 
 const struct collector collector_pressure = {
 	.name = "pressure",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.init = pressure_init,
 	.update = pressure_update,

@@ -88,6 +88,7 @@ static void schedstat_exit(struct collector_ctx *ctx)
 
 const struct collector collector_schedstat = {
 	.name = "schedstat",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.init = schedstat_init,
 	.update = schedstat_update,

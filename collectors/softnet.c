@@ -137,6 +137,7 @@ static int softnet_init(struct collector_ctx *ctx)
 
 const struct collector collector_softnet = {
 	.name = "softnet",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.init = softnet_init,
 	.update = softnet_update,

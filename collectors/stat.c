@@ -78,6 +78,7 @@ static void stat_exit(struct collector_ctx *ctx)
 
 const struct collector collector_stat = {
 	.name = "stat",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.init = stat_init,
 	.update = stat_update,

@@ -91,6 +91,7 @@ static const struct opt_desc vmstat_opts[] = {
 
 const struct collector collector_vmstat = {
 	.name = "vmstat",
+	.counts_from_boot = true,
 	.default_enabled = true,
 	.opts_size = sizeof(struct fields_opts),
 	.opts = vmstat_opts,

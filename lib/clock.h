@@ -26,6 +26,23 @@ static inline int64_t wall_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+/* When the system booted, Unix ms: what the kernel's counters that count
+ * from boot (/proc/stat, diskstats, ...) started from. The kernel's own
+ * figure, /proc/stat's btime (node_boot_time_seconds), in whole seconds
+ * as it has it: two calls agree but for a wall clock step between them
+ * (which moves btime too), where finer figures would differ by the time
+ * between the two clock reads. */
+static inline int64_t boot_time_ms(void)
+{
+	struct timespec wall, boot;
+	int64_t ns;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	ns = ((int64_t)wall.tv_sec - boot.tv_sec) * 1000000000 + (wall.tv_nsec - boot.tv_nsec);
+	return ns / 1000000000 * 1000;
+}
+
 /* For short intervals: request durations, a rate limit's bookings. */
 static inline uint64_t mono_ns(void)
 {

@@ -72,28 +72,26 @@ void family_meta_init(struct family_node *f)
 				     (uint8_t)wire_metric_type_of(f->f.type)};
 }
 
-static int64_t start_of(const struct registry *r, const struct series_node *n)
-{
-	if (!n->s.family || !metric_type_has_start(n->s.family->type) || n->source >= r->n_sources)
-		return 0;
-	return r->sources[n->source].start_ms;
-}
-
 void series_meta_init(const struct registry *r, struct series_node *n)
 {
 	const struct family_node *f = (const struct family_node *)(const void *)n->s.family;
 
 	n->s.wire.meta = f ? &f->meta : NULL;
-	n->s.wire.start_ms = start_of(r, n);
+	n->has_start = f && metric_type_has_start(f->f.type) && n->source < r->n_sources;
+	n->s.wire.start_ms = n->has_start ? r->sources[n->source].start_ms : 0;
 }
 
-/* Queue threads may be reading start_ms of a series whose samples they
- * hold: it changes with a relaxed atomic store, read with
+/* Every emit passes here: the node's own flag, so a gauge costs no look
+ * at its family. Queue threads may be reading start_ms of a series whose
+ * samples they hold: it changes with a relaxed atomic store, read with
  * wire_series_start_ms(). */
 void series_sync_start(const struct registry *r, struct series_node *n)
 {
-	int64_t start = start_of(r, n);
+	int64_t start;
 
+	if (!n->has_start)
+		return;
+	start = r->sources[n->source].start_ms;
 	if (start != n->s.wire.start_ms)
 		__atomic_store_n(&n->s.wire.start_ms, start, __ATOMIC_RELAXED);
 }

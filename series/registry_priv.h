@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The registry's insides, shared by its files: registry.c (interning,
- * rounds, forgetting), relabeled.c (global.relabel_configs on a new
- * series, and the per-endpoint views of write_relabel_configs) and meta.c
- * (families' wire metadata, sources' start times). Nothing outside
- * series/registry*.c, series/relabeled.c and series/meta.c includes it. */
+ * rounds, forgetting) and relabeled.c (global.relabel_configs on a new
+ * series, and the per-endpoint views of write_relabel_configs). Nothing
+ * outside series/registry*.c and series/relabeled.c includes it. */
 #ifndef BPFPUSH_REGISTRY_PRIV_H
 #define BPFPUSH_REGISTRY_PRIV_H
 
@@ -33,6 +32,7 @@ struct series_node {
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
 	size_t position;          /* index in the emitted list of its last round */
 	uint32_t source;          /* whose max_series it counts toward */
+	bool has_start;           /* its type counts from its source's start (meta.c) */
 	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
 	 * as that view sends it. Freed with the node. */
 	struct view_series **views;
@@ -134,7 +134,8 @@ void views_free_node(struct series_node *n);
 /* Merges sorted labels with the sorted base labels (a label of the
  * series wins) into out, which has room for n + r->n_base. */
 size_t merge_base(const struct registry *r, const struct label *l, size_t n, struct label *out);
-/* Fills a new family's wire metadata (meta.c). */
+/* series/meta.c, which includes this header too: families' wire metadata
+ * and sources' start times. Fills a new family's wire metadata. */
 void family_meta_init(struct family_node *f);
 /* A new series' wire.meta and wire.start_ms, from its family and source. */
 void series_meta_init(const struct registry *r, struct series_node *n);

@@ -38,7 +38,7 @@ static inline void run_open(struct run *r, const struct collector *c, const void
 {
 	r->reg = registry_create(NULL, 0, "bpfpush", "host");
 	assert_non_null(r->reg);
-	r->ctx = (struct collector_ctx){c, opts, &r->global, NULL};
+	r->ctx = (struct collector_ctx){.collector = c, .opts = opts, .global = &r->global};
 	if (c->init)
 		assert_int_equal(c->init(&r->ctx), 0);
 }
