@@ -410,6 +410,22 @@ static bool reencode_aged(struct shard *sh)
 	return true;
 }
 
+/* One attempt, in the endpoint's protocol: a 2.0 body goes as 1.0 once
+ * the endpoint fell back. -1: the batch is over; 1: the receiver speaks
+ * only 1.0, the batch goes again at once as 1.0 (no backoff, not a
+ * retry); 0: *r says how it went. */
+static int attempt_once(struct shard *sh, enum send_result *r)
+{
+	if (sh->body_v2 && !proto_v2_now(sh->q) && !batch_to_v1(sh))
+		return -1;
+	sender_set_v2(sh->sender, sh->body_v2);
+	*r = post_once(sh);
+	if (!sh->body_v2 || !proto_says_v1(&sh->out, *r))
+		return 0;
+	proto_fall_back(sh->q, &sh->out);
+	return 1;
+}
+
 /* The stop deadline ended the batch unsent: a record stays on disk (the
  * next run sends it); memory's goes to disk when there is one, else it is
  * dropped. */
@@ -441,19 +457,15 @@ static void try_batch(struct shard *sh)
 		enum send_result r;
 		int64_t delay;
 		bool stopping;
+		int rc;
 
 		if (!rate_wait(sh))
 			break;
-		if (sh->body_v2 && !proto_v2_now(sh->q) && !batch_to_v1(sh))
+		if ((rc = attempt_once(sh, &r)) < 0)
 			return;
-		sender_set_v2(sh->sender, sh->body_v2);
-		r = post_once(sh);
 		attempt++;
-		if (sh->body_v2 && proto_says_v1(&sh->out, r)) {
-			/* Sent again at once as 1.0: no backoff, not a retry. */
-			proto_fall_back(sh->q, &sh->out);
+		if (rc > 0)
 			continue;
-		}
 		if (!settle(sh, r == SEND_RETRY ? PH_BACKOFF : PH_DONE))
 			return;
 		if (r == SEND_OK) {
