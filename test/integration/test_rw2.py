@@ -7,7 +7,9 @@ Prometheus 2.42 answers) with every sample arriving and none counted twice,
 disk records replayed in the format they were written in, partial writes,
 a 400, and the 1.0 metadata requests."""
 import json
+import os
 import re
+import signal
 import time
 import urllib.parse
 
@@ -222,3 +224,29 @@ def test_disk_records_keep_their_format_and_replay_through_the_fallback(agent, t
     got, _ = accepted(requests)
     assert refused and not refused - got, f"{len(refused - got)} samples lost"
     assert len(log_lines(err, msg=FALLBACK)) == 1
+
+
+def test_a_reload_tries_2_0_again(agent):
+    """Fallen back to 1.0, an endpoint a reload keeps tries 2.0 again (the
+    receiver may have been upgraded); this one still answers 415."""
+    with RW2Receiver(script=lambda n, req: 415 if req.v2 else None) as rx:
+        a = agent(rw2_config(rx.url)).start(follow=True)
+        try:
+            assert a.wait_for(1, 15, msg=FALLBACK)
+            wait_until(lambda: any(not r.v2 and r.series for r in rx.snapshot()[0]), 10,
+                       "1.0 after the fallback")
+            os.kill(a.proc.pid, signal.SIGHUP)
+            assert a.wait_for(1, 15, msg="config reloaded")
+            assert a.wait_for(2, 15, msg=FALLBACK)
+            wait_until(lambda: len([r for r in rx.snapshot()[0] if r.series]) >= 4, 10,
+                       "1.0 after the second fallback")
+        finally:
+            rc, _, err = a.stop()
+        requests, errors = rx.snapshot()
+    assert rc == 0 and errors == [], errors
+    v2 = [i for i, r in enumerate(requests) if r.v2]
+    assert len(v2) == 2 and all(requests[i].status == 415 for i in v2), v2
+    # Each 415'd batch went again as 1.0, and nothing was counted twice.
+    got, n = accepted(requests)
+    assert all(requests[i].samples() <= got for i in v2)
+    assert stopped(err) == {"sent": n, "failed": 0}
