@@ -74,9 +74,9 @@ class RW2Receiver:
     """script(n, request) -> None (default: answer as a 2.0 receiver does,
     or forward when upstream is set), an int status, or (status, headers,
     body). requests: every Request in arrival order; errors: what failed
-    the checks (answered 400)."""
+    the checks (answered 400). port: 0 for any free one."""
 
-    def __init__(self, upstream=None, script=lambda n, req: None):
+    def __init__(self, upstream=None, script=lambda n, req: None, port=0):
         self.upstream, self.script = upstream, script
         self.requests, self.errors = [], []
         self.lock = threading.Lock()
@@ -91,7 +91,7 @@ class RW2Receiver:
             def do_POST(self):
                 receiver._handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

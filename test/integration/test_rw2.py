@@ -250,3 +250,26 @@ def test_a_reload_tries_2_0_again(agent):
     got, n = accepted(requests)
     assert all(requests[i].samples() <= got for i in v2)
     assert stopped(err) == {"sent": n, "failed": 0}
+
+
+def test_records_written_as_2_0_replay_as_1_0_after_a_config_change(agent, tmp_path):
+    """A 2.0 endpoint's backlog on disk, then a restart configured for 1.0
+    (the same name and URL: the same disk directory): the records say they
+    are 2.0 and go out transcoded, 1.0 headers and body, all of them."""
+    data = str(tmp_path / "data")
+    queue = "batch_send_deadline: 100ms, min_backoff: 50ms, max_backoff: 200ms, " \
+            "catchup_jitter: 0s"
+    with RW2Receiver(script=lambda n, req: 503) as down:
+        run(agent, rw2_config(down.url, data_dir=data, queue=queue),
+            lambda: len(down.snapshot()[0]) >= 4)
+        refused = set().union(*(r.samples() for r in down.snapshot()[0]))
+        port = down.server.server_address[1]
+    assert refused and all(r.v2 for r in down.snapshot()[0])
+    with RW2Receiver(script=lambda n, req: 415 if req.v2 else None, port=port) as up:
+        v1 = rw2_config(down.url, data_dir=data, queue=queue).replace(
+            f"    protobuf_message: {V2}\n", "")
+        err = run(agent, v1, lambda: refused <= accepted(up.snapshot()[0])[0])
+        requests, errors = up.snapshot()
+    assert errors == [] and not any(r.v2 for r in requests), errors
+    assert log_lines(err, msg="replaying what the last run left on disk")
+    assert not log_lines(err, msg=FALLBACK)
