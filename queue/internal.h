@@ -203,6 +203,8 @@ struct queue {
 	bool rl_ready;
 	int64_t rl_next_us;
 	_Atomic int proto;           /* enum rw_protocol spoken now (protocol.c) */
+	atomic_bool partial_logged;  /* a partial write was warned about, and
+				      * no full write came since */
 	struct metadata_sender *meta; /* metadata.c; NULL: none */
 	struct counters c;
 };
@@ -311,8 +313,8 @@ void proto_fall_back(struct queue *q, const struct send_outcome *o);
 int proto_transcode(struct buf *body, struct buf *pb, struct buf *scratch);
 /* Of `samples` sent in an accepted request, how many the receiver wrote:
  * 2.0's Samples-Written plus Histograms-Written, when it says; a partial
- * write is logged. */
-uint64_t proto_written(const struct queue *q, const struct send_outcome *o, bool v2,
+ * write is logged (a warning once per spell of them). */
+uint64_t proto_written(struct queue *q, const struct send_outcome *o, bool v2,
 		       uint64_t samples);
 
 /* metadata.c: the 1.0 metadata sender's thread, started and stopped with

@@ -72,7 +72,7 @@ int proto_transcode(struct buf *body, struct buf *pb, struct buf *scratch)
 	return 0;
 }
 
-uint64_t proto_written(const struct queue *q, const struct send_outcome *o, bool v2,
+uint64_t proto_written(struct queue *q, const struct send_outcome *o, bool v2,
 		       uint64_t samples)
 {
 	uint64_t written;
@@ -81,9 +81,15 @@ uint64_t proto_written(const struct queue *q, const struct send_outcome *o, bool
 		return samples;
 	written = (uint64_t)o->samples_written +
 		  (o->histograms_written > 0 ? (uint64_t)o->histograms_written : 0);
-	if (written >= samples)
+	if (written >= samples) {
+		if (atomic_load_explicit(&q->partial_logged, memory_order_relaxed))
+			atomic_store_explicit(&q->partial_logged, false, memory_order_relaxed);
 		return samples;
-	log_msg(LOG_WARN, "remote_write: partial write, the receiver kept part of a batch",
+	}
+	/* Warned once per spell: a receiver that refuses part of every batch
+	 * (out-of-order samples, say) must not flood the log. */
+	log_msg(atomic_exchange(&q->partial_logged, true) ? LOG_DEBUG : LOG_WARN,
+		"remote_write: partial write, the receiver kept part of a batch",
 		"remote_name=%s url=%s status=%ld samples=%llu written=%llu", q->log_name,
 		q->log_url, o->http_status, (unsigned long long)samples,
 		(unsigned long long)written);

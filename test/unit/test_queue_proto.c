@@ -125,35 +125,39 @@ static void test_v2_receiver_stays_v2(void **state)
 	queue_destroy(q);
 }
 
-/* Written 7 of 10: 7 sent, 3 dropped (partial_write), not retried. */
+/* Written 7 of 10: 7 sent, 3 dropped (partial_write), not retried; a
+ * warning once per spell of partial writes. */
 static void test_partial_write_counted_not_retried(void **state)
 {
+	static const int written[4] = {7, 7, 10, 7};
 	struct fixture *f = *state;
 	struct queue_stats st;
 	struct capture cap;
 	struct queue *q;
 	char *log;
 
-	f->rx->script[0] = (struct reply){.status = 200, .headers = WRITTEN(7)
-		"X-Prometheus-Remote-Write-Histograms-Written: 0\r\n"};
-	f->rx->script[1] = (struct reply){.status = 200, .headers = WRITTEN(10)};
-	f->rx->n_script = 2;
+	for (int i = 0; i < 4; i++)
+		f->rx->script[i] = (struct reply){.status = 200, .headers = written[i] == 7
+			? WRITTEN(7) "X-Prometheus-Remote-Write-Histograms-Written: 0\r\n"
+			: WRITTEN(10)};
+	f->rx->n_script = 4;
 	capture_start(&cap);
 	q = start_v2(f);
-	append_seq(f, q, 1, 0, 10);
-	assert_true(wait_requests(f->rx, 1, 3000));
-	append_seq(f, q, 1, 10, 10);
-	assert_true(wait_requests(f->rx, 2, 3000));
+	for (int i = 0; i < 4; i++) {
+		append_seq(f, q, 1, 10 * i, 10);
+		assert_true(wait_requests(f->rx, (unsigned)i + 1, 3000));
+	}
 	sleep_ms(100);
 	stop_now(q, 1000);
 	log = capture_end(&cap);
 	stats_of(q, &st);
-	assert_int_equal(f->rx->requests, 2);
-	assert_int_equal(st.samples_sent, 17);
-	assert_int_equal(st.samples_dropped[DROP_PARTIAL_WRITE], 3);
+	assert_int_equal(f->rx->requests, 4);
+	assert_int_equal(st.samples_sent, 31);
+	assert_int_equal(st.samples_dropped[DROP_PARTIAL_WRITE], 9);
 	assert_int_equal(st.samples_retried, 0);
 	assert_string_equal(drop_reason_name(DROP_PARTIAL_WRITE), "partial_write");
-	assert_int_equal(count_lines_with(log, "partial write", "written=7"), 1);
+	assert_int_equal(count_lines_with(log, "partial write", "written=7"), 2);
+	assert_int_equal(count_lines_with(log, "partial write", "level=warn"), 2);
 	assert_balanced(&st);
 	free(log);
 	queue_destroy(q);
