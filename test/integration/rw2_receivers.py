@@ -29,6 +29,13 @@ FORWARDED = ("Content-Type", "Content-Encoding", "X-Prometheus-Remote-Write-Vers
              "User-Agent")
 
 
+def count_v1_histograms(body):
+    """Native histogram samples of a 1.0 WriteRequest (TimeSeries field 4),
+    which decode_write_request leaves out."""
+    return sum(1 for field, _, ts in _fields(body) if field == 1
+               for f, _, _ in _fields(ts) if f == 4)
+
+
 def decode_v1_metadata(body):
     """The MetricMetadata of a 1.0 WriteRequest (field 3): [{type, family,
     help, unit}]."""
@@ -55,6 +62,7 @@ class Request:
         self.t = time.time()
         self.v2, self.headers, self.raw = v2, headers, raw
         self.series, self.metadata = [], []
+        self.v1_histograms = 0
         self.status, self.reply_headers = None, {}
 
     def samples(self):
@@ -67,7 +75,7 @@ class Request:
         """(float samples, histograms) it holds."""
         if self.v2:
             return rw2.counts(self.series)
-        return sum(len(s) for _, s in self.series), 0
+        return sum(len(s) for _, s in self.series), self.v1_histograms
 
 
 class RW2Receiver:
@@ -117,6 +125,7 @@ class RW2Receiver:
         else:
             req.series = decode_write_request(body)
             req.metadata = decode_v1_metadata(body)
+            req.v1_histograms = count_v1_histograms(body)
         return req
 
     def _handle(self, handler):
