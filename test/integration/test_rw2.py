@@ -273,3 +273,24 @@ def test_records_written_as_2_0_replay_as_1_0_after_a_config_change(agent, tmp_p
     assert errors == [] and not any(r.v2 for r in requests), errors
     assert log_lines(err, msg="replaying what the last run left on disk")
     assert not log_lines(err, msg=FALLBACK)
+
+
+def test_a_1_0_endpoint_sends_metadata_every_send_interval_unless_told_not_to(agent):
+    v1 = rw2_config("URL").replace(f"    protobuf_message: {V2}\n", "")
+    with RW2Receiver() as rx:
+        t0 = time.monotonic()
+        run(agent, v1.replace("URL", rx.url),
+            lambda: sum(1 for r in rx.snapshot()[0] if r.metadata) >= 2)
+        requests, errors = rx.snapshot()
+    assert errors == [] and not any(r.v2 for r in requests)
+    meta = [r for r in requests if r.metadata]
+    # The first one send_interval (1s) after the start, then every 1s.
+    assert meta[0].t - t0 >= 1.0 and meta[1].t - meta[0].t >= 0.9, \
+        [r.t - t0 for r in meta]
+    assert {m["family"] for m in meta[0].metadata} >= {"node_load1", "node_cpu_seconds_total"}
+    off = v1.replace("send_interval: 1s", "send: false, send_interval: 1s")
+    with RW2Receiver() as rx:
+        t0 = time.monotonic()
+        run(agent, off.replace("URL", rx.url), lambda: time.monotonic() - t0 > 3)
+        requests, _ = rx.snapshot()
+    assert requests and not any(r.metadata for r in requests)
