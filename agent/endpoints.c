@@ -104,6 +104,7 @@ static void keep_equal(struct queue **old, size_t n_old, struct queue **fresh,
 			continue;
 		}
 		if (config_remote_write_equal(queue_remote_write_config(old[j]), rw)) {
+			queue_reset_protocol(old[j]); /* a fallback to 1.0 lasts until now */
 			fresh[i] = old[j];
 			old[j] = NULL;
 			continue;
@@ -140,4 +141,26 @@ int endpoints_reload(struct queue ***queues, size_t *n_queues, const struct conf
 	*queues = fresh;
 	*n_queues = n;
 	return failed;
+}
+
+void endpoints_offer_metadata(struct queue *const *queues, size_t n_queues,
+			      const struct registry *reg)
+{
+	const struct wire_meta **meta = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_queues; i++) {
+		if (!queue_metadata_due(queues[i]))
+			continue;
+		if (!meta) {
+			size_t cap = registry_metadata(reg, NULL, 0);
+
+			if (!(meta = malloc((cap + 1) * sizeof(*meta))))
+				return;
+			n = registry_metadata(reg, meta, cap);
+			n = n < cap ? n : cap;
+		}
+		queue_put_metadata(queues[i], meta, n);
+	}
+	free(meta);
 }

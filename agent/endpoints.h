@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "queue/queue.h"
+#include "series/registry.h"
 
 /* The remote_name label: the configured name, else the URL's host[:port]. */
 void endpoint_name(const struct remote_write_config *rw, size_t index, char *out, size_t outsz);
@@ -39,5 +40,10 @@ struct queue *endpoint_open(const struct config *cfg, size_t index, bool dry_run
  * array then has only those that did. -1 on ENOMEM: nothing changed. */
 int endpoints_reload(struct queue ***queues, size_t *n_queues, const struct config *cfg,
 		     bool dry_run, int64_t flush_deadline_ms);
+
+/* Remote Write 1.0 metadata: every family's, to the endpoints that want
+ * it now (queue_metadata_due). After a round, from the collection thread. */
+void endpoints_offer_metadata(struct queue *const *queues, size_t n_queues,
+			      const struct registry *reg);
 
 #endif

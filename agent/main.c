@@ -246,6 +246,7 @@ static void collect_round(struct agent *a)
 		fflush(stdout);
 	} else {
 		append_round(a, samples, n);
+		endpoints_offer_metadata(a->queues, a->n_queues, a->registry);
 	}
 	reclaim_series(a);
 	a->totals.samples_in += n;

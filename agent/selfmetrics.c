@@ -84,6 +84,33 @@ static const struct metric_desc rs_disk_corrupt = {
 	RS "disk_corrupt_records_total", "Records of the disk tier skipped: torn or corrupt.",
 	METRIC_COUNTER};
 
+static const struct metric_desc rs_fallbacks = {
+	RS "protocol_fallbacks_total",
+	"Times a Remote Write 2.0 endpoint fell back to 1.0 (a 415, or a 2xx without "
+	"X-Prometheus-Remote-Write-Samples-Written).", METRIC_COUNTER};
+static const struct metric_desc rs_protocol = {
+	RS "protocol_version", "Remote Write protocol the endpoint is sent now: 1 or 2.",
+	METRIC_GAUGE};
+static const struct metric_desc rs_meta = {
+	RS "metadata_total", "Metadata entries sent to remote storage (1.0) and accepted.",
+	METRIC_COUNTER};
+static const struct metric_desc rs_meta_failed = {
+	RS "metadata_failed_total", "Metadata entries remote storage refused (4xx).",
+	METRIC_COUNTER};
+static const struct metric_desc rs_meta_retried = {
+	RS "metadata_retried_total", "Metadata entries sent again after a recoverable error.",
+	METRIC_COUNTER};
+
+/* The protocol and the 1.0 metadata requests. */
+static void emit_protocol(struct registry *reg, struct label *l, const struct queue_stats *st)
+{
+	registry_emit(reg, &rs_protocol, NULL, l, 2, st->protocol_v2 ? 2 : 1, 0);
+	registry_emit(reg, &rs_fallbacks, NULL, l, 2, (double)st->protocol_fallbacks, 0);
+	registry_emit(reg, &rs_meta, NULL, l, 2, (double)st->metadata_sent, 0);
+	registry_emit(reg, &rs_meta_failed, NULL, l, 2, (double)st->metadata_failed, 0);
+	registry_emit(reg, &rs_meta_retried, NULL, l, 2, (double)st->metadata_retried, 0);
+}
+
 /* The disk tier's figures, for endpoints that have one. */
 static void emit_disk(struct registry *reg, struct label *l, const struct queue_stats *st)
 {
@@ -152,6 +179,7 @@ static void emit_queue(struct registry *reg, struct queue *q)
 	registry_emit(reg, &rs_tls_insecure, NULL, l, 2,
 		      queue_remote_write_config(q)->tls.insecure_skip_verify ? 1 : 0, 0);
 	emit_disk(reg, l, &st);
+	emit_protocol(reg, l, &st);
 }
 
 void selfmetrics_emit(struct registry *reg, struct queue *const *queues, size_t n_queues,

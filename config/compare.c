@@ -100,7 +100,7 @@ bool config_remote_write_equal(const struct remote_write_config *a,
 	       a->connection.max_requests == b->connection.max_requests &&
 	       a->connection.max_age_ms == b->connection.max_age_ms &&
 	       a->follow_redirects == b->follow_redirects && proxy_sigv4_equal(a, b) &&
-	       oauth2_equal(a, b) &&
+	       oauth2_equal(a, b) && config_rw_protocol_equal(a, b) &&
 	       config_relabel_equal(&a->write_relabel_configs, &b->write_relabel_configs);
 }
 

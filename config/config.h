@@ -183,6 +183,18 @@ struct relabel_list {             /* applied in order */
 	size_t n;
 };
 
+/* protobuf_message: what a request body is. */
+enum rw_protocol {
+	RW_PROTO_V1,                  /* prometheus.WriteRequest (the default) */
+	RW_PROTO_V2,                  /* io.prometheus.write.v2.Request */
+};
+
+struct metadata_config {          /* Prometheus' defaults; 1.0 only (2.0 inlines it) */
+	bool send;                    /* true */
+	int64_t send_interval_ms;     /* 1m */
+	int64_t max_samples_per_send; /* 2000 metadata entries per request */
+};
+
 struct remote_write_config {
 	char *url;                    /* http:// or https://, with a host */
 	char *name;                   /* default: "" -> caller derives one */
@@ -203,6 +215,8 @@ struct remote_write_config {
 	struct sigv4_config sigv4;
 	bool has_oauth2;
 	struct oauth2_config oauth2;
+	enum rw_protocol protobuf_message;
+	struct metadata_config metadata;
 };
 
 /* Which forms of a BPF log2 histogram are sent (bits): global.histograms
@@ -271,6 +285,8 @@ const struct section_config *config_bpf(const struct config *cfg, const char *na
 bool config_kv_equal(const struct kv *a, size_t n_a, const struct kv *b, size_t n_b);
 bool config_remote_write_equal(const struct remote_write_config *a,
 			       const struct remote_write_config *b);
+bool config_rw_protocol_equal(const struct remote_write_config *a,
+			      const struct remote_write_config *b);
 bool config_relabel_equal(const struct relabel_list *a, const struct relabel_list *b);
 /* "replace", "keep", ... */
 const char *relabel_action_name(enum relabel_action a);

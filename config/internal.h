@@ -231,6 +231,14 @@ int cfg_parse_oauth2(struct cfg_ctx *ctx, const yaml_node_t *key, const yaml_nod
 		     void *dst);
 void cfg_oauth2_free(struct oauth2_config *o);
 
+/* protobuf_message into an enum rw_protocol, metadata_config into a struct
+ * metadata_config; their defaults into an entry (rw_protocol.c). */
+int cfg_parse_protobuf_message(struct cfg_ctx *ctx, const yaml_node_t *key,
+			       const yaml_node_t *value, void *dst);
+int cfg_parse_metadata_config(struct cfg_ctx *ctx, const yaml_node_t *key,
+			      const yaml_node_t *value, void *dst);
+void cfg_rw_protocol_defaults(struct remote_write_config *rw);
+
 /* The keys of an entry the checks below point at (NULL when absent). */
 struct rw_auth_keys {
 	const yaml_node_t *basic_auth, *authorization, *sigv4, *oauth2;

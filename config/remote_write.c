@@ -333,7 +333,7 @@ static int parse_connection(struct cfg_ctx *ctx, const yaml_node_t *key, const y
 enum {
 	RW_URL, RW_NAME, RW_TIMEOUT, RW_HEADERS, RW_BASIC_AUTH, RW_AUTHORIZATION, RW_TLS,
 	RW_QUEUE, RW_CONNECTION, RW_FOLLOW_REDIRECTS, RW_PROXY_URL, RW_NO_PROXY, RW_PROXY_ENV,
-	RW_SIGV4, RW_OAUTH2, RW_RELABEL, RW_N
+	RW_SIGV4, RW_OAUTH2, RW_RELABEL, RW_PROTOBUF_MESSAGE, RW_METADATA, RW_N
 };
 
 static const struct field rw_fields[] = {
@@ -363,6 +363,12 @@ static const struct field rw_fields[] = {
 			  offsetof(struct remote_write_config, proxy.from_environment), 0, NULL},
 	[RW_SIGV4] = {"sigv4", F_CUSTOM, 0, 0, cfg_parse_sigv4},
 	[RW_OAUTH2] = {"oauth2", F_CUSTOM, 0, 0, cfg_parse_oauth2},
+	[RW_PROTOBUF_MESSAGE] = {"protobuf_message", F_CUSTOM,
+				 offsetof(struct remote_write_config, protobuf_message), 0,
+				 cfg_parse_protobuf_message},
+	[RW_METADATA] = {"metadata_config", F_CUSTOM,
+			 offsetof(struct remote_write_config, metadata), 0,
+			 cfg_parse_metadata_config},
 };
 
 static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
@@ -384,6 +390,7 @@ static int rw_defaults(struct cfg_ctx *ctx, struct remote_write_config *rw)
 		.catchup_jitter_ms = 5 * 1000,
 	};
 	rw->follow_redirects = true;
+	cfg_rw_protocol_defaults(rw);
 	if (cfg_set_string(ctx, &rw->name, "") < 0)
 		return -1;
 	return cfg_set_string(ctx, &rw->authorization.type, "Bearer");

@@ -214,8 +214,8 @@ static bool drop_too_old(struct shard *sh)
 
 static int encode_batch(struct shard *sh)
 {
-	if (encode_write_request(sh->batch, sh->batch_n, &sh->pb) == 0 &&
-	    snappy_compress_block(&sh->pb, &sh->body) == 0)
+	if (proto_encode(sh->q, &sh->v2enc, sh->batch, sh->batch_n, &sh->pb, &sh->body,
+			 &sh->body_v2) == 0)
 		return 0;
 	log_msg(LOG_ERROR, "remote_write: cannot encode batch, dropped",
 		"remote_name=%s shard=%u samples=%zu err=\"%s\"", sh->q->log_name,
@@ -240,16 +240,19 @@ static void on_sent(struct shard *sh, unsigned attempts)
 {
 	struct queue *q = sh->q;
 	int64_t highest = sh->replaying ? sh->rec.newest_ms : INT64_MIN;
+	uint64_t written;
 
 	for (size_t i = 0; !sh->replaying && i < sh->batch_n; i++)
 		if (sh->batch[i].timestamp_ms > highest)
 			highest = sh->batch[i].timestamp_ms;
 	atomic_max(&q->c.highest_ts, highest);
 	atomic_store_explicit(&q->c.last_ok_ms, mono_ms(), memory_order_relaxed);
-	add(&q->c.sent, sh->batch_n);
+	written = proto_written(q, &sh->out, sh->body_v2, sh->batch_n);
+	add(&q->c.sent, written);
+	add(&q->c.dropped[DROP_PARTIAL_WRITE], sh->batch_n - written); /* not retried */
 	add(&q->c.bytes, sh->body.len);
 	if (sh->replaying)
-		add(&q->replayed, sh->batch_n);
+		add(&q->replayed, written);
 	batch_left(sh);
 	if (sh->failing) {
 		log_msg(LOG_INFO, "remote_write endpoint recovered",
@@ -362,6 +365,30 @@ static bool settle(struct shard *sh, enum batch_phase next)
 	return mine;
 }
 
+/* The batch's 2.0 body becomes 1.0 (the endpoint fell back), out of the
+ * disk tier's reach meanwhile (PH_PREP). false: the batch is over: moved
+ * to disk meanwhile, or not transcodable (counted as failed). */
+static bool batch_to_v1(struct shard *sh)
+{
+	int rc;
+
+	if (!settle(sh, PH_PREP))
+		return false;
+	rc = proto_transcode(&sh->body, &sh->pb, &sh->scratch);
+	if (rc == 0)
+		sh->body_v2 = false;
+	settle(sh, PH_POST); /* still ours: only PH_POST and later may move */
+	if (rc == 0)
+		return true;
+	log_msg(LOG_ERROR, "remote_write: cannot transcode batch to 1.0, dropped",
+		"remote_name=%s shard=%u samples=%zu err=\"%s\"", sh->q->log_name, sh->idx,
+		sh->batch_n, strerror(errno));
+	add(&sh->q->c.failed, sh->batch_n);
+	add(&sh->q->c.batches_failed, 1);
+	batch_left(sh);
+	return false;
+}
+
 /* Samples aged out while retrying: re-encode what is left. false: the
  * batch is over (empty, unencodable, or moved to disk meanwhile). */
 static bool reencode_aged(struct shard *sh)
@@ -381,6 +408,22 @@ static bool reencode_aged(struct shard *sh)
 		return false;
 	batch_encoded(sh);
 	return true;
+}
+
+/* One attempt, in the endpoint's protocol: a 2.0 body goes as 1.0 once
+ * the endpoint fell back. -1: the batch is over; 1: the receiver speaks
+ * only 1.0, the batch goes again at once as 1.0 (no backoff, not a
+ * retry); 0: *r says how it went. */
+static int attempt_once(struct shard *sh, enum send_result *r)
+{
+	if (sh->body_v2 && !proto_v2_now(sh->q) && !batch_to_v1(sh))
+		return -1;
+	sender_set_v2(sh->sender, sh->body_v2);
+	*r = post_once(sh);
+	if (!sh->body_v2 || !proto_says_v1(&sh->out, *r))
+		return 0;
+	proto_fall_back(sh->q, &sh->out);
+	return 1;
 }
 
 /* The stop deadline ended the batch unsent: a record stays on disk (the
@@ -414,11 +457,15 @@ static void try_batch(struct shard *sh)
 		enum send_result r;
 		int64_t delay;
 		bool stopping;
+		int rc;
 
 		if (!rate_wait(sh))
 			break;
-		r = post_once(sh);
+		if ((rc = attempt_once(sh, &r)) < 0)
+			return;
 		attempt++;
+		if (rc > 0)
+			continue;
 		if (!settle(sh, r == SEND_RETRY ? PH_BACKOFF : PH_DONE))
 			return;
 		if (r == SEND_OK) {

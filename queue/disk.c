@@ -354,7 +354,8 @@ static int append_locked(struct disk *d, const void *payload, size_t len,
 			 const struct disk_record_info *info, uint64_t *dropped)
 {
 	uint64_t need = REC_HDR + (uint64_t)len, size = tail(d)->size;
-	struct rec_hdr h = {(uint32_t)len, info->samples, info->barrier ? REC_BARRIER : 0,
+	struct rec_hdr h = {(uint32_t)len, info->samples,
+			    (info->barrier ? REC_BARRIER : 0) | (info->v2 ? REC_V2 : 0),
 			    info->oldest_ms, info->newest_ms, dk_payload_crc(payload, len)};
 	uint8_t hdr[REC_HDR];
 	bool rotated = false;

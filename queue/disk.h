@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* disk: one endpoint's on-disk FIFO of records, the tier under the
  * in-memory rings (docs/design.md, "The disk tier"). A record is one
- * request body, ready to POST as it is (a snappy-compressed WriteRequest),
+ * request body, ready to POST as it is (a snappy-compressed WriteRequest,
+ * 1.0 or 2.0: the record says which),
  * with the number of samples it holds and their time range; the disk knows
  * nothing of what is inside.
  *
@@ -38,6 +39,9 @@ struct disk_record_info {
 	uint32_t samples;             /* samples in the payload */
 	int64_t oldest_ms, newest_ms; /* their timestamps' range */
 	bool barrier;                 /* see above */
+	bool v2;                      /* a Remote Write 2.0 Request (else 1.0): a
+				       * replay after a fallback or a config
+				       * change sends it right */
 };
 
 /* Which record a claim handed out, for disk_ack. */

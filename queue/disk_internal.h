@@ -8,7 +8,8 @@
  *
  * A record on disk: a REC_HDR-byte header, little-endian, packed by hand
  * so that the format does not depend on the compiler:
- *   0 magic u32, 4 payload length u32, 8 samples u32, 12 flags u32,
+ *   0 magic u32, 4 payload length u32, 8 samples u32, 12 flags u32
+ *   (REC_BARRIER, REC_V2),
  *   16 oldest_ms i64, 24 newest_ms i64, 32 payload crc32 u32,
  *   36 crc32 of bytes 0..35 u32
  * then the payload. The header's own checksum lets a reader tell a real
@@ -30,6 +31,7 @@
 #define REC_HDR 40
 #define REC_MAGIC 0x31524B44u  /* "DKR1" in the file */
 #define REC_BARRIER 1u
+#define REC_V2 2u              /* the payload is a Remote Write 2.0 Request */
 #define CURSOR_LEN 24
 #define SEG_NAME_MAX 24        /* 16 hex digits, ".seg", NUL */
 

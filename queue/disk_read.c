@@ -134,7 +134,7 @@ static void hand_out(struct disk *d, const struct claim *c, const struct rec_hdr
 		     struct disk_record_info *info, struct disk_ticket *ticket)
 {
 	*info = (struct disk_record_info){h->samples, h->oldest_ms, h->newest_ms,
-					  (h->flags & REC_BARRIER) != 0};
+					  (h->flags & REC_BARRIER) != 0, (h->flags & REC_V2) != 0};
 	*ticket = (struct disk_ticket){c->at.seq, c->at.off, c->end};
 	d->n_claimed++;
 	d->st.records_read++;

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
+#include "proto/encode_v2.h"
 #include "proto/sample.h"
 #include "queue/disk.h"
 #include "queue/queue.h"
@@ -41,6 +42,9 @@
 struct counters {
 	_Atomic uint64_t in, sent, failed, retried, pending, bytes, requests;
 	_Atomic uint64_t batches_failed, connections;
+	_Atomic uint64_t fallbacks;   /* 2.0 -> 1.0 (protocol.c) */
+	/* The 1.0 metadata requests' entries (metadata.c): */
+	_Atomic uint64_t meta_sent, meta_failed, meta_retried;
 	_Atomic uint64_t dropped[DROP_REASONS];
 	_Atomic int64_t highest_ts;
 	/* For the resharding rates: */
@@ -109,6 +113,9 @@ struct shard {
 	struct sample *batch;        /* q->batch_max slots */
 	size_t batch_n;
 	struct buf pb, body;
+	bool body_v2;                /* body is a 2.0 Request (else 1.0) */
+	struct v2_encoder *v2enc;    /* made at the first 2.0 batch */
+	struct buf scratch;          /* a 2.0 body uncompressed, to transcode */
 	struct sender *sender;
 	struct send_outcome out;
 	uint64_t conns_seen;
@@ -184,6 +191,7 @@ struct queue {
 	bool move_owed;              /* under route_mu: memory holds samples that a
 				      * failed move left: they go first */
 	struct buf sp_pb, sp_body;   /* under route_mu: encoding for the disk */
+	struct v2_encoder *sp_v2enc; /* under route_mu: the same, for 2.0 */
 	struct sample *sp_copy;      /* under route_mu: a ring's contents */
 	size_t sp_alloc;
 	_Atomic unsigned surrendered_busy; /* surrendered batches not yet ended:
@@ -194,6 +202,10 @@ struct queue {
 	pthread_mutex_t rl_mu;       /* rate_limit: the next free send time */
 	bool rl_ready;
 	int64_t rl_next_us;
+	_Atomic int proto;           /* enum rw_protocol spoken now (protocol.c) */
+	atomic_bool partial_logged;  /* a partial write was warned about, and
+				      * no full write came since */
+	struct metadata_sender *meta; /* metadata.c; NULL: none */
 	struct counters c;
 };
 
@@ -285,6 +297,31 @@ bool replay_claim(struct shard *sh, bool *hold);
 bool replay_too_old(struct shard *sh);
 /* rate_limit: the wait before sending bytes (ms), the bytes reserved. */
 int64_t rate_reserve(struct queue *q, size_t bytes);
+
+/* protocol.c. Whether batches are encoded as 2.0 now. */
+bool proto_v2_now(const struct queue *q);
+/* samples[0..n) encoded in the endpoint's protocol now (*v2 says which;
+ * *enc is made at the first 2.0 request) into pb, compressed into body. */
+int proto_encode(struct queue *q, struct v2_encoder **enc, const struct sample *s, size_t n,
+		 struct buf *pb, struct buf *body, bool *v2);
+/* A 2.0 request's outcome that shows a receiver speaking only 1.0. */
+bool proto_says_v1(const struct send_outcome *o, enum send_result r);
+/* The endpoint speaks 1.0 from now on (logged and counted the first time). */
+void proto_fall_back(struct queue *q, const struct send_outcome *o);
+/* A compressed 2.0 body replaced by its 1.0 transcoding (pb and scratch:
+ * working memory). 0, or -1 with errno (EINVAL: malformed). */
+int proto_transcode(struct buf *body, struct buf *pb, struct buf *scratch);
+/* Of `samples` sent in an accepted request, how many the receiver wrote:
+ * 2.0's Samples-Written plus Histograms-Written, when it says; a partial
+ * write is logged (a warning once per spell of them). */
+uint64_t proto_written(struct queue *q, const struct send_outcome *o, bool v2,
+		       uint64_t samples);
+
+/* metadata.c: the 1.0 metadata sender's thread, started and stopped with
+ * the queue (metadata_config.send); freed by queue_destroy. */
+int metadata_start(struct queue *q);
+void metadata_stop(struct queue *q);
+void metadata_free(struct queue *q);
 
 /* batch.c: starts a shard's sender thread. 0 or -1. */
 int shard_start(struct shard *sh);

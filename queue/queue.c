@@ -37,6 +37,7 @@ const char *drop_reason_name(enum drop_reason r)
 		[DROP_TOO_OLD] = "too_old",
 		[DROP_SHUTDOWN] = "shutdown",
 		[DROP_DISK_FULL] = "disk_full",
+		[DROP_PARTIAL_WRITE] = "partial_write",
 	};
 
 	return (unsigned)r < DROP_REASONS ? names[r] : "unknown";
@@ -104,6 +105,9 @@ void shard_release(struct shard *sh)
 	free(sh->batch);
 	buf_free(&sh->pb);
 	buf_free(&sh->body);
+	buf_free(&sh->scratch);
+	v2_encoder_free(sh->v2enc);
+	sh->v2enc = NULL;
 	sender_destroy(sh->sender);
 	sh->ring = sh->batch = NULL;
 	sh->sender = NULL;
@@ -230,6 +234,7 @@ struct queue *queue_create(const struct remote_write_config *cfg, const char *na
 	atomic_init(&q->c.highest_in_ts, INT64_MIN);
 	atomic_init(&q->c.last_ok_ms, INT64_MIN);
 	atomic_init(&q->c.shards_desired, q->min_shards);
+	atomic_init(&q->proto, (int)cfg->protobuf_message);
 	if (queue_init_names(q, name) < 0 || queue_init_sync(q) < 0)
 		goto oom;
 	if (cfg->has_oauth2 && !(q->shared.oauth2 = oauth2_create(cfg, q->log_name)))
@@ -264,6 +269,7 @@ void queue_destroy(struct queue *q)
 	for (unsigned i = 0; q->shards && i < q->max_shards; i++)
 		slot_fini(&q->shards[i]);
 	free(q->shards);
+	metadata_free(q);
 	oauth2_destroy(q->shared.oauth2); /* after the senders that use them */
 	aws_sts_destroy(q->shared.sts);
 	spill_free(q);
@@ -352,6 +358,8 @@ int queue_start(struct queue *q)
 	for (unsigned i = 0; i < n && rc == 0; i++)
 		rc = shard_start(&q->shards[i]);
 	/* With min_shards == max_shards there is nothing to decide. */
+	if (rc == 0 && metadata_start(q) < 0)
+		rc = -1;
 	if (rc == 0 && q->min_shards < q->max_shards) {
 		rc = pthread_create(&q->mgr, NULL, manager_main, q);
 		if (rc)
@@ -376,6 +384,7 @@ void queue_begin_stop(struct queue *q, int64_t deadline_ms)
 		return;
 	q->stop_begun = true;
 	q->shutdown_before = get(&q->c.dropped[DROP_SHUTDOWN]);
+	metadata_stop(q);
 	/* Behind, with a disk tier: memory goes to disk and the senders stop
 	 * now; waiting out the deadline would only end in drops. */
 	if (spill_on_stop(q) && deadline_ms > mono_ms())
@@ -479,6 +488,11 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out)
 		out->samples_dropped[DROP_DISK_FULL] = out->disk.samples_dropped_full;
 	}
 	out->disk_samples_replayed = get(&q->replayed);
+	out->protocol_v2 = proto_v2_now(q);
+	out->protocol_fallbacks = get(&c->fallbacks);
+	out->metadata_sent = get(&c->meta_sent);
+	out->metadata_failed = get(&c->meta_failed);
+	out->metadata_retried = get(&c->meta_retried);
 }
 
 const char *queue_name(const struct queue *q)

@@ -46,6 +46,8 @@ enum drop_reason {
 	DROP_TOO_OLD,
 	DROP_SHUTDOWN,
 	DROP_DISK_FULL,               /* the disk tier's oldest, past max_disk_bytes */
+	DROP_PARTIAL_WRITE,           /* a 2.0 receiver accepted a request but wrote
+				       * fewer than it held (Samples-Written) */
 	DROP_REASONS
 };
 
@@ -84,6 +86,11 @@ struct queue_stats {
 	bool disk_enabled;
 	struct disk_stats disk;       /* zeros without one */
 	uint64_t disk_samples_replayed; /* sent from disk and accepted */
+	/* The protocol (protobuf_message): */
+	bool protocol_v2;             /* gauge: 2.0 now (else 1.0) */
+	uint64_t protocol_fallbacks;  /* times 2.0 fell back to 1.0 */
+	/* The 1.0 metadata requests (metadata_config), in metadata entries: */
+	uint64_t metadata_sent, metadata_failed, metadata_retried;
 };
 
 struct queue;
@@ -159,6 +166,25 @@ void queue_mark(struct queue *q);
 bool queue_mark_passed(struct queue *q);
 
 void queue_get_stats(const struct queue *q, struct queue_stats *out);
+
+/* A reload kept the endpoint: it speaks its configured protocol again
+ * (a 2.0 endpoint that fell back to 1.0 tries 2.0 once more). */
+void queue_reset_protocol(struct queue *q);
+
+/* Remote Write 1.0 metadata (metadata_config): whether the endpoint wants
+ * every family's metadata now: send is on, it speaks 1.0 (configured, or
+ * fallen back), it is running, and send_interval has passed since the
+ * last queue_put_metadata (or since queue_start). From the appending
+ * thread. */
+bool queue_metadata_due(struct queue *q);
+
+/* Hands over the metadata of every family (n of them): encoded now, in
+ * requests of at most metadata_config.max_samples_per_send entries (the
+ * strings need only outlive the call), and sent by the queue's own
+ * metadata thread on its own connection, retried with the queue's backoff,
+ * never in the way of samples. A set not yet sent when the next arrives
+ * is replaced by it. From the appending thread. */
+void queue_put_metadata(struct queue *q, const struct wire_meta *const *meta, size_t n);
 
 /* How often the shard count is reconsidered (Prometheus: 10 s, the
  * default). For tests and benchmarks; call before queue_start. */

@@ -37,6 +37,7 @@ bool replay_claim(struct shard *sh, bool *hold)
 	if (disk_claim(q->disk, &sh->body, &sh->rec, &sh->ticket) != 1)
 		return false;
 	sh->replaying = true;
+	sh->body_v2 = sh->rec.v2; /* a fallback transcodes it before it is sent */
 	sh->batch_n = sh->rec.samples;
 	sh->batch_first = UINT64_MAX; /* it holds no series of the registry */
 	sh->busy = true;

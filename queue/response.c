@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What a remote-write request's response says: its Retry-After and the
- * start of its body (see response.h). */
+/* What a remote-write request's response says: its Retry-After, the
+ * Remote Write 2.0 counts of what was written, and the start of its body
+ * (see response.h). */
 #include "queue/response.h"
 
 #include <errno.h>
@@ -34,22 +35,31 @@ static int64_t parse_retry_after(const char *v)
 	return t > 0 ? (int64_t)t * 1000 : 0;
 }
 
-size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
+/* A non-negative decimal count, or -1. */
+static int64_t parse_count(const char *v)
 {
-	static const char name[] = "retry-after:";
-	struct send_outcome *o = outcome;
-	size_t len = size * nitems, vlen;
-	char value[128];
+	char *end;
+	long long n;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	return errno || *end != '\0' ? -1 : (int64_t)n;
+}
+
+/* The value of "Name: value" when data is that header (trimmed, into
+ * value), else NULL. */
+static const char *header_value(const char *data, size_t len, const char *name,
+				char *value, size_t size)
+{
+	size_t nlen = strlen(name), vlen;
 	const char *v;
 
-	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
-		o->retry_after_ms = -1; /* a new response (after a 1xx) */
-		return len;
-	}
-	if (len < sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
-		return len;
-	v = data + sizeof(name) - 1;
-	vlen = len - (sizeof(name) - 1);
+	if (len < nlen + 1 || strncasecmp(data, name, nlen) != 0 || data[nlen] != ':')
+		return NULL;
+	v = data + nlen + 1;
+	vlen = len - nlen - 1;
 	while (vlen && (*v == ' ' || *v == '\t')) {
 		v++;
 		vlen--;
@@ -57,11 +67,35 @@ size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
 	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
 			v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-	if (vlen == 0 || vlen >= sizeof(value))
-		return len;
+	if (vlen == 0 || vlen >= size)
+		return NULL;
 	memcpy(value, v, vlen);
 	value[vlen] = '\0';
-	o->retry_after_ms = parse_retry_after(value);
+	return value;
+}
+
+#define RW_WRITTEN "X-Prometheus-Remote-Write-"
+
+size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
+{
+	struct send_outcome *o = outcome;
+	size_t len = size * nitems;
+	char value[128];
+
+	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0) {
+		/* A new response (after a 1xx or a redirect): its own headers. */
+		o->retry_after_ms = -1;
+		o->samples_written = o->histograms_written = o->exemplars_written = -1;
+		return len;
+	}
+	if (header_value(data, len, "Retry-After", value, sizeof(value)))
+		o->retry_after_ms = parse_retry_after(value);
+	else if (header_value(data, len, RW_WRITTEN "Samples-Written", value, sizeof(value)))
+		o->samples_written = parse_count(value);
+	else if (header_value(data, len, RW_WRITTEN "Histograms-Written", value, sizeof(value)))
+		o->histograms_written = parse_count(value);
+	else if (header_value(data, len, RW_WRITTEN "Exemplars-Written", value, sizeof(value)))
+		o->exemplars_written = parse_count(value);
 	return len;
 }
 

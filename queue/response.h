@@ -3,7 +3,9 @@
  * request; their userdata is the request's struct send_outcome. The body
  * is always read to the end (a body left unread would make curl close
  * the connection); its first SENDER_BODY_KEEP bytes are kept for the log.
- * Retry-After (delay-seconds or an HTTP date) is read from the headers of
+ * Retry-After (delay-seconds or an HTTP date) and Remote Write 2.0's
+ * X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written (a
+ * count each; -1 when absent or not a count) are read from the headers of
  * the final response. */
 #ifndef BPFPUSH_RESPONSE_H
 #define BPFPUSH_RESPONSE_H

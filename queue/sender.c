@@ -40,6 +40,7 @@ struct sender {
 	struct aws_sts *sts;           /* sigv4.role_arn's credentials, or NULL */
 	uint64_t token_gen;            /* of the token in auth_header */
 	bool secret_bad_logged;        /* "holds a control character" said */
+	bool v2;                       /* the headers say Remote Write 2.0 */
 	char errbuf[CURL_ERROR_SIZE];
 	uint64_t connections;
 	int64_t conn_requests;         /* requests made on the current connection */
@@ -85,12 +86,16 @@ static int build_headers(struct sender *s)
 	static const char no_expect[] = "Expect:";
 	static const char *const fixed[] = {
 		"Content-Encoding: snappy",
-		"Content-Type: application/x-protobuf",
-		"X-Prometheus-Remote-Write-Version: 0.1.0",
 		"User-Agent: bpfpush/" BPFPUSH_VERSION,
 		no_expect,
 	};
+	static const char *const v1[] = {"Content-Type: application/x-protobuf",
+					 "X-Prometheus-Remote-Write-Version: 0.1.0"};
+	static const char *const v2[] = {
+		"Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request",
+		"X-Prometheus-Remote-Write-Version: 2.0.0"};
 	const struct remote_write_config *cfg = s->cfg;
+	const char *const *proto = s->v2 ? v2 : v1;
 	struct curl_slist *list = NULL;
 	size_t i;
 
@@ -98,6 +103,8 @@ static int build_headers(struct sender *s)
 		if (!(cfg->has_sigv4 && fixed[i] == no_expect) &&
 		    append_header(&list, fixed[i]) < 0)
 			goto fail;
+	if (append_header(&list, proto[0]) < 0 || append_header(&list, proto[1]) < 0)
+		goto fail;
 	for (i = 0; i < cfg->n_headers; i++)
 		if (append_user_header(&list, &cfg->headers[i]) < 0)
 			goto fail;
@@ -307,6 +314,17 @@ void sender_destroy(struct sender *s)
 	config_free_secret(s->amz_token_header);
 	config_free_secret(s->password);
 	free(s);
+}
+
+int sender_set_v2(struct sender *s, bool v2)
+{
+	if (s->v2 == v2)
+		return 0;
+	s->v2 = v2;
+	if (build_headers(s) == 0)
+		return 0;
+	s->v2 = !v2;
+	return -1;
 }
 
 void sender_abort_at(struct sender *s, int64_t deadline_ms)
@@ -588,6 +606,7 @@ static void outcome_reset(struct send_outcome *out)
 {
 	out->http_status = 0;
 	out->retry_after_ms = -1;
+	out->samples_written = out->histograms_written = out->exemplars_written = -1;
 	out->error[0] = '\0';
 	out->body[0] = '\0';
 	out->body_len = 0;

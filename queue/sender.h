@@ -4,7 +4,8 @@
  *
  * Adds the four protocol headers (Content-Encoding: snappy, Content-Type:
  * application/x-protobuf, X-Prometheus-Remote-Write-Version: 0.1.0,
- * User-Agent: bpfpush/<version>), the user's headers (which can never
+ * User-Agent: bpfpush/<version>; 2.0's Content-Type and version after
+ * sender_set_v2), the user's headers (which can never
  * override those four), basic auth or an Authorization header (secrets read
  * from their files before each request, so rotated tokens are picked up; a
  * file that goes bad leaves the last good value in use) or AWS SigV4
@@ -20,6 +21,7 @@
 #ifndef BPFPUSH_SENDER_H
 #define BPFPUSH_SENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,8 @@ enum send_result {
 struct send_outcome {
 	long http_status;            /* 0 when no response arrived */
 	int64_t retry_after_ms;      /* from Retry-After (seconds or HTTP date); -1 if absent */
+	/* Remote Write 2.0: X-Prometheus-Remote-Write-*-Written; -1 if absent. */
+	int64_t samples_written, histograms_written, exemplars_written;
 	char error[256];             /* curl's error text for network errors */
 	char body[SENDER_BODY_KEEP + 1]; /* first 1 KiB of the response, NUL-terminated */
 	size_t body_len;
@@ -60,6 +64,12 @@ void sender_destroy(struct sender *s);
 
 enum send_result sender_post(struct sender *s, const uint8_t *body, size_t len,
 			     struct send_outcome *out);
+
+/* The protocol headers of the bodies posted from now on: Remote Write 2.0
+ * (Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request,
+ * X-Prometheus-Remote-Write-Version: 2.0.0) or 1.0 (the default). 0, or -1
+ * (out of memory: the headers stay as they were). */
+int sender_set_v2(struct sender *s, bool v2);
 
 /* Makes requests end by deadline_ms (CLOCK_MONOTONIC): a request in flight
  * is aborted (within about a second) and later ones fail at once with

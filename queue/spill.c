@@ -24,7 +24,7 @@
 #include "lib/clock.h"
 #include "lib/hashmap.h"
 #include "lib/log.h"
-#include "proto/encode.h"
+#include "proto/encode_v2.h"
 #include "queue/disk.h"
 #include "queue/internal.h"
 
@@ -151,8 +151,8 @@ static size_t put_samples(struct queue *q, const struct sample *s, size_t n, boo
 
 		info.barrier = all_barriers || done == 0;
 		time_range(s + done, k, &info);
-		if (encode_write_request(s + done, k, &q->sp_pb) < 0 ||
-		    snappy_compress_block(&q->sp_pb, &q->sp_body) < 0 ||
+		if (proto_encode(q, &q->sp_v2enc, s + done, k, &q->sp_pb, &q->sp_body,
+				 &info.v2) < 0 ||
 		    put_body(q, &q->sp_body, &info) < 0)
 			break;
 		done += k;
@@ -179,6 +179,7 @@ static int surrender_batch(struct queue *q, struct shard *sh, int64_t until)
 	if (sh->phase == PH_PREP)
 		return -1;
 	info.samples = (uint32_t)sh->batch_n;
+	info.v2 = sh->body_v2;
 	time_range(sh->batch, sh->batch_n, &info);
 	if (put_body(q, &sh->body, &info) < 0)
 		return -1;
@@ -428,5 +429,6 @@ void spill_free(struct queue *q)
 	q->disk = NULL;
 	buf_free(&q->sp_pb);
 	buf_free(&q->sp_body);
+	v2_encoder_free(q->sp_v2enc);
 	free(q->sp_copy);
 }

@@ -66,13 +66,23 @@ static bool header_is(const char *hdrs, const char *name, const char *want)
 	return header_value(hdrs, name, v, sizeof(v)) && strcmp(v, want) == 0;
 }
 
-static bool check_headers(struct receiver *r, const char *hdrs)
+/* Remote Write 2.0's pair of headers, or 1.0's; *v2 says which. */
+static bool protocol_headers(const char *hdrs, bool *v2)
+{
+	*v2 = header_is(hdrs, "Content-Type",
+			"application/x-protobuf;proto=io.prometheus.write.v2.Request");
+	if (*v2)
+		return header_is(hdrs, "X-Prometheus-Remote-Write-Version", "2.0.0");
+	return header_is(hdrs, "Content-Type", "application/x-protobuf") &&
+	       header_is(hdrs, "X-Prometheus-Remote-Write-Version", "0.1.0");
+}
+
+static bool check_headers(struct receiver *r, const char *hdrs, bool *v2)
 {
 	char v[256];
 	bool ok = strncmp(hdrs, "POST /api/v1/write HTTP/1.1\r\n", 29) == 0 &&
 		  header_is(hdrs, "Content-Encoding", "snappy") &&
-		  header_is(hdrs, "Content-Type", "application/x-protobuf") &&
-		  header_is(hdrs, "X-Prometheus-Remote-Write-Version", "0.1.0") &&
+		  protocol_headers(hdrs, v2) &&
 		  header_is(hdrs, "User-Agent", "bpfpush/" BPFPUSH_VERSION);
 
 	r->saw_expect |= header_value(hdrs, "Expect", v, sizeof(v)) != NULL;
@@ -136,16 +146,17 @@ static struct reply choose_reply(struct receiver *r, unsigned idx)
 
 static void send_reply(int fd, const struct reply *rep)
 {
-	char head[256], *body = malloc(rep->body_len + 1);
+	char head[1024], *body = malloc(rep->body_len + 1);
 	int n;
 
 	memset(body, 'z', rep->body_len);
 	memcpy(body, "error: ", rep->body_len < 7 ? rep->body_len : 7);
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n"
-		     "%s%s%s\r\n",
+		     "%s%s%s%s\r\n",
 		     rep->status, rep->body_len, rep->retry_after ? "Retry-After: " : "",
-		     rep->retry_after ? rep->retry_after : "", rep->retry_after ? "\r\n" : "");
+		     rep->retry_after ? rep->retry_after : "", rep->retry_after ? "\r\n" : "",
+		     rep->headers ? rep->headers : "");
 	(void)!write(fd, head, (size_t)n);
 	for (size_t off = 0; off < rep->body_len;) {
 		ssize_t w = write(fd, body + off, rep->body_len - off);
@@ -163,11 +174,13 @@ static void handle_request(struct receiver *r, struct conn *c, const char *hdrs,
 	struct reply rep;
 	unsigned idx;
 	int delay;
+	bool v2 = false;
 
 	pthread_mutex_lock(&r->mu);
 	idx = r->requests++;
-	if (!check_headers(r, hdrs))
+	if (!check_headers(r, hdrs, &v2))
 		r->header_errors++;
+	r->v2_requests += v2;
 	rep = choose_reply(r, idx);
 	if (!req) {
 		r->decode_errors++;
@@ -177,7 +190,10 @@ static void handle_request(struct receiver *r, struct conn *c, const char *hdrs,
 		r->request_ms[idx] = mono_ms();
 		r->status[idx] = rep.status;
 		r->batch_len[idx] = req ? count_samples(req) : 0;
+		r->v2[idx] = v2;
 	}
+	if (req && rep.status / 100 == 2)
+		r->metadata += (unsigned)req->n_metadata;
 	delay = r->hang ? 0 : r->delay_ms;
 	/* Accepted means answered: a delayed answer records its samples
 	 * when it goes out, so that one the client never sees is not counted. */

@@ -25,6 +25,7 @@ struct reply {
 	int status;
 	const char *retry_after; /* header value, or NULL */
 	size_t body_len;         /* body: "error: " then 'z's up to body_len */
+	const char *headers;     /* more header lines, each ending in CRLF, or NULL */
 };
 
 struct got_sample {
@@ -59,6 +60,10 @@ struct receiver {
 	int delay_ms;          /* answer this long after the request (under mu) */
 	/* what happened, under mu */
 	unsigned accepts, closes, requests, header_errors, decode_errors;
+	unsigned v2_requests;  /* with Remote Write 2.0's headers (a 1.0
+				* decoder reads such a body as empty) */
+	bool v2[MAX_RECORDS];  /* per request */
+	unsigned metadata;     /* MetricMetadata entries in 2xx requests */
 	int64_t request_ms[MAX_RECORDS];
 	int status[MAX_RECORDS];
 	size_t batch_len[MAX_RECORDS];

@@ -36,6 +36,10 @@ static const char *const rw_variants[] = {
 	BASE_RW "    queue_config: {catchup_jitter: 0s}\n",
 	BASE_RW "    connection: {max_requests: 3}\n",
 	BASE_RW "    follow_redirects: false\n",
+	BASE_RW "    protobuf_message: io.prometheus.write.v2.Request\n",
+	BASE_RW "    metadata_config: {send: false}\n",
+	BASE_RW "    metadata_config: {send_interval: 2m}\n",
+	BASE_RW "    metadata_config: {max_samples_per_send: 10}\n",
 };
 
 #define OA_RW(block) "remote_write:\n  - url: http://a/w\n    oauth2: {" block "}\n"

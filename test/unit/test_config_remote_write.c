@@ -47,6 +47,10 @@ static void assert_defaults_rw(const struct remote_write_config *rw)
 	assert_true(rw->follow_redirects);
 	assert_int_equal(rw->connection.max_requests, 0);
 	assert_int_equal(rw->connection.max_age_ms, 0);
+	assert_int_equal(rw->protobuf_message, RW_PROTO_V1);
+	assert_true(rw->metadata.send);
+	assert_int_equal(rw->metadata.send_interval_ms, 60000);
+	assert_int_equal(rw->metadata.max_samples_per_send, 2000);
 }
 
 static void test_remote_write_defaults(void **state)
@@ -196,6 +200,28 @@ static void test_retry_after_bound_and_redirects(void **state)
 	assert_int_equal(cfg.remote_write[1].queue.max_retry_after_ms, 10000);
 	assert_false(cfg.remote_write[1].follow_redirects);
 	assert_int_equal(cfg.remote_write[2].queue.max_retry_after_ms, 3600000);
+	config_free(&cfg);
+}
+
+/* Prometheus' names for the two messages; metadata_config's keys. */
+static void test_protocol_keys(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok("remote_write:\n  - url: http://a\n    protobuf_message: prometheus.WriteRequest\n"
+		"  - url: http://b\n    protobuf_message: \"io.prometheus.write.v2.Request\"\n"
+		"    metadata_config: {send: false, send_interval: 30s, max_samples_per_send: 5}\n"
+		"  - url: http://c\n    protobuf_message: ~\n    metadata_config: ~\n",
+		&cfg);
+	assert_int_equal(cfg.remote_write[0].protobuf_message, RW_PROTO_V1);
+	assert_int_equal(cfg.remote_write[1].protobuf_message, RW_PROTO_V2);
+	assert_false(cfg.remote_write[1].metadata.send);
+	assert_int_equal(cfg.remote_write[1].metadata.send_interval_ms, 30000);
+	assert_int_equal(cfg.remote_write[1].metadata.max_samples_per_send, 5);
+	assert_int_equal(cfg.remote_write[2].protobuf_message, RW_PROTO_V1);
+	assert_true(cfg.remote_write[2].metadata.send);
+	assert_int_equal(cfg.remote_write[2].metadata.send_interval_ms, 60000);
 	config_free(&cfg);
 }
 
@@ -377,6 +403,17 @@ static const struct error_case error_cases[] = {
 	 "\"catchup_jitter\": "},
 	{"follow_redirects not bool", RW "    follow_redirects: yes\n", 3, 23,
 	 "\"follow_redirects\": expected true or false, got \"yes\""},
+	{"protobuf_message unknown", RW "    protobuf_message: v2\n", 3, 23,
+	 "\"protobuf_message\": expected \"prometheus.WriteRequest\" or "
+	 "\"io.prometheus.write.v2.Request\", got \"v2\""},
+	{"protobuf_message mapping", RW "    protobuf_message: {a: b}\n", 3, 23,
+	 "\"protobuf_message\""},
+	{"metadata send_interval zero", RW "    metadata_config: {send_interval: 0s}\n", 3, 38,
+	 "\"send_interval\": must be greater than 0"},
+	{"metadata max_samples zero", RW "    metadata_config: {max_samples_per_send: 0}\n", 3,
+	 45, "\"max_samples_per_send\": "},
+	{"metadata unknown key", RW "    metadata_config: {sned: true}\n", 3, 23,
+	 "unknown key \"sned\" in metadata_config"},
 
 	/* URLs */
 	{"url ftp", "remote_write:\n  - url: ftp://x\n", 2, 10,
@@ -451,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_shards_and_backoff_edges),
 		cmocka_unit_test(test_anchors),
 		cmocka_unit_test(test_retry_after_bound_and_redirects),
+		cmocka_unit_test(test_protocol_keys),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_url_errors_mask_userinfo),

@@ -81,7 +81,7 @@ static void fill(uint8_t *p, size_t len, uint32_t id)
 static int append_id(struct fx *f, struct disk *d, uint32_t id, size_t len, bool barrier,
 		     uint64_t *dropped)
 {
-	struct disk_record_info info = {SAMPLES, 1000 + id, 2000 + id, barrier};
+	struct disk_record_info info = {SAMPLES, 1000 + id, 2000 + id, barrier, false};
 
 	fill(f->scratch, len, id);
 	return disk_append(d, f->scratch, len, &info, dropped);

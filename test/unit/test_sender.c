@@ -199,6 +199,43 @@ static void test_sender_outcomes(void **state)
 	sender_destroy(s);
 }
 
+/* Remote Write 2.0: its headers after sender_set_v2 (1.0's again after
+ * it is undone), and the X-Prometheus-Remote-Write-*-Written counts read
+ * (-1 when absent or not a count, and for each response anew). */
+static void test_sender_v2_headers_and_written_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct send_outcome out;
+	struct sender *s;
+
+	f->rx->script[0] = (struct reply){.status = 204, .headers =
+		"x-prometheus-remote-write-samples-written:  12 \r\n"
+		"X-Prometheus-Remote-Write-Histograms-Written: 3\r\n"
+		"X-Prometheus-Remote-Write-Exemplars-Written: 0\r\n"};
+	f->rx->script[1] = (struct reply){.status = 204, .headers =
+		"X-Prometheus-Remote-Write-Samples-Written: lots\r\n"
+		"X-Prometheus-Remote-Write-Histograms-Written: -1\r\n"};
+	f->rx->n_script = 2;
+	receiver_start(f->rx);
+	s = sender_create(&f->cfg, NULL);
+	assert_int_equal(sender_set_v2(s, true), 0);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.samples_written, 12);
+	assert_int_equal(out.histograms_written, 3);
+	assert_int_equal(out.exemplars_written, 0);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.samples_written, -1);
+	assert_int_equal(out.histograms_written, -1);
+	assert_int_equal(out.exemplars_written, -1);
+	assert_int_equal(sender_set_v2(s, false), 0);
+	post_one(f, s, &out, SEND_OK);
+	assert_int_equal(out.samples_written, -1);
+	assert_int_equal(f->rx->v2_requests, 2);
+	assert_true(f->rx->v2[0] && f->rx->v2[1] && !f->rx->v2[2]);
+	assert_int_equal(f->rx->header_errors, 0);
+	sender_destroy(s);
+}
+
 static void test_sender_network_error_is_retry(void **state)
 {
 	struct fixture *f = *state;
@@ -228,6 +265,7 @@ int main(void)
 		T(test_malformed_retry_after),
 		T(test_sender_outcomes),
 		T(test_sender_network_error_is_retry),
+		T(test_sender_v2_headers_and_written_counts),
 	};
 
 	return QUEUE_TESTS_RUN(tests);
