@@ -221,6 +221,7 @@ test: deps npm-deps
 # collectors' cost per event and per context switch.
 bench: deps all $(BUILD)/bench/encode_bench
 	$(BUILD)/bench/encode_bench
+	/usr/bin/python3 test/bench/rw2_wire.py --bpfpush $(BUILD)/bpfpush --rounds 30
 	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
 		--workdir $(BUILD)/bench/remote-write $(BENCH_ARGS)
 	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush
