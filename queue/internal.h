@@ -323,6 +323,10 @@ int metadata_start(struct queue *q);
 void metadata_stop(struct queue *q);
 void metadata_free(struct queue *q);
 
+/* queue.c: a condition variable whose timed waits run on CLOCK_MONOTONIC,
+ * so that a wall-clock step stretches no deadline or backoff. 0 or -1. */
+int cond_init_monotonic(pthread_cond_t *cv);
+
 /* batch.c: starts a shard's sender thread. 0 or -1. */
 int shard_start(struct shard *sh);
 

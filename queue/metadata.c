@@ -137,20 +137,6 @@ static void *meta_main(void *arg)
 	}
 }
 
-/* Backoffs are timed on the monotonic clock (timed_wait_ms). */
-static int cond_init_mono(pthread_cond_t *cv)
-{
-	pthread_condattr_t ca;
-	int rc;
-
-	if (pthread_condattr_init(&ca))
-		return -1;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	rc = pthread_cond_init(cv, &ca);
-	pthread_condattr_destroy(&ca);
-	return rc;
-}
-
 int metadata_start(struct queue *q)
 {
 	struct metadata_sender *m;
@@ -167,7 +153,7 @@ int metadata_start(struct queue *q)
 	m->last_put_ms = mono_ms(); /* the first send_interval after the start,
 				     * as Prometheus: the collectors have run */
 	q->meta = m;
-	if (pthread_mutex_init(&m->mu, NULL) || cond_init_mono(&m->cv) ||
+	if (pthread_mutex_init(&m->mu, NULL) || cond_init_monotonic(&m->cv) ||
 	    !(m->sender = sender_create(q->cfg, &q->shared)))
 		return -1;
 	rc = pthread_create(&m->thread, NULL, meta_main, m);

@@ -60,7 +60,7 @@ void queue_global_cleanup(void)
 	curl_global_cleanup();
 }
 
-static int cond_init_monotonic(pthread_cond_t *cv)
+int cond_init_monotonic(pthread_cond_t *cv)
 {
 	pthread_condattr_t ca;
 	int rc;
