@@ -200,7 +200,27 @@ REQUIRED_HEADERS = {
 }
 
 
-class FaultProxy:
+class LoopbackServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1 for a receiver or proxy of a
+    test: _serve(Handler) binds it (port 0: any free one) and sets url;
+    `with` runs it in a thread and shuts it down."""
+
+    def _serve(self, handler, port=0):
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FaultProxy(LoopbackServer):
     """An HTTP/1.1 keep-alive receiver in a thread. Each request is checked
     and decoded; then `script(n)` (n = 0-based request number) returns
     either an int status (answered here, body 'injected fault') or a
@@ -236,18 +256,7 @@ class FaultProxy:
             def do_POST(self):
                 proxy._handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
 
     def _check(self, handler, raw):
         for k, v in REQUIRED_HEADERS.items():

@@ -13,12 +13,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import snappy
 
 import rw2
-from receivers import _fields, decode_write_request
+from receivers import LoopbackServer, _fields, decode_write_request
 
 V2_CONTENT_TYPE = "application/x-protobuf;proto=io.prometheus.write.v2.Request"
 V1_HEADERS = {"Content-Type": "application/x-protobuf",
@@ -78,7 +78,7 @@ class Request:
         return sum(len(s) for _, s in self.series), self.v1_histograms
 
 
-class RW2Receiver:
+class RW2Receiver(LoopbackServer):
     """script(n, request) -> None (default: answer as a 2.0 receiver does,
     or forward when upstream is set), an int status, or (status, headers,
     body). requests: every Request in arrival order; errors: what failed
@@ -99,18 +99,7 @@ class RW2Receiver:
             def do_POST(self):
                 receiver._handle(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler, port)
 
     def _decode(self, handler, raw):
         v2 = handler.headers.get("Content-Type") == V2_CONTENT_TYPE
