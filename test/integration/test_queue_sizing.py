@@ -80,7 +80,8 @@ def test_a_round_ten_times_one_ring_arrives_whole_with_the_defaults(vm, agent, t
     assert stopped["sent"] == total["samples_collected"], (stopped, total)
     assert got == want, f"VictoriaMetrics holds {got} of {want} samples ({rounds} rounds)"
     assert vm_count(vm, f"count(count_over_time(qs_data[{window}]))") == SERIES
-    assert dropped == {"queue_full": 0, "too_old": 0, "shutdown": 0, "disk_full": 0}, \
+    assert dropped == {"queue_full": 0, "too_old": 0, "shutdown": 0, "disk_full": 0,
+                       "partial_write": 0}, \
         "the self-metric samples_dropped_total never arrived, or counted drops"
     # The rings grew to hold a round (100,000 at 80 % of 10,000 a shard).
     assert shards >= 13, shards
