@@ -353,58 +353,43 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
 	return NULL;
 }
 
-static size_t round8(size_t n)
-{
-	return (n + 7) & ~(size_t)7; /* keeps what follows aligned */
-}
-
 /* One allocation holds the node, its key (r->pb), the encoded labels it
- * sends (out: the key itself when it is r->pb, none for a dropped series),
- * the label array and the strings: a series costs one malloc in its life.
+ * sends (out: the key itself when it is r->pb, none for a dropped series)
+ * and its name: a series costs one malloc in its life, and its labels are
+ * kept once, encoded (series_decode_labels gives them back as strings).
  * The key comes right after the node, so a lookup's compare reads the
  * lines next to the ones holding its pointer and length. */
 static struct series_node *alloc_node(struct registry *r, const struct buf *out,
-				      const struct label *l, size_t n)
+				      const char *name)
 {
-	size_t key_room = out == &r->pb ? 0 : round8(r->pb.len);
-	size_t out_room = out ? round8(out->len) : 0, strings = 0;
+	size_t out_len = out && out != &r->pb ? out->len : 0;
+	size_t name_len = name ? strlen(name) + 1 : 0;
 	struct series_node *node;
 	char *p;
 
-	for (size_t i = 0; i < n; i++)
-		strings += strlen(l[i].name) + strlen(l[i].value) + 2;
-	node = malloc(sizeof(*node) + key_room + out_room + n * sizeof(struct label) + strings);
+	node = malloc(sizeof(*node) + r->pb.len + out_len + name_len);
 	if (!node)
 		return NULL;
 	*node = (struct series_node){.last_ts_ms = INT64_MIN, .source = r->source};
 	p = (char *)(node + 1);
 	node->key_pb = memcpy(p, r->pb.data, r->pb.len);
 	node->key_len = (uint32_t)r->pb.len;
+	p += r->pb.len;
 	if (out) {
-		node->s.wire.labels_pb = key_room ? memcpy(p + key_room, out->data, out->len)
-						  : node->key_pb;
+		node->s.wire.labels_pb = out_len ? memcpy(p, out->data, out_len) : node->key_pb;
 		node->s.wire.labels_len = (uint32_t)out->len;
+		p += out_len;
 	}
-	node->s.labels = (struct label *)(p + key_room + out_room);
-	p = (char *)(node->s.labels + n);
-	for (size_t i = 0; i < n; i++) {
-		size_t nl = strlen(l[i].name) + 1, vl = strlen(l[i].value) + 1;
-		node->s.labels[i].name = memcpy(p, l[i].name, nl);
-		node->s.labels[i].value = memcpy(p + nl, l[i].value, vl);
-		if (strcmp(l[i].name, "__name__") == 0)
-			node->s.name = node->s.labels[i].value;
-		p += nl + vl;
-	}
-	node->s.n_labels = n;
+	if (name)
+		node->s.name = memcpy(p, name, name_len);
 	return node;
 }
 
 /* hash: of the key. A relabeled series is also indexed by what it sends. */
 static struct series_node *create_series(struct registry *r, const struct family *family,
-					 const struct buf *out, const struct label *l, size_t n,
-					 uint64_t hash)
+					 const struct buf *out, const char *name, uint64_t hash)
 {
-	struct series_node *node = alloc_node(r, out, l, n);
+	struct series_node *node = alloc_node(r, out, name);
 
 	if (!node)
 		return NULL;
@@ -428,7 +413,7 @@ static struct series_node *create_series(struct registry *r, const struct family
 /* A series the rules dropped: its key only, so it is one lookup from now on. */
 static struct series_node *create_dropped(struct registry *r, uint64_t hash)
 {
-	struct series_node *node = alloc_node(r, NULL, NULL, 0);
+	struct series_node *node = alloc_node(r, NULL, NULL);
 
 	if (!node)
 		return NULL;
@@ -457,7 +442,6 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 {
 	struct source *src = &r->sources[r->source];
 	const struct buf *out = &r->pb;
-	const struct label *labels = r->labels_out;
 	struct metric_desc renamed;
 	const struct family *f;
 
@@ -468,11 +452,11 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 		if (rc <= 0)
 			return rc < 0 ? NULL : create_dropped(r, hash);
 		out = &r->out_pb;
-		labels = r->relabeled;
-		renamed = (struct metric_desc){metric_name_of(labels, n), family->help,
+		renamed = (struct metric_desc){metric_name_of(r->relabeled, n), family->help,
 					       METRIC_UNTYPED};
 		if (strcmp(renamed.name, name) != 0)
 			family = &renamed;
+		name = renamed.name;
 	}
 	r->refused = src->max_series && src->live >= src->max_series;
 	if (r->refused) {
@@ -480,7 +464,7 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 		return NULL;
 	}
 	f = intern_family(r, family);
-	return f ? create_series(r, f, out, labels, n, hash) : NULL;
+	return f ? create_series(r, f, out, name, hash) : NULL;
 }
 
 /* registry_emit, or with native set the native histogram series. */

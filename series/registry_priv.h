@@ -112,6 +112,7 @@ struct registry {
 	struct buf out_pb;         /* a new series' labels after relabeling */
 	struct label *relabeled;   /* and as labels, base labels merged */
 	size_t cap_relabeled;
+	struct label_set decoded;  /* a series' labels, for a view's rules */
 
 	struct view *views;
 	size_t n_views;
