@@ -320,7 +320,7 @@ int encode_label_set(struct buf *b, const struct label *l, size_t n)
 
 static bool same_labels(const struct series_node *n, const struct buf *pb)
 {
-	return n->key_len == pb->len && memcmp(n->key_pb, pb->data, pb->len) == 0;
+	return n->key_len == pb->len && memcmp(node_key(n), pb->data, pb->len) == 0;
 }
 
 /* The series emitted at this position (shifted) last round, if it is this
@@ -372,11 +372,11 @@ static struct series_node *alloc_node(struct registry *r, const struct buf *out,
 		return NULL;
 	*node = (struct series_node){.last_ts_ms = INT64_MIN, .source = r->source};
 	p = (char *)(node + 1);
-	node->key_pb = memcpy(p, r->pb.data, r->pb.len);
+	memcpy(p, r->pb.data, r->pb.len);
 	node->key_len = (uint32_t)r->pb.len;
 	p += r->pb.len;
 	if (out) {
-		node->s.wire.labels_pb = out_len ? memcpy(p, out->data, out_len) : node->key_pb;
+		node->s.wire.labels_pb = out_len ? memcpy(p, out->data, out_len) : node_key(node);
 		node->s.wire.labels_len = (uint32_t)out->len;
 		p += out_len;
 	}
@@ -499,7 +499,7 @@ static int emit(struct registry *r, const struct metric_desc *family, const char
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
 	node->emitted_round = r->round;
-	node->position = r->emitted.len;
+	node->position = (uint32_t)r->emitted.len;
 	if (push_emitted(&r->emitted, node) < 0)
 		return -1;
 	if (node->dropped)
@@ -547,9 +547,9 @@ static double stale_nan(void)
  * series with its labels gets a node of its own. */
 static void forget(struct registry *r, struct series_node *node)
 {
-	bool own_key = node->key_pb != node->s.wire.labels_pb; /* relabeled or dropped */
+	bool own_key = node_key(node) != node->s.wire.labels_pb; /* relabeled or dropped */
 
-	hashmap_remove(&r->series, own_key ? hashmap_hash(node->key_pb, node->key_len)
+	hashmap_remove(&r->series, own_key ? hashmap_hash(node_key(node), node->key_len)
 					   : node->s.wire.hash, node);
 	if (!node->dropped) {
 		r->sources[node->source].live--;

@@ -20,23 +20,23 @@ struct native_arenas;
 struct relabel_rules;
 struct view_series;
 
+/* Small on purpose: a host may hold a million of these. */
 struct series_node {
 	struct series s;          /* keep first: series_of() casts back */
-	/* The table's key: the encoded labels the collector gave (with the
-	 * base labels, which are the same for all). Without relabel_configs
-	 * the same bytes as s.wire; with them the bytes after the node, and
-	 * s.wire's after those. */
-	const uint8_t *key_pb;
+	/* The table's key (node_key): the encoded labels the collector gave
+	 * (with the base labels, which are the same for all), right after the
+	 * node. Without relabel_configs the same bytes as s.wire; with them
+	 * s.wire's follow the key. */
 	uint32_t key_len;
-	bool dropped;             /* relabeled away: known, never sent */
-	bool hist_seen;           /* a native series sent a histogram */
+	uint32_t position;        /* index in the emitted list of its last round */
+	uint32_t source;          /* whose max_series it counts toward */
 	uint16_t n_views;         /* room in views */
-	struct series_node *next; /* in limbo */
+	bool dropped : 1;         /* relabeled away: known, never sent */
+	bool hist_seen : 1;       /* a native series sent a histogram */
+	bool has_start : 1;       /* its type counts from its source's start (meta.c) */
 	uint64_t emitted_round;
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
-	size_t position;          /* index in the emitted list of its last round */
-	uint32_t source;          /* whose max_series it counts toward */
-	bool has_start;           /* its type counts from its source's start (meta.c) */
+	struct series_node *next; /* in limbo */
 	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
 	 * as that view sends it. Freed with the node. */
 	struct view_series **views;
@@ -45,6 +45,11 @@ struct series_node {
 	uint64_t hist_count;
 	int64_t hist_start_ms;
 };
+
+static inline const uint8_t *node_key(const struct series_node *n)
+{
+	return (const uint8_t *)(n + 1);
+}
 
 struct family_node {
 	struct family f;
