@@ -355,15 +355,17 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
 
 /* One allocation holds the node, its key (r->pb), the encoded labels it
  * sends (out: the key itself when it is r->pb, none for a dropped series)
- * and its name: a series costs one malloc in its life, and its labels are
+ * and its name unless its family's is the same (a family lives as long as
+ * its series): a series costs one malloc in its life, and its labels are
  * kept once, encoded (series_decode_labels gives them back as strings).
  * The key comes right after the node, so a lookup's compare reads the
  * lines next to the ones holding its pointer and length. */
 static struct series_node *alloc_node(struct registry *r, const struct buf *out,
-				      const char *name)
+				      const struct family *family, const char *name)
 {
 	size_t out_len = out && out != &r->pb ? out->len : 0;
-	size_t name_len = name ? strlen(name) + 1 : 0;
+	bool own_name = name && strcmp(name, family->name) != 0; /* _bucket, _sum ... */
+	size_t name_len = own_name ? strlen(name) + 1 : 0;
 	struct series_node *node;
 	char *p;
 
@@ -381,7 +383,7 @@ static struct series_node *alloc_node(struct registry *r, const struct buf *out,
 		p += out_len;
 	}
 	if (name)
-		node->s.name = memcpy(p, name, name_len);
+		node->s.name = own_name ? memcpy(p, name, name_len) : family->name;
 	return node;
 }
 
@@ -389,7 +391,7 @@ static struct series_node *alloc_node(struct registry *r, const struct buf *out,
 static struct series_node *create_series(struct registry *r, const struct family *family,
 					 const struct buf *out, const char *name, uint64_t hash)
 {
-	struct series_node *node = alloc_node(r, out, name);
+	struct series_node *node = alloc_node(r, out, family, name);
 
 	if (!node)
 		return NULL;
@@ -413,7 +415,7 @@ static struct series_node *create_series(struct registry *r, const struct family
 /* A series the rules dropped: its key only, so it is one lookup from now on. */
 static struct series_node *create_dropped(struct registry *r, uint64_t hash)
 {
-	struct series_node *node = alloc_node(r, NULL, NULL);
+	struct series_node *node = alloc_node(r, NULL, NULL, NULL);
 
 	if (!node)
 		return NULL;
