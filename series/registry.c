@@ -358,22 +358,25 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
  * and its name unless its family's is the same (a family lives as long as
  * its series): a series costs one malloc in its life, and its labels are
  * kept once, encoded (series_decode_labels gives them back as strings).
- * The key comes right after the node, so a lookup's compare reads the
- * lines next to the ones holding its pointer and length. */
+ * The key comes right after the node (and a native series' state), so a
+ * lookup's compare reads the lines next to the ones holding its length. */
+_Static_assert(sizeof(struct series_node) % 8 == 0, "what follows a node is aligned");
 static struct series_node *alloc_node(struct registry *r, const struct buf *out,
-				      const struct family *family, const char *name)
+				      const struct family *family, const char *name, bool native)
 {
+	size_t native_room = native ? sizeof(struct native_state) : 0;
 	size_t out_len = out && out != &r->pb ? out->len : 0;
 	bool own_name = name && strcmp(name, family->name) != 0; /* _bucket, _sum ... */
 	size_t name_len = own_name ? strlen(name) + 1 : 0;
 	struct series_node *node;
 	char *p;
 
-	node = malloc(sizeof(*node) + r->pb.len + out_len + name_len);
+	node = malloc(sizeof(*node) + native_room + r->pb.len + out_len + name_len);
 	if (!node)
 		return NULL;
 	*node = (struct series_node){.last_ts_ms = INT64_MIN, .source = r->source};
-	p = (char *)(node + 1);
+	node->s.wire.native_histogram = native;
+	p = (char *)(node + 1) + native_room;
 	memcpy(p, r->pb.data, r->pb.len);
 	node->key_len = (uint32_t)r->pb.len;
 	p += r->pb.len;
@@ -389,9 +392,10 @@ static struct series_node *alloc_node(struct registry *r, const struct buf *out,
 
 /* hash: of the key. A relabeled series is also indexed by what it sends. */
 static struct series_node *create_series(struct registry *r, const struct family *family,
-					 const struct buf *out, const char *name, uint64_t hash)
+					 const struct buf *out, const char *name, uint64_t hash,
+					 bool native)
 {
-	struct series_node *node = alloc_node(r, out, family, name);
+	struct series_node *node = alloc_node(r, out, family, name, native);
 
 	if (!node)
 		return NULL;
@@ -415,7 +419,7 @@ static struct series_node *create_series(struct registry *r, const struct family
 /* A series the rules dropped: its key only, so it is one lookup from now on. */
 static struct series_node *create_dropped(struct registry *r, uint64_t hash)
 {
-	struct series_node *node = alloc_node(r, NULL, NULL, NULL);
+	struct series_node *node = alloc_node(r, NULL, NULL, NULL, false);
 
 	if (!node)
 		return NULL;
@@ -440,7 +444,7 @@ static const char *metric_name_of(const struct label *l, size_t n)
  * counted). One the rules renamed is of a family of its new name, untyped:
  * the collector's TYPE does not say what the new name holds. */
 static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
-				      const char *name, size_t n, uint64_t hash)
+				      const char *name, size_t n, uint64_t hash, bool native)
 {
 	struct source *src = &r->sources[r->source];
 	const struct buf *out = &r->pb;
@@ -466,7 +470,7 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 		return NULL;
 	}
 	f = intern_family(r, family);
-	return f ? create_series(r, f, out, name, hash) : NULL;
+	return f ? create_series(r, f, out, name, hash, native) : NULL;
 }
 
 /* registry_emit, or with native set the native histogram series. */
@@ -492,9 +496,8 @@ static int emit(struct registry *r, const struct metric_desc *family, const char
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
 	}
 	if (!node) {
-		if (!(node = new_series(r, family, name, n, hash)))
+		if (!(node = new_series(r, family, name, n, hash, native != NULL)))
 			return r->refused ? 2 : -1;
-		node->s.wire.native_histogram = native != NULL;
 	}
 	if (!node->dropped && node->s.wire.native_histogram != (native != NULL))
 		return -1; /* a series holds floats or native histograms, never both */

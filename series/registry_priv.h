@@ -20,7 +20,8 @@ struct native_arenas;
 struct relabel_rules;
 struct view_series;
 
-/* Small on purpose: a host may hold a million of these. */
+/* Small on purpose: a host may hold a million of these. Its size is a
+ * multiple of 8, so what follows it is aligned. */
 struct series_node {
 	struct series s;          /* keep first: series_of() casts back */
 	/* The table's key (node_key): the encoded labels the collector gave
@@ -40,15 +41,25 @@ struct series_node {
 	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
 	 * as that view sends it. Freed with the node. */
 	struct view_series **views;
-	/* A native series' last count and start: a reset hint when either
-	 * went back or moved (native.c). */
-	uint64_t hist_count;
-	int64_t hist_start_ms;
 };
+
+/* A native series' last count and start, right after its node (the key
+ * follows): a reset hint when either went back or moved (native.c). Float
+ * series, nearly all of them, have no room for it. */
+struct native_state {
+	uint64_t count;
+	int64_t start_ms;
+};
+
+static inline struct native_state *node_native(struct series_node *n)
+{
+	return (struct native_state *)(void *)(n + 1);
+}
 
 static inline const uint8_t *node_key(const struct series_node *n)
 {
-	return (const uint8_t *)(n + 1);
+	return (const uint8_t *)(n + 1) +
+	       (n->s.wire.native_histogram ? sizeof(struct native_state) : 0);
 }
 
 struct family_node {
