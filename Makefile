@@ -113,6 +113,7 @@ UNIT_OBJS_test_queue_reshard   = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_queue_wait      = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_queue_disk      = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_queue_proto     = $(call layer_objs,queue) $(RW_HARNESS)
+UNIT_OBJS_test_queue_ring      = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_registry        = $(call layer_objs,series)
 UNIT_OBJS_test_native          = $(call layer_objs,series)
 UNIT_OBJS_test_registry_relabel = $(call layer_objs,series)
@@ -224,6 +225,7 @@ bench: deps all $(BUILD)/bench/encode_bench
 	/usr/bin/python3 test/bench/rw2_wire.py --bpfpush $(BUILD)/bpfpush --rounds 30
 	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
 		--workdir $(BUILD)/bench/remote-write $(BENCH_ARGS)
+	/usr/bin/python3 test/bench/memory_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/memory
 	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush
 	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk
 	/usr/bin/python3 test/bench/relabel_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/relabel

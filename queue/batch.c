@@ -49,7 +49,7 @@ static int64_t stop_deadline(const struct queue *q)
 
 static void take_batch(struct shard *sh)
 {
-	size_t cap = sh->q->capacity, n = sh->count;
+	size_t cap = sh->ring_cap, n = sh->count;
 
 	if (n > sh->q->batch_max)
 		n = sh->q->batch_max;

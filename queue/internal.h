@@ -96,7 +96,8 @@ struct shard {
 	bool room_waiting;           /* the appender waits on `room` */
 	int64_t taken_ms;            /* monotonic time the last batch was taken */
 	atomic_bool retrying;        /* the last request failed (retryable) */
-	struct sample *ring;         /* q->capacity slots */
+	struct sample *ring;         /* ring_cap slots, up to q->capacity (ring.c) */
+	size_t ring_cap, ring_peak;  /* ring_peak: most held since it was last empty */
 	size_t head, count;
 	int64_t oldest_ms;           /* monotonic append time of the oldest unsent */
 	bool busy;                   /* a batch is taken and its send not ended */
@@ -266,6 +267,8 @@ void shard_release(struct shard *sh);
 
 /* ring.c */
 int shard_push(struct shard *sh, const struct sample *s);
+/* A new ring's slots: what a batch or two needs, not capacity. */
+size_t ring_first_cap(const struct queue *q);
 void ring_copy(const struct sample *ring, size_t cap, size_t head, size_t n,
 	       struct sample *out);
 unsigned burst_need(const struct queue *q, uint64_t demand);

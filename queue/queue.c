@@ -127,7 +127,9 @@ int shard_activate(struct shard *sh)
 	sh->taken_ms = 0;
 	atomic_store(&sh->retrying, false);
 	sh->rng = ((uint64_t)mono_ms() << 16) ^ (0x9e3779b97f4a7c15ULL * (sh->idx + 1));
-	sh->ring = calloc(q->capacity, sizeof(*sh->ring));
+	sh->ring_cap = ring_first_cap(q);
+	sh->ring_peak = 0;
+	sh->ring = calloc(sh->ring_cap, sizeof(*sh->ring));
 	sh->batch = calloc(q->batch_max, sizeof(*sh->batch));
 	sh->sender = sender_create(q->cfg, &q->shared);
 	sh->active = true;

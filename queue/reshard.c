@@ -279,7 +279,7 @@ static int64_t move_samples(struct queue *q, unsigned from, unsigned to,
 
 		if (sh->count > 0 && sh->oldest_ms < oldest)
 			oldest = sh->oldest_ms;
-		ring_copy(sh->ring, q->capacity, sh->head, sh->count, q->scratch + n);
+		ring_copy(sh->ring, sh->ring_cap, sh->head, sh->count, q->scratch + n);
 		n += sh->count;
 		sh->head = sh->count = 0;
 	}

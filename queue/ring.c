@@ -48,10 +48,66 @@ static int ring_push(struct sample *ring, size_t cap, size_t *head, size_t *coun
 	return dropped;
 }
 
+/* ---- ring sizes ------------------------------------------------------ *
+ * A ring holds what is queued, not what capacity allows: it starts at a
+ * batch or two, doubles (up to capacity) when full, and once empty after a
+ * busy period that used less than a quarter of it, halves back towards
+ * that. capacity sized for an outage costs its memory during one only. */
+#define RING_MIN_SLOTS 1024
+
+size_t ring_first_cap(const struct queue *q)
+{
+	size_t n = 2 * q->batch_max > RING_MIN_SLOTS ? 2 * q->batch_max : RING_MIN_SLOTS;
+
+	return n < q->capacity ? n : q->capacity;
+}
+
+/* To cap slots, keeping the samples in order: a wrapped ring's run from
+ * head moves to the end of the bigger array. Under sh->mu. 0, or -1 on
+ * ENOMEM (the ring is unchanged). */
+static int ring_resize(struct shard *sh, size_t cap)
+{
+	size_t old = sh->ring_cap;
+	struct sample *ring = realloc(sh->ring, cap * sizeof(*ring));
+
+	if (!ring)
+		return -1;
+	if (cap > old && sh->head + sh->count > old) {
+		size_t run = old - sh->head;
+
+		memmove(ring + cap - run, ring + sh->head, run * sizeof(*ring));
+		sh->head = cap - run;
+	}
+	sh->ring = ring;
+	sh->ring_cap = cap;
+	return 0;
+}
+
+/* The ring is empty: the next samples start at its first slot (the pages
+ * a round touches stay the same), and a ring the last busy period used
+ * under a quarter of shrinks. Under sh->mu. */
+static void ring_idle(struct shard *sh)
+{
+	size_t want = ring_first_cap(sh->q);
+
+	sh->head = 0;
+	while (want < 2 * sh->ring_peak && want < sh->ring_cap)
+		want *= 2;
+	if (2 * want < sh->ring_cap)
+		ring_resize(sh, want); /* a failed shrink keeps the bigger ring */
+	sh->ring_peak = 0;
+}
+
 int shard_push(struct shard *sh, const struct sample *s)
 {
+	size_t cap = sh->q->capacity;
+
+	/* Doubling: a rare realloc, none in steady state. Without memory the
+	 * ring stays as it is and drops its oldest, counted as queue_full. */
+	if (sh->count == sh->ring_cap && sh->ring_cap < cap)
+		ring_resize(sh, 2 * sh->ring_cap < cap ? 2 * sh->ring_cap : cap);
 	sh->pushed++;
-	return ring_push(sh->ring, sh->q->capacity, &sh->head, &sh->count, s);
+	return ring_push(sh->ring, sh->ring_cap, &sh->head, &sh->count, s);
 }
 
 /* The sender of a full ring is not worth waiting for: its last request
@@ -90,10 +146,14 @@ static size_t shard_append(struct shard *sh, const struct sample *samples, size_
 		take = q->capacity - before;
 	if (*was_full && to_disk && (!wait || stalled))
 		*to_disk = true;
-	if (before == 0 && take > 0)
+	if (before == 0 && take > 0) {
 		sh->oldest_ms = now;
+		ring_idle(sh);
+	}
 	for (size_t i = 0; i < take; i++)
 		full += (size_t)shard_push(sh, &samples[i]);
+	if (sh->count > sh->ring_peak)
+		sh->ring_peak = sh->count;
 	/* Wake the sender only on the edges it waits for: the first sample
 	 * (to arm the batch deadline) and a full batch. */
 	if (take > 0 && (before == 0 || (before < q->batch_max && sh->count >= q->batch_max)))

@@ -217,7 +217,7 @@ static int move_shard(struct queue *q, struct shard *sh, int64_t until)
 	rc = surrender_batch(q, sh, until);
 	if (rc == 0 && sh->count > 0) {
 		/* What moved has left the ring, for queue_mark. */
-		rc = move_ring(q, sh->ring, q->capacity, &sh->head, &sh->count);
+		rc = move_ring(q, sh->ring, sh->ring_cap, &sh->head, &sh->count);
 		if (sh->room_waiting)
 			pthread_cond_broadcast(&sh->room);
 	}
@@ -414,7 +414,7 @@ size_t spill_rings_at_stop(struct queue *q)
 		if (!sh->active)
 			continue;
 		pthread_mutex_lock(&sh->mu);
-		move_ring(q, sh->ring, q->capacity, &sh->head, &sh->count);
+		move_ring(q, sh->ring, sh->ring_cap, &sh->head, &sh->count);
 		pthread_mutex_unlock(&sh->mu);
 	}
 	move_ring(q, q->staging, q->st_cap, &q->st_head, &q->st_count);

@@ -61,20 +61,23 @@ static void native_value(const struct sample *smp, char *out, size_t size)
 	snprintf(out, size, "count=%llu sum=%s", (unsigned long long)count, text);
 }
 
-static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_ms)
+static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_ms,
+			 struct label_set *set)
 {
 	const struct series *s = series_of(smp->series);
 	char value[64];
 	bool first = true;
 
+	if (series_decode_labels(s, set) < 0)
+		return;
 	if (smp->series->native_histogram)
 		fputs("# native histogram ", out);
 	fputs(s->name, out);
-	for (size_t i = 0; i < s->n_labels; i++) {
-		if (strcmp(s->labels[i].name, "__name__") == 0)
+	for (size_t i = 0; i < set->n; i++) {
+		if (strcmp(set->labels[i].name, "__name__") == 0)
 			continue;
-		fprintf(out, "%s%s=\"", first ? "{" : ",", s->labels[i].name);
-		write_escaped(out, s->labels[i].value, true);
+		fprintf(out, "%s%s=\"", first ? "{" : ",", set->labels[i].name);
+		write_escaped(out, set->labels[i].value, true);
 		fputc('"', out);
 		first = false;
 	}
@@ -91,6 +94,7 @@ static void write_sample(FILE *out, const struct sample *smp, int64_t round_ts_m
 int exposition_write(FILE *out, const struct sample *samples, size_t n, int64_t round_ts_ms)
 {
 	struct entry *entries = malloc((n ? n : 1) * sizeof(*entries));
+	struct label_set set = {0};
 	size_t m = 0;
 	const struct family *current = NULL;
 
@@ -108,8 +112,9 @@ int exposition_write(FILE *out, const struct sample *samples, size_t n, int64_t 
 			fprintf(out, "\n# TYPE %s %s\n", f->name, metric_type_name(f->type));
 			current = f;
 		}
-		write_sample(out, &samples[entries[i].index], round_ts_ms);
+		write_sample(out, &samples[entries[i].index], round_ts_ms, &set);
 	}
+	label_set_free(&set);
 	free(entries);
 	return ferror(out) ? -1 : 0;
 }

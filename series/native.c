@@ -339,8 +339,9 @@ const struct wire_hist *native_hist_for(struct registry *r, struct series_node *
 					const struct log2_histogram *h)
 {
 	uint64_t count = total_count(h);
-	bool reset = !n->hist_seen || n->hist_start_ms != n->s.wire.start_ms ||
-		     count < n->hist_count;
+	struct native_state *last = node_native(n);
+	bool reset = !n->hist_seen || last->start_ms != n->s.wire.start_ms ||
+		     count < last->count;
 	struct wire_hist *w = arena_room(r);
 
 	if (!w)
@@ -349,8 +350,8 @@ const struct wire_hist *native_hist_for(struct registry *r, struct series_node *
 					 w->pb);
 	arena_commit(r, w);
 	n->hist_seen = true;
-	n->hist_count = count;
-	n->hist_start_ms = n->s.wire.start_ms;
+	last->count = count;
+	last->start_ms = n->s.wire.start_ms;
 	return w;
 }
 

@@ -320,7 +320,7 @@ int encode_label_set(struct buf *b, const struct label *l, size_t n)
 
 static bool same_labels(const struct series_node *n, const struct buf *pb)
 {
-	return n->key_len == pb->len && memcmp(n->key_pb, pb->data, pb->len) == 0;
+	return n->key_len == pb->len && memcmp(node_key(n), pb->data, pb->len) == 0;
 }
 
 /* The series emitted at this position (shifted) last round, if it is this
@@ -353,58 +353,49 @@ static struct series_node *lookup(struct registry *r, uint64_t hash)
 	return NULL;
 }
 
-static size_t round8(size_t n)
-{
-	return (n + 7) & ~(size_t)7; /* keeps what follows aligned */
-}
-
 /* One allocation holds the node, its key (r->pb), the encoded labels it
- * sends (out: the key itself when it is r->pb, none for a dropped series),
- * the label array and the strings: a series costs one malloc in its life.
- * The key comes right after the node, so a lookup's compare reads the
- * lines next to the ones holding its pointer and length. */
+ * sends (out: the key itself when it is r->pb, none for a dropped series)
+ * and its name unless its family's is the same (a family lives as long as
+ * its series): a series costs one malloc in its life, and its labels are
+ * kept once, encoded (series_decode_labels gives them back as strings).
+ * The key comes right after the node (and a native series' state), so a
+ * lookup's compare reads the lines next to the ones holding its length. */
+_Static_assert(sizeof(struct series_node) % 8 == 0, "what follows a node is aligned");
 static struct series_node *alloc_node(struct registry *r, const struct buf *out,
-				      const struct label *l, size_t n)
+				      const struct family *family, const char *name, bool native)
 {
-	size_t key_room = out == &r->pb ? 0 : round8(r->pb.len);
-	size_t out_room = out ? round8(out->len) : 0, strings = 0;
+	size_t native_room = native ? sizeof(struct native_state) : 0;
+	size_t out_len = out && out != &r->pb ? out->len : 0;
+	bool own_name = name && strcmp(name, family->name) != 0; /* _bucket, _sum ... */
+	size_t name_len = own_name ? strlen(name) + 1 : 0;
 	struct series_node *node;
 	char *p;
 
-	for (size_t i = 0; i < n; i++)
-		strings += strlen(l[i].name) + strlen(l[i].value) + 2;
-	node = malloc(sizeof(*node) + key_room + out_room + n * sizeof(struct label) + strings);
+	node = malloc(sizeof(*node) + native_room + r->pb.len + out_len + name_len);
 	if (!node)
 		return NULL;
 	*node = (struct series_node){.last_ts_ms = INT64_MIN, .source = r->source};
-	p = (char *)(node + 1);
-	node->key_pb = memcpy(p, r->pb.data, r->pb.len);
+	node->s.wire.native_histogram = native;
+	p = (char *)(node + 1) + native_room;
+	memcpy(p, r->pb.data, r->pb.len);
 	node->key_len = (uint32_t)r->pb.len;
+	p += r->pb.len;
 	if (out) {
-		node->s.wire.labels_pb = key_room ? memcpy(p + key_room, out->data, out->len)
-						  : node->key_pb;
+		node->s.wire.labels_pb = out_len ? memcpy(p, out->data, out_len) : node_key(node);
 		node->s.wire.labels_len = (uint32_t)out->len;
+		p += out_len;
 	}
-	node->s.labels = (struct label *)(p + key_room + out_room);
-	p = (char *)(node->s.labels + n);
-	for (size_t i = 0; i < n; i++) {
-		size_t nl = strlen(l[i].name) + 1, vl = strlen(l[i].value) + 1;
-		node->s.labels[i].name = memcpy(p, l[i].name, nl);
-		node->s.labels[i].value = memcpy(p + nl, l[i].value, vl);
-		if (strcmp(l[i].name, "__name__") == 0)
-			node->s.name = node->s.labels[i].value;
-		p += nl + vl;
-	}
-	node->s.n_labels = n;
+	if (name)
+		node->s.name = own_name ? memcpy(p, name, name_len) : family->name;
 	return node;
 }
 
 /* hash: of the key. A relabeled series is also indexed by what it sends. */
 static struct series_node *create_series(struct registry *r, const struct family *family,
-					 const struct buf *out, const struct label *l, size_t n,
-					 uint64_t hash)
+					 const struct buf *out, const char *name, uint64_t hash,
+					 bool native)
 {
-	struct series_node *node = alloc_node(r, out, l, n);
+	struct series_node *node = alloc_node(r, out, family, name, native);
 
 	if (!node)
 		return NULL;
@@ -428,7 +419,7 @@ static struct series_node *create_series(struct registry *r, const struct family
 /* A series the rules dropped: its key only, so it is one lookup from now on. */
 static struct series_node *create_dropped(struct registry *r, uint64_t hash)
 {
-	struct series_node *node = alloc_node(r, NULL, NULL, 0);
+	struct series_node *node = alloc_node(r, NULL, NULL, NULL, false);
 
 	if (!node)
 		return NULL;
@@ -453,11 +444,10 @@ static const char *metric_name_of(const struct label *l, size_t n)
  * counted). One the rules renamed is of a family of its new name, untyped:
  * the collector's TYPE does not say what the new name holds. */
 static struct series_node *new_series(struct registry *r, const struct metric_desc *family,
-				      const char *name, size_t n, uint64_t hash)
+				      const char *name, size_t n, uint64_t hash, bool native)
 {
 	struct source *src = &r->sources[r->source];
 	const struct buf *out = &r->pb;
-	const struct label *labels = r->labels_out;
 	struct metric_desc renamed;
 	const struct family *f;
 
@@ -468,11 +458,11 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 		if (rc <= 0)
 			return rc < 0 ? NULL : create_dropped(r, hash);
 		out = &r->out_pb;
-		labels = r->relabeled;
-		renamed = (struct metric_desc){metric_name_of(labels, n), family->help,
+		renamed = (struct metric_desc){metric_name_of(r->relabeled, n), family->help,
 					       METRIC_UNTYPED};
 		if (strcmp(renamed.name, name) != 0)
 			family = &renamed;
+		name = renamed.name;
 	}
 	r->refused = src->max_series && src->live >= src->max_series;
 	if (r->refused) {
@@ -480,7 +470,7 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 		return NULL;
 	}
 	f = intern_family(r, family);
-	return f ? create_series(r, f, out, labels, n, hash) : NULL;
+	return f ? create_series(r, f, out, name, hash, native) : NULL;
 }
 
 /* registry_emit, or with native set the native histogram series. */
@@ -506,16 +496,15 @@ static int emit(struct registry *r, const struct metric_desc *family, const char
 			r->guess_shift = (ptrdiff_t)node->position - (ptrdiff_t)r->emitted.len;
 	}
 	if (!node) {
-		if (!(node = new_series(r, family, name, n, hash)))
+		if (!(node = new_series(r, family, name, n, hash, native != NULL)))
 			return r->refused ? 2 : -1;
-		node->s.wire.native_histogram = native != NULL;
 	}
 	if (!node->dropped && node->s.wire.native_histogram != (native != NULL))
 		return -1; /* a series holds floats or native histograms, never both */
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
 	node->emitted_round = r->round;
-	node->position = r->emitted.len;
+	node->position = (uint32_t)r->emitted.len;
 	if (push_emitted(&r->emitted, node) < 0)
 		return -1;
 	if (node->dropped)
@@ -563,9 +552,9 @@ static double stale_nan(void)
  * series with its labels gets a node of its own. */
 static void forget(struct registry *r, struct series_node *node)
 {
-	bool own_key = node->key_pb != node->s.wire.labels_pb; /* relabeled or dropped */
+	bool own_key = node_key(node) != node->s.wire.labels_pb; /* relabeled or dropped */
 
-	hashmap_remove(&r->series, own_key ? hashmap_hash(node->key_pb, node->key_len)
+	hashmap_remove(&r->series, own_key ? hashmap_hash(node_key(node), node->key_len)
 					   : node->s.wire.hash, node);
 	if (!node->dropped) {
 		r->sources[node->source].live--;

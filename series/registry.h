@@ -79,14 +79,28 @@ struct family {
 	enum metric_type type;
 };
 
-/* Read-only to everyone but the registry. */
+/* Read-only to everyone but the registry. Its labels are kept once, as
+ * wire.labels_pb (sorted by name, __name__ included): series_decode_labels
+ * gives them as strings. */
 struct series {
 	struct wire_series wire;   /* the queue's view; keep first */
 	const struct family *family;
 	const char *name;          /* value of __name__ */
-	struct label *labels;      /* sorted by name, __name__ included */
-	size_t n_labels;
 };
+
+/* A series' labels decoded: labels[0..n) with their strings in text. */
+struct label_set {
+	struct label *labels;
+	size_t n, cap;
+	char *text;
+	size_t cap_text;
+};
+
+/* Decodes s's labels into out (reusing its memory): 0, or -1 on ENOMEM or
+ * bytes that are not Label messages. Valid until out is decoded into again
+ * or freed. */
+int series_decode_labels(const struct series *s, struct label_set *out);
+void label_set_free(struct label_set *set);
 
 struct registry;
 struct relabel_list;

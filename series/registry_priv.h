@@ -20,31 +20,47 @@ struct native_arenas;
 struct relabel_rules;
 struct view_series;
 
+/* Small on purpose: a host may hold a million of these. Its size is a
+ * multiple of 8, so what follows it is aligned. */
 struct series_node {
 	struct series s;          /* keep first: series_of() casts back */
-	/* The table's key: the encoded labels the collector gave (with the
-	 * base labels, which are the same for all). Without relabel_configs
-	 * the same bytes as s.wire; with them the bytes after the node, and
-	 * s.wire's after those. */
-	const uint8_t *key_pb;
+	/* The table's key (node_key): the encoded labels the collector gave
+	 * (with the base labels, which are the same for all), right after the
+	 * node. Without relabel_configs the same bytes as s.wire; with them
+	 * s.wire's follow the key. */
 	uint32_t key_len;
-	bool dropped;             /* relabeled away: known, never sent */
-	bool hist_seen;           /* a native series sent a histogram */
+	uint32_t position;        /* index in the emitted list of its last round */
+	uint32_t source;          /* whose max_series it counts toward */
 	uint16_t n_views;         /* room in views */
-	struct series_node *next; /* in limbo */
+	bool dropped : 1;         /* relabeled away: known, never sent */
+	bool hist_seen : 1;       /* a native series sent a histogram */
+	bool has_start : 1;       /* its type counts from its source's start (meta.c) */
 	uint64_t emitted_round;
 	int64_t last_ts_ms;       /* newest timestamp handed out, or INT64_MIN */
-	size_t position;          /* index in the emitted list of its last round */
-	uint32_t source;          /* whose max_series it counts toward */
-	bool has_start;           /* its type counts from its source's start (meta.c) */
+	struct series_node *next; /* in limbo */
 	/* Per view id: NULL (not computed yet), VIEW_DROPPED, or this series
 	 * as that view sends it. Freed with the node. */
 	struct view_series **views;
-	/* A native series' last count and start: a reset hint when either
-	 * went back or moved (native.c). */
-	uint64_t hist_count;
-	int64_t hist_start_ms;
 };
+
+/* A native series' last count and start, right after its node (the key
+ * follows): a reset hint when either went back or moved (native.c). Float
+ * series, nearly all of them, have no room for it. */
+struct native_state {
+	uint64_t count;
+	int64_t start_ms;
+};
+
+static inline struct native_state *node_native(struct series_node *n)
+{
+	return (struct native_state *)(void *)(n + 1);
+}
+
+static inline const uint8_t *node_key(const struct series_node *n)
+{
+	return (const uint8_t *)(n + 1) +
+	       (n->s.wire.native_histogram ? sizeof(struct native_state) : 0);
+}
 
 struct family_node {
 	struct family f;
@@ -112,6 +128,7 @@ struct registry {
 	struct buf out_pb;         /* a new series' labels after relabeling */
 	struct label *relabeled;   /* and as labels, base labels merged */
 	size_t cap_relabeled;
+	struct label_set decoded;  /* a series' labels, for a view's rules */
 
 	struct view *views;
 	size_t n_views;

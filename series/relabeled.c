@@ -217,6 +217,7 @@ void relabeled_free(struct registry *r)
 	hashmap_free(&r->outputs);
 	buf_free(&r->out_pb);
 	free(r->relabeled);
+	label_set_free(&r->decoded);
 	for (size_t i = 0; i < r->n_views; i++) {
 		relabel_free(r->views[i].rules);
 		hashmap_free(&r->views[i].outputs);
@@ -251,7 +252,9 @@ static struct view_series *compute_view(struct registry *r, struct view *v,
 	int rc, why;
 
 	v->stats.applied++;
-	if ((rc = relabel_apply(v->rules, node->s.labels, node->s.n_labels, &res, &n)) <= 0)
+	if (series_decode_labels(&node->s, &r->decoded) < 0)
+		return NULL;
+	if ((rc = relabel_apply(v->rules, r->decoded.labels, r->decoded.n, &res, &n)) <= 0)
 		return rc < 0 ? NULL : (dropped(&v->stats, RELABEL_REASON_RULE), VIEW_DROPPED);
 	if (grow_array((void **)&r->relabeled, &r->cap_relabeled, n + 1, sizeof(*r->relabeled)) < 0)
 		return NULL;

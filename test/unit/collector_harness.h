@@ -15,6 +15,7 @@
 
 #include "collectors/all.h"
 #include "series/registry.h"
+#include "labels_of.h"
 
 #ifndef SERIES_TEXT_MAX
 #define SERIES_TEXT_MAX 1024
@@ -97,10 +98,11 @@ static inline int run_round_logged(struct run *r, int64_t ts_ms, const char *nee
  * out: the form the tests name series in. */
 static inline const char *series_text(const struct series *s, char *out, size_t size)
 {
+	const struct label_set *set = labels_of(s);
 	size_t len = (size_t)snprintf(out, size, "%s{", s->name);
 
-	for (size_t i = 0; i < s->n_labels; i++) {
-		const struct label *l = &s->labels[i];
+	for (size_t i = 0; i < set->n; i++) {
+		const struct label *l = &set->labels[i];
 		if (!strcmp(l->name, "__name__") || !strcmp(l->name, "job") ||
 		    !strcmp(l->name, "instance"))
 			continue;

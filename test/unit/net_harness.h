@@ -32,10 +32,13 @@ static inline size_t count_with(const struct run *r, const char *prefix, const c
 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct series *s = series_of(r->samples[i].series);
+		const struct label_set *l;
+
 		if (strncmp(s->name, prefix, strlen(prefix)))
 			continue;
-		for (size_t j = 0; j < s->n_labels; j++)
-			if (!strcmp(s->labels[j].name, label) && !strcmp(s->labels[j].value, value))
+		l = labels_of(s);
+		for (size_t j = 0; j < l->n; j++)
+			if (!strcmp(l->labels[j].name, label) && !strcmp(l->labels[j].value, value))
 				n++;
 	}
 	return n;

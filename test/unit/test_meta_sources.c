@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "lib/clock.h"
 #include "series/registry.h"
+#include "labels_of.h"
 
 #define CONFIG_HEAD                                                                      \
 	"global:\n  interval: 1s\n  data_dir: \"\"\n"                                     \
@@ -57,8 +58,10 @@ static const struct series *find(const struct sample *s, size_t n, const char *n
 
 		if (strcmp(se->name, name) != 0)
 			continue;
-		for (size_t j = 0; k && j < se->n_labels; j++)
-			if (!strcmp(se->labels[j].name, k) && !strcmp(se->labels[j].value, v))
+		const struct label_set *l = labels_of(se);
+
+		for (size_t j = 0; k && j < l->n; j++)
+			if (!strcmp(l->labels[j].name, k) && !strcmp(l->labels[j].value, v))
 				return se;
 		if (!k)
 			return se;

@@ -16,6 +16,7 @@
 
 #include "lib/names.h"
 #include "series/registry.h"
+#include "labels_of.h"
 #include "remote.pb-c.h"
 
 static const struct metric_desc gauge = {"test_gauge", "A test gauge.", METRIC_GAUGE};
@@ -46,14 +47,15 @@ static const struct series *emit_one(struct registry *r, const char *name,
 
 static void assert_labels(const struct series *s, const char *const *expected)
 {
+	const struct label_set *l = labels_of(s);
 	size_t i = 0;
 
 	for (; expected[2 * i]; i++) {
-		assert_true(i < s->n_labels);
-		assert_string_equal(s->labels[i].name, expected[2 * i]);
-		assert_string_equal(s->labels[i].value, expected[2 * i + 1]);
+		assert_true(i < l->n);
+		assert_string_equal(l->labels[i].name, expected[2 * i]);
+		assert_string_equal(l->labels[i].value, expected[2 * i + 1]);
 	}
-	assert_int_equal(i, s->n_labels);
+	assert_int_equal(i, l->n);
 }
 
 static void labels_are_sorted_with_base_labels_and_empty_values_removed(void **state)
@@ -91,8 +93,8 @@ static void many_labels_in_any_order_are_one_series(void **state)
 	c = emit_one(r, NULL, mixed, MANY_LABELS);
 	assert_ptr_equal(a, b);
 	assert_ptr_equal(a, c);
-	for (size_t i = 1; i < a->n_labels; i++)
-		assert_true(strcmp(a->labels[i - 1].name, a->labels[i].name) < 0);
+	for (size_t i = 1; i < labels_of(a)->n; i++)
+		assert_true(strcmp(labels_of(a)->labels[i - 1].name, labels_of(a)->labels[i].name) < 0);
 	mixed[123] = mixed[456];
 	registry_begin_round(r, 1 << 20);
 	assert_int_equal(registry_emit(r, &gauge, NULL, mixed, MANY_LABELS, 1, 0), -1);
@@ -152,10 +154,10 @@ static void series_are_interned_and_encoded_once(void **state)
 	/* labels_pb is exactly the repeated Label field: it decodes as Labels. */
 	decoded = prometheus__labels__unpack(NULL, first->wire.labels_len, first->wire.labels_pb);
 	assert_non_null(decoded);
-	assert_int_equal(decoded->n_labels, first->n_labels);
+	assert_int_equal(decoded->n_labels, labels_of(first)->n);
 	for (size_t i = 0; i < decoded->n_labels; i++) {
-		assert_string_equal(decoded->labels[i]->name, first->labels[i].name);
-		assert_string_equal(decoded->labels[i]->value, first->labels[i].value);
+		assert_string_equal(decoded->labels[i]->name, labels_of(first)->labels[i].name);
+		assert_string_equal(decoded->labels[i]->value, labels_of(first)->labels[i].value);
 	}
 	prometheus__labels__free_unpacked(decoded, NULL);
 	registry_destroy(r);
@@ -180,8 +182,8 @@ static void vanished_series_get_one_stale_marker(void **state)
 	registry_emit(r, &gauge, NULL, a, 1, 3, 0);
 	s = registry_end_round(r, &n);
 	assert_int_equal(n, 2);
-	assert_string_equal(series_of(s[1].series)->labels[4].name, "k");
-	assert_string_equal(series_of(s[1].series)->labels[4].value, "b");
+	assert_string_equal(labels_of(series_of(s[1].series))->labels[4].name, "k");
+	assert_string_equal(labels_of(series_of(s[1].series))->labels[4].value, "b");
 	memcpy(&bits, &s[1].value, sizeof(bits));
 	assert_true(bits == STALE_NAN_BITS);
 	assert_int_equal(s[1].timestamp_ms, 2000);
@@ -266,8 +268,8 @@ static void reordered_rounds_keep_every_sample_on_its_series(void **state)
 		s = registry_end_round(r, &n);
 		for (size_t i = 0; i < k; i++) {
 			const struct series *se = series_of(s[i].series);
-			assert_string_equal(se->labels[4].name, "k");
-			assert_string_equal(se->labels[4].value, orders[round][i]);
+			assert_string_equal(labels_of(se)->labels[4].name, "k");
+			assert_string_equal(labels_of(se)->labels[4].value, orders[round][i]);
 			assert_true(s[i].value == (double)i);
 		}
 	}
@@ -308,11 +310,11 @@ static bool is_stale(double v)
 /* The value of label name on the series behind a sample ("" if none). */
 static const char *label_of(const struct sample *s, const char *name)
 {
-	const struct series *se = series_of(s->series);
+	const struct label_set *l = labels_of(series_of(s->series));
 
-	for (size_t i = 0; i < se->n_labels; i++)
-		if (strcmp(se->labels[i].name, name) == 0)
-			return se->labels[i].value;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->labels[i].name, name) == 0)
+			return l->labels[i].value;
 	return "";
 }
 
