@@ -148,3 +148,68 @@ int mapread_percpu_hash(int map_fd, size_t key_size,
 
 	return mapread_percpu_hash_sums(map_fd, key_size, 1, call_one, &o);
 }
+
+/* Keys and per-CPU values of one batched array read. */
+static uint32_t *batch_keys;
+static size_t batch_keys_cap;
+static uint64_t *batch_values;
+static size_t batch_values_cap;
+static bool batch_unsupported; /* the kernel refused once: per element */
+
+/* out[i] = the sum over CPUs of slot first + i, with one
+ * BPF_MAP_LOOKUP_BATCH (Linux 5.6). 0; 1 when the kernel cannot (the
+ * caller reads slot by slot); -1 with errno set. */
+static int array_sum_batch(int map_fd, uint32_t first, uint32_t n, uint64_t *out, int ncpu)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t before = first - 1, next = 0, count = n;
+
+	if (grow_array((void **)&batch_keys, &batch_keys_cap, n, sizeof(*batch_keys)) < 0 ||
+	    grow_array((void **)&batch_values, &batch_values_cap, (size_t)n * (size_t)ncpu,
+		       sizeof(*batch_values)) < 0)
+		return -1;
+	/* in_batch is the key before the first one wanted; NULL: from 0.
+	 * ENOENT: the array ended, with count read. */
+	if (bpf_map_lookup_batch(map_fd, first ? &before : NULL, &next, batch_keys, batch_values,
+				 &count, &opts) < 0 &&
+	    errno != ENOENT) {
+		if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS)
+			return 1;
+		return -1;
+	}
+	if (count != n || (n && batch_keys[0] != first)) {
+		errno = EIO;
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint64_t *v = batch_values + (size_t)i * (size_t)ncpu;
+		out[i] = 0;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += v[cpu];
+	}
+	return 0;
+}
+
+int mapread_percpu_array_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out)
+{
+	int ncpu = bpf_possible_cpus(), rc;
+
+	if (ncpu <= 0)
+		return -1;
+	if (!batch_unsupported) {
+		if ((rc = array_sum_batch(map_fd, first, n, out, ncpu)) <= 0)
+			return rc;
+		batch_unsupported = true;
+	}
+	if (grow_array((void **)&values, &values_cap, (size_t)ncpu, sizeof(*values)) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t key = first + i;
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &key, values) < 0)
+			return -1;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += values[cpu];
+	}
+	return 0;
+}
