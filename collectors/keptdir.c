@@ -153,31 +153,69 @@ static ssize_t trimmed(char *buf, ssize_t n)
 	return n - (s - buf);
 }
 
-/* One pread at 0 of e's file i, opening it first when needed (kept when
- * the budget allows). */
-static ssize_t read_once(struct kept_dir *k, struct kept_entry *e, size_t i, const char *fname,
-			 char *buf, size_t size)
+/* The descriptor of e's file i, opened when needed (kept when the budget
+ * allows: *keep). -1 with errno set. */
+static int file_fd(struct kept_dir *k, struct kept_entry *e, size_t i, const char *fname,
+		   bool *keep)
 {
-	bool keep = e->fds[i] >= 0 || (k->keep && e->dir_kept && budget_take());
-	int fd = e->fds[i] >= 0 ? e->fds[i]
-				: openat(e->dir, fname, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	ssize_t n;
-	int err;
+	int fd;
 
+	*keep = e->fds[i] >= 0 || (k->keep && e->dir_kept && budget_take());
+	if (e->fds[i] >= 0)
+		return e->fds[i];
+	fd = openat(e->dir, fname, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		err = errno;
-		if (keep)
+		int err = errno;
+		if (*keep)
 			kept_open--;
 		errno = err;
 		return -1;
 	}
+	if (*keep)
+		e->fds[i] = fd;
+	return fd;
+}
+
+/* pread from 0 to EOF into b; 0, or -1 with errno set. */
+static int pread_all(int fd, struct file_buf *b, size_t max)
+{
+	for (b->len = 0;;) {
+		ssize_t got;
+
+		if (b->len >= max) {
+			errno = EFBIG;
+			return -1;
+		}
+		if (grow_array((void **)&b->data, &b->cap, b->len + 4096, 1) < 0)
+			return -1;
+		got = pread(fd, b->data + b->len, b->cap - b->len - 1, (off_t)b->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		b->len += (size_t)got;
+	}
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* One pread at 0 of e's file i, of at most size - 1 bytes. */
+static ssize_t read_once(struct kept_dir *k, struct kept_entry *e, size_t i, const char *fname,
+			 char *buf, size_t size)
+{
+	bool keep;
+	int fd = file_fd(k, e, i, fname, &keep), err;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
 	do
 		n = pread(fd, buf, size - 1, 0);
 	while (n < 0 && errno == EINTR);
 	err = errno;
-	if (keep)
-		e->fds[i] = fd;
-	else
+	if (!keep)
 		close(fd);
 	errno = err;
 	return n;
@@ -204,6 +242,39 @@ ssize_t kept_dir_read(struct kept_dir *k, struct kept_entry *e, size_t i, const 
 	return n < 0 ? -1 : trimmed(buf, n);
 }
 
+int kept_dir_read_buf(struct kept_dir *k, struct kept_entry *e, size_t i, const char *fname,
+		      struct file_buf *b, size_t max)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool keep;
+		int fd = i < k->n_files ? file_fd(k, e, i, fname, &keep) : -1, rc, err;
+
+		if (fd < 0)
+			return -1;
+		rc = pread_all(fd, b, max);
+		err = errno;
+		if (!keep)
+			close(fd);
+		if (rc == 0)
+			return 0;
+		/* As in kept_dir_read: a removed object, reopen once. */
+		if (err != ENODEV || attempt) {
+			errno = err;
+			return -1;
+		}
+		entry_close(k, e);
+		if (entry_open(k, e) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+void kept_dir_release(struct kept_dir *k, struct kept_entry *e)
+{
+	if (!e->dir_kept)
+		entry_close(k, e);
+}
+
 void kept_dir_end(struct kept_dir *k)
 {
 	size_t kept = 0;
@@ -220,6 +291,12 @@ void kept_dir_end(struct kept_dir *k)
 		free(k->e[i].fds);
 	}
 	k->n = kept;
+	/* Off sysfs (a fixture), not even the directory is kept: it may be
+	 * replaced as a whole. */
+	if (!k->keep && k->fd >= 0) {
+		close(k->fd);
+		k->fd = -1;
+	}
 }
 
 void kept_dir_free(struct kept_dir *k)

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct file_buf;
+
 struct kept_entry {
 	char *name;
 	int dir;  /* -1: not open */
@@ -48,6 +50,15 @@ struct kept_entry *kept_dir_entry(struct kept_dir *k, const char *name);
  * errno set (EINVAL, EOPNOTSUPP: the kernel refuses that attribute now). */
 ssize_t kept_dir_read(struct kept_dir *k, struct kept_entry *e, size_t i, const char *fname,
 		      char *buf, size_t size);
+/* The whole file (a cgroup's memory.stat may exceed a page) into b, read
+ * by pread from offset 0 until EOF, at most max bytes. 0, or -1 with errno
+ * set (EFBIG past max). b->data is NUL-terminated. */
+int kept_dir_read_buf(struct kept_dir *k, struct kept_entry *e, size_t i, const char *fname,
+		      struct file_buf *b, size_t max);
+/* Done with e for this round: its directory is closed now when it is not
+ * kept (past the budget), so that those do not pile up until the round
+ * ends. */
+void kept_dir_release(struct kept_dir *k, struct kept_entry *e);
 /* Ends a round: entries not seen in it are closed and forgotten. */
 void kept_dir_end(struct kept_dir *k);
 /* Also safe on a zeroed kept_dir that kept_dir_init never saw. */

@@ -162,6 +162,7 @@ static int netclass_update(struct collector_ctx *ctx, struct registry *reg)
 		if (!(dev = kept_dir_entry(&st->devices, e->d_name)))
 			continue;
 		emit_device(st, reg, dev, e->d_name);
+		kept_dir_release(&st->devices, dev);
 	}
 	/* The devices gone since the last round are closed here. */
 	kept_dir_end(&st->devices);

@@ -60,9 +60,12 @@ static void emit_nohandler(struct netdev_state *st, struct registry *reg, const 
 	char buf[64];
 	uint64_t v;
 
-	if (e && kept_dir_read(&st->sysfs, e, 0, "statistics/rx_nohandler", buf, sizeof(buf)) > 0 &&
+	if (!e)
+		return;
+	if (kept_dir_read(&st->sysfs, e, 0, "statistics/rx_nohandler", buf, sizeof(buf)) > 0 &&
 	    kv_u64(buf, &v))
 		registry_emit(reg, &nohandler, NULL, &l, 1, (double)v, 0);
+	kept_dir_release(&st->sysfs, e);
 }
 
 /* "  eth0: 8614227 61834 3 ..." (or "eth0:8614227 ..." on old kernels,

@@ -54,11 +54,15 @@ static int emit_clocksources(struct time_state *st, struct registry *reg)
 		struct label labels[2] = {{"device", device}, {"clocksource", NULL}};
 		struct kept_entry *e = kept_dir_entry(&st->sources, st->list.names[i]);
 
-		if (!e ||
-		    kept_dir_read(&st->sources, e, 0, "available_clocksource", available,
-				  sizeof(available)) < 0 ||
-		    kept_dir_read(&st->sources, e, 1, "current_clocksource", current,
-				  sizeof(current)) < 0) {
+		bool ok = e &&
+			  kept_dir_read(&st->sources, e, 0, "available_clocksource", available,
+					sizeof(available)) >= 0 &&
+			  kept_dir_read(&st->sources, e, 1, "current_clocksource", current,
+					sizeof(current)) >= 0;
+
+		if (e)
+			kept_dir_release(&st->sources, e);
+		if (!ok) {
 			log_msg(LOG_DEBUG, "time: cannot read clocksource", "path=%s/%s err=\"%s\"",
 				st->dir.s, st->list.names[i], strerror(errno));
 			kept_dir_end(&st->sources);

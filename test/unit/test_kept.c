@@ -78,13 +78,26 @@ static void test_ordinary_file_not_kept(void **state)
 	rmdir(dir);
 }
 
+static const char *const parents[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory",
+				      "/sys/fs/cgroup"};
+
+/* A failed assertion leaves its test early: remove our cgroup here. */
+static int remove_cgroups(void **state)
+{
+	char path[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
+		snprintf(path, sizeof(path), "%s/bpfpush-kept-%d", parents[i], (int)getpid());
+		rmdir(path);
+	}
+	return 0;
+}
+
 /* A cgroup of our own under the cgroup2 (or v1) hierarchy, or NULL when
  * this host does not let us make one (not root, read-only cgroupfs). */
 static const char *make_cgroup(char *path, size_t size, const char **parent)
 {
-	static const char *const parents[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory",
-					      "/sys/fs/cgroup"};
-
 	for (size_t i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
 		snprintf(path, size, "%s/bpfpush-kept-%d", parents[i], (int)getpid());
 		if (mkdir(path, 0755) == 0 || errno == EEXIST) {
@@ -170,8 +183,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_procfs_kept_and_fresh),
 		cmocka_unit_test(test_ordinary_file_not_kept),
-		cmocka_unit_test(test_cgroup_file_gone_and_back),
-		cmocka_unit_test(test_keptdir_entry_gone_and_back),
+		cmocka_unit_test_teardown(test_cgroup_file_gone_and_back, remove_cgroups),
+		cmocka_unit_test_teardown(test_keptdir_entry_gone_and_back, remove_cgroups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
