@@ -20,8 +20,9 @@ static uint64_t *values; /* per-CPU values */
 static size_t values_cap;
 
 /* out[p] = sum over CPUs of port p's counter in a portcount map, for
- * p < MAPREAD_PORTS. 0 or -1. */
-static int read_ports(int map_fd, uint64_t *out)
+ * p < MAPREAD_PORTS; live[c]: chunk c has a nonzero count (most are all
+ * zero, and busiest_ports need not look at them). 0 or -1. */
+static int read_ports(int map_fd, uint64_t *out, bool live[PORTCOUNT_CHUNKS])
 {
 	int ncpu = bpf_possible_cpus();
 
@@ -38,13 +39,20 @@ static int read_ports(int map_fd, uint64_t *out)
 		for (int cpu = 1; cpu < ncpu; cpu++)
 			for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
 				sum[i] += c[cpu].count[i];
+		{
+			uint64_t any = 0; /* no branch per port: vectorised */
+			for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
+				any |= sum[i];
+			live[chunk] = any != 0;
+		}
 	}
 	return 0;
 }
 
 /* The (at most n) ports with the largest nonzero counts, largest first
  * (ties: lower port first), into top[]; returns how many. */
-static size_t busiest_ports(const uint64_t *counts, size_t n, uint16_t *top)
+static size_t busiest_ports(const uint64_t *counts, const bool live[PORTCOUNT_CHUNKS], size_t n,
+			    uint16_t *top)
 {
 	size_t have = 0;
 
@@ -54,6 +62,10 @@ static size_t busiest_ports(const uint64_t *counts, size_t n, uint16_t *top)
 	for (uint32_t p = 0; p < MAPREAD_PORTS; p++) {
 		size_t at;
 
+		if (p % PORTCOUNT_CHUNK == 0 && !live[p / PORTCOUNT_CHUNK]) {
+			p += PORTCOUNT_CHUNK - 1; /* all zero */
+			continue;
+		}
 		if (!counts[p] || (have == n && counts[p] <= counts[top[have - 1]]))
 			continue;
 		at = have < n ? have++ : n - 1;
@@ -87,11 +99,12 @@ int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
 {
 	char port[8];
 	struct label l = {"remote_port", port};
+	bool live[PORTCOUNT_CHUNKS];
 	size_t have;
 
-	if (read_ports(map_fd, t->counts) < 0)
+	if (read_ports(map_fd, t->counts, live) < 0)
 		return -1;
-	have = busiest_ports(t->counts, t->n, t->top);
+	have = busiest_ports(t->counts, live, t->n, t->top);
 	for (size_t i = 0; i < have; i++) {
 		snprintf(port, sizeof(port), "%u", t->top[i]);
 		registry_emit(reg, desc, NULL, &l, 1, (double)t->counts[t->top[i]], 0);
