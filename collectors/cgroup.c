@@ -544,21 +544,16 @@ static bool find_root(struct cgroup_state *st)
 	return false;
 }
 
-static int cgroup_update(struct collector_ctx *ctx, struct registry *reg)
+/* The breadth-first walk of one round: reads up to max_groups groups, lists
+ * those above max_depth. -1 when the root itself is gone. */
+static int walk(struct cgroup_state *st, struct registry *reg, const struct cgroup_opts *opts,
+		size_t *skipped)
 {
-	static const struct cgroup_opts defaults = {3, 500};
-	const struct cgroup_opts *opts = ctx->opts ? ctx->opts : &defaults;
-	struct cgroup_state *st = ctx->state;
-	size_t n = 0, n_read = 0, skipped = 0;
+	size_t n = 0, n_read = 0;
 
-	if (!st->root_len && !find_root(st))
-		return -1;
-	if (!st->groups.path && kept_dir_init(&st->groups, st->root, N_FILES) < 0)
-		return -1;
 	st->rels_len = 0;
 	if (push_group(st, &n, 0, 0, NULL, 0) < 0)
 		return -1;
-	kept_dir_begin(&st->groups);
 	for (size_t i = 0; i < n; i++) {
 		bool to_read = (int64_t)n_read < opts->max_groups;
 		bool to_list = (int64_t)st->queue[i].depth < opts->max_depth;
@@ -569,14 +564,12 @@ static int cgroup_update(struct collector_ctx *ctx, struct registry *reg)
 							  : NULL;
 		int fd = e ? e->dir : -1;
 
-		if (fd < 0 && i == 0) {
-			kept_dir_end(&st->groups);
+		if (fd < 0 && i == 0)
 			return -1; /* the root itself is gone */
-		}
 		if (to_read)
 			n_read++;
 		else
-			skipped++;
+			(*skipped)++;
 		if (fd < 0)
 			continue; /* gone since it was listed, or a path too long */
 		if (to_read)
@@ -586,8 +579,27 @@ static int cgroup_update(struct collector_ctx *ctx, struct registry *reg)
 			list_children(st, i, fd, &n);
 		kept_dir_release(&st->groups, e);
 	}
+	return 0;
+}
+
+static int cgroup_update(struct collector_ctx *ctx, struct registry *reg)
+{
+	static const struct cgroup_opts defaults = {3, 500};
+	const struct cgroup_opts *opts = ctx->opts ? ctx->opts : &defaults;
+	struct cgroup_state *st = ctx->state;
+	size_t skipped = 0;
+	int rc;
+
+	if (!st->root_len && !find_root(st))
+		return -1;
+	if (!st->groups.path && kept_dir_init(&st->groups, st->root, N_FILES) < 0)
+		return -1;
+	kept_dir_begin(&st->groups);
+	rc = walk(st, reg, opts, &skipped);
 	/* The groups gone since the last round are closed here. */
 	kept_dir_end(&st->groups);
+	if (rc < 0)
+		return -1;
 	if (skipped && !st->logged_skipped) {
 		log_msg(LOG_WARN, "cgroup: more groups than max_groups, the deepest are skipped",
 			"max_groups=%lld skipped=%zu", (long long)opts->max_groups, skipped);
