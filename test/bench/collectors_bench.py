@@ -194,10 +194,12 @@ def median_min_max(values):
 # ---- bpfpush ----------------------------------------------------------------
 
 def write_config(path, textfile_dir, interval_s):
-    # A data_dir of its own: another agent on this host must not stop it.
+    # A data_dir of its own and no status endpoint: another agent on this
+    # host (its lock, its port) must not stop it.
     data_dir = os.path.join(os.path.dirname(path), "data")
     with open(path, "w") as f:
         f.write(f"global:\n  interval: {interval_s}s\n  data_dir: {data_dir}\n"
+                "http:\n  listen_address: \"\"\n"
                 f"collectors:\n  textfile: {{directory: {textfile_dir}}}\n")
 
 
