@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "bpf/bpfutil.h"
+#include "bpf/mapread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -175,26 +176,10 @@ int bpf_possible_cpus(void)
 	return n;
 }
 
-/* Scratch for per-CPU values; only the collection thread reads maps. */
-static uint64_t *percpu_values;
-static size_t percpu_cap;
-
 int bpf_percpu_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out)
 {
-	int ncpu = bpf_possible_cpus();
-
-	if (ncpu <= 0 || grow_array((void **)&percpu_values, &percpu_cap, (size_t)ncpu,
-				    sizeof(*percpu_values)) < 0)
-		return -1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t key = first + i;
-		out[i] = 0;
-		if (bpf_map_lookup_elem(map_fd, &key, percpu_values) < 0)
-			return -1;
-		for (int cpu = 0; cpu < ncpu; cpu++)
-			out[i] += percpu_values[cpu];
-	}
-	return 0;
+	/* Batched where the kernel allows: one system call, not n. */
+	return mapread_percpu_array_sum(map_fd, first, n, out);
 }
 
 void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *desc,

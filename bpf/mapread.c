@@ -20,8 +20,30 @@ static uint64_t *values; /* per-CPU values */
 static size_t values_cap;
 
 /* out[p] = sum over CPUs of port p's counter in a portcount map, for
- * p < MAPREAD_PORTS. 0 or -1. */
-static int read_ports(int map_fd, uint64_t *out)
+ * p < MAPREAD_PORTS; live[c]: chunk c has a nonzero count (most are all
+ * zero, and busiest_ports need not look at them). 0 or -1. */
+/* sum[i] = chunk c's port i summed over ncpu CPUs; whether any is nonzero.
+ * The first two CPUs in one pass (no copy first), and plain loops without
+ * a branch per port, which the compiler vectorises (restrict: without
+ * it, -O2 does not add the overlap check it would need). */
+static bool sum_chunk(const struct port_chunk *restrict c, int ncpu, uint64_t *restrict sum)
+{
+	uint64_t any = 0;
+
+	if (ncpu == 1)
+		memcpy(sum, c[0].count, sizeof(c[0].count));
+	else
+		for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
+			sum[i] = c[0].count[i] + c[1].count[i];
+	for (int cpu = 2; cpu < ncpu; cpu++)
+		for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
+			sum[i] += c[cpu].count[i];
+	for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
+		any |= sum[i];
+	return any != 0;
+}
+
+static int read_ports(int map_fd, uint64_t *out, bool live[PORTCOUNT_CHUNKS])
 {
 	int ncpu = bpf_possible_cpus();
 
@@ -29,22 +51,18 @@ static int read_ports(int map_fd, uint64_t *out)
 				    (size_t)PORTCOUNT_CHUNK * (size_t)ncpu, sizeof(*values)) < 0)
 		return -1;
 	for (uint32_t chunk = 0; chunk < PORTCOUNT_CHUNKS; chunk++) {
-		const struct port_chunk *c = (const struct port_chunk *)values;
-		uint64_t *sum = out + (size_t)chunk * PORTCOUNT_CHUNK;
-
 		if (bpf_map_lookup_elem(map_fd, &chunk, values) < 0)
 			return -1;
-		memcpy(sum, c[0].count, sizeof(c[0].count));
-		for (int cpu = 1; cpu < ncpu; cpu++)
-			for (uint32_t i = 0; i < PORTCOUNT_CHUNK; i++)
-				sum[i] += c[cpu].count[i];
+		live[chunk] = sum_chunk((const struct port_chunk *)values, ncpu,
+					out + (size_t)chunk * PORTCOUNT_CHUNK);
 	}
 	return 0;
 }
 
 /* The (at most n) ports with the largest nonzero counts, largest first
  * (ties: lower port first), into top[]; returns how many. */
-static size_t busiest_ports(const uint64_t *counts, size_t n, uint16_t *top)
+static size_t busiest_ports(const uint64_t *counts, const bool live[PORTCOUNT_CHUNKS], size_t n,
+			    uint16_t *top)
 {
 	size_t have = 0;
 
@@ -54,6 +72,10 @@ static size_t busiest_ports(const uint64_t *counts, size_t n, uint16_t *top)
 	for (uint32_t p = 0; p < MAPREAD_PORTS; p++) {
 		size_t at;
 
+		if (p % PORTCOUNT_CHUNK == 0 && !live[p / PORTCOUNT_CHUNK]) {
+			p += PORTCOUNT_CHUNK - 1; /* all zero */
+			continue;
+		}
 		if (!counts[p] || (have == n && counts[p] <= counts[top[have - 1]]))
 			continue;
 		at = have < n ? have++ : n - 1;
@@ -87,11 +109,12 @@ int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
 {
 	char port[8];
 	struct label l = {"remote_port", port};
+	bool live[PORTCOUNT_CHUNKS];
 	size_t have;
 
-	if (read_ports(map_fd, t->counts) < 0)
+	if (read_ports(map_fd, t->counts, live) < 0)
 		return -1;
-	have = busiest_ports(t->counts, t->n, t->top);
+	have = busiest_ports(t->counts, live, t->n, t->top);
 	for (size_t i = 0; i < have; i++) {
 		snprintf(port, sizeof(port), "%u", t->top[i]);
 		registry_emit(reg, desc, NULL, &l, 1, (double)t->counts[t->top[i]], 0);
@@ -147,4 +170,69 @@ int mapread_percpu_hash(int map_fd, size_t key_size,
 	struct one_value o = {fn, arg};
 
 	return mapread_percpu_hash_sums(map_fd, key_size, 1, call_one, &o);
+}
+
+/* Keys and per-CPU values of one batched array read. */
+static uint32_t *batch_keys;
+static size_t batch_keys_cap;
+static uint64_t *batch_values;
+static size_t batch_values_cap;
+static bool batch_unsupported; /* the kernel refused once: per element */
+
+/* out[i] = the sum over CPUs of slot first + i, with one
+ * BPF_MAP_LOOKUP_BATCH (Linux 5.6). 0; 1 when the kernel cannot (the
+ * caller reads slot by slot); -1 with errno set. */
+static int array_sum_batch(int map_fd, uint32_t first, uint32_t n, uint64_t *out, int ncpu)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t before = first - 1, next = 0, count = n;
+
+	if (grow_array((void **)&batch_keys, &batch_keys_cap, n, sizeof(*batch_keys)) < 0 ||
+	    grow_array((void **)&batch_values, &batch_values_cap, (size_t)n * (size_t)ncpu,
+		       sizeof(*batch_values)) < 0)
+		return -1;
+	/* in_batch is the key before the first one wanted; NULL: from 0.
+	 * ENOENT: the array ended, with count read. */
+	if (bpf_map_lookup_batch(map_fd, first ? &before : NULL, &next, batch_keys, batch_values,
+				 &count, &opts) < 0 &&
+	    errno != ENOENT) {
+		if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS)
+			return 1;
+		return -1;
+	}
+	if (count != n || (n && batch_keys[0] != first)) {
+		errno = EIO;
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint64_t *v = batch_values + (size_t)i * (size_t)ncpu;
+		out[i] = 0;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += v[cpu];
+	}
+	return 0;
+}
+
+int mapread_percpu_array_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out)
+{
+	int ncpu = bpf_possible_cpus(), rc;
+
+	if (ncpu <= 0)
+		return -1;
+	if (!batch_unsupported) {
+		if ((rc = array_sum_batch(map_fd, first, n, out, ncpu)) <= 0)
+			return rc;
+		batch_unsupported = true;
+	}
+	if (grow_array((void **)&values, &values_cap, (size_t)ncpu, sizeof(*values)) < 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t key = first + i;
+		out[i] = 0;
+		if (bpf_map_lookup_elem(map_fd, &key, values) < 0)
+			return -1;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += values[cpu];
+	}
+	return 0;
 }

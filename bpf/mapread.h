@@ -52,4 +52,9 @@ int mapread_percpu_hash_sums(int map_fd, size_t key_size, size_t n,
 			     void (*fn)(const void *key, const uint64_t *sums, void *arg),
 			     void *arg);
 
+/* out[i] = sum over CPUs of slot first + i of a per-CPU array of u64, for
+ * i < n: one BPF_MAP_LOOKUP_BATCH system call where the kernel has it
+ * (Linux 5.6), else one lookup per slot. 0, or -1 with errno set. */
+int mapread_percpu_array_sum(int map_fd, uint32_t first, uint32_t n, uint64_t *out);
+
 #endif

@@ -53,6 +53,7 @@
 
 #include "collectors/all.h"
 #include "collectors/cgroup.h"
+#include "collectors/keptdir.h"
 #include "collectors/kvlines.h"
 #include "lib/buf.h"
 #include "lib/cgroupfs.h"
@@ -216,7 +217,7 @@ struct cgroup_state {
 	size_t root_len;
 	bool logged_no_v2, logged_skipped;
 	struct file_buf buf;    /* the group file being parsed */
-	char path[PATH_SIZE];
+	struct kept_dir groups; /* each group's files, kept open (keptdir.h) */
 	char *rels;             /* NUL-terminated relative paths of the walk */
 	size_t rels_len, rels_cap;
 	struct walk_entry *queue;
@@ -326,51 +327,20 @@ static void derive_labels(struct cgroup_state *st, const char *rel)
 
 /* ---- reading a group ------------------------------------------------------- */
 
-/* root + rel + "/" + file (file may be NULL: the group's directory) in
- * st->path; NULL if it does not fit. */
-static const char *group_path(struct cgroup_state *st, const char *rel, const char *file)
+enum group_file { CPU_STAT, MEM_CURRENT, MEM_MAX, MEM_STAT, IO_STAT, PRESSURE, N_FILES = 8 };
+
+/* Reads file number i of the group e into st->buf: kept open from one
+ * round to the next and re-read by pread (keptdir.h), relative to the
+ * group's descriptor (a full path would be walked from / 8 times per
+ * group). O_NONBLOCK keeps a FIFO planted in a fixture harmless and a
+ * directory fails at read(). A missing file is normal (a controller not
+ * enabled for the group, the root's memory.current, a group gone since it
+ * was listed): not logged. */
+static bool read_group_file(struct cgroup_state *st, struct kept_entry *e, size_t i,
+			    const char *file)
 {
-	int n = file ? snprintf(st->path, sizeof(st->path), "%s%s/%s", st->root, rel, file)
-		     : snprintf(st->path, sizeof(st->path), "%s%s", st->root, rel);
-
-	return n > 0 && (size_t)n < sizeof(st->path) ? st->path : NULL;
+	return kept_dir_read_buf(&st->groups, e, i, file, &st->buf, MAX_FILE_SIZE) == 0;
 }
-
-/* Reads file of the group open as dir into st->buf, relative to the
- * group's descriptor: a full path would be walked from / 8 times per group,
- * and that walk was a third of a round's cost. No fstat either: cgroupfs
- * files are regular; O_NONBLOCK keeps a FIFO planted in a fixture harmless
- * and a directory fails at read(). A missing file is normal (a controller
- * not enabled for the group, the root's memory.current, a group gone since
- * it was listed): not logged. */
-static bool read_group_file(struct cgroup_state *st, int dir, const char *file)
-{
-	struct file_buf *b = &st->buf;
-	int fd = openat(dir, file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	bool ok = false;
-
-	if (fd < 0)
-		return false;
-	for (b->len = 0; b->len < MAX_FILE_SIZE;) {
-		ssize_t got;
-
-		if (grow_array((void **)&b->data, &b->cap, b->len + READ_CHUNK, 1) < 0)
-			break;
-		got = read(fd, b->data + b->len, b->cap - b->len - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			ok = got == 0;
-			break;
-		}
-		b->len += (size_t)got;
-	}
-	if (b->data)
-		b->data[b->len] = '\0';
-	close(fd);
-	return ok;
-}
-
 
 static void emit(struct cgroup_state *st, struct registry *reg, const struct metric_desc *d,
 		 double v)
@@ -475,21 +445,22 @@ static void emit_io(struct cgroup_state *st, struct registry *reg)
 	}
 }
 
-static void read_group(struct cgroup_state *st, struct registry *reg, int dir, const char *rel)
+static void read_group(struct cgroup_state *st, struct registry *reg, struct kept_entry *e,
+		       const char *rel)
 {
 	derive_labels(st, rel);
-	if (read_group_file(st, dir, "cpu.stat"))
+	if (read_group_file(st, e, CPU_STAT, "cpu.stat"))
 		emit_flat(st, reg, cpu_fields);
-	if (read_group_file(st, dir, "memory.current"))
+	if (read_group_file(st, e, MEM_CURRENT, "memory.current"))
 		emit_single(st, reg, &memory_usage);
-	if (read_group_file(st, dir, "memory.max"))
+	if (read_group_file(st, e, MEM_MAX, "memory.max"))
 		emit_single(st, reg, &memory_limit); /* "max\n" parses as no number */
-	if (read_group_file(st, dir, "memory.stat"))
+	if (read_group_file(st, e, MEM_STAT, "memory.stat"))
 		emit_flat(st, reg, memory_fields);
-	if (read_group_file(st, dir, "io.stat"))
+	if (read_group_file(st, e, IO_STAT, "io.stat"))
 		emit_io(st, reg);
 	for (size_t i = 0; i < 3; i++)
-		if (read_group_file(st, dir, pressure_files[i]))
+		if (read_group_file(st, e, PRESSURE + i, pressure_files[i]))
 			emit_pressure(st, reg, pressure_descs[i]);
 }
 
@@ -573,39 +544,62 @@ static bool find_root(struct cgroup_state *st)
 	return false;
 }
 
-static int cgroup_update(struct collector_ctx *ctx, struct registry *reg)
+/* The breadth-first walk of one round: reads up to max_groups groups, lists
+ * those above max_depth. -1 when the root itself is gone. */
+static int walk(struct cgroup_state *st, struct registry *reg, const struct cgroup_opts *opts,
+		size_t *skipped)
 {
-	static const struct cgroup_opts defaults = {3, 500};
-	const struct cgroup_opts *opts = ctx->opts ? ctx->opts : &defaults;
-	struct cgroup_state *st = ctx->state;
-	size_t n = 0, n_read = 0, skipped = 0;
+	size_t n = 0, n_read = 0;
 
-	if (!st->root_len && !find_root(st))
-		return -1;
 	st->rels_len = 0;
 	if (push_group(st, &n, 0, 0, NULL, 0) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		bool to_read = (int64_t)n_read < opts->max_groups;
 		bool to_list = (int64_t)st->queue[i].depth < opts->max_depth;
-		const char *path = to_read || to_list ? group_path(st, st->rels + st->queue[i].off, NULL)
-						      : NULL;
-		int fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		const char *rel = st->rels + st->queue[i].off;
+		/* Entries of the kept root: "." for the root, else rel without its '/'. */
+		struct kept_entry *e = to_read || to_list ? kept_dir_entry(&st->groups,
+									   *rel ? rel + 1 : ".")
+							  : NULL;
+		int fd = e ? e->dir : -1;
 
 		if (fd < 0 && i == 0)
 			return -1; /* the root itself is gone */
 		if (to_read)
 			n_read++;
 		else
-			skipped++;
+			(*skipped)++;
 		if (fd < 0)
 			continue; /* gone since it was listed, or a path too long */
 		if (to_read)
-			read_group(st, reg, fd, st->rels + st->queue[i].off);
-		if (to_list)
+			read_group(st, reg, e, rel);
+		/* A kept directory is listed again from its start. */
+		if (to_list && lseek(fd, 0, SEEK_SET) == 0)
 			list_children(st, i, fd, &n);
-		close(fd);
+		kept_dir_release(&st->groups, e);
 	}
+	return 0;
+}
+
+static int cgroup_update(struct collector_ctx *ctx, struct registry *reg)
+{
+	static const struct cgroup_opts defaults = {3, 500};
+	const struct cgroup_opts *opts = ctx->opts ? ctx->opts : &defaults;
+	struct cgroup_state *st = ctx->state;
+	size_t skipped = 0;
+	int rc;
+
+	if (!st->root_len && !find_root(st))
+		return -1;
+	if (!st->groups.path && kept_dir_init(&st->groups, st->root, N_FILES) < 0)
+		return -1;
+	kept_dir_begin(&st->groups);
+	rc = walk(st, reg, opts, &skipped);
+	/* The groups gone since the last round are closed here. */
+	kept_dir_end(&st->groups);
+	if (rc < 0)
+		return -1;
 	if (skipped && !st->logged_skipped) {
 		log_msg(LOG_WARN, "cgroup: more groups than max_groups, the deepest are skipped",
 			"max_groups=%lld skipped=%zu", (long long)opts->max_groups, skipped);
@@ -622,6 +616,7 @@ static void cgroup_exit(struct collector_ctx *ctx)
 	if (!st)
 		return;
 	file_buf_free(&st->buf);
+	kept_dir_free(&st->groups);
 	free(st->base);
 	free(st->sysfs);
 	free(st->rels);

@@ -19,7 +19,7 @@
 
 #include "collectors/all.h"
 #include "lib/readfile.h"
-#include "collectors/sysfs_attr.h"
+#include "collectors/kvlines.h"
 #include "lib/log.h"
 
 static const struct metric_desc entries_desc = {
@@ -59,8 +59,7 @@ static const struct stat_column stat_columns[N_STAT] = {
 };
 
 struct conntrack_state {
-	char *count_path, *max_path;
-	struct source_file *stat;
+	struct source_file *count, *max, *stat;
 };
 
 static int read_failed(const char *path)
@@ -132,17 +131,37 @@ static int parse_stat(const char *text, uint64_t sums[N_STAT], bool have[N_STAT]
 	return *p ? -1 : 0;
 }
 
+/* The whole trimmed content of f as one decimal integer; -1 with errno set. */
+static int read_u64(struct source_file *f, uint64_t *v)
+{
+	const char *why;
+	char *s, *end;
+
+	if (source_file_try(f, &why) < 0)
+		return -1;
+	for (s = f->buf.data; *s == ' ' || *s == '\t' || *s == '\n'; s++)
+		;
+	for (end = f->buf.data + f->buf.len; end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+							  end[-1] == '\n');)
+		*--end = '\0';
+	if (!kv_u64(s, v)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 static int conntrack_update(struct collector_ctx *ctx, struct registry *reg)
 {
 	struct conntrack_state *st = ctx->state;
 	uint64_t v, sums[N_STAT];
 	bool have[N_STAT];
 
-	if (attr_read_u64(st->count_path, &v) < 0)
-		return read_failed(st->count_path);
+	if (read_u64(st->count, &v) < 0)
+		return read_failed(st->count->path);
 	registry_emit(reg, &entries_desc, NULL, NULL, 0, (double)v, 0);
-	if (attr_read_u64(st->max_path, &v) < 0)
-		return read_failed(st->max_path);
+	if (read_u64(st->max, &v) < 0)
+		return read_failed(st->max->path);
 	registry_emit(reg, &limit_desc, NULL, NULL, 0, (double)v, 0);
 	if (source_file_read(st->stat) < 0)
 		return -1;
@@ -162,8 +181,8 @@ static void conntrack_exit(struct collector_ctx *ctx)
 
 	if (!st)
 		return;
-	free(st->count_path);
-	free(st->max_path);
+	source_file_close(st->count);
+	source_file_close(st->max);
 	source_file_close(st->stat);
 	free(st);
 	ctx->state = NULL;
@@ -175,9 +194,11 @@ static int conntrack_init(struct collector_ctx *ctx)
 	struct conntrack_state *st = calloc(1, sizeof(*st));
 
 	ctx->state = st;
-	if (!st || !(st->count_path = collector_path(procfs, "/proc",
-						     "sys/net/netfilter/nf_conntrack_count")) ||
-	    !(st->max_path = collector_path(procfs, "/proc", "sys/net/netfilter/nf_conntrack_max")) ||
+	if (!st ||
+	    !(st->count = source_file_open("conntrack", procfs, "/proc",
+					   "sys/net/netfilter/nf_conntrack_count")) ||
+	    !(st->max = source_file_open("conntrack", procfs, "/proc",
+					 "sys/net/netfilter/nf_conntrack_max")) ||
 	    !(st->stat = source_file_open("conntrack", procfs, "/proc", "net/stat/nf_conntrack"))) {
 		conntrack_exit(ctx);
 		return -1;

@@ -13,12 +13,15 @@
  * some drivers make cpuinfo_cur_freq slow). */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "collectors/all.h"
 #include "lib/readfile.h"
+#include "collectors/keptdir.h"
+#include "collectors/kvlines.h"
 #include "collectors/sysfs_attr.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -51,33 +54,69 @@ struct cpu_freq {
 struct cpufreq_state {
 	struct path_buf dir; /* <sysfs>/devices/system/cpu */
 	struct dir_list list;
+	struct kept_dir files; /* entries "cpuN/cpufreq", the N_FREQ files kept open */
 	struct cpu_freq *cpus;
 	size_t cap;
 };
 
-/* One CPU's cpufreq directory (dir is at it). -1 on a read error that is
- * not "missing" or "not allowed". */
-static int read_cpu(struct path_buf *dir, struct cpu_freq *c)
+/* One attribute as a decimal integer; -1 with errno set (EINVAL: not one). */
+static int read_u64(struct cpufreq_state *st, struct kept_entry *e, size_t i, uint64_t *v)
+{
+	char buf[64];
+
+	if (kept_dir_read(&st->files, e, i, freq_files[i], buf, sizeof(buf)) < 0)
+		return -1;
+	if (!kv_u64(buf, v)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* One CPU's cpufreq directory, e. -1 on a read error that is not
+ * "missing" or "not allowed". */
+static int read_cpu(struct cpufreq_state *st, struct kept_entry *e, struct cpu_freq *c)
 {
 	c->present = 0;
 	for (size_t i = 0; i < N_FREQ; i++) {
-		ssize_t back = path_push(dir, freq_files[i]);
-		int rc = back < 0 ? -1 : attr_read_u64(dir->s, &c->khz[i]);
-		int err = errno;
+		int rc = read_u64(st, e, i, &c->khz[i]), err = errno;
 
-		if (back < 0)
-			return -1;
 		if (rc == 0)
 			c->present |= 1u << i;
 		else if (err != ENOENT && err != EACCES && err != EPERM) {
-			log_msg(LOG_DEBUG, "cpufreq: cannot read", "path=%s err=\"%s\"", dir->s,
-				strerror(err));
-			path_pop(dir, back);
+			log_msg(LOG_DEBUG, "cpufreq: cannot read", "path=%s/%s/%s err=\"%s\"",
+				st->dir.s, e->name, freq_files[i], strerror(err));
 			return -1;
 		}
-		path_pop(dir, back);
 	}
 	return 0;
+}
+
+/* CPU name's cpufreq directory, when it has one (a stat first: a CPU
+ * without one must not become a keptdir entry made and freed each round). */
+static int stat_cpu(struct cpufreq_state *st, const char *name, struct cpu_freq *c)
+{
+	char rel[64];
+	struct kept_entry *e;
+	struct stat sb;
+	ssize_t back = path_push(&st->dir, name);
+	int rc;
+
+	c->present = 0;
+	if (back < 0 || path_push(&st->dir, "cpufreq") < 0 ||
+	    snprintf(rel, sizeof(rel), "%s/cpufreq", name) >= (int)sizeof(rel)) {
+		path_pop(&st->dir, back);
+		return -1;
+	}
+	rc = stat(st->dir.s, &sb);
+	path_pop(&st->dir, back);
+	if (rc < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!(e = kept_dir_entry(&st->files, rel)))
+		return errno == ENOENT ? 0 : -1;
+	rc = read_cpu(st, e, c);
+	kept_dir_release(&st->files, e);
+	return rc;
 }
 
 static int cpufreq_update(struct collector_ctx *ctx, struct registry *reg)
@@ -91,26 +130,16 @@ static int cpufreq_update(struct collector_ctx *ctx, struct registry *reg)
 	}
 	if (grow_array((void **)&st->cpus, &st->cap, st->list.n, sizeof(*st->cpus)) < 0)
 		return -1;
+	kept_dir_begin(&st->files);
 	for (size_t i = 0; i < st->list.n; i++) {
 		const char *name = st->list.names[i];
 		struct cpu_freq *c = &st->cpus[n];
-		ssize_t back = path_push(&st->dir, name);
-		struct stat sb;
-		int rc = 0;
+		int rc = stat_cpu(st, name, c);
 
-		if (back < 0 || path_push(&st->dir, "cpufreq") < 0) {
-			path_pop(&st->dir, back);
+		if (rc < 0) {
+			kept_dir_end(&st->files);
 			return -1;
 		}
-		if (stat(st->dir.s, &sb) == 0)
-			rc = read_cpu(&st->dir, c);
-		else if (errno != ENOENT)
-			rc = -1;
-		else
-			c->present = 0;
-		path_pop(&st->dir, back);
-		if (rc < 0)
-			return -1;
 		if (c->present && strlen(name + 3) < sizeof(c->cpu)) {
 			strcpy(c->cpu, name + 3);
 			n++;
@@ -123,6 +152,7 @@ static int cpufreq_update(struct collector_ctx *ctx, struct registry *reg)
 				registry_emit(reg, &freq_descs[f], NULL, &l, 1,
 					      (double)st->cpus[i].khz[f] * 1000.0, 0);
 	}
+	kept_dir_end(&st->files);
 	return 0;
 }
 
@@ -133,6 +163,7 @@ static void cpufreq_exit(struct collector_ctx *ctx)
 	if (!st)
 		return;
 	dir_list_free(&st->list);
+	kept_dir_free(&st->files);
 	free(st->cpus);
 	free(st);
 	ctx->state = NULL;
@@ -146,7 +177,7 @@ static int cpufreq_init(struct collector_ctx *ctx)
 	ctx->state = st;
 	if (!st || !(dir = collector_path(ctx->global ? ctx->global->sysfs : NULL, "/sys",
 					  "devices/system/cpu")) ||
-	    path_set(&st->dir, dir) < 0) {
+	    path_set(&st->dir, dir) < 0 || kept_dir_init(&st->files, dir, N_FREQ) < 0) {
 		free(dir);
 		cpufreq_exit(ctx);
 		return -1;

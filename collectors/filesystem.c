@@ -600,7 +600,7 @@ static int filesystem_update(struct collector_ctx *ctx, struct registry *reg)
 	struct fs_state *st = ctx->state;
 	struct source_file *src = st->mounts[0];
 
-	if (file_buf_read(&src->buf, src->path, NULL, &(const char *){NULL}) < 0) {
+	if (source_file_try(src, &(const char *){NULL}) < 0) {
 		src = st->mounts[1];
 		if (source_file_read(src) < 0)
 			return -1;

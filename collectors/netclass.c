@@ -23,6 +23,7 @@
 
 #include "collectors/all.h"
 #include "collectors/filter.h"
+#include "collectors/keptdir.h"
 #include "collectors/kvlines.h"
 #include "collectors/procopts.h"
 #include "lib/readfile.h"
@@ -72,49 +73,32 @@ static const char *const info_files[N_INFO] = {"address", "broadcast", "duplex",
 struct netclass_state {
 	char *class_net; /* <sysfs>/class/net */
 	DIR *dir;        /* kept open, rewound each round: no allocation */
+	struct kept_dir devices; /* the info files, then the numeric ones */
 	struct name_filter ignored;
 	char info[N_INFO][ATTR_LEN];
 	char attr[ATTR_LEN];
 };
 
-static bool space(char c)
+#define N_NUMERIC (sizeof(numeric) / sizeof(numeric[0]))
+
+/* Attribute i of dev into buf, blanks trimmed as Go's strings.TrimSpace
+ * does; false when it cannot be read (EINVAL, EOPNOTSUPP, ENOENT,
+ * EACCES...). */
+static bool read_attr(struct netclass_state *st, struct kept_entry *dev, size_t i, char *buf,
+		      size_t size)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+	const char *file = i < N_INFO ? info_files[i] : numeric[i - N_INFO].file;
+
+	return kept_dir_read(&st->devices, dev, i, file, buf, size) >= 0;
 }
 
-/* dev/name into buf, blanks trimmed as Go's strings.TrimSpace does; false
- * when it cannot be read (EINVAL, EOPNOTSUPP, ENOENT, EACCES...). */
-static bool read_attr(int dev, const char *name, char *buf, size_t size)
-{
-	int fd = openat(dev, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	ssize_t n;
-	char *s;
-
-	if (fd < 0)
-		return false;
-	do
-		n = read(fd, buf, size - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0)
-		return false;
-	while (n > 0 && space(buf[n - 1]))
-		n--;
-	buf[n] = '\0';
-	for (s = buf; space(*s); s++)
-		;
-	if (s != buf)
-		memmove(buf, s, (size_t)(n - (s - buf)) + 1);
-	return true;
-}
-
-static void emit_device(struct netclass_state *st, struct registry *reg, int dev,
-			const char *name)
+static void emit_device(struct netclass_state *st, struct registry *reg,
+			struct kept_entry *dev, const char *name)
 {
 	struct label l = {"device", name};
 
 	for (size_t i = 0; i < N_INFO; i++)
-		if (!read_attr(dev, info_files[i], st->info[i], ATTR_LEN))
+		if (!read_attr(st, dev, i, st->info[i], ATTR_LEN))
 			st->info[i][0] = '\0';
 	registry_emit(reg, &up_desc, NULL, &l, 1, !strcmp(st->info[OPERSTATE], "up"), 0);
 	{
@@ -128,9 +112,9 @@ static void emit_device(struct netclass_state *st, struct registry *reg, int dev
 		};
 		registry_emit(reg, &info_desc, NULL, info, sizeof(info) / sizeof(info[0]), 1, 0);
 	}
-	for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+	for (size_t i = 0; i < N_NUMERIC; i++) {
 		int64_t v;
-		if (!read_attr(dev, numeric[i].file, st->attr, sizeof(st->attr)) ||
+		if (!read_attr(st, dev, N_INFO + i, st->attr, sizeof(st->attr)) ||
 		    !kv_i64_base0(st->attr, &v))
 			continue;
 		/* Go: int64(speed * 1000 * 1000 / 8), integer arithmetic. */
@@ -168,17 +152,20 @@ static int netclass_update(struct collector_ctx *ctx, struct registry *reg)
 		return -1;
 	}
 	d = st->dir;
+	kept_dir_begin(&st->devices);
 	while ((e = readdir(d))) {
-		int dev;
+		struct kept_entry *dev;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || is_regular(d, e) ||
 		    !name_filter_keep(&st->ignored, e->d_name, strlen(e->d_name)))
 			continue;
 		/* Gone since readdir, or not a device: nothing to say about it. */
-		if ((dev = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		if (!(dev = kept_dir_entry(&st->devices, e->d_name)))
 			continue;
 		emit_device(st, reg, dev, e->d_name);
-		close(dev);
+		kept_dir_release(&st->devices, dev);
 	}
+	/* The devices gone since the last round are closed here. */
+	kept_dir_end(&st->devices);
 	return 0;
 }
 
@@ -190,6 +177,7 @@ static void netclass_exit(struct collector_ctx *ctx)
 		return;
 	if (st->dir)
 		closedir(st->dir);
+	kept_dir_free(&st->devices);
 	free(st->class_net);
 	name_filter_free(&st->ignored);
 	free(st);
@@ -208,6 +196,7 @@ static int netclass_init(struct collector_ctx *ctx)
 	/* ignored_devices is an exclude pattern. */
 	if (!(st->class_net = collector_path(ctx->global ? ctx->global->sysfs : NULL, "/sys",
 					     "class/net")) ||
+	    kept_dir_init(&st->devices, st->class_net, N_INFO + N_NUMERIC) < 0 ||
 	    name_filter_init(&st->ignored, NULL, o->ignored_devices) < 0) {
 		netclass_exit(ctx);
 		return -1;

@@ -22,6 +22,7 @@
 
 #include "collectors/all.h"
 #include "collectors/filter.h"
+#include "collectors/keptdir.h"
 #include "collectors/kvlines.h"
 #include "collectors/procopts.h"
 #include "lib/readfile.h"
@@ -48,39 +49,23 @@ static const struct metric_desc nohandler = NETDEV_DESC("receive_nohandler");
 struct netdev_state {
 	struct source_file *src; /* <procfs>/net/dev */
 	char *class_net;         /* <sysfs>/class/net */
+	struct kept_dir sysfs;   /* its statistics/rx_nohandler, kept open */
 	struct name_filter filter;
 };
 
-/* A small sysfs counter into a stack buffer: no allocation. */
-static bool read_sysfs_u64(const char *path, uint64_t *v)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	if (buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return kv_u64(buf, v);
-}
-
 static void emit_nohandler(struct netdev_state *st, struct registry *reg, const char *dev)
 {
-	char path[PATH_LEN];
-	uint64_t v;
-	int n = snprintf(path, sizeof(path), "%s/%s/statistics/rx_nohandler", st->class_net, dev);
+	struct kept_entry *e = kept_dir_entry(&st->sysfs, dev);
 	struct label l = {"device", dev};
+	char buf[64];
+	uint64_t v;
 
-	if (n > 0 && (size_t)n < sizeof(path) && read_sysfs_u64(path, &v))
+	if (!e)
+		return;
+	if (kept_dir_read(&st->sysfs, e, 0, "statistics/rx_nohandler", buf, sizeof(buf)) > 0 &&
+	    kv_u64(buf, &v))
 		registry_emit(reg, &nohandler, NULL, &l, 1, (double)v, 0);
+	kept_dir_release(&st->sysfs, e);
 }
 
 /* "  eth0: 8614227 61834 3 ..." (or "eth0:8614227 ..." on old kernels,
@@ -124,8 +109,11 @@ static int netdev_update(struct collector_ctx *ctx, struct registry *reg)
 	if (source_file_read(st->src) < 0)
 		return -1;
 	cur = st->src->buf.data;
+	kept_dir_begin(&st->sysfs);
 	while ((line = kv_line(&cur)))
 		n_devices += emit_line(st, reg, line) >= 0;
+	/* The devices gone since the last round are closed here. */
+	kept_dir_end(&st->sysfs);
 	if (!n_devices)
 		log_msg(LOG_DEBUG, "netdev: no device lines", "path=%s", st->src->path);
 	return n_devices > 0 ? 0 : -1;
@@ -138,6 +126,7 @@ static void netdev_exit(struct collector_ctx *ctx)
 	if (!st)
 		return;
 	source_file_close(st->src);
+	kept_dir_free(&st->sysfs);
 	free(st->class_net);
 	name_filter_free(&st->filter);
 	free(st);
@@ -157,6 +146,7 @@ static int netdev_init(struct collector_ctx *ctx)
 					 "/proc", "net/dev")) ||
 	    !(st->class_net = collector_path(ctx->global ? ctx->global->sysfs : NULL, "/sys",
 					     "class/net")) ||
+	    kept_dir_init(&st->sysfs, st->class_net, 1) < 0 ||
 	    name_filter_init(&st->filter, o->device_include, o->device_exclude) < 0) {
 		netdev_exit(ctx);
 		return -1;

@@ -100,7 +100,7 @@ static int netstat_update(struct collector_ctx *ctx, struct registry *reg)
 			return -1;
 		}
 	}
-	if (file_buf_read(&snmp6->buf, snmp6->path, NULL, &why) < 0) {
+	if (source_file_try(snmp6, &why) < 0) {
 		err = errno;
 		if (err == ENOENT)
 			return 0; /* IPv6 disabled */

@@ -114,7 +114,7 @@ static int sockstat_update(struct collector_ctx *ctx, struct registry *reg)
 
 	if (source_file_read(st->v4) < 0 || emit_file(st, reg, st->v4, false) < 0)
 		return -1;
-	if (file_buf_read(&st->v6->buf, st->v6->path, NULL, &why) < 0) {
+	if (source_file_try(st->v6, &why) < 0) {
 		if (errno == ENOENT)
 			return 0; /* IPv6 disabled */
 		log_msg(LOG_DEBUG, "collector cannot read its source",

@@ -120,17 +120,43 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int dir_list_read(struct dir_list *l, const char *dir, const char *prefix, bool digit)
+/* The directory dir, rewound when it is the one read last time (one lseek
+ * instead of openat, fstat and close; readdir after a rewind sees the
+ * entries as they are now), else opened. NULL with errno set. */
+static DIR *dir_open(struct dir_list *l, const char *dir)
+{
+	if (l->dir && l->dir_path && !strcmp(l->dir_path, dir)) {
+		rewinddir(l->dir);
+		return l->dir;
+	}
+	if (l->dir)
+		closedir(l->dir);
+	free(l->dir_path);
+	l->dir_path = NULL;
+	if (!(l->dir = opendir(dir)))
+		return NULL;
+	/* Without a copy of the name, the directory is not kept. */
+	l->dir_path = strdup(dir);
+	return l->dir;
+}
+
+static void dir_close(struct dir_list *l)
+{
+	if (l->dir)
+		closedir(l->dir);
+	free(l->dir_path);
+	l->dir = NULL;
+	l->dir_path = NULL;
+}
+
+/* The entries of d into l. 0, or -1 with errno set. */
+static int dir_list_fill(struct dir_list *l, DIR *d, const char *prefix, bool digit)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 	struct dirent *e;
-	DIR *d;
-	int saved;
 
 	l->len = 0;
 	l->n = 0;
-	if (!(d = opendir(dir)))
-		return -1;
 	errno = 0;
 	while ((e = readdir(d))) {
 		const char *name = e->d_name;
@@ -144,7 +170,6 @@ int dir_list_read(struct dir_list *l, const char *dir, const char *prefix, bool 
 			continue;
 		if (grow_array((void **)&l->chars, &l->cap, l->len + n + 1, 1) < 0 ||
 		    grow_array((void **)&l->offs, &l->cap_offs, l->n + 1, sizeof(*l->offs)) < 0) {
-			closedir(d);
 			errno = ENOMEM;
 			return -1;
 		}
@@ -152,9 +177,33 @@ int dir_list_read(struct dir_list *l, const char *dir, const char *prefix, bool 
 		l->offs[l->n++] = l->len;
 		l->len += n + 1;
 	}
-	saved = errno;
-	closedir(d);
-	if (saved) {
+	return errno ? -1 : 0;
+}
+
+int dir_list_read(struct dir_list *l, const char *dir, const char *prefix, bool digit)
+{
+	bool kept = l->dir && l->dir_path && !strcmp(l->dir_path, dir);
+	DIR *d = dir_open(l, dir);
+	int rc;
+
+	if (!d) {
+		l->len = l->n = 0;
+		return -1;
+	}
+	rc = dir_list_fill(l, d, prefix, digit);
+	/* A kept directory that fails (ENOENT, ENODEV...): look again
+	 * through a fresh open. One that was removed reads as empty, which is
+	 * what it holds: the directories listed here (sysfs classes, system
+	 * devices) live as long as the kernel. */
+	if (kept && rc < 0) {
+		dir_close(l);
+		if (!(d = dir_open(l, dir)))
+			return -1;
+		rc = dir_list_fill(l, d, prefix, digit);
+	}
+	if (rc < 0) {
+		int saved = errno;
+		dir_close(l);
 		errno = saved;
 		return -1;
 	}
@@ -172,6 +221,7 @@ int dir_list_read(struct dir_list *l, const char *dir, const char *prefix, bool 
 
 void dir_list_free(struct dir_list *l)
 {
+	dir_close(l);
 	free(l->chars);
 	free(l->offs);
 	free(l->names);

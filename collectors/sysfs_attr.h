@@ -8,6 +8,7 @@
 #ifndef BPFPUSH_SYSFS_ATTR_H
 #define BPFPUSH_SYSFS_ATTR_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,8 +47,11 @@ int path_set(struct path_buf *p, const char *a);
 ssize_t path_push(struct path_buf *p, const char *name);
 void path_pop(struct path_buf *p, ssize_t len);
 
-/* A directory's entry names, sorted bytewise, "." and ".." left out. */
+/* A directory's entry names, sorted bytewise, "." and ".." left out. The
+ * directory last read stays open and is rewound when read again. */
 struct dir_list {
+	DIR *dir;       /* the directory last read, kept open; NULL: none */
+	char *dir_path; /* its path */
 	char *chars;  /* the names, NUL-separated */
 	size_t len, cap;
 	size_t *offs; /* into chars */

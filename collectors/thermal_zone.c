@@ -15,6 +15,8 @@
 
 #include "collectors/all.h"
 #include "lib/readfile.h"
+#include "collectors/keptdir.h"
+#include "collectors/kvlines.h"
 #include "collectors/sysfs_attr.h"
 #include "lib/log.h"
 
@@ -29,81 +31,92 @@ static const struct metric_desc max_state_desc = {
 
 struct thermal_state {
 	struct path_buf dir; /* <sysfs>/class/thermal */
-	struct dir_list list;
+	struct dir_list list; /* all of it, listed once per round */
+	struct kept_dir files; /* each zone's or device's three files, kept open */
 };
 
-static int read_str(struct path_buf *dir, const char *file, char *buf, size_t size)
+/* Attribute i (file) of entry e; trimmed. */
+static int read_str(struct thermal_state *st, struct kept_entry *e, size_t i, const char *file,
+		    char *buf, size_t size)
 {
-	ssize_t back = path_push(dir, file);
-	int rc = back < 0 ? -1 : (attr_read(dir->s, buf, size, true) < 0 ? -1 : 0);
-
-	path_pop(dir, back);
-	return rc;
+	return kept_dir_read(&st->files, e, i, file, buf, size) < 0 ? -1 : 0;
 }
 
-static int read_i64(struct path_buf *dir, const char *file, int64_t *v)
+static int read_i64(struct thermal_state *st, struct kept_entry *e, size_t i, const char *file,
+		    int64_t *v)
 {
-	ssize_t back = path_push(dir, file);
-	int rc = back < 0 ? -1 : attr_read_i64(dir->s, v);
+	char buf[64];
 
-	path_pop(dir, back);
-	return rc;
+	if (read_str(st, e, i, file, buf, sizeof(buf)) < 0)
+		return -1;
+	if (!kv_i64(buf, v)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
-static void skipped(const struct path_buf *dir, const char *what)
+/* name is prefix followed by a digit, as the glob "thermal_zone[0-9]*". */
+static bool numbered(const char *name, const char *prefix)
 {
-	log_msg(LOG_DEBUG, "thermal_zone: skipped", "what=%s path=%s err=\"%s\"", what, dir->s,
-		strerror(errno));
+	size_t n = strlen(prefix);
+
+	return !strncmp(name, prefix, n) && name[n] >= '0' && name[n] <= '9';
 }
 
-static int emit_zones(struct thermal_state *st, struct registry *reg)
+static void skipped(const struct thermal_state *st, const char *name, const char *what)
 {
-	if (dir_list_read(&st->list, st->dir.s, "thermal_zone", true) < 0)
-		return errno == ENOENT ? 0 : -1;
+	log_msg(LOG_DEBUG, "thermal_zone: skipped", "what=%s path=%s/%s err=\"%s\"", what,
+		st->dir.s, name, strerror(errno));
+}
+
+static void emit_zones(struct thermal_state *st, struct registry *reg)
+{
 	for (size_t i = 0; i < st->list.n; i++) {
 		const char *name = st->list.names[i];
 		char type[ATTR_MAX], policy[ATTR_MAX];
-		ssize_t back = path_push(&st->dir, name);
+		struct kept_entry *e;
 		int64_t temp;
-		int ok;
+		bool ok;
 
-		if (back < 0)
-			return -1;
+		if (!numbered(name, "thermal_zone"))
+			continue;
+		e = kept_dir_entry(&st->files, name);
 		/* policy is read only because procfs requires it */
-		ok = read_str(&st->dir, "type", type, sizeof(type)) == 0 &&
-		     read_str(&st->dir, "policy", policy, sizeof(policy)) == 0 &&
-		     read_i64(&st->dir, "temp", &temp) == 0;
+		ok = e && read_str(st, e, 0, "type", type, sizeof(type)) == 0 &&
+		     read_str(st, e, 1, "policy", policy, sizeof(policy)) == 0 &&
+		     read_i64(st, e, 2, "temp", &temp) == 0;
+		if (e)
+			kept_dir_release(&st->files, e);
 		if (!ok)
-			skipped(&st->dir, "zone");
-		path_pop(&st->dir, back);
+			skipped(st, name, "zone");
 		if (ok) {
 			struct label labels[2] = {{"zone", name + strlen("thermal_zone")},
 						  {"type", type}};
 			registry_emit(reg, &temp_desc, NULL, labels, 2, (double)temp / 1000.0, 0);
 		}
 	}
-	return 0;
 }
 
-static int emit_cooling_devices(struct thermal_state *st, struct registry *reg)
+static void emit_cooling_devices(struct thermal_state *st, struct registry *reg)
 {
-	if (dir_list_read(&st->list, st->dir.s, "cooling_device", true) < 0)
-		return errno == ENOENT ? 0 : -1;
 	for (size_t i = 0; i < st->list.n; i++) {
 		const char *name = st->list.names[i];
 		char type[ATTR_MAX];
-		ssize_t back = path_push(&st->dir, name);
+		struct kept_entry *e;
 		int64_t cur, max;
-		int ok;
+		bool ok;
 
-		if (back < 0)
-			return -1;
-		ok = read_str(&st->dir, "type", type, sizeof(type)) == 0 &&
-		     read_i64(&st->dir, "max_state", &max) == 0 &&
-		     read_i64(&st->dir, "cur_state", &cur) == 0;
+		if (!numbered(name, "cooling_device"))
+			continue;
+		e = kept_dir_entry(&st->files, name);
+		ok = e && read_str(st, e, 0, "type", type, sizeof(type)) == 0 &&
+		     read_i64(st, e, 1, "max_state", &max) == 0 &&
+		     read_i64(st, e, 2, "cur_state", &cur) == 0;
+		if (e)
+			kept_dir_release(&st->files, e);
 		if (!ok)
-			skipped(&st->dir, "cooling_device");
-		path_pop(&st->dir, back);
+			skipped(st, name, "cooling_device");
 		if (ok) {
 			struct label labels[2] = {{"name", name + strlen("cooling_device")},
 						  {"type", type}};
@@ -111,18 +124,24 @@ static int emit_cooling_devices(struct thermal_state *st, struct registry *reg)
 			registry_emit(reg, &max_state_desc, NULL, labels, 2, (double)max, 0);
 		}
 	}
-	return 0;
 }
 
 static int thermal_update(struct collector_ctx *ctx, struct registry *reg)
 {
 	struct thermal_state *st = ctx->state;
 
-	if (emit_zones(st, reg) < 0 || emit_cooling_devices(st, reg) < 0) {
+	/* The directory once per round, for zones and cooling devices both. */
+	if (dir_list_read(&st->list, st->dir.s, NULL, false) < 0) {
+		if (errno == ENOENT)
+			return 0;
 		log_msg(LOG_DEBUG, "thermal_zone: cannot list", "path=%s err=\"%s\"", st->dir.s,
 			strerror(errno));
 		return -1;
 	}
+	kept_dir_begin(&st->files);
+	emit_zones(st, reg);
+	emit_cooling_devices(st, reg);
+	kept_dir_end(&st->files);
 	return 0;
 }
 
@@ -133,6 +152,7 @@ static void thermal_exit(struct collector_ctx *ctx)
 	if (!st)
 		return;
 	dir_list_free(&st->list);
+	kept_dir_free(&st->files);
 	free(st);
 	ctx->state = NULL;
 }
@@ -145,7 +165,7 @@ static int thermal_init(struct collector_ctx *ctx)
 	ctx->state = st;
 	if (!st || !(dir = collector_path(ctx->global ? ctx->global->sysfs : NULL, "/sys",
 					  "class/thermal")) ||
-	    path_set(&st->dir, dir) < 0) {
+	    path_set(&st->dir, dir) < 0 || kept_dir_init(&st->files, dir, 3) < 0) {
 		free(dir);
 		thermal_exit(ctx);
 		return -1;

@@ -18,6 +18,7 @@
 
 #include "collectors/all.h"
 #include "lib/readfile.h"
+#include "collectors/keptdir.h"
 #include "collectors/sysfs_attr.h"
 #include "lib/log.h"
 
@@ -35,6 +36,7 @@ static const struct metric_desc current_desc = {
 struct time_state {
 	struct path_buf dir; /* <sysfs>/devices/system/clocksource */
 	struct dir_list list;
+	struct kept_dir sources; /* available_clocksource, current_clocksource */
 };
 
 static int emit_clocksources(struct time_state *st, struct registry *reg)
@@ -46,27 +48,26 @@ static int emit_clocksources(struct time_state *st, struct registry *reg)
 			strerror(errno));
 		return -1;
 	}
+	kept_dir_begin(&st->sources);
 	for (size_t i = 0; i < st->list.n; i++) {
 		char available[ATTR_MAX * 4], current[ATTR_MAX], device[24];
 		struct label labels[2] = {{"device", device}, {"clocksource", NULL}};
-		ssize_t back = path_push(&st->dir, st->list.names[i]), at;
-		int ok;
+		struct kept_entry *e = kept_dir_entry(&st->sources, st->list.names[i]);
 
-		if (back < 0)
-			return -1;
-		at = path_push(&st->dir, "available_clocksource");
-		ok = at >= 0 && attr_read(st->dir.s, available, sizeof(available), true) >= 0;
-		path_pop(&st->dir, at);
-		at = path_push(&st->dir, "current_clocksource");
-		ok = ok && at >= 0 && attr_read(st->dir.s, current, sizeof(current), true) >= 0;
-		path_pop(&st->dir, at);
+		bool ok = e &&
+			  kept_dir_read(&st->sources, e, 0, "available_clocksource", available,
+					sizeof(available)) >= 0 &&
+			  kept_dir_read(&st->sources, e, 1, "current_clocksource", current,
+					sizeof(current)) >= 0;
+
+		if (e)
+			kept_dir_release(&st->sources, e);
 		if (!ok) {
-			log_msg(LOG_DEBUG, "time: cannot read clocksource", "path=%s err=\"%s\"",
-				st->dir.s, strerror(errno));
-			path_pop(&st->dir, back);
+			log_msg(LOG_DEBUG, "time: cannot read clocksource", "path=%s/%s err=\"%s\"",
+				st->dir.s, st->list.names[i], strerror(errno));
+			kept_dir_end(&st->sources);
 			return -1;
 		}
-		path_pop(&st->dir, back);
 		snprintf(device, sizeof(device), "%zu", i);
 		for (char *save, *cs = strtok_r(available, " \t\n", &save); cs;
 		     cs = strtok_r(NULL, " \t\n", &save)) {
@@ -76,6 +77,7 @@ static int emit_clocksources(struct time_state *st, struct registry *reg)
 		labels[1].value = current;
 		registry_emit(reg, &current_desc, NULL, labels, 2, 1, 0);
 	}
+	kept_dir_end(&st->sources);
 	return 0;
 }
 
@@ -103,6 +105,7 @@ static void time_exit(struct collector_ctx *ctx)
 	if (!st)
 		return;
 	dir_list_free(&st->list);
+	kept_dir_free(&st->sources);
 	free(st);
 	ctx->state = NULL;
 }
@@ -115,7 +118,7 @@ static int time_init(struct collector_ctx *ctx)
 	ctx->state = st;
 	if (!st || !(dir = collector_path(ctx->global ? ctx->global->sysfs : NULL, "/sys",
 					  "devices/system/clocksource")) ||
-	    path_set(&st->dir, dir) < 0) {
+	    path_set(&st->dir, dir) < 0 || kept_dir_init(&st->sources, dir, 2) < 0) {
 		free(dir);
 		time_exit(ctx);
 		return -1;

@@ -3,6 +3,7 @@
  * the mapping (native.h), the encoding of the prompb Histogram, and the
  * arenas its bytes live in until registry_reclaim says nothing holds them. */
 #include "series/native.h"
+#include "series/le_bounds.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -376,10 +377,10 @@ static int emit_classic(struct registry *r, const struct metric_desc *family,
 	snprintf(name, sizeof(name), "%s_bucket", family->name);
 	for (unsigned i = 0; i < h->n_slots; i++) {
 		cumulative += h->slots[i];
-		format_double(ldexp(h->unit, (int)i + 1), le, sizeof(le));
+		l[n_labels].value = le_bound(h->unit, i, le, sizeof(le));
 		rc |= registry_emit(r, family, name, l, n_labels + 1, (double)cumulative, 0) < 0;
 	}
-	snprintf(le, sizeof(le), "+Inf");
+	l[n_labels].value = "+Inf";
 	rc |= registry_emit(r, family, name, l, n_labels + 1, (double)total, 0) < 0;
 	snprintf(name, sizeof(name), "%s_sum", family->name);
 	rc |= registry_emit(r, family, name, labels, n_labels, h->sum, 0) < 0;

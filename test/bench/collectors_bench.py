@@ -24,6 +24,15 @@ one scrape of the real node_exporter, measured in the same run on this host.
                    rounds between (two processes, so start-up differences
                    show up in it; --no-valgrind skips it). Both count the
                    --dry-run printing, which a real run does not do.
+  CPU target       the CPU per round above, --repeat times (fresh processes),
+                   median and min-max; PASS when the median is at most
+                   --target-ms (1 ms), FAIL otherwise (exit status 0 either way).
+  syscalls         `strace -c -f -p PID` attached to a running bpfpush for
+                   exactly --rounds intervals after the warm-up (all threads),
+                   calls per round by system call; the same around --scrapes
+                   node_exporter scrapes, per scrape. strace slows the traced
+                   process: counts only, no times. Rounds at the window's
+                   edges can make bpfpush's count off by up to a round's share.
   node_exporter    started on a free loopback port (textfile directory: the
                    same empty directory as bpfpush's), warmed up with 2
                    scrapes, then --scrapes scrapes back to back; its CPU time
@@ -31,7 +40,7 @@ one scrape of the real node_exporter, measured in the same run on this host.
 
 Standalone:  /usr/bin/python3 test/bench/collectors_bench.py [--bin build/bpfpush]
              [--rounds 20] [--scrapes 20] [--alloc-rounds 10] [--no-valgrind]
-             [--json FILE]
+             [--repeat 3] [--target-ms 1.0] [--no-strace] [--json FILE]
 Exit status 0 when it ran (whatever the figures are), 1 when it could not
 (no bpfpush binary, bpfpush did not start or died). A missing node_exporter
 or valgrind leaves its row "n/a" and says so.
@@ -117,11 +126,80 @@ def free_port():
         return s.getsockname()[1]
 
 
+# ---- system calls -------------------------------------------------------------
+
+def strace_attach(pid, out):
+    """strace -c -f on every thread of pid, counting into out."""
+    proc = subprocess.Popen(["strace", "-c", "-f", "-p", str(pid), "-o", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # attached to all threads by then
+    return proc
+
+
+def strace_counts(proc, out):
+    """Detaches (SIGINT) and returns {syscall: calls} from strace -c's table."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise BenchError("strace did not detach")
+    counts = {}
+    with open(out) as f:
+        for line in f:
+            cols = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
+                try:
+                    counts[cols[-1]] = int(cols[3])
+                except ValueError:
+                    pass
+    if not counts:
+        raise BenchError("strace counted nothing")
+    return counts
+
+
+def per_unit(counts, n):
+    total = sum(counts.values()) / n
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
+    return {"total": total, "top": {k: v / n for k, v in top}}
+
+
+def bpfpush_syscalls(binary, config, rounds, warmup, interval, workdir):
+    """System calls per round: strace -c -f attached for exactly rounds intervals."""
+    out = os.path.join(workdir, "bpfpush.strace")
+    proc = subprocess.Popen([binary, "--config", config], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        start = time.monotonic()
+        time.sleep(max(0.0, start + (warmup + 0.5) * interval - 0.3 - time.monotonic()))
+        if proc.poll() is not None:
+            raise BenchError(f"bpfpush exited {proc.returncode}")
+        tracer = strace_attach(proc.pid, out)
+        time.sleep(rounds * interval)
+        counts = strace_counts(tracer, out)
+    finally:
+        stop(proc)
+    return per_unit(counts, rounds)
+
+
+def median_min_max(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None, None, None
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2, v[0], v[-1]
+
+
 # ---- bpfpush ----------------------------------------------------------------
 
 def write_config(path, textfile_dir, interval_s):
+    # A data_dir of its own and no status endpoint: another agent on this
+    # host (its lock, its port) must not stop it.
+    data_dir = os.path.join(os.path.dirname(path), "data")
     with open(path, "w") as f:
-        f.write(f"global:\n  interval: {interval_s}s\n"
+        f.write(f"global:\n  interval: {interval_s}s\n  data_dir: {data_dir}\n"
+                "http:\n  listen_address: \"\"\n"
                 f"collectors:\n  textfile: {{directory: {textfile_dir}}}\n")
 
 
@@ -324,7 +402,7 @@ def counted_allocs(binary, config, rounds, interval, workdir):
 
 # ---- node_exporter ----------------------------------------------------------
 
-def node_exporter_cost(textfile_dir, scrapes, workdir):
+def node_exporter_cost(textfile_dir, scrapes, workdir, with_strace=True):
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
     log = open(os.path.join(workdir, "node_exporter.log"), "w")
@@ -354,12 +432,20 @@ def node_exporter_cost(textfile_dir, scrapes, workdir):
         wall = (time.monotonic() - t0) * 1000.0 / scrapes
         after = cpu_sample(proc.pid)
         rss = rss_mib(proc.pid)
+        syscalls = None
+        if with_strace:
+            out = os.path.join(workdir, "node_exporter.strace")
+            tracer = strace_attach(proc.pid, out)
+            for _ in range(scrapes):
+                scrape()
+            syscalls = per_unit(strace_counts(tracer, out), scrapes)
     finally:
         stop(proc)
         log.close()
     series = sum(1 for line in body.decode().splitlines() if line and not line.startswith("#"))
     ticks, ns = cpu_ms_each(before, after, scrapes)
-    return {"ticks_ms": ticks, "ns_ms": ns, "wall_ms": wall, "series": series, "rss": rss}
+    return {"ticks_ms": ticks, "ns_ms": ns, "wall_ms": wall, "series": series, "rss": rss,
+            "syscalls": syscalls}
 
 
 # ---- the report ---------------------------------------------------------------
@@ -392,6 +478,11 @@ def main():
                     help="rounds between the two valgrind runs")
     ap.add_argument("--no-valgrind", action="store_true")
     ap.add_argument("--no-node-exporter", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="bpfpush CPU runs (fresh processes) for the median")
+    ap.add_argument("--target-ms", type=float, default=1.0,
+                    help="PASS when the median CPU per round is at most this")
+    ap.add_argument("--no-strace", action="store_true", help="skip the system call counts")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
 
@@ -407,7 +498,12 @@ def main():
     notes, figures = [], {}
 
     try:
-        ticks, ns, rss = bpfpush_cpu(binary, config, args.rounds, args.warmup, args.interval)
+        runs = [bpfpush_cpu(binary, config, args.rounds, args.warmup, args.interval)
+                for _ in range(max(1, args.repeat))]
+        ticks = median_min_max([r[0] for r in runs])[0]
+        ns_runs = [r[1] for r in runs]
+        ns = median_min_max(ns_runs)[0]
+        rss = runs[-1][2]
         dry = bpfpush_dry_round(binary, config, args.interval)
     except BenchError as e:
         print(f"collectors_bench: cannot run: {e}", file=sys.stderr)
@@ -419,6 +515,20 @@ def main():
                           "series": dry["series"], "rss_mib": rss,
                           "collectors": {c: {"wall_ms": d * 1000, "success": dry["success"].get(c)}
                                          for c, d in dry["durations"].items()}}
+
+    figures["bpfpush"]["cpu_ms_per_round_runs"] = ns_runs
+    syscalls = None
+    if args.no_strace:
+        notes.append("system calls: skipped (--no-strace)")
+    elif not shutil.which("strace"):
+        notes.append("system calls: n/a, strace is not installed")
+    else:
+        try:
+            syscalls = bpfpush_syscalls(binary, config, args.rounds, args.warmup, args.interval,
+                                        workdir)
+            figures["bpfpush"]["syscalls_per_round"] = syscalls
+        except BenchError as e:
+            notes.append(f"system calls: n/a ({e})")
 
     allocs = None
     try:
@@ -457,7 +567,8 @@ def main():
         notes.append("node_exporter: n/a, prometheus-node-exporter is not installed")
     else:
         try:
-            ne = node_exporter_cost(textfile_dir, args.scrapes, workdir)
+            ne = node_exporter_cost(textfile_dir, args.scrapes, workdir,
+                                    with_strace=syscalls is not None)
             figures["node_exporter"] = ne
         except BenchError as e:
             notes.append(f"node_exporter: n/a ({e})")
@@ -481,6 +592,23 @@ def main():
     if a and b:
         print(f"  node_exporter scrape / bpfpush round, CPU: {b / a:.1f}x")
         figures["ratio_cpu"] = b / a
+    med, lo, hi = median_min_max(ns_runs)
+    if med is not None:
+        verdict = "PASS" if med <= args.target_ms else "FAIL"
+        print(f"  target: default collector round <= {args.target_ms:g} ms CPU: median "
+              f"{med:.3f} ms (min {lo:.3f}, max {hi:.3f}; {len(ns_runs)} runs of "
+              f"{args.rounds} rounds): {verdict}")
+        figures["target"] = {"ms": args.target_ms, "median": med, "min": lo, "max": hi,
+                             "pass": med <= args.target_ms}
+    if syscalls:
+        srow = [["bpfpush, per round", f"{syscalls['total']:.0f}",
+                 ", ".join(f"{k} {v:.0f}" for k, v in syscalls["top"].items())]]
+        if ne and ne.get("syscalls"):
+            nes = ne["syscalls"]
+            srow.append(["node_exporter, per scrape", f"{nes['total']:.0f}",
+                         ", ".join(f"{k} {v:.0f}" for k, v in nes["top"].items())])
+        print("")
+        print(table(srow, ["system calls (strace -c -f)", "calls", "most frequent"]))
     print("")
     crow = sorted(([c, fmt(v["wall_ms"], "{:.3f}"), fmt(v["success"], "{:g}")]
                    for c, v in bp["collectors"].items()), key=lambda r: -float(r[1]))
