@@ -188,3 +188,39 @@ def test_enable_bpf_stats_without_cap_sys_admin_warns_once(tmp_path):
     warned = [l for l in proc.stderr.splitlines() if "BPF run statistics are off" in l]
     assert len(warned) == 1 and "needs CAP_SYS_ADMIN" in warned[0], proc.stderr
     assert "kernel_runqueue_latency_seconds_count" in proc.stdout
+
+
+def runs_of(round_):
+    return sum(v for n, l, v in round_.samples if n == "bpfpush_bpf_program_runs_total")
+
+
+def test_bpf_stats_duty_cycled_by_a_child_holding_cap_sys_admin_alone(tmp_path):
+    """--bpf-stats-duty ON/PERIOD: the run statistics count only while on
+    (a few rounds of ten see the count grow), the series are scaled by
+    PERIOD/ON, and what switches them is a child that keeps CAP_SYS_ADMIN
+    and nothing else, gone with the agent."""
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"runqlat": "{}"}, interval="500ms"))
+    old = sysctl_stats("0")
+    agent = DryRunAgent(BIN, str(cfg), stats=("--enable-bpf-stats", "--bpf-stats-duty", "100ms/2s"))
+    try:
+        rounds = [agent.wait_rounds(n, timeout=30) for n in range(1, 12)]
+        children = []
+        for tid in os.listdir("/proc/%d/task" % agent.proc.pid):
+            with open("/proc/%d/task/%s/children" % (agent.proc.pid, tid)) as f:
+                children += [int(c) for c in f.read().split()]
+        assert len(children) == 1, children
+        with open("/proc/%d/status" % children[0]) as f:
+            caps = dict(l.split(":\t") for l in f.read().splitlines() if l.startswith("Cap"))
+        assert int(caps["CapEff"], 16) == int(caps["CapPrm"], 16) == 1 << 21, caps  # SYS_ADMIN
+    finally:
+        rc, err = agent.stop()
+        sysctl_stats(old)
+    assert rc == 0, err
+    assert not os.path.exists("/proc/%d" % children[0]) or \
+        open("/proc/%d/stat" % children[0]).read().split()[2] == "Z"
+    runs = [runs_of(r) for r in rounds]
+    grew = sum(b > a for a, b in zip(runs, runs[1:]))
+    # 10 intervals of 0.5 s hold 2 or 3 windows of 0.1 s: each grows at most 2.
+    assert 1 <= grew <= 6, runs
+    assert all(r % 20 == 0 for r in runs), runs  # scaled by 2s / 100ms
