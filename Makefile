@@ -6,6 +6,7 @@
 #   make run        local VictoriaMetrics + the agent with the example config
 #   make test       unit tests (plain and ASan+UBSan), then integration tests
 #   make bench      benchmarks
+#   make bench-quick every benchmark on a tiny workload (< 60 s, no targets; in make test)
 #   make install    PREFIX=/usr/local
 #   make clean
 #   make vmlinux    regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel
@@ -121,7 +122,7 @@ UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
-.PHONY: all deps deps-build npm-deps run test unit integration bench install clean vmlinux
+.PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(RW_HARNESS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
@@ -228,6 +229,26 @@ bench: deps all $(BUILD)/bench/encode_bench
 	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk
 	/usr/bin/python3 test/bench/relabel_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/relabel
 	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py
+
+# Every bench script on a workload small enough for a smoke test: each
+# figure is produced, none is judged (a slow machine must not fail it);
+# a script that cannot run fails it. test/run-tests.sh runs it.
+QUICK := $(BUILD)/bench/quick
+bench-quick: all $(BUILD)/bench/encode_bench
+	$(BUILD)/bench/encode_bench --series 2000 --batch 500 --runs 1
+	/usr/bin/python3 test/bench/rw2_wire.py --bpfpush $(BUILD)/bpfpush --rounds 2
+	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
+		--workdir $(QUICK)/remote-write --series 2000 --interval 2 --warmup 1 --rounds 1 \
+		--mem-rounds 3 --mem-base-round 1 --time-limit 40
+	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush --rounds 2 \
+		--warmup 1 --scrapes 2 --alloc-rounds 1 --no-valgrind
+	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(QUICK)/disk \
+		--series 1000 --steady-seconds 2 --outage-seconds 2 --big-series 2000 \
+		--backlog-minutes 0.05 --backlog-interval 1 --drain-timeout 30 \
+		--time-limit 40
+	/usr/bin/python3 test/bench/relabel_bench.py --bpfpush $(BUILD)/bpfpush \
+		--workdir $(QUICK)/relabel --series 2000 --rounds 2 --repeat 1 --time-limit 30
+	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py --quick
 
 # The unit names $(PREFIX)/bin/bpfpush and $(PREFIX)/share/doc/bpfpush; an
 # existing /etc/bpfpush/bpfpush.yml is kept (the new one goes beside it).
