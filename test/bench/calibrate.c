@@ -3,8 +3,11 @@
  * per program that ran, from the kernel's run statistics.
  *   calibrate CTXSWITCH_BINARY ROUND_TRIPS: the sched_switch programs
  *     under that ping-pong;
- *   calibrate --hold: the empty programs on every hook, attached until
- *     standard input closes (a workload runs meanwhile); "ready" first. */
+ *   calibrate --hold [PROGRAM...]: the empty programs on every hook (or
+ *     those named), attached until standard input closes (a workload runs
+ *     meanwhile); "ready" first. --hold-quiet: the same without switching
+ *     run statistics on, for the host cost of the hook's dispatch alone. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +34,16 @@ static void print_stats(struct calibrate_bpf *skel)
 	}
 }
 
+static bool named(const char *name, int n, char **names)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return n == 0;
+}
+
 /* --hold: a hook this kernel lacks is left out, not fatal. */
-static int hold(struct calibrate_bpf *skel)
+static int hold(struct calibrate_bpf *skel, int n, char **names)
 {
 	struct bpf_program *prog;
 	char buf[64];
@@ -42,7 +53,7 @@ static int hold(struct calibrate_bpf *skel)
 	if (calibrate_bpf__load(skel))
 		return 1;
 	bpf_object__for_each_program(prog, skel->obj)
-		if (bpf_program__fd(prog) >= 0)
+		if (bpf_program__fd(prog) >= 0 && named(bpf_program__name(prog), n, names))
 			bpf_program__attach(prog); /* detached when the object goes */
 	printf("ready\n");
 	fflush(stdout);
@@ -75,17 +86,20 @@ static int pingpong(struct calibrate_bpf *skel, const char *ctx, const char *tri
 
 int main(int argc, char **argv)
 {
-	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	bool holding = argc >= 2 && strncmp(argv[1], "--hold", 6) == 0;
+	bool quiet = holding && strcmp(argv[1], "--hold-quiet") == 0;
+	int stats = quiet ? -1 : bpf_enable_stats(BPF_STATS_RUN_TIME);
 	struct calibrate_bpf *skel;
 	int rc;
 
-	if (stats < 0 || (argc != 3 && !(argc == 2 && strcmp(argv[1], "--hold") == 0)))
+	if ((!quiet && stats < 0) || (!holding && argc != 3))
 		return 2;
 	skel = calibrate_bpf__open();
 	if (!skel)
 		return 1;
-	rc = argc == 2 ? hold(skel) : pingpong(skel, argv[1], argv[2]);
+	rc = holding ? hold(skel, argc - 2, argv + 2) : pingpong(skel, argv[1], argv[2]);
 	calibrate_bpf__destroy(skel);
-	close(stats);
+	if (stats >= 0)
+		close(stats);
 	return rc;
 }
