@@ -233,22 +233,8 @@ bench: deps all $(BUILD)/bench/encode_bench
 # Every bench script on a workload small enough for a smoke test: each
 # figure is produced, none is judged (a slow machine must not fail it);
 # a script that cannot run fails it. test/run-tests.sh runs it.
-QUICK := $(BUILD)/bench/quick
 bench-quick: all $(BUILD)/bench/encode_bench
-	$(BUILD)/bench/encode_bench --series 2000 --batch 500 --runs 1
-	/usr/bin/python3 test/bench/rw2_wire.py --bpfpush $(BUILD)/bpfpush --rounds 2
-	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
-		--workdir $(QUICK)/remote-write --series 2000 --interval 2 --warmup 1 --rounds 1 \
-		--mem-rounds 3 --mem-base-round 1 --time-limit 40
-	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush --rounds 2 \
-		--warmup 1 --scrapes 2 --alloc-rounds 1 --no-valgrind
-	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(QUICK)/disk \
-		--series 1000 --steady-seconds 2 --outage-seconds 2 --big-series 2000 \
-		--backlog-minutes 0.05 --backlog-interval 1 --drain-timeout 30 \
-		--time-limit 40
-	/usr/bin/python3 test/bench/relabel_bench.py --bpfpush $(BUILD)/bpfpush \
-		--workdir $(QUICK)/relabel --series 2000 --rounds 2 --repeat 1 --time-limit 30
-	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py --quick
+	test/bench/quick.sh $(BUILD)
 
 # The unit names $(PREFIX)/bin/bpfpush and $(PREFIX)/share/doc/bpfpush; an
 # existing /etc/bpfpush/bpfpush.yml is kept (the new one goes beside it).
