@@ -239,3 +239,10 @@ def test_bpf_stats_duty_cycled_by_a_child_holding_cap_sys_admin_alone(tmp_path):
         open("/proc/%d/stat" % children[0]).read().split()[2] == "Z"
     runs = runs_of(last)
     assert runs > 0 and runs % 10 == 0, runs  # scaled by 1s / 100ms
+
+
+def test_bad_bpf_stats_duty_is_a_usage_error():
+    for bad in ("10s/1s", "1s", "abc", "0s/1s"):
+        proc = subprocess.run([BIN, "--bpf-stats-duty", bad, "--once", "--dry-run"],
+                              capture_output=True, text=True, timeout=10)
+        assert proc.returncode == 2 and "--bpf-stats-duty" in proc.stderr, (bad, proc.stderr)
