@@ -2,6 +2,7 @@
 #include "bpf/bpfutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -88,10 +89,17 @@ static void duty_cycle(pid_t parent)
 {
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2] = {{0}};
+	int null;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
+	/* Nothing of the agent's: not its maps and links, nor its output
+	 * pipes (a reader waiting for their end would wait for us too). */
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0)
+		for (int fd = 0; fd < 3; fd++)
+			dup2(null, fd);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	data[0].effective = data[0].permitted = 1U << CAP_SYS_ADMIN;
 	syscall(SYS_capset, &hdr, data);
