@@ -6,6 +6,7 @@
 #   make run        local VictoriaMetrics + the agent with the example config
 #   make test       unit tests (plain and ASan+UBSan), then integration tests
 #   make bench      benchmarks
+#   make bench-quick every benchmark on a tiny workload (< 60 s, no targets; in make test)
 #   make install    PREFIX=/usr/local
 #   make clean
 #   make vmlinux    regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel
@@ -125,7 +126,7 @@ UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
-.PHONY: all deps deps-build npm-deps run test unit integration bench install clean vmlinux
+.PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(RW_HARNESS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
@@ -233,6 +234,12 @@ bench: deps all $(BUILD)/bench/encode_bench
 	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk
 	/usr/bin/python3 test/bench/relabel_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/relabel
 	BPFPUSH_BIN=$(BUILD)/bpfpush /usr/bin/python3 test/bench/bpf_bench.py
+
+# Every bench script on a workload small enough for a smoke test: each
+# figure is produced, none is judged (a slow machine must not fail it);
+# a script that cannot run fails it. test/run-tests.sh runs it.
+bench-quick: all $(BUILD)/bench/encode_bench
+	test/bench/quick.sh $(BUILD)
 
 # The unit names $(PREFIX)/bin/bpfpush and $(PREFIX)/share/doc/bpfpush; an
 # existing /etc/bpfpush/bpfpush.yml is kept (the new one goes beside it).

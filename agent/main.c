@@ -42,6 +42,7 @@ struct options {
 	int64_t flush_deadline_ms;
 	caps_mask caps_keep;   /* --capabilities-keep */
 	bool enable_bpf_stats; /* --enable-bpf-stats */
+	int64_t bpf_stats_on_ms, bpf_stats_period_ms; /* --bpf-stats-duty ON/PERIOD */
 };
 
 struct agent {
@@ -77,7 +78,9 @@ static void usage(FILE *out)
 		"  --log-level LEVEL        default info\n"
 		"  --capabilities-keep LIST capabilities kept once started, e.g. bpf,perfmon\n"
 		"                           (default none)\n"
-		"  --enable-bpf-stats       switch BPF run statistics on (needs CAP_SYS_ADMIN)\n");
+		"  --enable-bpf-stats       switch BPF run statistics on (needs CAP_SYS_ADMIN)\n"
+		"  --bpf-stats-duty ON/PERIOD  on for ON in every PERIOD, scaled (default 1s/10s;\n"
+		"                           \"always\": on for the agent's life)\n");
 }
 
 static int parse_caps_keep(const char *list, caps_mask *out)
@@ -87,6 +90,29 @@ static int parse_caps_keep(const char *list, caps_mask *out)
 	if (caps_parse_list(list, out, err, sizeof(err)) == 0)
 		return 0;
 	fprintf(stderr, "bpfpush: --capabilities-keep: %s\n", err);
+	return -1;
+}
+
+/* --bpf-stats-duty: "always", or ON/PERIOD durations with ON < PERIOD. */
+static int parse_stats_duty(const char *text, struct options *o)
+{
+	char on[32];
+	const char *slash = strchr(text, '/');
+
+	if (strcmp(text, "always") == 0) {
+		o->bpf_stats_on_ms = o->bpf_stats_period_ms = 0;
+		return 0;
+	}
+	if (slash && (size_t)(slash - text) < sizeof(on)) {
+		memcpy(on, text, (size_t)(slash - text));
+		on[slash - text] = '\0';
+		if (parse_duration_ms(on, &o->bpf_stats_on_ms) == 0 &&
+		    parse_duration_ms(slash + 1, &o->bpf_stats_period_ms) == 0 &&
+		    o->bpf_stats_on_ms > 0 && o->bpf_stats_on_ms < o->bpf_stats_period_ms)
+			return 0;
+	}
+	fprintf(stderr, "bpfpush: --bpf-stats-duty: want ON/PERIOD (ON < PERIOD) or always, "
+		"not \"%s\"\n", text);
 	return -1;
 }
 
@@ -101,13 +127,15 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{"log-level", required_argument, NULL, 'l'},
 		{"capabilities-keep", required_argument, NULL, 'K'},
 		{"enable-bpf-stats", no_argument, NULL, 'S'},
+		{"bpf-stats-duty", required_argument, NULL, 'D'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
-	*opt = (struct options){.config_path = DEFAULT_CONFIG, .flush_deadline_ms = 60000};
+	*opt = (struct options){.config_path = DEFAULT_CONFIG, .flush_deadline_ms = 60000,
+				.bpf_stats_on_ms = 1000, .bpf_stats_period_ms = 10000};
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt->config_path = optarg; break;
@@ -131,6 +159,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
 				return -1;
 			break;
 		case 'S': opt->enable_bpf_stats = true; break;
+		case 'D':
+			if (parse_stats_duty(optarg, opt) < 0)
+				return -1;
+			break;
 		case 'V': printf("bpfpush %s\n", BPFPUSH_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -441,7 +473,8 @@ static int setup(struct agent *a)
 				      a->cfg.global.n_external_labels, "bpfpush", host);
 	if (a->registry && views_global(&a->views, a->registry, &a->cfg) < 0)
 		return -1;
-	bpf_stats_request(a->opt.enable_bpf_stats);
+	bpf_stats_request(a->opt.enable_bpf_stats, a->opt.bpf_stats_on_ms,
+			  a->opt.bpf_stats_period_ms);
 	a->scheduler = a->registry ? scheduler_create(&a->cfg) : NULL;
 	if (!a->scheduler || start_queues(a) < 0)
 		return -1;

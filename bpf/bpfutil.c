@@ -3,12 +3,20 @@
 #include "bpf/mapread.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -23,6 +31,9 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 static int stats_fd = -1;      /* keeps BPF_ENABLE_STATS on while open */
 static bool stats_enabled;
 static bool stats_requested;  /* --enable-bpf-stats */
+static int64_t duty_on_ms, duty_period_ms; /* --bpf-stats-duty; 0: always on */
+static pid_t duty_pid = -1;   /* the process that switches them on and off */
+static double stats_scale = 1; /* period / on while duty-cycled */
 static struct btf *vmlinux_btf; /* loaded on first probe, for all of them */
 static bool vmlinux_btf_tried;
 
@@ -62,14 +73,81 @@ static bool sysctl_stats_enabled(void)
 	return v == 1;
 }
 
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The duty cycle's process: it holds CAP_SYS_ADMIN (which the agent drops
+ * once loaded) and nothing else, reads no input, and dies with the agent.
+ * Run statistics add two clock reads to every BPF program on the host,
+ * the agent's and everyone else's: on for duty_on_ms in every
+ * duty_period_ms, that is paid only that fraction of the time. */
+static void duty_cycle(pid_t parent)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2] = {{0}};
+	int null;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	/* Nothing of the agent's: not its maps and links, nor its output
+	 * pipes (a reader waiting for their end would wait for us too). */
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0)
+		for (int fd = 0; fd < 3; fd++)
+			dup2(null, fd);
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	data[0].effective = data[0].permitted = 1U << CAP_SYS_ADMIN;
+	syscall(SYS_capset, &hdr, data);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	for (;;) {
+		int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+
+		sleep_ms(duty_on_ms);
+		if (fd >= 0)
+			close(fd);
+		sleep_ms(duty_period_ms - duty_on_ms);
+	}
+}
+
+/* Switches the run statistics on (held for the agent's life, or
+ * duty-cycled by a child process); whether they are on. */
+static bool start_stats(void)
+{
+	pid_t parent = getpid();
+	/* Someone else keeps them on (the sysctl set by hand, another
+	 * holder): they stay on whatever we do, and scaling would overstate. */
+	bool on_elsewhere = sysctl_stats_enabled();
+
+	/* Held open for the agent's life: the kernel counts while any such
+	 * fd is open, and it stays valid after the capabilities are dropped. */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0 || !duty_period_ms || on_elsewhere)
+		return stats_fd >= 0;
+	fflush(NULL);
+	duty_pid = fork();
+	if (duty_pid == 0)
+		duty_cycle(parent);
+	if (duty_pid < 0) {
+		log_msg(LOG_WARN, "cannot duty-cycle BPF run statistics: always on",
+			"error=\"%s\"", strerror(errno));
+		return true;
+	}
+	close(stats_fd); /* the child switches them on from now */
+	stats_fd = -1;
+	stats_scale = (double)duty_period_ms / (double)duty_on_ms;
+	return true;
+}
+
 static void setup(void)
 {
 	libbpf_set_print(libbpf_to_log);
-	/* Held open for the agent's life: the kernel counts while any such
-	 * fd is open, and it stays valid after the capabilities are dropped. */
-	if (stats_requested)
-		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	stats_enabled = stats_fd >= 0 || sysctl_stats_enabled();
+	stats_enabled = (stats_requested && start_stats()) || sysctl_stats_enabled();
 	if (!stats_enabled)
 		log_msg(LOG_WARN,
 			"BPF run statistics are off: program cost is not reported",
@@ -79,9 +157,11 @@ static void setup(void)
 					  "or set sysctl kernel.bpf_stats_enabled=1\"");
 }
 
-void bpf_stats_request(bool enable)
+void bpf_stats_request(bool enable, int64_t on_ms, int64_t period_ms)
 {
 	stats_requested = enable;
+	duty_on_ms = on_ms > 0 && on_ms < period_ms ? on_ms : 0;
+	duty_period_ms = duty_on_ms ? period_ms : 0;
 }
 
 void bpf_setup(void)
@@ -111,6 +191,11 @@ void bpf_teardown(void)
 	if (stats_fd >= 0)
 		close(stats_fd);
 	stats_fd = -1;
+	if (duty_pid > 0) {
+		kill(duty_pid, SIGKILL);
+		waitpid(duty_pid, NULL, 0);
+	}
+	duty_pid = -1;
 }
 
 /* BPFPUSH_BPF_HIDE_HOOKS=a,b makes the probes report hooks a and b as
@@ -218,7 +303,10 @@ void bpf_emit_program_stats(struct registry *reg, const char *collector,
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 			continue;
-		registry_emit(reg, &prog_seconds, NULL, l, 2, (double)info.run_time_ns / 1e9, 0);
-		registry_emit(reg, &prog_runs, NULL, l, 2, (double)info.run_cnt, 0);
+		/* Duty-cycled, what ran while counted stands for the whole:
+		 * scaled by period / on (a constant: the counters stay monotonic). */
+		registry_emit(reg, &prog_seconds, NULL, l, 2,
+			      (double)info.run_time_ns * stats_scale / 1e9, 0);
+		registry_emit(reg, &prog_runs, NULL, l, 2, (double)info.run_cnt * stats_scale, 0);
 	}
 }

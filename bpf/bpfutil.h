@@ -20,7 +20,11 @@ struct btf;
  * else used when the sysctl kernel.bpf_stats_enabled is already 1, else a
  * warning. Safe to call from every collector's init. */
 void bpf_setup(void);
-void bpf_stats_request(bool enable);
+/* enable: --enable-bpf-stats. With 0 < on_ms < period_ms (--bpf-stats-duty)
+ * they are on for on_ms in every period_ms, switched by a child process
+ * that keeps CAP_SYS_ADMIN alone, and the program cost series are scaled
+ * by period_ms / on_ms; else on for the agent's life. */
+void bpf_stats_request(bool enable, int64_t on_ms, int64_t period_ms);
 
 /* Hook probes: does this kernel have it? A hook named in the environment
  * variable BPFPUSH_BPF_HIDE_HOOKS (comma-separated) is reported absent. */

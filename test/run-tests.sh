@@ -4,6 +4,7 @@
 #   unit tests (cmocka), built plain (build/) and with ASan+UBSan (build/san/)
 #   integration tests (pytest; real VictoriaMetrics and Prometheus receivers)
 # A unit binary that dies without cmocka's summary counts as one failure.
+# Last, `make bench-quick` (every benchmark on a tiny workload) counts as one test.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,17 @@ if [ -z "$summary" ]; then
 fi
 passed=$((passed + p))
 failed=$((failed + f))
+
+# The benchmarks on tiny workloads, as one test: they must still run.
+echo "== bench-quick (smoke test: every figure, no targets)"
+if timeout 300 make -s bench-quick >"$log_dir/bench-quick.log" 2>&1; then
+	passed=$((passed + 1))
+	echo "   passed"
+else
+	failed=$((failed + 1))
+	echo "   FAILED: $log_dir/bench-quick.log"
+	tail -40 "$log_dir/bench-quick.log"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

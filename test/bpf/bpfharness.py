@@ -34,10 +34,13 @@ class Round:
 class DryRunAgent:
     """bpfpush --dry-run in the background; .rounds fills as it prints."""
 
-    def __init__(self, binary, config_path, extra=(), env=None):
-        # Run statistics on (the tests run as root), for the cost series.
+    # Run statistics on for the agent's life (the tests run as root), for
+    # the cost series: a test's events fall wholly in the count.
+    STATS_ALWAYS = ("--enable-bpf-stats", "--bpf-stats-duty", "always")
+
+    def __init__(self, binary, config_path, extra=(), env=None, stats=STATS_ALWAYS):
         self.proc = subprocess.Popen([binary, "--config", config_path, "--dry-run",
-                                      "--enable-bpf-stats", *extra],
+                                      *stats, *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
         self.rounds, self.stderr = [], []

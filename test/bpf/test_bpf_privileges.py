@@ -188,3 +188,61 @@ def test_enable_bpf_stats_without_cap_sys_admin_warns_once(tmp_path):
     warned = [l for l in proc.stderr.splitlines() if "BPF run statistics are off" in l]
     assert len(warned) == 1 and "needs CAP_SYS_ADMIN" in warned[0], proc.stderr
     assert "kernel_runqueue_latency_seconds_count" in proc.stdout
+
+
+def runs_of(round_):
+    return sum(v for n, l, v in round_.samples if n == "bpfpush_bpf_program_runs_total")
+
+
+def stats_fd_open(pid):
+    """Whether pid holds a BPF_ENABLE_STATS fd now."""
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:bpf-stats":
+                return True
+    except OSError:
+        pass
+    return False
+
+
+def test_bpf_stats_duty_cycled_by_a_child_holding_cap_sys_admin_alone(tmp_path):
+    """--bpf-stats-duty ON/PERIOD: a child that keeps CAP_SYS_ADMIN and
+    nothing else holds the kernel's run statistics on for ON in every
+    PERIOD (its stats fd, sampled: open about ON/PERIOD of the time; the
+    kernel's counting itself is global, so other holders on the host would
+    hide it), the agent holds none, the series are scaled by PERIOD/ON, and
+    the child is gone with the agent."""
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"runqlat": "{}"}, interval="500ms"))
+    agent = DryRunAgent(BIN, str(cfg), stats=("--enable-bpf-stats", "--bpf-stats-duty", "100ms/1s"))
+    try:
+        agent.wait_rounds(2, timeout=30)
+        children = []
+        for tid in os.listdir("/proc/%d/task" % agent.proc.pid):
+            with open("/proc/%d/task/%s/children" % (agent.proc.pid, tid)) as f:
+                children += [int(c) for c in f.read().split()]
+        assert len(children) == 1, children
+        with open("/proc/%d/status" % children[0]) as f:
+            caps = dict(l.split(":\t") for l in f.read().splitlines() if l.startswith("Cap"))
+        assert int(caps["CapEff"], 16) == int(caps["CapPrm"], 16) == 1 << 21, caps  # SYS_ADMIN
+        held = []
+        for _ in range(200):  # 4 s
+            held.append(stats_fd_open(children[0]))
+            assert not stats_fd_open(agent.proc.pid)
+            time.sleep(0.02)
+        last = agent.next_round(timeout=30)
+    finally:
+        rc, err = agent.stop()
+    assert rc == 0, err
+    assert 0.02 <= sum(held) / len(held) <= 0.3, sum(held)
+    assert not os.path.exists("/proc/%d" % children[0]) or \
+        open("/proc/%d/stat" % children[0]).read().split()[2] == "Z"
+    runs = runs_of(last)
+    assert runs > 0 and runs % 10 == 0, runs  # scaled by 1s / 100ms
+
+
+def test_bad_bpf_stats_duty_is_a_usage_error():
+    for bad in ("10s/1s", "1s", "abc", "0s/1s"):
+        proc = subprocess.run([BIN, "--bpf-stats-duty", bad, "--once", "--dry-run"],
+                              capture_output=True, text=True, timeout=10)
+        assert proc.returncode == 2 and "--bpf-stats-duty" in proc.stderr, (bad, proc.stderr)

@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# make bench-quick: every bench script on a tiny workload, every figure
+# printed, none judged; fails only when a script cannot run. The BPF bench
+# runs beside the others (it pins its ping-pong to CPU 0 and its agents run
+# dry, without the status port), its output printed after theirs: the
+# whole must stay under 60 s. Usage: quick.sh BUILD_DIR
+set -u
+build=${1:-build}
+bin=$build/bpfpush
+work=$build/bench/quick
+mkdir -p "$work"
+BPFPUSH_BIN=$bin /usr/bin/python3 test/bench/bpf_bench.py --quick >"$work/bpf.txt" 2>&1 &
+bpf=$!
+rc=0
+run() { "$@" || { echo "bench-quick: FAILED: $*"; rc=1; }; }
+run "$build/bench/encode_bench" --series 2000 --batch 500 --runs 1
+run /usr/bin/python3 test/bench/rw2_wire.py --bpfpush "$bin" --rounds 1
+run /usr/bin/python3 test/bench/remote_write_bench.py --bpfpush "$bin" \
+	--workdir "$work/remote-write" --series 2000 --interval 2 --warmup 1 --rounds 1 \
+	--mem-rounds 2 --mem-base-round 1 --time-limit 40
+run /usr/bin/python3 test/bench/collectors_bench.py --bin "$bin" --rounds 1 \
+	--warmup 1 --scrapes 2 --alloc-rounds 1 --no-valgrind
+run /usr/bin/python3 test/bench/disk_bench.py --bpfpush "$bin" --workdir "$work/disk" \
+	--series 1000 --steady-seconds 1 --outage-seconds 1 --big-series 2000 \
+	--backlog-minutes 0.05 --backlog-interval 1 --drain-timeout 30 --time-limit 40
+run /usr/bin/python3 test/bench/relabel_bench.py --bpfpush "$bin" \
+	--workdir "$work/relabel" --series 2000 --rounds 1 --repeat 1 --time-limit 30
+wait "$bpf" || { echo "bench-quick: FAILED: bpf_bench.py --quick"; rc=1; }
+cat "$work/bpf.txt"
+exit $rc
