@@ -116,6 +116,29 @@ static int parse_stats_duty(const char *text, struct options *o)
 	return -1;
 }
 
+/* The options that take a value: 0, or -1 after saying what is wrong. */
+static int parse_option_value(int c, const char *arg, struct options *opt)
+{
+	switch (c) {
+	case 'f':
+		if (parse_duration_ms(arg, &opt->flush_deadline_ms) < 0) {
+			fprintf(stderr, "bpfpush: --flush-deadline: bad duration \"%s\"\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'l':
+		if (log_set_level_name(arg) < 0) {
+			fprintf(stderr, "bpfpush: --log-level: unknown level \"%s\"\n", arg);
+			return -1;
+		}
+		return 0;
+	case 'K':
+		return parse_caps_keep(arg, &opt->caps_keep) < 0 ? -1 : 0;
+	default: /* 'D' */
+		return parse_stats_duty(arg, opt) < 0 ? -1 : 0;
+	}
+}
+
 static int parse_options(int argc, char **argv, struct options *opt)
 {
 	static const struct option longopts[] = {
@@ -142,27 +165,11 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'C': opt->config_path = optarg; opt->check_only = true; break;
 		case 'o': opt->once = true; break;
 		case 'n': opt->dry_run = true; break;
-		case 'f':
-			if (parse_duration_ms(optarg, &opt->flush_deadline_ms) < 0) {
-				fprintf(stderr, "bpfpush: --flush-deadline: bad duration \"%s\"\n", optarg);
-				return -1;
-			}
-			break;
-		case 'l':
-			if (log_set_level_name(optarg) < 0) {
-				fprintf(stderr, "bpfpush: --log-level: unknown level \"%s\"\n", optarg);
-				return -1;
-			}
-			break;
-		case 'K':
-			if (parse_caps_keep(optarg, &opt->caps_keep) < 0)
+		case 'f': case 'l': case 'K': case 'D':
+			if (parse_option_value(c, optarg, opt) < 0)
 				return -1;
 			break;
 		case 'S': opt->enable_bpf_stats = true; break;
-		case 'D':
-			if (parse_stats_duty(optarg, opt) < 0)
-				return -1;
-			break;
 		case 'V': printf("bpfpush %s\n", BPFPUSH_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
