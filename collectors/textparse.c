@@ -17,6 +17,9 @@
 
 /* Longest token quoted verbatim in an error reason. */
 #define TOKEN_SHOWN 40
+/* Labels of a sample checked for a repeated name by a scan; past this many,
+ * by a set. */
+#define LABELS_SCANNED 8
 
 static int shown(ptrdiff_t len)
 {
@@ -308,20 +311,40 @@ static int check_special_label(struct textparse *p, const struct cursor *c,
 	return 0;
 }
 
+/* Whether the sample's labels so far (from first) hold name: 1, 0, or -1
+ * on ENOMEM. A few labels: a scan, cheaper than hashing every name. More:
+ * a set, not a scan of the labels before it: a line of n labels must cost
+ * O(n), or one line of 60,000 labels stalls the round. */
+static int label_seen(struct textparse *p, size_t first, const char *name)
+{
+	size_t n = p->n_labels - first;
+
+	if (n < LABELS_SCANNED) {
+		for (size_t i = first; i < p->n_labels; i++)
+			if (strcmp(p->labels[i].name, name) == 0)
+				return 1;
+		return 0;
+	}
+	if (n == LABELS_SCANNED) /* from now on the set: it gets the scanned ones */
+		for (size_t i = first; i < p->n_labels; i++)
+			if (nameset_add(&p->label_names, p->labels[i].name) < 0)
+				return -1;
+	return nameset_add(&p->label_names, name);
+}
+
 /* Not reserved, not past the label limit, not a second label of that name
- * in the sample (a set, not a scan of the labels before it: a line of n
- * labels must cost O(n), or one line of 60,000 labels stalls the round). */
+ * in the sample. */
 static int check_label_name(struct textparse *p, const struct cursor *c,
 			    const struct textparse_family *f, size_t first, const char *name)
 {
 	int seen;
 
-	if (strcmp(name, "__name__") == 0)
+	if (name[0] == '_' && strcmp(name, "__name__") == 0)
 		return fail(p, c, "label name \"__name__\" is reserved");
 	if (p->limits.max_labels && p->n_labels - first >= p->limits.max_labels)
 		return fail(p, c, "more than %zu labels for metric \"%.*s\" (max_labels_per_series)",
 			    p->limits.max_labels, (int)f->name_len, f->name);
-	seen = nameset_add(&p->label_names, name);
+	seen = label_seen(p, first, name);
 	if (seen < 0)
 		return fail_oom(p, c);
 	if (seen > 0)
@@ -368,7 +391,8 @@ static int parse_labels(struct textparse *p, struct cursor *c, const struct text
 {
 	size_t first = p->n_labels;
 
-	nameset_clear(&p->label_names);
+	if (p->label_names.n) /* a sample before had many labels */
+		nameset_clear(&p->label_names);
 	for (;;) {
 		skip_blanks(c);
 		if (!at_eol(c) && *c->pos == '}')
