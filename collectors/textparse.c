@@ -269,8 +269,13 @@ static int parse_comment(struct textparse *p, struct cursor *c)
  * value's NUL. */
 static int parse_label_value(struct textparse *p, struct cursor *c, char **value, size_t *len)
 {
-	char *r = c->pos, *w = c->pos;
+	char *r = c->pos, *w;
 
+	/* Up to the first quote or backslash nothing moves: most values have
+	 * no escapes, and are only scanned. */
+	while (r < c->eol && *r != '"' && *r != '\\')
+		r++;
+	w = r;
 	while (r < c->eol && *r != '"') {
 		if (*r != '\\') {
 			*w++ = *r++;
