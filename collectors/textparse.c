@@ -155,13 +155,25 @@ static int64_t find_parent(const struct textparse *p, const char *name, size_t l
 static int resolve_family(struct textparse *p, const struct cursor *c, const char *name,
 			  size_t len, uint32_t *out)
 {
-	int64_t fam = find_family(p, name, len);
+	int64_t fam;
 
+	/* A name resolves to the same family for the rest of the text. */
+	if (p->last_name && p->last_name_len == len && memcmp(p->last_name, name, len) == 0) {
+		*out = p->last_family;
+		return 0;
+	}
+	fam = find_family(p, name, len);
 	if (fam < 0)
 		fam = find_parent(p, name, len);
-	if (fam < 0)
-		return add_family(p, c, name, len, out);
-	*out = (uint32_t)fam;
+	if (fam < 0) {
+		if (add_family(p, c, name, len, out) < 0)
+			return -1;
+	} else {
+		*out = (uint32_t)fam;
+	}
+	p->last_name = name;
+	p->last_name_len = len;
+	p->last_family = *out;
 	return 0;
 }
 
@@ -512,6 +524,7 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 static void reset(struct textparse *p)
 {
 	p->n_families = p->n_samples = p->n_labels = 0;
+	p->last_name = NULL;
 	hashmap_clear(&p->index);
 	p->error = (struct textparse_error){0};
 }
