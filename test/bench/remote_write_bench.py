@@ -820,7 +820,8 @@ def main():
     ap.add_argument("--mem-base-round", type=int, default=2)
     ap.add_argument("--only", default="bpfpush,collect,vmagent,prometheus,memory",
                     help="comma-separated phases to run")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of the bpfpush phase (median)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of the bpfpush phase, its median reported (make bench: 3)")
     ap.add_argument("--scaling", default="",
                     help="comma-separated series counts: only bpfpush, CPU and memory per size")
     ap.add_argument("--time-limit", type=int, default=420, help="seconds for the whole bench")
