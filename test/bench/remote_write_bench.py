@@ -372,7 +372,9 @@ def bpfpush_config(path, args, textdir, url=None, queue=None, interval=None, dis
         lines += ["remote_write:", f"  - url: {url}", "    name: bench", "    queue_config:"]
         lines += [f"      {k}: {v}" for k, v in queue.items()]
     lines += ["collectors:"] + [f"  {n}: false" for n in disable["collectors"]]
-    lines += [f"  textfile: {{directory: {textdir}}}"]
+    # Past the textfile defaults (200,000 series, 64 MiB per file) for --scaling.
+    lines += [f"  textfile: {{directory: {textdir}, max_series_per_file: "
+              f"{max(200000, args.series)}, max_file_bytes: {max(64 << 20, 128 * args.series)}}}"]
     if disable["bpf"]:
         lines += ["bpf:"] + [f"  {n}: false" for n in disable["bpf"]]
     lines += ["http:", '  listen_address: ""', ""]
@@ -447,7 +449,8 @@ def phase_bpfpush(args, textdir, tag=""):
     proc = None
     try:
         cfg = os.path.join(wd, "bpfpush.yml")
-        bpfpush_config(cfg, args, textdir, vm.write_url, BPFPUSH_QUEUE)
+        queue = dict(BPFPUSH_QUEUE, capacity=max(BPFPUSH_QUEUE["capacity"], 2 * args.series))
+        bpfpush_config(cfg, args, textdir, vm.write_url, queue)
         proc = start_bpfpush(args, wd, cfg)
         measure_window(args, ph, proc, lambda: vm.rows()[0])
         n = vm.scalar('count({__name__=~"bench_metric_.*"})')
