@@ -372,9 +372,11 @@ def bpfpush_config(path, args, textdir, url=None, queue=None, interval=None, dis
         lines += ["remote_write:", f"  - url: {url}", "    name: bench", "    queue_config:"]
         lines += [f"      {k}: {v}" for k, v in queue.items()]
     lines += ["collectors:"] + [f"  {n}: false" for n in disable["collectors"]]
-    # Past the textfile defaults (200,000 series, 64 MiB per file) for --scaling.
-    lines += [f"  textfile: {{directory: {textdir}, max_series_per_file: "
-              f"{max(200000, args.series)}, max_file_bytes: {max(64 << 20, 128 * args.series)}}}"]
+    # Past the defaults (200,000 series per collector and per file, 64 MiB
+    # per file) for --scaling.
+    lines += [f"  textfile: {{directory: {textdir}, max_series: {max(200000, 2 * args.series)}, "
+              f"max_series_per_file: {max(200000, args.series)}, "
+              f"max_file_bytes: {max(64 << 20, 128 * args.series)}}}"]
     if disable["bpf"]:
         lines += ["bpf:"] + [f"  {n}: false" for n in disable["bpf"]]
     lines += ["http:", '  listen_address: ""', ""]
