@@ -225,6 +225,7 @@ class VictoriaMetrics:
             f"-httpListenAddr=127.0.0.1:{self.port}",
             f"-storageDataPath={workdir}/data",
             "-search.latencyOffset=0s",
+            "-search.maxUniqueTimeseries=4000000",  # count() over --scaling's 1M series
             "-loggerLevel=WARN",
         ], os.path.join(workdir, "victoria-metrics.log"))
         wait_until(lambda: self.proc.alive() and http_get(self.base + "/health"), 30,
