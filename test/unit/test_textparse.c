@@ -206,6 +206,28 @@ static void test_special_values(void **state)
 	expect_error(f, "m nan(1)\n", 1, "expected float as value");
 }
 
+/* Consecutive lines of one name reuse the family resolved for the line
+ * before: the result must be what a fresh lookup gives, also where a name
+ * belongs to a summary's family, and across a second parse of other text. */
+static void test_family_of_repeated_names(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, "# TYPE s summary\ns_sum 1\ns_sum{a=\"b\"} 2\ns_count 3\n"
+				  "x_sum 4\nx_sum{a=\"c\"} 5\ns_sum{a=\"d\"} 6\n"),
+			 0);
+	assert_string_equal(family_of(f, 0)->name, "s");
+	assert_string_equal(family_of(f, 1)->name, "s");
+	assert_string_equal(family_of(f, 2)->name, "s");
+	assert_string_equal(family_of(f, 3)->name, "x_sum");
+	assert_string_equal(family_of(f, 4)->name, "x_sum");
+	assert_string_equal(family_of(f, 5)->name, "s");
+	assert_int_equal(parse(f, "s_sum 1\ns_sum{a=\"b\"} 2\n"), 0);
+	assert_int_equal(f->p.n_families, 1);
+	assert_string_equal(family_of(f, 0)->name, "s_sum");
+	assert_string_equal(family_of(f, 1)->name, "s_sum");
+}
+
 /* The fast decimal path gives strtod's bits exactly, and leaves to strtod
  * what it cannot do exactly (too many digits, powers of ten past 22). */
 static void test_floats_as_strtod(void **state)
@@ -538,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sample_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 		cmocka_unit_test(test_floats_as_strtod),
+		cmocka_unit_test_setup_teardown(test_family_of_repeated_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("textparse", tests, NULL, NULL);
