@@ -228,7 +228,10 @@ bench: deps all $(BUILD)/bench/encode_bench
 	$(BUILD)/bench/encode_bench
 	/usr/bin/python3 test/bench/rw2_wire.py --bpfpush $(BUILD)/bpfpush --rounds 30
 	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
-		--workdir $(BUILD)/bench/remote-write $(BENCH_ARGS)
+		--workdir $(BUILD)/bench/remote-write --repeat 3 $(BENCH_ARGS)
+	/usr/bin/python3 test/bench/remote_write_bench.py --bpfpush $(BUILD)/bpfpush \
+		--workdir $(BUILD)/bench/scaling --scaling 10000,100000,1000000 --rounds 3 \
+		--repeat 3 --time-limit 900
 	/usr/bin/python3 test/bench/memory_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/memory
 	/usr/bin/python3 test/bench/collectors_bench.py --bin $(BUILD)/bpfpush
 	/usr/bin/python3 test/bench/disk_bench.py --bpfpush $(BUILD)/bpfpush --workdir $(BUILD)/bench/disk

@@ -7,6 +7,79 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Exactly representable powers of ten (10^22 is the largest). */
+static const double pow10_exact[] = {
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+#define MANTISSA_DIGITS_MAX 19 /* still fits a uint64_t */
+#define EXACT_MANTISSA_MAX (1ull << 53)
+#define EXACT_POW10_MAX 22
+
+/* Digits of s into *m (at most MANTISSA_DIGITS_MAX in all): the count. */
+static int take_digits(const char **s, uint64_t *m, int *total)
+{
+	int n = 0;
+
+	for (; (unsigned)(**s - '0') <= 9; (*s)++, n++) {
+		if (++*total > MANTISSA_DIGITS_MAX)
+			return -1;
+		*m = *m * 10 + (unsigned)(**s - '0');
+	}
+	return n;
+}
+
+/* An exponent, e or E already passed: [+-]digits, at most three of them. */
+static bool take_exponent(const char **s, int *exp10)
+{
+	uint64_t e = 0;
+	int digits = 0;
+	bool negative = **s == '-';
+
+	*s += **s == '-' || **s == '+';
+	if (take_digits(s, &e, &digits) <= 0 || digits > 3)
+		return false;
+	*exp10 = negative ? -(int)e : (int)e;
+	return true;
+}
+
+/* The common case without strtod: [+-]digits[.digits][e[+-]digits] whose
+ * digits fit 2^53 and whose power of ten is at most 22, where one IEEE
+ * multiplication or division of two exact doubles is correctly rounded
+ * (Clinger's fast path), so the result is strtod's. false: not such a
+ * number, strtod decides. */
+static bool parse_float_fast(const char *s, double *out)
+{
+	uint64_t m = 0;
+	int total = 0, whole, frac = 0, exp10 = 0;
+	bool negative = *s == '-';
+	double v;
+
+	s += *s == '-' || *s == '+';
+	if ((whole = take_digits(&s, &m, &total)) < 0)
+		return false;
+	if (*s == '.') {
+		s++;
+		if ((frac = take_digits(&s, &m, &total)) < 0)
+			return false;
+	}
+	if (whole + frac == 0)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (!take_exponent(&s, &exp10))
+			return false;
+	}
+	exp10 -= frac;
+	if (*s != '\0' || m > EXACT_MANTISSA_MAX || exp10 > EXACT_POW10_MAX ||
+	    exp10 < -EXACT_POW10_MAX)
+		return false;
+	v = exp10 >= 0 ? (double)m * pow10_exact[exp10] : (double)m / pow10_exact[-exp10];
+	*out = negative ? -v : v;
+	return true;
+}
+
 /* Go's strconv.ParseFloat as expfmt uses it: decimal or scientific, NaN,
  * [+-]Inf(inity) in any case; no hex floats, no '_' separators, no
  * overflow. s is NUL-terminated. */
@@ -15,6 +88,8 @@ bool text_parse_float(const char *s, double *out)
 	char *end;
 	double v;
 
+	if (parse_float_fast(s, out))
+		return true;
 	if (*s == '\0' || strpbrk(s, "xXpP_("))
 		return false;
 	errno = 0;

@@ -17,6 +17,9 @@
 
 /* Longest token quoted verbatim in an error reason. */
 #define TOKEN_SHOWN 40
+/* Labels of a sample checked for a repeated name by a scan; past this many,
+ * by a set. */
+#define LABELS_SCANNED 8
 
 static int shown(ptrdiff_t len)
 {
@@ -152,13 +155,25 @@ static int64_t find_parent(const struct textparse *p, const char *name, size_t l
 static int resolve_family(struct textparse *p, const struct cursor *c, const char *name,
 			  size_t len, uint32_t *out)
 {
-	int64_t fam = find_family(p, name, len);
+	int64_t fam;
 
+	/* A name resolves to the same family for the rest of the text. */
+	if (p->last_name && p->last_name_len == len && memcmp(p->last_name, name, len) == 0) {
+		*out = p->last_family;
+		return 0;
+	}
+	fam = find_family(p, name, len);
 	if (fam < 0)
 		fam = find_parent(p, name, len);
-	if (fam < 0)
-		return add_family(p, c, name, len, out);
-	*out = (uint32_t)fam;
+	if (fam < 0) {
+		if (add_family(p, c, name, len, out) < 0)
+			return -1;
+	} else {
+		*out = (uint32_t)fam;
+	}
+	p->last_name = name;
+	p->last_name_len = len;
+	p->last_family = *out;
 	return 0;
 }
 
@@ -266,8 +281,13 @@ static int parse_comment(struct textparse *p, struct cursor *c)
  * value's NUL. */
 static int parse_label_value(struct textparse *p, struct cursor *c, char **value, size_t *len)
 {
-	char *r = c->pos, *w = c->pos;
+	char *r = c->pos, *w;
 
+	/* Up to the first quote or backslash nothing moves: most values have
+	 * no escapes, and are only scanned. */
+	while (r < c->eol && *r != '"' && *r != '\\')
+		r++;
+	w = r;
 	while (r < c->eol && *r != '"') {
 		if (*r != '\\') {
 			*w++ = *r++;
@@ -308,20 +328,40 @@ static int check_special_label(struct textparse *p, const struct cursor *c,
 	return 0;
 }
 
+/* Whether the sample's labels so far (from first) hold name: 1, 0, or -1
+ * on ENOMEM. A few labels: a scan, cheaper than hashing every name. More:
+ * a set, not a scan of the labels before it: a line of n labels must cost
+ * O(n), or one line of 60,000 labels stalls the round. */
+static int label_seen(struct textparse *p, size_t first, const char *name)
+{
+	size_t n = p->n_labels - first;
+
+	if (n < LABELS_SCANNED) {
+		for (size_t i = first; i < p->n_labels; i++)
+			if (strcmp(p->labels[i].name, name) == 0)
+				return 1;
+		return 0;
+	}
+	if (n == LABELS_SCANNED) /* from now on the set: it gets the scanned ones */
+		for (size_t i = first; i < p->n_labels; i++)
+			if (nameset_add(&p->label_names, p->labels[i].name) < 0)
+				return -1;
+	return nameset_add(&p->label_names, name);
+}
+
 /* Not reserved, not past the label limit, not a second label of that name
- * in the sample (a set, not a scan of the labels before it: a line of n
- * labels must cost O(n), or one line of 60,000 labels stalls the round). */
+ * in the sample. */
 static int check_label_name(struct textparse *p, const struct cursor *c,
 			    const struct textparse_family *f, size_t first, const char *name)
 {
 	int seen;
 
-	if (strcmp(name, "__name__") == 0)
+	if (name[0] == '_' && strcmp(name, "__name__") == 0)
 		return fail(p, c, "label name \"__name__\" is reserved");
 	if (p->limits.max_labels && p->n_labels - first >= p->limits.max_labels)
 		return fail(p, c, "more than %zu labels for metric \"%.*s\" (max_labels_per_series)",
 			    p->limits.max_labels, (int)f->name_len, f->name);
-	seen = nameset_add(&p->label_names, name);
+	seen = label_seen(p, first, name);
 	if (seen < 0)
 		return fail_oom(p, c);
 	if (seen > 0)
@@ -368,7 +408,8 @@ static int parse_labels(struct textparse *p, struct cursor *c, const struct text
 {
 	size_t first = p->n_labels;
 
-	nameset_clear(&p->label_names);
+	if (p->label_names.n) /* a sample before had many labels */
+		nameset_clear(&p->label_names);
 	for (;;) {
 		skip_blanks(c);
 		if (!at_eol(c) && *c->pos == '}')
@@ -483,6 +524,7 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 static void reset(struct textparse *p)
 {
 	p->n_families = p->n_samples = p->n_labels = 0;
+	p->last_name = NULL;
 	hashmap_clear(&p->index);
 	p->error = (struct textparse_error){0};
 }

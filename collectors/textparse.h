@@ -68,6 +68,11 @@ struct textparse {
 	struct label *labels;  /* the samples' labels, in file order */
 	size_t n_labels, cap_labels;
 	struct hashmap index;  /* families by name: index + 1 */
+	/* The name resolved last and its family: consecutive lines are
+	 * nearly always of one family, so most lines skip the hash. */
+	const char *last_name;
+	size_t last_name_len;
+	uint32_t last_family;
 	struct nameset label_names; /* of the sample being parsed: duplicates */
 	struct textparse_limits limits; /* set by the caller, kept across parses */
 	struct textparse_error error;

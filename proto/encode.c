@@ -34,12 +34,38 @@
  * than this, so a corrupt or hostile body cannot make us allocate 4 GiB. */
 #define SNAPPY_MAX_UNCOMPRESSED (256u << 20)
 
+/* Name and value both non-empty and under 128 bytes (one-byte lengths),
+ * as nearly every label is: no varint loops. The caller reserved room. */
+static uint8_t *put_short_label(uint8_t *p, const char *name, size_t name_len,
+				const char *value, size_t value_len)
+{
+	*p++ = TAG_LEN1;
+	*p++ = (uint8_t)(name_len + value_len + 4);
+	*p++ = TAG_LEN1; /* Label.name = 1 */
+	*p++ = (uint8_t)name_len;
+	memcpy(p, name, name_len);
+	p += name_len;
+	*p++ = TAG_LEN2; /* Label.value = 2 */
+	*p++ = (uint8_t)value_len;
+	memcpy(p, value, value_len);
+	return p + value_len;
+}
+
 int encode_label(struct buf *out, const char *name, size_t name_len,
 		 const char *value, size_t value_len)
 {
 	size_t body = 0;
 	uint8_t *p;
 
+	/* body = name_len + value_len + 4 must fit one varint byte too. */
+	if (name_len && value_len && name_len + value_len + 4 < 0x80) {
+		if (out->cap - out->len < name_len + value_len + 6 &&
+		    buf_reserve(out, name_len + value_len + 6) < 0)
+			return -1;
+		out->len = (size_t)(put_short_label(out->data + out->len, name, name_len, value,
+						    value_len) - out->data);
+		return 0;
+	}
 	if (name_len)
 		body += 1 + pb_varint_size(name_len) + name_len;
 	if (value_len)
@@ -119,25 +145,22 @@ static uint8_t *put_sample(uint8_t *p, const struct sample *s)
 	return p;
 }
 
+/* One pass: each TimeSeries' size is computed once, just before its bytes,
+ * and the buffer is grown to fit it (a compare, the buffer being reused
+ * from one batch to the next). */
 int encode_write_request(const struct sample *samples, size_t n, struct buf *out)
 {
-	size_t total = 0, i, end;
-	uint8_t *p;
+	size_t end;
 
-	/* Pass 1: the exact size, so the buffer is reserved once. */
-	for (i = 0; i < n; i = end) {
-		size_t body = series_body_size(samples, n, i, &end);
-		total += 1 + pb_varint_size(body) + body;
-	}
 	buf_reset(out);
-	if (buf_reserve(out, total) < 0)
-		return -1;
-	/* Pass 2: each TimeSeries needs its length before its bytes. */
-	p = out->data;
-	for (i = 0; i < n; i = end) {
+	for (size_t i = 0; i < n; i = end) {
 		const struct wire_series *ws = samples[i].series;
 		size_t body = series_body_size(samples, n, i, &end);
+		uint8_t *p;
 
+		if (buf_reserve(out, 1 + pb_varint_size(body) + body) < 0)
+			return -1;
+		p = out->data + out->len;
 		*p++ = TAG_LEN1;
 		p = pb_put_varint(p, body);
 		if (ws->labels_len) {
@@ -146,8 +169,8 @@ int encode_write_request(const struct sample *samples, size_t n, struct buf *out
 		}
 		for (size_t j = i; j < end; j++)
 			p = put_sample(p, &samples[j]);
+		out->len = (size_t)(p - out->data);
 	}
-	out->len = (size_t)(p - out->data);
 	return 0;
 }
 

@@ -209,6 +209,26 @@ static void test_long_label_multibyte_varints(void **state)
 	free(value);
 }
 
+/* Around the one-byte length fast path (name + value + 4 < 128), and with
+ * an empty value (omitted field): the bytes protobuf-c packs. */
+static void test_label_lengths_around_one_byte(void **state)
+{
+	static const size_t lens[] = {0, 1, 60, 61, 62, 63, 64, 122, 123, 124, 127, 128};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char *value = repeat('v', lens[i]);
+		struct test_series s = {.names = {"__name__", "n"}, .values = {"m", value}, .n = 2};
+		struct test_series *owner[1] = {&s};
+		struct sample smp = {.series = &s.ws, .timestamp_ms = 1, .value = 1};
+
+		series_encode(&s);
+		check_request(&smp, 1, owner);
+		buf_free(&s.pb);
+		free(value);
+	}
+}
+
 /* ---- write requests ------------------------------------------------------ */
 
 static void test_request_matches_protobuf_c(void **state)
@@ -444,6 +464,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_bytes),
 		cmocka_unit_test(test_long_label_multibyte_varints),
+		cmocka_unit_test(test_label_lengths_around_one_byte),
 		cmocka_unit_test(test_request_matches_protobuf_c),
 		cmocka_unit_test(test_stale_marker_bits_preserved),
 		cmocka_unit_test(test_consecutive_samples_share_a_series),

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "collectors/textlex.h"
 #include "collectors/textparse.h"
 
 struct fixture {
@@ -203,6 +204,65 @@ static void test_special_values(void **state)
 	expect_error(f, "m 1e999\n", 1, "expected float as value");
 	expect_error(f, "m one\n", 1, "expected float as value, got \"one\"");
 	expect_error(f, "m nan(1)\n", 1, "expected float as value");
+}
+
+/* Consecutive lines of one name reuse the family resolved for the line
+ * before: the result must be what a fresh lookup gives, also where a name
+ * belongs to a summary's family, and across a second parse of other text. */
+static void test_family_of_repeated_names(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, "# TYPE s summary\ns_sum 1\ns_sum{a=\"b\"} 2\ns_count 3\n"
+				  "x_sum 4\nx_sum{a=\"c\"} 5\ns_sum{a=\"d\"} 6\n"),
+			 0);
+	assert_string_equal(family_of(f, 0)->name, "s");
+	assert_string_equal(family_of(f, 1)->name, "s");
+	assert_string_equal(family_of(f, 2)->name, "s");
+	assert_string_equal(family_of(f, 3)->name, "x_sum");
+	assert_string_equal(family_of(f, 4)->name, "x_sum");
+	assert_string_equal(family_of(f, 5)->name, "s");
+	assert_int_equal(parse(f, "s_sum 1\ns_sum{a=\"b\"} 2\n"), 0);
+	assert_int_equal(f->p.n_families, 1);
+	assert_string_equal(family_of(f, 0)->name, "s_sum");
+	assert_string_equal(family_of(f, 1)->name, "s_sum");
+}
+
+/* The fast decimal path gives strtod's bits exactly, and leaves to strtod
+ * what it cannot do exactly (too many digits, powers of ten past 22). */
+static void test_floats_as_strtod(void **state)
+{
+	static const char *const fixed[] = {
+		"0", "-0", "+0", "0.0", "1", "-1", "0.1", "0.3", "1.5", "123456.789",
+		"9007199254740992", "9007199254740993", "1e22", "1e23", "1e-22", "1e-23",
+		"4.35", "2.2250738585072014e-308", "1.7976931348623157e308", "123e-5",
+		"12345678901234567890", "0.000000000000000000001", "1.e5", ".5e-1", "5E+3",
+		"00000000000000000001", "3.14159265358979", "1e0", "-7.25e+2"};
+	char text[64];
+	double got, want;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		want = strtod(fixed[i], NULL);
+		assert_true(text_parse_float(fixed[i], &got));
+		assert_memory_equal(&got, &want, sizeof(got));
+	}
+	srand(16);
+	for (int i = 0; i < 200000; i++) {
+		int digits = 1 + rand() % 17, point = rand() % (digits + 1), exp = rand() % 61 - 30;
+		size_t n = 0;
+
+		for (int d = 0; d < digits; d++) {
+			if (d == point && d)
+				text[n++] = '.';
+			text[n++] = (char)('0' + rand() % 10);
+		}
+		snprintf(text + n, sizeof(text) - n, rand() % 2 ? "e%d" : "", exp);
+		want = strtod(text, NULL);
+		assert_true(text_parse_float(text, &got));
+		if (memcmp(&got, &want, sizeof(got)) != 0)
+			fail_msg("%s: %.17g, strtod %.17g", text, got, want);
+	}
 }
 
 static void test_whitespace(void **state)
@@ -499,6 +559,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_label_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
+		cmocka_unit_test(test_floats_as_strtod),
+		cmocka_unit_test_setup_teardown(test_family_of_repeated_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("textparse", tests, NULL, NULL);
