@@ -19,8 +19,9 @@ run /usr/bin/python3 test/bench/rw2_wire.py --bpfpush "$bin" --rounds 1
 run /usr/bin/python3 test/bench/remote_write_bench.py --bpfpush "$bin" \
 	--workdir "$work/remote-write" --series 2000 --interval 2 --warmup 1 --rounds 1 \
 	--mem-rounds 2 --mem-base-round 1 --time-limit 40
+run /usr/bin/python3 test/bench/memory_bench.py --bpfpush "$bin" --workdir "$work/memory" --quick
 run /usr/bin/python3 test/bench/collectors_bench.py --bin "$bin" --rounds 1 \
-	--warmup 1 --scrapes 2 --alloc-rounds 1 --no-valgrind
+	--warmup 1 --scrapes 2 --alloc-rounds 1 --no-valgrind --repeat 1
 run /usr/bin/python3 test/bench/disk_bench.py --bpfpush "$bin" --workdir "$work/disk" \
 	--series 1000 --steady-seconds 1 --outage-seconds 1 --big-series 2000 \
 	--backlog-minutes 0.05 --backlog-interval 1 --drain-timeout 30 --time-limit 40
