@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """`make bench`: bpfpush's peak RSS at --series series (default 100,000).
 
-The same textfile workload as remote_write_bench.py (FAMILIES gauge
+The same textfile workload as remote_write_bench.py (100 gauge
 families, two labels each, one file), read every --interval seconds by
 bpfpush with every other collector turned off, in two modes:
 
@@ -33,9 +33,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from remote_write_bench import exposition  # the same 100,000-series workload
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TARGET_MIB = 30.0
-FAMILIES = 100
 ROUND_RE = re.compile(r'msg="round collected" samples=(\d+)')
 
 
@@ -45,20 +46,6 @@ class BenchError(Exception):
 
 def log(msg):
     print(f"memory bench: {msg}", file=sys.stderr, flush=True)
-
-
-def exposition(series):
-    per = -(-series // FAMILIES)
-    out = []
-    for f in range(FAMILIES):
-        lo, hi = f * per, min((f + 1) * per, series)
-        if lo >= hi:
-            break
-        out.append(f"# HELP bench_metric_{f:03d} Benchmark gauge {f}.\n"
-                   f"# TYPE bench_metric_{f:03d} gauge\n")
-        out.extend(f'bench_metric_{f:03d}{{host="host-{i % 50:02d}",series="{i}"}} {i + 0.5}\n'
-                   for i in range(lo, hi))
-    return "".join(out).encode()
 
 
 class Sink:
