@@ -18,6 +18,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import snappy  # noqa: E402
+
+import rw2  # noqa: E402
 from rw2_receivers import RW2Receiver  # noqa: E402
 
 
@@ -28,6 +31,21 @@ def config(v1_url, v2_url, interval):
             f"  - url: {v2_url}\n    name: v2\n{rw}"
             "    protobuf_message: io.prometheus.write.v2.Request\n"
             "http:\n  listen_address: \"\"\n")
+
+
+def without_help(rx):
+    """Compressed bytes of the same 2.0 requests with every HELP symbol
+    emptied: what the inline help texts cost."""
+    total = 0
+    for r in rx.snapshot()[0]:
+        if not (r.series and r.status and r.status < 300):
+            continue
+        req = rw2.pb2().Request()
+        req.ParseFromString(snappy.uncompress(r.raw))
+        for ref in {ts.metadata.help_ref for ts in req.timeseries} - {0}:
+            req.symbols[ref] = ""
+        total += len(snappy.compress(req.SerializeToString()))
+    return total
 
 
 def tally(rx):
@@ -55,9 +73,12 @@ def main():
         assert all(r.v2 for r in v2.requests if r.series), "the 2.0 endpoint fell back"
         b1, n1, r1 = tally(v1)
         b2, n2, r2 = tally(v2)
+        b2_nohelp = without_help(v2)
     print(f"1.0: {n1} samples in {r1} requests, {b1} bytes, {b1 / n1:.2f} B/sample")
     print(f"2.0: {n2} samples in {r2} requests, {b2} bytes, {b2 / n2:.2f} B/sample")
     print(f"2.0/1.0 bytes per sample: {(b2 / n2) / (b1 / n1):.3f}")
+    print(f"2.0 with its HELP symbols emptied: {b2_nohelp / n2:.2f} B/sample, "
+          f"{(b2_nohelp / n2) / (b1 / n1):.3f} of 1.0")
 
 
 if __name__ == "__main__":
