@@ -25,7 +25,8 @@ BUILD_PKGS := gcc make pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1
 	libcap-ng-dev
 TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python3-pytest \
 	python3-snappy python3-yaml curl procps iproute2 util-linux runc tinyproxy \
-	python3-botocore protobuf-compiler python3-protobuf
+	python3-botocore protobuf-compiler python3-protobuf python3-pytest-xdist \
+	openssl nginx haproxy tmux chromium fonts-dejavu-core
 # The deploy tests: systemd-analyze, kubectl's kustomize, npm for the schema
 # check. Debian's kubernetes-client and npm only where no kubectl or npm is
 # installed: each would collide with one installed from elsewhere (the same
