@@ -117,6 +117,25 @@ def pushed_histograms(proxy, name):
     return sorted(found)
 
 
+def wake_many(n):
+    """n round trips of a byte between two processes over pipes: about 2n
+    timed wakeups, more than a loaded host makes in a round."""
+    parent_r, child_w = os.pipe()
+    child_r, parent_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        for _ in range(n):
+            os.read(child_r, 1)
+            os.write(child_w, b"x")
+        os._exit(0)
+    for _ in range(n):
+        os.write(parent_w, b"x")
+        os.read(parent_r, 1)
+    os.waitpid(pid, 0)
+    for fd in (parent_r, child_w, child_r, parent_w):
+        os.close(fd)
+
+
 def test_reset_hint_when_the_collector_starts_again(agent, tmp_path):
     """A reset hint on the first histogram, and again on the first after a
     reload started runqlat over (new maps: its count went back to zero);
@@ -128,6 +147,12 @@ def test_reset_hint_when_the_collector_starts_again(agent, tmp_path):
         try:
             deadline = time.monotonic() + 20
             while len(pushed_histograms(proxy, NAME)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            # The count before the reload must stand above what the first
+            # round after it counts, however busy the host.
+            wake_many(30000)
+            pushed = len(pushed_histograms(proxy, NAME))
+            while len(pushed_histograms(proxy, NAME)) < pushed + 2 and time.monotonic() < deadline + 10:
                 time.sleep(0.2)
             with open(a.path, "w") as f:
                 f.write(push_config(proxy.url, "native").replace(
