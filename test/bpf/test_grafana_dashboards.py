@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: MIT
+"""deploy/grafana's dashboards against what bpfpush really pushes.
+
+One agent (the default collectors, every BPF collector, a disk tier, one
+relabel rule that drops a series) pushes into a real VictoriaMetrics for
+RUN_SECONDS at a 1 s interval while a small workload makes the rarer
+signals fire (SYNs retransmitted at a full accept queue, disk reads that
+bypass the page cache, a config reload). Then every target of every panel,
+template variables substituted and Grafana's $__ intervals replaced, is
+run with query_range over that minute: no error, and no empty result except
+the targets in CANNOT_FIRE, each with the reason it cannot fire here.
+
+The structure test needs no agent: the JSON Grafana imports (ids, gridPos,
+datasource references, template variables), and that dashboards.py still
+writes exactly the committed files. There is no Grafana in Debian to import
+them into; the model is checked against what Grafana's schema 37 (9.1) requires."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+
+from conftest import ROOT, config_text
+from receivers import http_get
+
+DASHBOARDS = os.path.join(ROOT, "deploy", "grafana")
+NAMES = ("host", "bpf", "agent")
+RUN_SECONDS = 50
+CLUSTER = "grafana-test"
+VARIABLES = ("datasource", "cluster", "job", "instance")
+# Grafana's built-in intervals, as a 1 s scrape interval makes them.
+GRAFANA_INTERVALS = {"$__rate_interval": "30s", "$__interval": "5s", "$__range": "60s"}
+
+# (dashboard, panel title, refId): why the target has no data on this host.
+CANNOT_FIRE = {
+    ("bpf", "Listen overflows by port", "A"):
+        "a final ACK refused at a full accept queue needs a delay between SYN and ACK "
+        "that loopback has not (SYNs are refused instead, and retransmitted: the "
+        "retransmit and listen-drop panels see those); test_bpf_skb_drops.py makes them "
+        "in namespaces behind a slow veth",
+}
+if not os.path.exists("/proc/schedstat"):
+    CANNOT_FIRE[("host", "Run queue wait (schedstat)", "A")] = \
+        "this kernel has no /proc/schedstat (CONFIG_SCHEDSTATS off)"
+if not os.path.exists("/sys/fs/cgroup/cgroup.subtree_control"):
+    CANNOT_FIRE[("bpf", "Writeback inode switches", "A")] = \
+        "inode writeback switches need cgroup v2 writeback; this host's hierarchy is " \
+        "not pure cgroup v2"
+# Targets that list trouble: empty on a healthy host, but they must still run.
+EMPTY_WHEN_HEALTHY = {
+    ("agent", "Collectors failing now", "A"),
+}
+
+
+def load(name):
+    with open(os.path.join(DASHBOARDS, name + ".json")) as f:
+        return json.load(f)
+
+
+def panels(dash):
+    for p in dash["panels"]:
+        yield p
+        yield from p.get("panels", [])
+
+
+def targets(name):
+    """(dashboard, panel title, refId, expr) of every query target."""
+    for p in panels(load(name)):
+        for t in p.get("targets", []):
+            yield name, p["title"], t["refId"], t["expr"]
+
+
+def metric_names(expr):
+    """The metric names an expression selects (the word before a {)."""
+    return set(re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{", expr))
+
+
+# ---- structure --------------------------------------------------------------
+
+def check_gridpos(name, dash):
+    cells = {}
+    for p in dash["panels"]:
+        g = p["gridPos"]
+        assert set(g) == {"h", "w", "x", "y"}, (name, p["title"])
+        assert all(isinstance(v, int) and v >= 0 for v in g.values()), (name, p["title"])
+        assert g["w"] >= 1 and g["h"] >= 1 and g["x"] + g["w"] <= 24, (name, p["title"])
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                assert (x, y) not in cells, (name, p["title"], "overlaps", cells[(x, y)])
+                cells[(x, y)] = p["title"]
+
+
+def check_variables(name, dash):
+    tvars = {v["name"]: v for v in dash["templating"]["list"]}
+    assert tuple(tvars) == VARIABLES, (name, list(tvars))
+    assert tvars["datasource"]["type"] == "datasource"
+    assert tvars["datasource"]["query"] == "prometheus"
+    for v in VARIABLES[1:]:
+        assert tvars[v]["type"] == "query", (name, v)
+        assert tvars[v]["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        assert tvars[v]["query"]["query"].startswith("label_values("), (name, v)
+        assert tvars[v]["includeAll"] and tvars[v]["allValue"] == ".*", (name, v)
+
+
+def check_panel(name, p):
+    ds = {"type": "prometheus", "uid": "${datasource}"}
+    assert p["type"] in ("row", "timeseries", "stat", "heatmap", "table"), (name, p)
+    assert p["title"], (name, p["id"])
+    if p["type"] == "row":
+        assert p["gridPos"]["w"] == 24 and not p["panels"], (name, p["title"])
+        return
+    assert p["datasource"] == ds, (name, p["title"])
+    refs = [t["refId"] for t in p["targets"]]
+    assert refs and len(refs) == len(set(refs)), (name, p["title"], refs)
+    for t in p["targets"]:
+        assert t["datasource"] == ds, (name, p["title"], t["refId"])
+        # Every selector is narrowed by the three variables.
+        for sel in re.findall(r"\{[^}]*\}", t["expr"]):
+            if sel.startswith("{{"):
+                continue
+            for v in VARIABLES[1:]:
+                assert '%s=~"$%s"' % (v, v) in sel, (name, p["title"], t["expr"])
+    if p["type"] == "heatmap":
+        (t,) = p["targets"]
+        assert t["format"] == "heatmap" and t["legendFormat"] == "{{le}}", (name, p["title"])
+        assert "_bucket{" in t["expr"] and "by (le)" in t["expr"], (name, p["title"])
+        assert p["options"]["calculate"] is False, (name, p["title"])
+
+
+def test_dashboards_structure(tmp_path):
+    uids = set()
+    for name in NAMES:
+        dash = load(name)
+        assert dash["schemaVersion"] >= 36 and dash["id"] is None, name
+        assert dash["uid"] not in uids and len(dash["uid"]) <= 40, name
+        uids.add(dash["uid"])
+        ids = [p["id"] for p in panels(dash)]
+        assert len(ids) == len(set(ids)), (name, ids)
+        check_gridpos(name, dash)
+        check_variables(name, dash)
+        for p in panels(dash):
+            check_panel(name, p)
+        # Only ${datasource} is a datasource: no __inputs left to fill in.
+        assert "DS_" not in json.dumps(dash) and "__inputs" not in dash, name
+    # The committed JSON is what the generator writes.
+    copy = tmp_path / "grafana"
+    copy.mkdir()
+    script = os.path.join(DASHBOARDS, "dashboards.py")
+    (copy / "dashboards.py").write_text(open(script).read())
+    subprocess.run([sys.executable, str(copy / "dashboards.py")], check=True)
+    for name in NAMES:
+        assert json.loads((copy / (name + ".json")).read_text()) == load(name), \
+            "%s.json differs from what dashboards.py writes: run it" % name
+
+
+def test_exempt_names_are_emitted_by_the_agent():
+    """A target CANNOT_FIRE exempts still names series the agent's source
+    emits (so the exemption is about this host, not a typo)."""
+    sources = []
+    for d in ("bpf", "collectors", "agent"):
+        for f in os.listdir(os.path.join(ROOT, d)):
+            if f.endswith(".c"):
+                sources.append(open(os.path.join(ROOT, d, f)).read())
+    text = "\n".join(sources)
+    for name in NAMES:
+        for dash, title, ref, expr in targets(name):
+            if (dash, title, ref) not in CANNOT_FIRE:
+                continue
+            for m in metric_names(expr):
+                base = re.sub(r"_total$", "", m)
+                assert base in text, (title, m)
+
+
+# ---- against a real VictoriaMetrics -------------------------------------------
+
+def full_accept_queue(stop):
+    """A listener that never accepts, and clients that find its queue full:
+    their SYNs are refused and retransmitted after 1 s and 3 s (TCP
+    retransmits in SYN_SENT, listen drops by port). Reset every 3.5 s, so
+    that new ones keep coming."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    try:
+        while not stop.is_set():
+            clients = []
+            for _ in range(5):
+                c = socket.socket()
+                c.setblocking(False)
+                c.connect_ex(("127.0.0.1", port))
+                clients.append(c)
+            stop.wait(3.5)
+            for c in clients:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                c.close()
+    finally:
+        listener.close()
+
+
+def disk_reads(path, stop):
+    """Writes a file once, then reads it with O_DIRECT now and then:
+    requests the block layer sees in both directions."""
+    subprocess.run(["dd", "if=/dev/urandom", "of=%s" % path, "bs=1M", "count=4",
+                    "oflag=direct", "status=none"], check=True)
+    while not stop.wait(2):
+        subprocess.run(["dd", "if=%s" % path, "of=/dev/null", "bs=64k", "iflag=direct",
+                        "status=none"], check=True)
+
+
+def query_range(vm, expr, start, end):
+    q = urllib.parse.urlencode({"query": expr, "start": "%.3f" % start, "end": "%.3f" % end,
+                                "step": "5s"})
+    try:
+        return json.loads(http_get("%s/api/v1/query_range?%s" % (vm.base, q)))
+    except urllib.error.HTTPError as err:  # VictoriaMetrics answers a bad query with a 4xx
+        return {"status": "error", "error": err.read().decode(errors="replace")}
+
+
+def substitute(expr, hostname):
+    values = {"$cluster": CLUSTER, "$job": "bpfpush", "$instance": re.escape(hostname)}
+    values.update(GRAFANA_INTERVALS)
+    for k in sorted(values, key=len, reverse=True):
+        expr = expr.replace(k, values[k])
+    assert "$" not in expr, expr
+    return expr
+
+
+def agent_config(vm, tmp_path):
+    extra = ("bpf:\n  softirq: {}\n  timers: {}\n  syscalls: {}\n")
+    text = config_text([vm.write_url], collectors="textfile: false", interval="1s",
+                       queue="batch_send_deadline: 1s", extra=extra,
+                       data_dir=str(tmp_path / "data"))
+    return text.replace("global:\n", "global:\n  external_labels: {cluster: %s}\n"
+                        "  relabel_configs:\n    - {source_labels: [__name__], "
+                        "regex: node_time_clocksource_available_info, action: drop}\n"
+                        % CLUSTER, 1)
+
+
+def run_workload(agent_proc, tmp_path):
+    stop = threading.Event()
+    threads = [threading.Thread(target=full_accept_queue, args=(stop,), daemon=True),
+               threading.Thread(target=disk_reads, args=(str(tmp_path / "blocks"), stop),
+                                daemon=True)]
+    for t in threads:
+        t.start()
+    start = time.monotonic()
+    reloaded = False
+    while time.monotonic() - start < RUN_SECONDS:
+        assert agent_proc.poll() is None, "the agent exited"
+        if not reloaded and time.monotonic() - start > RUN_SECONDS / 2:
+            agent_proc.send_signal(1)  # SIGHUP: a reload, for the config panels
+            reloaded = True
+        time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(10)
+
+
+def check_variable_queries(vm, hostname):
+    """Each template variable's label_values() finds the value it should."""
+    want = {"cluster": CLUSTER, "job": "bpfpush", "instance": hostname}
+    for name in NAMES:
+        for v in load(name)["templating"]["list"][1:]:
+            m = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"]["query"])
+            match, label = substitute(m.group(1), hostname), m.group(2)
+            q = urllib.parse.urlencode({"match[]": match})
+            body = json.loads(http_get("%s/api/v1/label/%s/values?%s" % (vm.base, label, q)))
+            assert want[label] in body["data"], (name, v["name"], body)
+
+
+def test_every_panel_query_has_data(vm, agent, tmp_path):
+    hostname = socket.gethostname()
+    a = agent(agent_config(vm, tmp_path)).start(
+        "--enable-bpf-stats", "--bpf-stats-duty", "always", follow=True)
+    start = time.time()
+    run_workload(a.proc, tmp_path)
+    http_get(vm.base + "/internal/force_flush")
+    time.sleep(1.5)  # fresh rows become searchable within about a second
+    end = time.time()
+    assert a.count(msg="config reloaded") == 1, a.lines[-20:]
+
+    check_variable_queries(vm, hostname)
+    failures, used = [], set()
+    for name in NAMES:
+        for key in ((d, t, r, e) for d, t, r, e in targets(name)):
+            dash, title, ref, expr = key
+            used |= metric_names(expr)
+            res = query_range(vm, substitute(expr, hostname), start, end)
+            if res.get("status") != "success":
+                failures.append("%s / %s / %s: error %s: %s" % (dash, title, ref,
+                                                                  res.get("error"), expr))
+                continue
+            empty = not any(s["values"] for s in res["data"]["result"])
+            if (dash, title, ref) in EMPTY_WHEN_HEALTHY:
+                continue
+            if (dash, title, ref) in CANNOT_FIRE:
+                # Listed as impossible here: say so if it fires after all.
+                if not empty:
+                    failures.append("%s / %s / %s fired: drop it from CANNOT_FIRE"
+                                    % (dash, title, ref))
+                continue
+            if empty:
+                failures.append("%s / %s / %s: empty: %s" % (dash, title, ref, expr))
+    rc, _, err = a.stop()
+    assert rc == 0, err[-2000:]
+    assert not failures, "\n".join(failures)
+    # Every name a dashboard uses is one this agent pushed (or is excused).
+    pushed = set(json.loads(http_get(vm.base + "/api/v1/label/__name__/values"))["data"])
+    excused = set()
+    for name in NAMES:
+        for d, t, r, e in targets(name):
+            if (d, t, r) in CANNOT_FIRE:
+                excused |= metric_names(e)
+    assert not (used - pushed - excused), sorted(used - pushed - excused)
