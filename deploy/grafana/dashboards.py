@@ -37,8 +37,9 @@ def variables(anchor):
     def query_var(name, label, expr):
         return {
             "name": name, "label": label, "type": "query", "datasource": DS,
-            "definition": expr,
-            "query": {"query": expr, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+            # The query as a string: Grafana 9 reads only that form, later
+            # versions turn it into their own on load.
+            "definition": expr, "query": expr,
             "refresh": 2, "sort": 1, "includeAll": True, "allValue": ".*",
             "multi": name == "instance", "current": {}, "options": [], "hide": 0, "regex": "",
         }

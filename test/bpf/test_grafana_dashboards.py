@@ -103,7 +103,8 @@ def check_variables(name, dash):
     for v in VARIABLES[1:]:
         assert tvars[v]["type"] == "query", (name, v)
         assert tvars[v]["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert tvars[v]["query"]["query"].startswith("label_values("), (name, v)
+        assert tvars[v]["query"].startswith("label_values("), (name, v)
+        assert tvars[v]["definition"] == tvars[v]["query"], (name, v)
         assert tvars[v]["includeAll"] and tvars[v]["allValue"] == ".*", (name, v)
 
 
@@ -262,12 +263,26 @@ def run_workload(agent_proc, tmp_path):
         t.join(10)
 
 
+def wait_searchable(vm, since, timeout=15):
+    """Waits until VictoriaMetrics answers with a round the agent collected
+    at or after since (fresh rows take about a second to be searchable)."""
+    deadline = time.monotonic() + timeout
+    newest = 0
+    while time.monotonic() < deadline:
+        for series in vm.export("bpfpush_collection_rounds_total", timeout=0):
+            newest = max([newest] + series["timestamps"])
+        if newest >= since * 1000:
+            return
+        time.sleep(0.2)
+    raise TimeoutError("no round after %.3f in VictoriaMetrics (newest %d)" % (since, newest))
+
+
 def check_variable_queries(vm, hostname):
     """Each template variable's label_values() finds the value it should."""
     want = {"cluster": CLUSTER, "job": "bpfpush", "instance": hostname}
     for name in NAMES:
         for v in load(name)["templating"]["list"][1:]:
-            m = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"]["query"])
+            m = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"])
             match, label = substitute(m.group(1), hostname), m.group(2)
             q = urllib.parse.urlencode({"match[]": match})
             body = json.loads(http_get("%s/api/v1/label/%s/values?%s" % (vm.base, label, q)))
@@ -280,8 +295,7 @@ def test_every_panel_query_has_data(vm, agent, tmp_path):
         "--enable-bpf-stats", "--bpf-stats-duty", "always", follow=True)
     start = time.time()
     run_workload(a.proc, tmp_path)
-    http_get(vm.base + "/internal/force_flush")
-    time.sleep(1.5)  # fresh rows become searchable within about a second
+    wait_searchable(vm, time.time() - 1.5)
     end = time.time()
     assert a.count(msg="config reloaded") == 1, a.lines[-20:]
 
@@ -307,6 +321,8 @@ def test_every_panel_query_has_data(vm, agent, tmp_path):
                 continue
             if empty:
                 failures.append("%s / %s / %s: empty: %s" % (dash, title, ref, expr))
+            elif "by (le)" in expr and len(res["data"]["result"]) < 2:
+                failures.append("%s / %s / %s: a heatmap of one bucket" % (dash, title, ref))
     rc, _, err = a.stop()
     assert rc == 0, err[-2000:]
     assert not failures, "\n".join(failures)
