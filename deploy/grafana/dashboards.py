@@ -112,7 +112,9 @@ def heatmap(title, bucket_metric, unit, desc="", extra="", w=12, h=9):
                         "exemplars": {"color": "rgba(255,0,255,0.7)"},
                         "filterValues": {"le": 1e-9}, "legend": {"show": True},
                         "rowsFrame": {"layout": "auto"},
-                        "tooltip": {"mode": "single", "yHistogram": True,
+                        "showValue": "auto",
+                        # show: Grafana 9 and 10; mode: 11 and later.
+                        "tooltip": {"show": True, "mode": "single", "yHistogram": True,
                                     "showColorScale": False},
                         "yAxis": {"axisPlacement": "left", "reverse": False, "unit": unit}}}
 

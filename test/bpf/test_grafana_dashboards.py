@@ -2,18 +2,20 @@
 """deploy/grafana's dashboards against what bpfpush really pushes.
 
 One agent (the default collectors, every BPF collector, a disk tier, one
-relabel rule that drops a series) pushes into a real VictoriaMetrics for
-RUN_SECONDS at a 1 s interval while a small workload makes the rarer
-signals fire (SYNs retransmitted at a full accept queue, disk reads that
+relabel rule that drops a series) pushes into a real VictoriaMetrics and a
+real Prometheus for RUN_SECONDS at a 1 s interval while a small workload
+makes the rarer signals fire (SYNs retransmitted at a full accept queue, disk reads that
 bypass the page cache, a config reload). Then every target of every panel,
 template variables substituted and Grafana's $__ intervals replaced, is
-run with query_range over that minute: no error, and no empty result except
-the targets in CANNOT_FIRE, each with the reason it cannot fire here.
+run with query_range over that minute on each: no error, and no empty result
+except the targets in CANNOT_FIRE, each with the reason it cannot fire here.
+Every expression also passes promtool's parser.
 
 The structure test needs no agent: the JSON Grafana imports (ids, gridPos,
 datasource references, template variables), and that dashboards.py still
 writes exactly the committed files. There is no Grafana in Debian to import
-them into; the model is checked against what Grafana's schema 37 (9.1) requires."""
+them into; the model is checked against what Grafana's schema 37 (9.1)
+requires."""
 import json
 import os
 import re
@@ -159,6 +161,21 @@ def test_dashboards_structure(tmp_path):
             "%s.json differs from what dashboards.py writes: run it" % name
 
 
+def test_queries_parse_as_promql(tmp_path):
+    """VictoriaMetrics' MetricsQL takes more than PromQL does: every target
+    (and variable query's selector) also goes through Prometheus' own
+    parser, as recording rules that promtool checks."""
+    exprs = [substitute(e, "host") for name in NAMES for _, _, _, e in targets(name)]
+    rules = {"groups": [{"name": "dashboards", "rules": [
+        {"record": "dashboard:query%d" % i, "expr": e} for i, e in enumerate(exprs)]}]}
+    path = tmp_path / "rules.yml"
+    path.write_text(json.dumps(rules))  # JSON is YAML
+    out = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS: %d rules found" % len(exprs) in out.stdout, out.stdout
+
+
 def test_exempt_names_are_emitted_by_the_agent():
     """A target CANNOT_FIRE exempts still names series the agent's source
     emits (so the exemption is about this host, not a typo)."""
@@ -214,12 +231,12 @@ def disk_reads(path, stop):
                         "status=none"], check=True)
 
 
-def query_range(vm, expr, start, end):
+def query_range(rx, expr, start, end):
     q = urllib.parse.urlencode({"query": expr, "start": "%.3f" % start, "end": "%.3f" % end,
                                 "step": "5s"})
     try:
-        return json.loads(http_get("%s/api/v1/query_range?%s" % (vm.base, q)))
-    except urllib.error.HTTPError as err:  # VictoriaMetrics answers a bad query with a 4xx
+        return json.loads(http_get("%s/api/v1/query_range?%s" % (rx.base, q)))
+    except urllib.error.HTTPError as err:  # a bad query gets a 4xx
         return {"status": "error", "error": err.read().decode(errors="replace")}
 
 
@@ -232,9 +249,9 @@ def substitute(expr, hostname):
     return expr
 
 
-def agent_config(vm, tmp_path):
+def agent_config(urls, tmp_path):
     extra = ("bpf:\n  softirq: {}\n  timers: {}\n  syscalls: {}\n")
-    text = config_text([vm.write_url], collectors="textfile: false", interval="1s",
+    text = config_text(urls, collectors="textfile: false", interval="1s",
                        queue="batch_send_deadline: 1s", extra=extra,
                        data_dir=str(tmp_path / "data"))
     return text.replace("global:\n", "global:\n  external_labels: {cluster: %s}\n"
@@ -263,21 +280,26 @@ def run_workload(agent_proc, tmp_path):
         t.join(10)
 
 
-def wait_searchable(vm, since, timeout=15):
-    """Waits until VictoriaMetrics answers with a round the agent collected
-    at or after since (fresh rows take about a second to be searchable)."""
+def newest_round_ms(rx):
+    """When the newest round rx can answer for was collected (ms)."""
+    q = urllib.parse.urlencode({"query": "max(timestamp(bpfpush_collection_rounds_total))"})
+    if hasattr(rx, "export"):  # VictoriaMetrics: rows are searchable after a flush
+        http_get(rx.base + "/internal/force_flush")
+    res = json.loads(http_get("%s/api/v1/query?%s" % (rx.base, q)))["data"]["result"]
+    return float(res[0]["value"][1]) * 1000 if res else 0
+
+
+def wait_searchable(rx, since, timeout=15):
+    """Waits until rx answers with a round the agent collected at or after
+    since (VictoriaMetrics: fresh rows take about a second)."""
     deadline = time.monotonic() + timeout
-    newest = 0
-    while time.monotonic() < deadline:
-        for series in vm.export("bpfpush_collection_rounds_total", timeout=0):
-            newest = max([newest] + series["timestamps"])
-        if newest >= since * 1000:
-            return
+    while newest_round_ms(rx) < since * 1000:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no round after %.3f in %s" % (since, rx.base))
         time.sleep(0.2)
-    raise TimeoutError("no round after %.3f in VictoriaMetrics (newest %d)" % (since, newest))
 
 
-def check_variable_queries(vm, hostname):
+def check_variable_queries(rx, hostname):
     """Each template variable's label_values() finds the value it should."""
     want = {"cluster": CLUSTER, "job": "bpfpush", "instance": hostname}
     for name in NAMES:
@@ -285,44 +307,48 @@ def check_variable_queries(vm, hostname):
             m = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"])
             match, label = substitute(m.group(1), hostname), m.group(2)
             q = urllib.parse.urlencode({"match[]": match})
-            body = json.loads(http_get("%s/api/v1/label/%s/values?%s" % (vm.base, label, q)))
-            assert want[label] in body["data"], (name, v["name"], body)
+            body = json.loads(http_get("%s/api/v1/label/%s/values?%s" % (rx.base, label, q)))
+            assert want[label] in body["data"], (rx.base, name, v["name"], body)
 
 
-def test_every_panel_query_has_data(vm, agent, tmp_path):
+def check_target(rx, key, expr, start, end):
+    """What is wrong with one target's answer from rx, or None."""
+    res = query_range(rx, expr, start, end)
+    if res.get("status") != "success":
+        return "error %s: %s" % (res.get("error"), expr)
+    empty = not any(s["values"] for s in res["data"]["result"])
+    if key in EMPTY_WHEN_HEALTHY:
+        return None
+    if key in CANNOT_FIRE:
+        # Listed as impossible here: say so if it fires after all.
+        return "fired: drop it from CANNOT_FIRE" if not empty else None
+    if empty:
+        return "empty: " + expr
+    if "by (le)" in expr and len(res["data"]["result"]) < 2:
+        return "a heatmap of one bucket: " + expr
+    return None
+
+
+def test_every_panel_query_has_data(vm, prom, agent, tmp_path):
+    """The agent pushes to both VictoriaMetrics and Prometheus (whose
+    PromQL is the stricter of the two); every target is run on each."""
     hostname = socket.gethostname()
-    a = agent(agent_config(vm, tmp_path)).start(
+    a = agent(agent_config([vm.write_url, prom.write_url], tmp_path)).start(
         "--enable-bpf-stats", "--bpf-stats-duty", "always", follow=True)
     start = time.time()
     run_workload(a.proc, tmp_path)
-    wait_searchable(vm, time.time() - 1.5)
-    end = time.time()
-    assert a.count(msg="config reloaded") == 1, a.lines[-20:]
-
-    check_variable_queries(vm, hostname)
+    stopped = time.time()
     failures, used = [], set()
-    for name in NAMES:
-        for key in ((d, t, r, e) for d, t, r, e in targets(name)):
-            dash, title, ref, expr = key
+    for rx, rx_name in ((vm, "VictoriaMetrics"), (prom, "Prometheus")):
+        wait_searchable(rx, stopped - 1.5)
+        end = time.time()
+        check_variable_queries(rx, hostname)
+        for dash, title, ref, expr in (t for name in NAMES for t in targets(name)):
             used |= metric_names(expr)
-            res = query_range(vm, substitute(expr, hostname), start, end)
-            if res.get("status") != "success":
-                failures.append("%s / %s / %s: error %s: %s" % (dash, title, ref,
-                                                                  res.get("error"), expr))
-                continue
-            empty = not any(s["values"] for s in res["data"]["result"])
-            if (dash, title, ref) in EMPTY_WHEN_HEALTHY:
-                continue
-            if (dash, title, ref) in CANNOT_FIRE:
-                # Listed as impossible here: say so if it fires after all.
-                if not empty:
-                    failures.append("%s / %s / %s fired: drop it from CANNOT_FIRE"
-                                    % (dash, title, ref))
-                continue
-            if empty:
-                failures.append("%s / %s / %s: empty: %s" % (dash, title, ref, expr))
-            elif "by (le)" in expr and len(res["data"]["result"]) < 2:
-                failures.append("%s / %s / %s: a heatmap of one bucket" % (dash, title, ref))
+            wrong = check_target(rx, (dash, title, ref), substitute(expr, hostname), start, end)
+            if wrong:
+                failures.append("%s: %s / %s / %s: %s" % (rx_name, dash, title, ref, wrong))
+    assert a.count(msg="config reloaded") == 1, a.lines[-20:]
     rc, _, err = a.stop()
     assert rc == 0, err[-2000:]
     assert not failures, "\n".join(failures)
