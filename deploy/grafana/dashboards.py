@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Writes host.json, bpf.json and agent.json beside this file: Grafana
-dashboards (JSON model, schemaVersion 37: Grafana 9.1 and later) over what bpfpush pushes.
+dashboards (JSON model, schemaVersion 39: Grafana 10.4 and later) over what bpfpush pushes.
 
 The JSON files are what users import; this script is how they are made, so
 that the three share one layout, one set of template variables and one
@@ -37,8 +37,8 @@ def variables(anchor):
     def query_var(name, label, expr):
         return {
             "name": name, "label": label, "type": "query", "datasource": DS,
-            # The query as a string: Grafana 9 reads only that form, later
-            # versions turn it into their own on load.
+            # The query as a string, the form every version since 9 reads
+            # (later ones turn it into their own on load).
             "definition": expr, "query": expr,
             "refresh": 2, "sort": 1, "includeAll": True, "allValue": ".*",
             "multi": name == "instance", "current": {}, "options": [], "hide": 0, "regex": "",
@@ -113,8 +113,7 @@ def heatmap(title, bucket_metric, unit, desc="", extra="", w=12, h=9):
                         "filterValues": {"le": 1e-9}, "legend": {"show": True},
                         "rowsFrame": {"layout": "auto"},
                         "showValue": "auto",
-                        # show: Grafana 9 and 10; mode: 11 and later.
-                        "tooltip": {"show": True, "mode": "single", "yHistogram": True,
+                        "tooltip": {"mode": "single", "yHistogram": True,
                                     "showColorScale": False},
                         "yAxis": {"axisPlacement": "left", "reverse": False, "unit": unit}}}
 
@@ -123,8 +122,7 @@ def table(title, expr, desc="", w=12, h=8):
     return {"type": "table", "title": title, "description": desc, "datasource": DS,
             "targets": [dict(target(expr, fmt="table", instant=True))], "w": w, "h": h,
             "fieldConfig": {"defaults": {"custom": {"align": "auto"}}, "overrides": []},
-            "options": {"showHeader": True, "cellHeight": "sm",
-                        "footer": {"show": False, "reducer": ["sum"], "fields": ""}},
+            "options": {"showHeader": True, "cellHeight": "sm"},
             "transformations": [{"id": "organize", "options": {
                 "excludeByName": {"Time": True, "__name__": True}}}]}
 
@@ -156,11 +154,6 @@ def layout(items):
 
 def dashboard(uid, title, desc, tags, anchor, items):
     return {
-        "__requires": [
-            {"type": "grafana", "id": "grafana", "name": "Grafana", "version": "9.1.0"},
-            {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"},
-        ] + [{"type": "panel", "id": t, "name": t, "version": ""}
-             for t in sorted({i["type"] for i in items if i["type"] != "row"})],
         "annotations": {"list": [{
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
             "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
@@ -171,7 +164,7 @@ def dashboard(uid, title, desc, tags, anchor, items):
              "title": "bpfpush", "type": "dashboards", "icon": "external link",
              "targetBlank": False, "tooltip": "", "url": ""}],
         "liveNow": False, "panels": layout(items), "refresh": "30s",
-        "schemaVersion": 37, "tags": ["bpfpush"] + tags,
+        "schemaVersion": 39, "tags": ["bpfpush"] + tags,
         "templating": {"list": variables(anchor)},
         "time": {"from": "now-1h", "to": "now"}, "timepicker": {},
         "timezone": "", "title": title, "uid": uid, "version": 1, "weekStart": "",

@@ -13,9 +13,9 @@ Every expression also passes promtool's parser.
 
 The structure test needs no agent: the JSON Grafana imports (ids, gridPos,
 datasource references, template variables), and that dashboards.py still
-writes exactly the committed files. There is no Grafana in Debian to import
-them into; the model is checked against what Grafana's schema 37 (9.1)
-requires."""
+writes exactly the committed files, and tsc checks every field they set
+against Grafana's own TypeScript types (@grafana/schema 10.4). There is no
+Grafana in Debian to import them into."""
 import json
 import os
 import re
@@ -159,6 +159,68 @@ def test_dashboards_structure(tmp_path):
     for name in NAMES:
         assert json.loads((copy / (name + ".json")).read_text()) == load(name), \
             "%s.json differs from what dashboards.py writes: run it" % name
+
+
+NPM_MODULES = os.path.join(ROOT, "build", "npm-grafana", "node_modules")
+SCHEMA = "@grafana/schema/dist/esm/raw/composable/"
+PANEL_TYPES = {"timeseries": "timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen",
+               "stat": "stat/panelcfg/x/StatPanelCfg_types.gen",
+               "table": "table/panelcfg/x/TablePanelCfg_types.gen",
+               "heatmap": "heatmap/panelcfg/x/HeatmapPanelCfg_types.gen"}
+# Grafana's TypeScript types of the dashboard, its panels' options and the
+# Prometheus query, with string enums as their values (JSON has no enums)
+# and every field optional (Grafana fills in what is left out): what is
+# checked is that each field set exists there, with the right type.
+TS_HEAD = """import type { Dashboard } from '@grafana/schema';
+import type { PrometheusDataQuery } from '%sprometheus/dataquery/x/PrometheusDataQuery_types.gen';
+%s
+type Loose<T> = T extends string ? `${T}` : T extends (infer U)[] ? Loose<U>[] :
+  T extends object ? { [K in keyof T]?: Loose<T[K]> } : T;
+"""
+
+
+def typescript_of(name, dash):
+    """Each dashboard, panel options, field config and target as a typed
+    constant, for tsc to check."""
+    dash = json.loads(json.dumps(dash))
+    for v in dash["templating"]["list"]:
+        # Grafana writes "definition" for a query variable (the query as the
+        # editor shows it); the schema's VariableModel does not name it.
+        v.pop("definition", None)
+    out = ["export const %s: Loose<Dashboard> = %s;" % (name, json.dumps(dash))]
+    for p in panels(dash):
+        if p["type"] == "row":
+            continue
+        k = "%s_%d" % (name, p["id"])
+        out.append("export const %s_options: Loose<%s.Options> = %s;"
+                   % (k, p["type"], json.dumps(p["options"])))
+        if "custom" in p["fieldConfig"]["defaults"]:
+            out.append("export const %s_custom: Loose<%s.FieldConfig> = %s;"
+                       % (k, p["type"], json.dumps(p["fieldConfig"]["defaults"]["custom"])))
+        for t in p["targets"]:
+            out.append("export const %s_%s: Loose<PrometheusDataQuery> = %s;"
+                       % (k, t["refId"], json.dumps(t)))
+    return out
+
+
+def test_dashboards_match_grafanas_types(tmp_path):
+    assert os.path.isdir(os.path.join(NPM_MODULES, "@grafana", "schema")), \
+        "@grafana/schema missing: `make npm-deps` installs it in build/npm-grafana"
+    imports = "".join("import type * as %s from '%s%s';\n" % (t, SCHEMA, f)
+                      for t, f in PANEL_TYPES.items())
+    lines = [TS_HEAD % (SCHEMA, imports)]
+    for name in NAMES:
+        lines += typescript_of(name, load(name))
+    (tmp_path / "dashboards.ts").write_text("\n".join(lines) + "\n")
+    (tmp_path / "tsconfig.json").write_text(json.dumps({
+        "compilerOptions": {"strict": True, "noEmit": True, "target": "es2020",
+                            "module": "es2020", "moduleResolution": "node",
+                            "skipLibCheck": True, "types": [], "baseUrl": NPM_MODULES,
+                            "paths": {"*": ["*"]}},
+        "files": ["dashboards.ts"]}))
+    tsc = os.path.join(NPM_MODULES, "typescript", "bin", "tsc")
+    out = subprocess.run(["node", tsc, "-p", str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr
 
 
 def test_queries_parse_as_promql(tmp_path):
