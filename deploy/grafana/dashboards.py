@@ -95,17 +95,22 @@ def stat(title, expr, unit="short", desc="", w=4, h=4, legend=""):
 
 
 def heatmap(title, bucket_metric, unit, desc="", extra="", w=12, h=9):
-    """A classic histogram's buckets per interval, one row per le: the
-    increase of each cumulative bucket minus the one below is what Grafana
-    draws when the target's format is heatmap."""
-    expr = "sum by (le) (increase(%s%s[$__rate_interval]))" % (bucket_metric, sel(extra))
+    """A classic histogram as a heatmap, one row per le: with the target's
+    format heatmap Grafana takes each cumulative bucket minus the one below.
+    A rate, not an increase, so that a cell means events per second in
+    that bucket at any zoom (an increase over $__rate_interval counts each
+    event in several overlapping cells)."""
+    expr = "sum by (le) (rate(%s%s[$__rate_interval]))" % (bucket_metric, sel(extra))
+    desc = (desc + " " if desc else "") + \
+        "A cell: events per second in one power-of-two bucket."
     return {"type": "heatmap", "title": title, "description": desc, "datasource": DS,
             "targets": [target(expr, "{{le}}", fmt="heatmap")], "w": w, "h": h,
             "maxDataPoints": 100, "interval": "",
             "fieldConfig": {"defaults": {"custom": {
                 "hideFrom": {"legend": False, "tooltip": False, "viz": False},
                 "scaleDistribution": {"type": "linear"}}}, "overrides": []},
-            "options": {"calculate": False, "cellGap": 1, "cellValues": {"unit": "short"},
+            "options": {"calculate": False, "cellGap": 1,
+                        "cellValues": {"unit": "short", "decimals": 2},
                         "color": {"mode": "scheme", "scheme": "Oranges", "scale": "exponential",
                                   "exponent": 0.5, "steps": 64, "reverse": False,
                                   "fill": "dark-orange"},
