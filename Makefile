@@ -214,7 +214,16 @@ $(BUILD)/npm/node_modules/.package-lock.json: $(NPM_LOCK)
 	cp $(NPM_LOCK) $(BUILD)/npm/
 	cd $(BUILD)/npm && npm ci --no-audit --no-fund --loglevel=error
 
-npm-deps: $(BUILD)/npm/node_modules/.package-lock.json
+# @grafana/schema's types and TypeScript, for the Grafana dashboards' check,
+# in $(BUILD)/npm-grafana.
+GRAFANA_NPM_LOCK := test/bpf/grafana/package.json test/bpf/grafana/package-lock.json
+$(BUILD)/npm-grafana/node_modules/.package-lock.json: $(GRAFANA_NPM_LOCK)
+	@mkdir -p $(BUILD)/npm-grafana
+	cp $(GRAFANA_NPM_LOCK) $(BUILD)/npm-grafana/
+	cd $(BUILD)/npm-grafana && npm ci --no-audit --no-fund --loglevel=error
+
+npm-deps: $(BUILD)/npm/node_modules/.package-lock.json \
+	$(BUILD)/npm-grafana/node_modules/.package-lock.json
 
 test: deps npm-deps
 	$(MAKE) all unit $(BUILD)/py/write_v2_pb2.py
