@@ -7,20 +7,11 @@
  * pipe each interval prints one frame of plain text. */
 #include "agent/show.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/signalfd.h>
-#include <termios.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "agent/scheduler.h"
 #include "agent/show_draw.h"
@@ -187,7 +178,7 @@ static void find_reasons(struct show *s, const char *log)
 		s->why[i][0] = '\0';
 		if (!sc->enabled) {
 			snprintf(s->why[i], WHY_MAX, "%s (bpfpush show %s runs it)",
-				 sc->explicit ? "turned off in the config" : "not enabled by default",
+				 sc->explicit ? "turned off in the config" : "not on by default or in the config",
 				 sc->schema->name);
 			continue;
 		}
@@ -398,9 +389,10 @@ static void draw_off(struct show *s, FILE *out, const struct show_style *st,
 		for (size_t k = 0; name && k < s->cfg.n_bpf; k++)
 			if (strcmp(s->cfg.bpf[k].schema->name, name) == 0)
 				show_draw_off(out, st, name, s->why[k][0] ? s->why[k]
-					      : "its maps could not be read this round");
+					      : "down: its init or this round's update failed "
+					      "(the log says why)");
 	}
-	for (size_t k = 0; k < s->cfg.n_bpf; k++)
+	for (size_t k = 0; k < s->cfg.n_bpf && !s->n_names; k++)
 		if (!s->cfg.bpf[k].enabled)
 			show_draw_off(out, st, s->cfg.bpf[k].schema->name, s->why[k]);
 }

@@ -145,7 +145,7 @@ void show_draw_histogram(FILE *out, const struct show_style *st, const struct hi
 void show_draw_quiet(FILE *out, const struct show_style *st, const char *family, size_t n)
 {
 	(void)st;
-	fprintf(out, "%s: %zu more without events this interval\n", family, n);
+	fprintf(out, "%s: %zu label sets without events this interval\n", family, n);
 }
 
 void show_draw_counters(FILE *out, const struct show_style *st, const char *family,
