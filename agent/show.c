@@ -445,7 +445,8 @@ static int setup(struct show *s)
 {
 	char *log;
 
-	if (!(s->why = calloc(s->cfg.n_bpf + 1, sizeof(*s->why))) ||
+	if (show_term_signals(&s->term) < 0 ||
+	    !(s->why = calloc(s->cfg.n_bpf + 1, sizeof(*s->why))) ||
 	    !(s->registry = registry_create(NULL, 0, "", "")))
 		return -1;
 	log_set_level(LOG_WARN);

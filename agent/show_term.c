@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,7 @@ static void keys_on(struct show_term *t)
 	t->keys = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
 }
 
-int show_term_start(struct show_term *t)
+int show_term_signals(struct show_term *t)
 {
 	sigset_t set;
 
@@ -96,9 +97,14 @@ int show_term_start(struct show_term *t)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGWINCH);
 	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (t->sig_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
 		return -1;
+	return 0;
+}
+
+int show_term_start(struct show_term *t)
+{
 	t->tty = isatty(STDOUT_FILENO);
 	if (!t->tty) {
 		release_log(t);

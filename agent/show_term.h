@@ -34,8 +34,12 @@ void show_term_capture_log(struct show_term *t);
 /* What the log held so far (malloc'd, NUL-terminated), or NULL. */
 char *show_term_log(const struct show_term *t);
 
-/* Signals, then the screen and keys on a terminal; into a pipe the log
- * goes back to stderr (what it held written there). 0, or -1. */
+/* SIGINT, SIGTERM, SIGHUP and SIGWINCH blocked, read from sig_fd: before
+ * any thread starts (a collector's), so none of them takes one. 0, or -1. */
+int show_term_signals(struct show_term *t);
+
+/* The screen and keys on a terminal; into a pipe the log goes back to
+ * stderr (what it held written there). 0, or -1. */
 int show_term_start(struct show_term *t);
 
 /* Columns and rows to draw in (into a pipe: COLUMNS or 80, no limit). */
