@@ -449,9 +449,12 @@ static int setup(struct show *s)
 	    !(s->why = calloc(s->cfg.n_bpf + 1, sizeof(*s->why))) ||
 	    !(s->registry = registry_create(NULL, 0, "", "")))
 		return -1;
+	/* show reports no program cost: the line saying it is off is noise. */
+	log_set_level(LOG_ERROR);
+	bpf_stats_request(false, 0, 0);
+	bpf_setup();
 	log_set_level(LOG_WARN);
 	show_term_capture_log(&s->term);
-	bpf_stats_request(false, 0, 0);
 	s->scheduler = scheduler_create(&s->cfg);
 	log = show_term_log(&s->term);
 	find_reasons(s, log ? log : "");
