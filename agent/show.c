@@ -258,7 +258,8 @@ static int snapshot_take(struct show *s, struct snapshot *snap, const struct sam
 		snap->items[i].family = (const char *)snap->arena.data + snap->items[i].family_off;
 		snap->items[i].labels = (const char *)snap->arena.data + snap->items[i].labels_off;
 	}
-	qsort(snap->items, snap->n, sizeof(*snap->items), cmp_counter);
+	if (snap->n) /* items is still NULL when no round had a counter */
+		qsort(snap->items, snap->n, sizeof(*snap->items), cmp_counter);
 	return 0;
 }
 
@@ -269,7 +270,7 @@ static double counter_delta(const struct show *s, const struct counter *c)
 	const struct snapshot *last = &s->snap[!s->cur];
 	const struct counter *was;
 
-	if (!s->have_last)
+	if (!s->have_last || !last->n)
 		return c->value;
 	was = bsearch(c, last->items, last->n, sizeof(*c), cmp_counter);
 	return was && was->value <= c->value ? c->value - was->value : c->value;
@@ -410,6 +411,8 @@ static void draw_frame(struct show *s, FILE *out, const struct sample *smp, size
 		when, (double)s->interval_ms / 1000, s->term.tty ? ", q quits" : "",
 		st.colour ? "\033[0m" : "");
 	draw_off(s, out, &st, smp, n);
+	if (!s->hist[s->cur].n && !s->snap[s->cur].n)
+		fputs("(no histogram or counter yet: their first events are still to come)\n", out);
 	draw_histograms(s, out, &st);
 	draw_counters(s, out, &st);
 }
