@@ -26,6 +26,7 @@
 #include "series/registry.h"
 #include "agent/scheduler.h"
 #include "agent/selfmetrics.h"
+#include "agent/show.h"
 #include "agent/status.h"
 #include "agent/views.h"
 #include "bpf/bpfutil.h"
@@ -67,6 +68,7 @@ static void usage(FILE *out)
 		"               [--log-level debug|info|warn|error]\n"
 		"               [--capabilities-keep LIST] [--enable-bpf-stats]\n"
 		"       bpfpush --check-config FILE\n"
+		"       bpfpush show [--interval 1s] [--config FILE] [COLLECTOR...]\n"
 		"       bpfpush --version\n"
 		"\n"
 		"  --config FILE            configuration (default " DEFAULT_CONFIG ")\n"
@@ -496,6 +498,8 @@ int main(int argc, char **argv)
 	struct config_error err;
 	uint64_t lost;
 
+	if (argc > 1 && strcmp(argv[1], "show") == 0)
+		return show_main(argc - 1, argv + 1);
 	if (parse_options(argc, argv, &a.opt) < 0)
 		return EXIT_CONFIG;
 	if (config_load(a.opt.config_path, scheduler_schemas(), &a.cfg, &err) < 0) {
