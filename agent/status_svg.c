@@ -15,9 +15,9 @@
 #define BAR_W 400
 #define SVG_W (BAR_X + BAR_W + 10)
 
-void html_escape(FILE *out, const char *s)
+static void escape_n(FILE *out, const char *s, size_t n)
 {
-	for (; *s; s++) {
+	for (const char *end = s + n; s < end; s++) {
 		switch (*s) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -27,6 +27,46 @@ void html_escape(FILE *out, const char *s)
 		default: fputc(*s, out);
 		}
 	}
+}
+
+void html_escape(FILE *out, const char *s)
+{
+	escape_n(out, s, strlen(s));
+}
+
+static bool agents_own(const char *name, size_t len)
+{
+	return (len == 3 && !strncmp(name, "job", 3)) || (len == 8 && !strncmp(name, "instance", 8));
+}
+
+/* labels (k="v",... as the text format spells them) in braces, without
+ * job and instance: the agent's own, the same on every histogram. */
+static void write_labels(FILE *out, const char *labels)
+{
+	bool first = true;
+
+	for (const char *p = labels; *p;) {
+		const char *eq = strchr(p, '='), *q;
+
+		if (!eq || eq[1] != '"') { /* not the text format: as it is */
+			fputs(first ? "{" : ",", out);
+			html_escape(out, p);
+			first = false;
+			break;
+		}
+		for (q = eq + 2; *q && *q != '"'; q++)
+			if (*q == '\\' && q[1])
+				q++;
+		q += *q ? 1 : 0; /* past the closing quote */
+		if (!agents_own(p, (size_t)(eq - p))) {
+			fputs(first ? "{" : ",", out);
+			escape_n(out, p, (size_t)(q - p));
+			first = false;
+		}
+		p = *q == ',' ? q + 1 : q;
+	}
+	if (!first)
+		fputs("}", out);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -127,11 +167,7 @@ static void svg_heading(FILE *out, const struct hist_view *v)
 	format_human(v->count > 0 ? v->sum / v->count : 0, u, mean, sizeof(mean));
 	fputs("<h3>", out);
 	html_escape(out, v->family);
-	if (*v->labels) {
-		fputs("{", out);
-		html_escape(out, v->labels);
-		fputs("}", out);
-	}
+	write_labels(out, v->labels);
 	fprintf(out, "</h3>\n<p class=\"note\">%.0f observations so far, "
 		"sum %s, mean %s</p>\n", v->count, sum, mean);
 }

@@ -77,18 +77,19 @@ static void sections_and_escaping(void **state)
 static void emit_histogram(struct registry *r, const double *cumulative, size_t n)
 {
 	static const char *const les[] = {"0.001", "0.002", "0.004", "0.008", "+Inf"};
-	struct label le = {"le", NULL};
+	struct label l[2] = {{"device", "sd\"a,b=\"c"}, {"le", NULL}};
 
 	for (size_t i = 0; i < n; i++) {
-		le.value = les[i];
-		registry_emit(r, &hist, "test_latency_seconds_bucket", &le, 1, cumulative[i], 0);
+		l[1].value = les[i];
+		registry_emit(r, &hist, "test_latency_seconds_bucket", l, 2, cumulative[i], 0);
 	}
-	registry_emit(r, &hist, "test_latency_seconds_sum", NULL, 0, 0.01, 0);
-	registry_emit(r, &hist, "test_latency_seconds_count", NULL, 0, cumulative[n - 1], 0);
+	registry_emit(r, &hist, "test_latency_seconds_sum", l, 1, 0.01, 0);
+	registry_emit(r, &hist, "test_latency_seconds_count", l, 1, cumulative[n - 1], 0);
 }
 
 /* Slots 1 ms, 4 ms and +Inf hold some; 2 ms and 8 ms none: five rows
- * (first to last non-empty), three bars. */
+ * (first to last non-empty), three bars; a label value with a quote, a
+ * comma and an equals sign stays whole in the heading. */
 static void one_bar_per_nonempty_slot(void **state)
 {
 	struct registry *r = registry_create(NULL, 0, "j", "host");
@@ -106,6 +107,9 @@ static void one_bar_per_nonempty_slot(void **state)
 	assert_non_null(strstr(text, "data-le=\"+Inf\" data-count=\"1\""));
 	assert_int_equal(count(text, "text-anchor=\"end\">"), 2 * 5);
 	assert_non_null(strstr(text, ">1 ms &#8211; 2 ms<"));
+	/* The heading leaves out job and instance, the agent's own. */
+	assert_non_null(strstr(text, "<h3>test_latency_seconds{device=&quot;sd\\&quot;a,b="
+				     "\\&quot;c&quot;}</h3>"));
 	free(text);
 	status_html_free(h);
 	registry_destroy(r);
