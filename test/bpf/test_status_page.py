@@ -152,7 +152,7 @@ def check_chromium(base, tmp_path):
         assert f'<section id="{section}">' in dom
     assert "<rect" in dom  # the SVG is in the DOM
     shot = os.path.join(os.path.dirname(BIN), "status-page.png")
-    _, log = chromium(base + "/", tmp_path, f"--screenshot={shot}", "--window-size=1100,2400")
+    _, log = chromium(base + "/", tmp_path, f"--screenshot={shot}", "--window-size=1100,1500")
     assert os.path.getsize(shot) > 10000
     # No script, no missing resource: the console says nothing.
     assert "CONSOLE" not in log, [line for line in log.splitlines() if "CONSOLE" in line]
