@@ -145,8 +145,9 @@ static void svg_row(FILE *out, const struct hist_view *v, const double *slots, s
 	format_human(v->buckets[i].le, u, hi, sizeof(hi));
 	fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%s &#8211; %s</text>",
 		RANGE_W, y + ROW_H - 4, lo, isinf(v->buckets[i].le) ? "&#8734;" : hi);
-	fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.0f</text>",
-		RANGE_W + COUNT_W, y + ROW_H - 4, slots[i]);
+	/* Digits past 12 would run into the range: then 1.235e+13. */
+	fprintf(out, "<text x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.*g</text>",
+		RANGE_W + COUNT_W, y + ROW_H - 4, slots[i] < 1e12 ? 12 : 4, slots[i]);
 	if (slots[i] <= 0) {
 		fputs("\n", out);
 		return;
