@@ -132,6 +132,8 @@ def check_page(base):
     text, page, metrics = same_round(base)
     assert set(SECTIONS) <= page.sections, page.sections
     assert 'http-equiv="refresh"' in text and "<script" not in text
+    # No external asset: nothing loaded, every link local.
+    assert " src=" not in text and not re.search(r'href="(?!/|data:)', text)
     # Off, and why: the hook the test hid.
     assert "off" in page.rows["softirq"]["class"], page.rows
     assert "kernel lacks its hook" in page.rows["softirq"]["text"], page.rows["softirq"]
