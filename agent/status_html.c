@@ -412,7 +412,8 @@ static void write_endpoints(struct status_html *h, FILE *out, int64_t round_ts_m
 		return;
 	}
 	fputs("<table><tr><th>endpoint</th><th>pending in memory</th><th>on disk</th>"
-	      "<th>shards</th><th>last successful send</th><th>errors by class (samples)</th>"
+	      "<th>shards</th><th>last successful send<br><span class=\"note\">(newest sample "
+	      "accepted)</span></th><th>errors by class (samples)</th>"
 	      "<th>bytes per sample</th><th>samples sent</th></tr>\n", out);
 	for (size_t i = 0; i < h->eps.n; i++)
 		write_endpoint(out, vec_at(&h->eps, i), round_ts_ms);
@@ -550,11 +551,32 @@ static void write_programs(struct status_html *h, FILE *out, int64_t round_ts_ms
 	fputs("</table></section>\n", out);
 }
 
+/* A BPF collector that is off draws nothing: the section says so. */
+static void write_off_bpf(struct status_html *h, FILE *out)
+{
+	char why[512];
+
+	for (size_t i = 0; i < h->colls.n; i++) {
+		const struct coll *c = vec_at(&h->colls, i);
+
+		if (!c->bpf || c->ok > 0 || c->has_seconds)
+			continue;
+		if (!offlog_reason(c->name, why, sizeof(why)))
+			snprintf(why, sizeof(why), "not loaded (see the agent's log)");
+		fputs("<p class=\"off\">", out);
+		html_escape(out, c->name);
+		fputs(" is off, no histogram: ", out);
+		html_escape(out, why);
+		fputs("</p>\n", out);
+	}
+}
+
 static int write_histograms(struct status_html *h, FILE *out)
 {
 	size_t drawn = h->hists.n < MAX_DRAWN ? h->hists.n : MAX_DRAWN;
 
 	fputs("<section id=\"histograms\"><h2>Histograms</h2>\n", out);
+	write_off_bpf(h, out);
 	if (h->hists.n == 0)
 		fputs("<p class=\"off\">No histogram in this round.</p>\n", out);
 	for (size_t i = 0; i < drawn; i++) {

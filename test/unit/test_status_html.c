@@ -137,6 +137,8 @@ static void off_collectors_say_why(void **state)
 	text = render(h, r, 1000);
 	assert_non_null(strstr(text, "<tr class=\"off\" data-collector=\"runqlat\">"));
 	assert_non_null(strstr(text, "kernel lacks its hook hook=raw_tp/sched_switch"));
+	assert_non_null(strstr(text, "runqlat is off, no histogram: kernel lacks its hook "
+				     "hook=raw_tp/sched_switch"));
 	assert_non_null(strstr(text, "<tr class=\"off\" data-collector=\"textfile\">"));
 	assert_non_null(strstr(text, "init failed"));
 	free(text);
