@@ -18,7 +18,7 @@
  * and says how many it left out: a textfile full of them must not make
  * a page no one can scroll. */
 #define MAX_DRAWN 64
-#define MAX_DROPS 8
+#define MAX_REASONS 16
 
 enum ep_field {
 	EP_PENDING, EP_DISK_SAMPLES, EP_DISK_BYTES, EP_SHARDS, EP_SHARDS_DESIRED, EP_SHARDS_MAX,
@@ -38,13 +38,19 @@ static const char *const ep_metric[EP_FIELDS] = {
 	[EP_CONNECTIONS] = "connections_opened_total", [EP_PROTOCOL] = "protocol_version",
 };
 
+/* A counter by reason: {reason} as the self-metric labels it. */
+struct reasons {
+	char reason[MAX_REASONS][32];
+	double v[MAX_REASONS];
+	size_t n;
+};
+
 struct endpoint {
 	char name[128], url[512];
 	double v[EP_FIELDS];
 	bool has[EP_FIELDS];
-	char drop_reason[MAX_DROPS][32];
-	double drops[MAX_DROPS];
-	size_t n_drops;
+	struct reasons drops;  /* samples_dropped_total{reason} */
+	struct reasons failed; /* requests_failed_total{reason}, where counted */
 };
 
 struct coll {
@@ -168,10 +174,14 @@ static void take_endpoint(struct status_html *h, const struct sample *smp, const
 
 	if (!e)
 		return;
-	if (strcmp(metric, "samples_dropped_total") == 0 && e->n_drops < MAX_DROPS) {
-		snprintf(e->drop_reason[e->n_drops], sizeof(e->drop_reason[0]), "%s",
-			 label(h, smp, "reason"));
-		e->drops[e->n_drops++] = smp->value;
+	if (strcmp(metric, "samples_dropped_total") == 0 ||
+	    strcmp(metric, "requests_failed_total") == 0) {
+		struct reasons *r = metric[0] == 's' ? &e->drops : &e->failed;
+
+		if (r->n < MAX_REASONS) {
+			snprintf(r->reason[r->n], sizeof(r->reason[0]), "%s", label(h, smp, "reason"));
+			r->v[r->n++] = smp->value;
+		}
 		return;
 	}
 	for (int f = 0; f < EP_FIELDS; f++)
@@ -349,25 +359,34 @@ static void write_count(FILE *out, const char *what, double v)
 		v > 0 ? "</span>" : "");
 }
 
-/* Refused (4xx, not retried), retried (5xx, network, 429), dropped by
- * reason (the reasons that dropped any), and the disk tier's errors. */
+/* The reasons that counted any, "what, reason: N"; "what: 0" when none. */
+static void write_reasons(FILE *out, const char *what, const struct reasons *r)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < r->n; i++) {
+		char text[96];
+
+		if (r->v[i] <= 0)
+			continue;
+		snprintf(text, sizeof(text), "%s, %s", what, r->reason[i]);
+		write_count(out, text, r->v[i]);
+		any = true;
+	}
+	if (!any)
+		fprintf(out, "%s: 0<br>", what);
+}
+
+/* Refused (4xx, not retried), retried (5xx, network, 429), failed
+ * requests by class where the queue counts them, dropped by reason, and
+ * the disk tier's errors. */
 static void write_errors(FILE *out, const struct endpoint *e)
 {
-	bool dropped = false;
-
 	write_count(out, "refused (4xx)", e->v[EP_FAILED]);
 	write_count(out, "retried (5xx, network, 429)", e->v[EP_RETRIED]);
-	for (size_t i = 0; i < e->n_drops; i++) {
-		char what[64];
-
-		if (e->drops[i] <= 0)
-			continue;
-		snprintf(what, sizeof(what), "dropped, %s", e->drop_reason[i]);
-		write_count(out, what, e->drops[i]);
-		dropped = true;
-	}
-	if (!dropped)
-		fputs("dropped: 0<br>", out);
+	if (e->failed.n)
+		write_reasons(out, "failed requests", &e->failed);
+	write_reasons(out, "dropped", &e->drops);
 	if (e->has[EP_DISK_WERR]) {
 		write_count(out, "disk write errors", e->v[EP_DISK_WERR]);
 		write_count(out, "disk read errors", e->v[EP_DISK_RERR]);

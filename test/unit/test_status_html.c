@@ -19,6 +19,8 @@
 
 static const struct metric_desc pending = {
 	"bpfpush_remote_storage_samples_pending", "Pending.", METRIC_GAUGE};
+static const struct metric_desc failed = {
+	"bpfpush_remote_storage_requests_failed_total", "Failed requests.", METRIC_COUNTER};
 static const struct metric_desc hist = {"test_latency_seconds", "Latency.", METRIC_HISTOGRAM};
 static const struct metric_desc up = {"bpfpush_bpf_collector_up", "Up.", METRIC_GAUGE};
 static const struct metric_desc prog_seconds = {
@@ -59,8 +61,17 @@ static void sections_and_escaping(void **state)
 	(void)state;
 
 	registry_begin_round(r, 1000);
+	struct label by[3] = {l[0], l[1], {"reason", "timeout"}};
+
 	registry_emit(r, &pending, NULL, l, 2, 7, 0);
+	registry_emit(r, &failed, NULL, by, 3, 4, 0);
+	by[2].value = "connect";
+	registry_emit(r, &failed, NULL, by, 3, 0, 0);
 	text = render(h, r, 1000);
+	/* Errors by class: the classes that counted any. */
+	assert_non_null(strstr(text, "failed requests, timeout: 4"));
+	assert_null(strstr(text, "failed requests, connect"));
+	assert_non_null(strstr(text, "dropped: 0"));
 	assert_non_null(strstr(text, "<section id=\"endpoints\">"));
 	assert_non_null(strstr(text, "<section id=\"collectors\">"));
 	assert_non_null(strstr(text, "<section id=\"bpf-programs\">"));
