@@ -122,6 +122,7 @@ void status_page_publish(struct status_page *p, const struct sample *samples, si
 			 int64_t round_ts_ms)
 {
 	struct MHD_Connection *resume[MAX_WAITERS];
+	struct buf unread = {0};
 	int refresh_s;
 	size_t n_resume = 0;
 	bool wanted, ok = false;
@@ -148,10 +149,18 @@ void status_page_publish(struct status_page *p, const struct sample *samples, si
 		n_resume = p->n_waiters;
 		memcpy(resume, p->waiters, n_resume * sizeof(*resume));
 		p->n_waiters = 0;
+	} else { /* nobody reads it: its memory goes back (no reader holds it) */
+		unread = p->front;
+		p->front = (struct buf){0};
 	}
 	pthread_mutex_unlock(&p->mu);
 	for (size_t i = 0; i < n_resume; i++)
 		MHD_resume_connection(resume[i]);
+	if (!wanted) {
+		free(unread.text);
+		free(p->back.text);
+		p->back = (struct buf){0};
+	}
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text,
