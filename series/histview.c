@@ -247,7 +247,8 @@ int hist_set_gather(struct hist_set *set, const struct sample *samples, size_t n
 			return -1;
 	for (size_t i = 0; i < p->n_parts; i++)
 		p->parts[i].labels = (const char *)p->arena.data + p->parts[i].labels_off;
-	qsort(p->parts, p->n_parts, sizeof(*p->parts), cmp_part);
+	if (p->n_parts) /* parts is still NULL when no round had a histogram */
+		qsort(p->parts, p->n_parts, sizeof(*p->parts), cmp_part);
 	if (make_views(p, set) < 0) {
 		set->n = 0;
 		return -1;

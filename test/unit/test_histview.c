@@ -178,6 +178,26 @@ static void second_gather_reuses(void **state)
 	registry_destroy(r);
 }
 
+/* A round without a histogram, into a set that never held one. */
+static void round_without_histograms(void **state)
+{
+	struct registry *r = registry_create(NULL, 0, "", "");
+	struct hist_set set = {0};
+	const struct sample *s;
+	size_t n;
+	(void)state;
+
+	registry_begin_round(r, 1000);
+	registry_emit(r, &gauge, NULL, NULL, 0, 3, 0);
+	s = registry_end_round(r, &n);
+	assert_int_equal(hist_set_gather(&set, s, n), 0);
+	assert_int_equal(set.n, 0);
+	assert_int_equal(hist_set_gather(&set, s, 0), 0);
+	assert_int_equal(set.n, 0);
+	hist_set_free(&set);
+	registry_destroy(r);
+}
+
 /* Enough views that the arena grows while they are made. */
 static void many_views(void **state)
 {
@@ -216,6 +236,7 @@ int main(void)
 		cmocka_unit_test(interval_counts),
 		cmocka_unit_test(second_gather_reuses),
 		cmocka_unit_test(many_views),
+		cmocka_unit_test(round_without_histograms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
