@@ -127,6 +127,7 @@ UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 UNIT_OBJS_test_histview       = $(call layer_objs,series)
 UNIT_OBJS_test_show_draw      = $(call layer_objs,agent)
+UNIT_OBJS_test_status_html    = $(call layer_objs,agent)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
 .PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent/status_page.h"
 #include "lib/clock.h"
 #include "series/exposition.h"
 #include "lib/log.h"
@@ -84,6 +85,7 @@ struct reload_req {
 struct status {
 	struct MHD_Daemon *daemon;
 	struct MHD_Response *canned[N_CANNED]; /* built once, queued many times */
+	struct status_page *html;              /* GET / */
 	FILE *render;                          /* writes into target; publisher only */
 	struct page *target;                   /* the page being rendered */
 	pthread_mutex_t mu;                    /* guards everything below */
@@ -401,6 +403,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, s->canned[NOT_ALLOWED]);
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(s, conn);
+	if (strcmp(url, "/") == 0)
+		return status_page_serve(s->html, conn);
 	if (strcmp(url, "/healthz") == 0)
 		return MHD_queue_response(conn, MHD_HTTP_OK, s->canned[HEALTHZ]);
 	if (strcmp(url, "/ready") == 0)
@@ -416,7 +420,7 @@ static int make_canned(struct status *s)
 		[HEALTHZ] = "ok\n",
 		[READY] = "ready\n",
 		[NOT_READY] = "no round collected yet\n",
-		[NOT_FOUND] = "try /metrics, /healthz or /ready\n",
+		[NOT_FOUND] = "try /, /metrics, /healthz or /ready\n",
 		[NOT_ALLOWED] = "GET only\n",
 		[RELOAD_NOT_ALLOWED] = "POST or PUT only\n",
 		[RETRY] = "no page for this round; retry\n",
@@ -556,6 +560,7 @@ static void status_free(struct status *s)
 			MHD_destroy_response(s->canned[i]);
 	if (s->render)
 		fclose(s->render);
+	status_page_free(s->html);
 	page_unref(s->page); /* the last holder: it becomes the spare, or is freed */
 	if (s->spare) {
 		free(s->spare->text);
@@ -575,7 +580,8 @@ struct status *status_start(const char *address)
 		return NULL;
 	pthread_mutex_init(&s->mu, NULL);
 	s->render = fopencookie(s, "w", (cookie_io_functions_t){.write = page_write});
-	if (!s->render || make_canned(s) < 0 || (fd = listen_on(address)) < 0) {
+	s->html = status_page_create();
+	if (!s->render || !s->html || make_canned(s) < 0 || (fd = listen_on(address)) < 0) {
 		status_free(s);
 		return NULL;
 	}
@@ -587,7 +593,7 @@ struct status *status_start(const char *address)
 		return NULL;
 	}
 	log_msg(LOG_INFO, "status endpoint listening",
-		"address=%s paths=/metrics,/healthz,/ready,/-/reload max_connections=%u per_ip=%u "
+		"address=%s paths=/,/metrics,/healthz,/ready,/-/reload max_connections=%u per_ip=%u "
 		"timeout_s=%d", address, limit, per_ip_limit(limit),
 		CONNECTION_TIMEOUT_S);
 	return s;
@@ -649,6 +655,7 @@ void status_publish(struct status *s, const struct sample *samples, size_t n,
 		drop_spare(s);
 	for (size_t i = 0; i < n_resume; i++)
 		MHD_resume_connection(resume[i]);
+	status_page_publish(s->html, samples, n, round_ts_ms);
 }
 
 void status_stop(struct status *s)
@@ -666,6 +673,7 @@ void status_stop(struct status *s)
 	for (size_t i = 0; i < n_resume; i++)
 		MHD_resume_connection(resume[i]);
 	answer_reloads(s, 0, 0, MHD_HTTP_SERVICE_UNAVAILABLE, "the agent is stopping");
+	status_page_stop(s->html);
 	MHD_stop_daemon(s->daemon); /* joins its thread, frees its responses */
 	status_free(s);
 }

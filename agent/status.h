@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* status: the local HTTP endpoint (http.listen_address), on libmicrohttpd.
+ *   GET /         the status page, HTML (agent/status_page.h)
  *   GET /metrics  the last round in the text exposition format (what was
  *                 pushed, self-metrics included), for a person or a scraper
  *   GET /healthz  200 while the agent runs

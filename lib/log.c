@@ -4,6 +4,7 @@
 #include "lib/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 static enum log_level current_level = LOG_INFO;
+static log_tap_fn tap;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -81,14 +83,20 @@ const char *log_quote(const char *value, size_t len, char *out, size_t outsz)
 	return out;
 }
 
+void log_set_tap(log_tap_fn fn)
+{
+	tap = fn;
+}
+
 void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
 {
 	char line[4096], quoted[1024], stamp[32];
 	struct timeval tv;
 	struct tm tm;
-	int n;
+	int n, tail = 0;
+	bool tapped = tap && level >= LOG_WARN;
 
-	if (!log_enabled(level))
+	if (!log_enabled(level) && !tapped)
 		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
@@ -99,6 +107,7 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
 	if (fmt && n > 0 && (size_t)n < sizeof(line) - 2) {
 		va_list ap;
 		line[n++] = ' ';
+		tail = n;
 		va_start(ap, fmt);
 		int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 		va_end(ap);
@@ -109,6 +118,11 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
 		return;
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
+	line[n] = '\0';
+	if (tapped)
+		tap(level, msg, tail ? line + tail : "");
+	if (!log_enabled(level))
+		return;
 	line[n++] = '\n';
 	/* stderr is unbuffered: a single write keeps the line whole. */
 	(void)!write(STDERR_FILENO, line, (size_t)n);

@@ -27,4 +27,11 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
  * when it holds spaces, quotes, '=' or control bytes. Returns out. */
 const char *log_quote(const char *value, size_t len, char *out, size_t outsz);
 
+/* A tap sees every line at warn and error, whatever the level set (the
+ * status page keeps why a collector is off): msg and the logfmt tail
+ * ("" when none). One tap at a time, set before other threads start; it
+ * is called on the logging thread, so it must be thread-safe. */
+typedef void (*log_tap_fn)(enum log_level level, const char *msg, const char *tail);
+void log_set_tap(log_tap_fn tap);
+
 #endif
