@@ -86,6 +86,12 @@ size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
 		/* A new response (after a 1xx or a redirect): its own headers. */
 		o->retry_after_ms = -1;
 		o->samples_written = o->histograms_written = o->exemplars_written = -1;
+		o->headers_done = false;
+		o->body_seen = 0;
+		return len;
+	}
+	if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+		o->headers_done = true;
 		return len;
 	}
 	if (header_value(data, len, "Retry-After", value, sizeof(value)))
@@ -99,14 +105,19 @@ size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
 	return len;
 }
 
-/* Keeps the start of the body for the log and swallows the rest: a body
- * left unread would make curl close the connection. */
+/* Keeps the start of the body for the log and swallows the rest, up to
+ * SENDER_BODY_DRAIN_MAX: a body left unread would make curl close the
+ * connection, which is what a longer one gets (returning less than len
+ * stops the transfer). */
 size_t response_on_body(char *data, size_t size, size_t nmemb, void *outcome)
 {
 	struct send_outcome *o = outcome;
 	size_t len = size * nmemb, room = SENDER_BODY_KEEP - o->body_len;
 	size_t take = len < room ? len : room;
 
+	o->body_seen += len;
+	if (o->body_seen > SENDER_BODY_DRAIN_MAX)
+		return 0;
 	memcpy(o->body + o->body_len, data, take);
 	o->body_len += take;
 	o->body[o->body_len] = '\0';

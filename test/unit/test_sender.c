@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "proto/encode.h"
+#include "queue/response.h"
 #include "queue/sender.h"
 #include "lib/clock.h"
 #include "queue_harness.h"
@@ -136,6 +137,45 @@ static void test_sender_bearer_from_file(void **state)
 
 /* A receiver's Retry-After that is neither delay-seconds nor an HTTP date
  * counts as absent (plain backoff); an absurd delay is capped at a year. */
+static size_t feed_header(struct send_outcome *o, const char *line)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	return response_on_header(buf, 1, strlen(buf), o);
+}
+
+/* A final response's headers end at its blank line; a body is swallowed
+ * up to SENDER_BODY_DRAIN_MAX, then the transfer is stopped (a short
+ * count), its first SENDER_BODY_KEEP bytes kept. */
+static void test_response_headers_done_and_body_cap(void **state)
+{
+	static char chunk[64 * 1024];
+	struct send_outcome o = {.body_len = 0};
+	size_t fed = 0, rc = 0;
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	feed_header(&o, "HTTP/1.1 100 Continue\r\n");
+	feed_header(&o, "\r\n");
+	assert_true(o.headers_done);
+	feed_header(&o, "HTTP/1.1 200 OK\r\n");
+	assert_false(o.headers_done);
+	feed_header(&o, "Content-Length: 10485760\r\n");
+	assert_false(o.headers_done);
+	feed_header(&o, "\r\n");
+	assert_true(o.headers_done);
+	while (fed <= SENDER_BODY_DRAIN_MAX) {
+		rc = response_on_body(chunk, 1, sizeof(chunk), &o);
+		fed += sizeof(chunk);
+		if (fed <= SENDER_BODY_DRAIN_MAX)
+			assert_int_equal(rc, sizeof(chunk));
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(o.body_len, SENDER_BODY_KEEP);
+	assert_int_equal(o.body_seen, fed);
+}
+
 static void test_malformed_retry_after(void **state)
 {
 	static const struct {
@@ -260,6 +300,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_mask_url_truncates),
+		cmocka_unit_test(test_response_headers_done_and_body_cap),
 		T(test_sender_headers_and_auth),
 		T(test_sender_bearer_from_file),
 		T(test_malformed_retry_after),
