@@ -15,9 +15,14 @@
 
 #include <stddef.h>
 
+#include "queue/queue.h"
 #include "queue/sender.h"
 
 size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome);
 size_t response_on_body(char *data, size_t size, size_t nmemb, void *outcome);
+
+/* The class of a request that did not end in a 2xx, from its outcome's
+ * status (when an answer came) or curl_code. */
+enum request_failure response_failure(const struct send_outcome *o);
 
 #endif

@@ -608,6 +608,7 @@ static void outcome_reset(struct send_outcome *out)
 	out->retry_after_ms = -1;
 	out->samples_written = out->histograms_written = out->exemplars_written = -1;
 	out->error[0] = '\0';
+	out->curl_code = 0;
 	out->body[0] = '\0';
 	out->body_len = 0;
 	out->body_seen = 0;
@@ -661,6 +662,7 @@ static enum send_result post_once(struct sender *s, const uint8_t *body, size_t 
 	if (rc != CURLE_OK && !accepted_before_error(status, out)) {
 		snprintf(out->error, sizeof(out->error), "%s",
 			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		out->curl_code = (int)rc;
 		return SEND_RETRY;
 	}
 	out->http_status = status;

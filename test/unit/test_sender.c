@@ -176,6 +176,30 @@ static void test_response_headers_done_and_body_cap(void **state)
 	assert_int_equal(o.body_seen, fed);
 }
 
+/* Each failed request's class, from its status or curl's code. */
+static void test_response_failure_classes(void **state)
+{
+	static const struct {
+		long status;
+		int curl_code;
+		const char *want;
+	} cases[] = {
+		{503, 0, "status_5xx"}, {429, 0, "status_429"}, {400, 0, "status_other"},
+		{307, 0, "status_other"}, {0, 28, "timeout"}, {0, 7, "connect"},
+		{0, 6, "resolve"}, {0, 60, "tls"}, {0, 35, "tls"}, {0, 52, "connection"},
+		{0, 56, "connection"}, {0, 18, "connection"}, {0, 1, "protocol"},
+		{0, 8, "protocol"}, {0, 47, "protocol"}, {0, 42, "other"}, {0, 0, "other"},
+	};
+	struct send_outcome o = {.http_status = 0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o.http_status = cases[i].status;
+		o.curl_code = cases[i].curl_code;
+		assert_string_equal(request_failure_name(response_failure(&o)), cases[i].want);
+	}
+}
+
 static void test_malformed_retry_after(void **state)
 {
 	static const struct {
@@ -301,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_mask_url_truncates),
 		cmocka_unit_test(test_response_headers_done_and_body_cap),
+		cmocka_unit_test(test_response_failure_classes),
 		T(test_sender_headers_and_auth),
 		T(test_sender_bearer_from_file),
 		T(test_malformed_retry_after),
