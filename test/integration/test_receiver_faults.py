@@ -281,7 +281,7 @@ def test_receiver_faults_one_after_another(vm, agent, tmp_path):
             if s:
                 s.close()
     assert rc == 0, err
-    assert "level=error" not in err.replace("level=error msg=\"remote_write", ""), err
+    assert "level=error" not in err, [l for l in err.splitlines() if "level=error" in l]
     last = int(m1[(ROUNDS, "")])
     for ep in "ABCD":
         got = vm_rounds(vm, ep)
@@ -290,6 +290,7 @@ def test_receiver_faults_one_after_another(vm, agent, tmp_path):
         stamps = [got[k] for k in range(1, last + 1)]
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
         assert max(gaps) < 2500, f"endpoint {ep}: collection stalled {max(gaps)} ms"
+        print(f"\nendpoint {ep}: rounds 1..{last} all arrived, largest gap {max(gaps)} ms")
     print("\nfault, seconds from heal to the first delivery:")
     for r in report:
         print(f"  {r[0]}: {r[1]:.2f}")
