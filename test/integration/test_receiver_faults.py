@@ -160,6 +160,15 @@ class FaultServer:
                 conn.sendall(bytes([b]))
                 time.sleep(1)
             return "kept"
+        if mode == "trickle_body":  # a whole 2xx header block, then a byte a second
+            self._forward(body)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(100):
+                if self.mode != mode:
+                    return "closed"
+                conn.sendall(b"x")
+                time.sleep(1)
+            return "kept"
         if mode == "redirect":
             conn.sendall(f"HTTP/1.1 307 Moved\r\nLocation: {self.upstream}\r\n"
                          "Content-Length: 0\r\n\r\n".encode())
@@ -213,8 +222,8 @@ def agent_config(tf, endpoints, status_port):
     queue = ("    queue_config: {max_shards: 1, capacity: 100000, batch_send_deadline: 200ms,"
              " min_backoff: 100ms, max_backoff: 1s}\n")
     for name, _ in endpoints:
-        text = text.replace(f"    name: {name}\n", f"    name: {name}\n" + queue +
-                            f"    write_relabel_configs: [{{target_label: ep, replacement: {name}}}]\n")
+        tag = f"    write_relabel_configs: [{{target_label: ep, replacement: {name}}}]\n"
+        text = text.replace(f"    name: {name}\n", f"    name: {name}\n" + queue + tag)
     return text
 
 
@@ -360,4 +369,5 @@ def redirected(mode, before, during, srv, since, a):
 
 FAULTS = [("cut", None, accepted), ("garbage", "protocol", retried),
           ("silent", "timeout", timed_out), ("big", None, big), ("endless", None, big),
-          ("trickle", "timeout", timed_out), ("redirect", None, redirected)]
+          ("trickle", "timeout", timed_out), ("trickle_body", None, accepted),
+          ("redirect", None, redirected)]
