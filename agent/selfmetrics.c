@@ -32,6 +32,10 @@ static const struct metric_desc rs_retried = {
 static const struct metric_desc rs_dropped = {
 	RS "samples_dropped_total", "Samples dropped before they could be sent, by reason.",
 	METRIC_COUNTER};
+static const struct metric_desc rs_req_failed = {
+	RS "requests_failed_total",
+	"Requests (each attempt) to remote storage that did not end in a 2xx, by reason.",
+	METRIC_COUNTER};
 static const struct metric_desc rs_pending = {
 	RS "samples_pending", "Samples queued or in flight, not yet accepted.", METRIC_GAUGE};
 static const struct metric_desc rs_bytes = {
@@ -165,6 +169,10 @@ static void emit_queue(struct registry *reg, struct queue *q)
 	for (int r = 0; r < DROP_REASONS; r++) {
 		l[2] = (struct label){"reason", drop_reason_name((enum drop_reason)r)};
 		registry_emit(reg, &rs_dropped, NULL, l, 3, (double)st.samples_dropped[r], 0);
+	}
+	for (int f = 0; f < REQUEST_FAILURES; f++) {
+		l[2] = (struct label){"reason", request_failure_name((enum request_failure)f)};
+		registry_emit(reg, &rs_req_failed, NULL, l, 3, (double)st.requests_failed[f], 0);
 	}
 	registry_emit(reg, &rs_pending, NULL, l, 2, (double)st.samples_pending, 0);
 	registry_emit(reg, &rs_bytes, NULL, l, 2, (double)st.bytes_sent, 0);

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "proto/encode.h"
 #include "queue/internal.h"
+#include "queue/response.h"
 #include "queue/sender.h"
 
 /* Room for a logfmt-quoted 1 KiB body: every byte may become "\xNN". */
@@ -329,6 +330,8 @@ static enum send_result post_once(struct shard *sh)
 	add(&q->c.connections, conns - sh->conns_seen);
 	sh->conns_seen = conns;
 	add(&q->c.requests, 1);
+	if (r != SEND_OK)
+		add(&q->c.req_failed[response_failure(&sh->out)], 1);
 	add(&q->c.dur_counts[duration_bucket(sh->out.duration_s)], 1);
 	add(&q->c.dur_ns, (uint64_t)(sh->out.duration_s * 1e9 + 0.5));
 	return r;

@@ -46,6 +46,7 @@ struct counters {
 	/* The 1.0 metadata requests' entries (metadata.c): */
 	_Atomic uint64_t meta_sent, meta_failed, meta_retried;
 	_Atomic uint64_t dropped[DROP_REASONS];
+	_Atomic uint64_t req_failed[REQUEST_FAILURES];
 	_Atomic int64_t highest_ts;
 	/* For the resharding rates: */
 	_Atomic uint64_t out;         /* samples in batches whose send ended */

@@ -43,6 +43,24 @@ const char *drop_reason_name(enum drop_reason r)
 	return (unsigned)r < DROP_REASONS ? names[r] : "unknown";
 }
 
+const char *request_failure_name(enum request_failure f)
+{
+	static const char *const names[REQUEST_FAILURES] = {
+		[FAIL_TIMEOUT] = "timeout",
+		[FAIL_CONNECT] = "connect",
+		[FAIL_RESOLVE] = "resolve",
+		[FAIL_TLS] = "tls",
+		[FAIL_CONNECTION] = "connection",
+		[FAIL_PROTOCOL] = "protocol",
+		[FAIL_STATUS_5XX] = "status_5xx",
+		[FAIL_STATUS_429] = "status_429",
+		[FAIL_STATUS_OTHER] = "status_other",
+		[FAIL_OTHER] = "other",
+	};
+
+	return (unsigned)f < REQUEST_FAILURES ? names[f] : "unknown";
+}
+
 int queue_global_init(void)
 {
 	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -469,6 +487,8 @@ void queue_get_stats(const struct queue *q, struct queue_stats *out)
 	out->samples_pending = get(&c->pending);
 	out->bytes_sent = get(&c->bytes);
 	out->requests_total = get(&c->requests);
+	for (int f = 0; f < REQUEST_FAILURES; f++)
+		out->requests_failed[f] = get(&c->req_failed[f]);
 	out->batches_failed = get(&c->batches_failed);
 	out->connections_opened = get(&c->connections);
 	out->highest_sent_timestamp_ms = atomic_load_explicit(&c->highest_ts,

@@ -53,6 +53,23 @@ enum drop_reason {
 
 const char *drop_reason_name(enum drop_reason r); /* "queue_full", ... */
 
+/* Why a request (an attempt: retries count again) did not end in a 2xx. */
+enum request_failure {
+	FAIL_TIMEOUT,                 /* remote_timeout passed */
+	FAIL_CONNECT,                 /* refused or unreachable */
+	FAIL_RESOLVE,                 /* the host (or the proxy) has no address */
+	FAIL_TLS,                     /* handshake or certificate */
+	FAIL_CONNECTION,              /* closed or reset before a whole answer */
+	FAIL_PROTOCOL,                /* not HTTP, malformed, too many redirects */
+	FAIL_STATUS_5XX,
+	FAIL_STATUS_429,
+	FAIL_STATUS_OTHER,            /* any other non-2xx status: refused */
+	FAIL_OTHER,                   /* no request made (credentials), or aborted at stop */
+	REQUEST_FAILURES
+};
+
+const char *request_failure_name(enum request_failure f); /* "timeout", ... */
+
 /* Prometheus' sent_batch_duration_seconds buckets: DefBuckets plus 25, 60,
  * 120, 300 seconds. */
 #define QUEUE_DURATION_BUCKETS 15
@@ -68,6 +85,7 @@ struct queue_stats {
 	uint64_t samples_pending;     /* gauge: in rings and in flight */
 	uint64_t bytes_sent;          /* compressed bytes of accepted requests */
 	uint64_t requests_total;      /* HTTP requests made, retries included */
+	uint64_t requests_failed[REQUEST_FAILURES]; /* of those, not a 2xx */
 	uint64_t batches_failed;      /* batches dropped on a 4xx */
 	uint64_t connections_opened;
 	int64_t highest_sent_timestamp_ms; /* gauge */

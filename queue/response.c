@@ -86,6 +86,12 @@ size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
 		/* A new response (after a 1xx or a redirect): its own headers. */
 		o->retry_after_ms = -1;
 		o->samples_written = o->histograms_written = o->exemplars_written = -1;
+		o->headers_done = false;
+		o->body_seen = 0;
+		return len;
+	}
+	if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+		o->headers_done = true;
 		return len;
 	}
 	if (header_value(data, len, "Retry-After", value, sizeof(value)))
@@ -99,16 +105,66 @@ size_t response_on_header(char *data, size_t size, size_t nitems, void *outcome)
 	return len;
 }
 
-/* Keeps the start of the body for the log and swallows the rest: a body
- * left unread would make curl close the connection. */
+/* Keeps the start of the body for the log and swallows the rest, up to
+ * SENDER_BODY_DRAIN_MAX: a body left unread would make curl close the
+ * connection, which is what a longer one gets (returning less than len
+ * stops the transfer). */
 size_t response_on_body(char *data, size_t size, size_t nmemb, void *outcome)
 {
 	struct send_outcome *o = outcome;
 	size_t len = size * nmemb, room = SENDER_BODY_KEEP - o->body_len;
 	size_t take = len < room ? len : room;
 
+	o->body_seen += len;
+	if (o->body_seen > SENDER_BODY_DRAIN_MAX)
+		return 0;
 	memcpy(o->body + o->body_len, data, take);
 	o->body_len += take;
 	o->body[o->body_len] = '\0';
 	return len;
+}
+
+static enum request_failure status_failure(long status)
+{
+	if (status >= 500 && status < 600)
+		return FAIL_STATUS_5XX;
+	return status == 429 ? FAIL_STATUS_429 : FAIL_STATUS_OTHER;
+}
+
+enum request_failure response_failure(const struct send_outcome *o)
+{
+	if (o->http_status)
+		return status_failure(o->http_status);
+	switch ((CURLcode)o->curl_code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return FAIL_TIMEOUT;
+	case CURLE_COULDNT_CONNECT:
+		return FAIL_CONNECT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return FAIL_RESOLVE;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return FAIL_TLS;
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+		return FAIL_CONNECTION;
+	case CURLE_UNSUPPORTED_PROTOCOL: /* HTTP/0.9: no status line */
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return FAIL_PROTOCOL;
+	default:
+		return FAIL_OTHER;
+	}
 }

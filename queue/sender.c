@@ -608,9 +608,25 @@ static void outcome_reset(struct send_outcome *out)
 	out->retry_after_ms = -1;
 	out->samples_written = out->histograms_written = out->exemplars_written = -1;
 	out->error[0] = '\0';
+	out->curl_code = 0;
 	out->body[0] = '\0';
 	out->body_len = 0;
+	out->body_seen = 0;
+	out->headers_done = false;
 	out->duration_s = 0;
+}
+
+/* A 2xx whose headers all arrived is the receiver's answer, whatever
+ * became of its body (cut short, too long: curl closed the connection):
+ * the batch is in, and sending it again would only duplicate it. So does
+ * Prometheus, which reads the status and discards the body. */
+static bool accepted_before_error(long status, const struct send_outcome *out)
+{
+	if (!out->headers_done || status < 200 || status >= 300)
+		return false;
+	log_msg(LOG_DEBUG, "remote_write response body not read to its end, the 2xx stands",
+		"status=%ld body_bytes=%zu", status, out->body_seen);
+	return true;
 }
 
 static enum send_result post_once(struct sender *s, const uint8_t *body, size_t len,
@@ -642,12 +658,13 @@ static enum send_result post_once(struct sender *s, const uint8_t *body, size_t 
 	count_connection(s, now);
 	if (last)
 		s->conn_requests = 0; /* curl closed it: the next one starts afresh */
-	if (rc != CURLE_OK) {
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK && !accepted_before_error(status, out)) {
 		snprintf(out->error, sizeof(out->error), "%s",
 			 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		out->curl_code = (int)rc;
 		return SEND_RETRY;
 	}
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	out->http_status = status;
 	return classify(s, status);
 }

@@ -35,6 +35,11 @@ enum send_result {
 };
 
 #define SENDER_BODY_KEEP 1024
+/* A response body is read (and thrown away) up to this many bytes so the
+ * connection can be kept; past it the connection is closed instead: a
+ * receiver's endless or huge answer must not hold the shard until
+ * remote_timeout and then have an accepted batch sent again. */
+#define SENDER_BODY_DRAIN_MAX (1024 * 1024)
 
 struct send_outcome {
 	long http_status;            /* 0 when no response arrived */
@@ -42,8 +47,11 @@ struct send_outcome {
 	/* Remote Write 2.0: X-Prometheus-Remote-Write-*-Written; -1 if absent. */
 	int64_t samples_written, histograms_written, exemplars_written;
 	char error[256];             /* curl's error text for network errors */
+	int curl_code;               /* the CURLcode that failed the request, or 0 */
 	char body[SENDER_BODY_KEEP + 1]; /* first 1 KiB of the response, NUL-terminated */
 	size_t body_len;
+	size_t body_seen;            /* bytes of the final response's body read */
+	bool headers_done;           /* the final response's header block ended */
 	double duration_s;           /* wall time of the request */
 };
 

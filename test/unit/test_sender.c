@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "proto/encode.h"
+#include "queue/response.h"
 #include "queue/sender.h"
 #include "lib/clock.h"
 #include "queue_harness.h"
@@ -136,6 +137,69 @@ static void test_sender_bearer_from_file(void **state)
 
 /* A receiver's Retry-After that is neither delay-seconds nor an HTTP date
  * counts as absent (plain backoff); an absurd delay is capped at a year. */
+static size_t feed_header(struct send_outcome *o, const char *line)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	return response_on_header(buf, 1, strlen(buf), o);
+}
+
+/* A final response's headers end at its blank line; a body is swallowed
+ * up to SENDER_BODY_DRAIN_MAX, then the transfer is stopped (a short
+ * count), its first SENDER_BODY_KEEP bytes kept. */
+static void test_response_headers_done_and_body_cap(void **state)
+{
+	static char chunk[64 * 1024];
+	struct send_outcome o = {.body_len = 0};
+	size_t fed = 0, rc = 0;
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	feed_header(&o, "HTTP/1.1 100 Continue\r\n");
+	feed_header(&o, "\r\n");
+	assert_true(o.headers_done);
+	feed_header(&o, "HTTP/1.1 200 OK\r\n");
+	assert_false(o.headers_done);
+	feed_header(&o, "Content-Length: 10485760\r\n");
+	assert_false(o.headers_done);
+	feed_header(&o, "\r\n");
+	assert_true(o.headers_done);
+	while (fed <= SENDER_BODY_DRAIN_MAX) {
+		rc = response_on_body(chunk, 1, sizeof(chunk), &o);
+		fed += sizeof(chunk);
+		if (fed <= SENDER_BODY_DRAIN_MAX)
+			assert_int_equal(rc, sizeof(chunk));
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(o.body_len, SENDER_BODY_KEEP);
+	assert_int_equal(o.body_seen, fed);
+}
+
+/* Each failed request's class, from its status or curl's code. */
+static void test_response_failure_classes(void **state)
+{
+	static const struct {
+		long status;
+		int curl_code;
+		const char *want;
+	} cases[] = {
+		{503, 0, "status_5xx"}, {429, 0, "status_429"}, {400, 0, "status_other"},
+		{307, 0, "status_other"}, {0, 28, "timeout"}, {0, 7, "connect"},
+		{0, 6, "resolve"}, {0, 60, "tls"}, {0, 35, "tls"}, {0, 52, "connection"},
+		{0, 56, "connection"}, {0, 18, "connection"}, {0, 1, "protocol"},
+		{0, 8, "protocol"}, {0, 47, "protocol"}, {0, 42, "other"}, {0, 0, "other"},
+	};
+	struct send_outcome o = {.http_status = 0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o.http_status = cases[i].status;
+		o.curl_code = cases[i].curl_code;
+		assert_string_equal(request_failure_name(response_failure(&o)), cases[i].want);
+	}
+}
+
 static void test_malformed_retry_after(void **state)
 {
 	static const struct {
@@ -260,6 +324,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mask_url),
 		cmocka_unit_test(test_mask_url_truncates),
+		cmocka_unit_test(test_response_headers_done_and_body_cap),
+		cmocka_unit_test(test_response_failure_classes),
 		T(test_sender_headers_and_auth),
 		T(test_sender_bearer_from_file),
 		T(test_malformed_retry_after),
