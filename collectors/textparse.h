@@ -37,16 +37,18 @@ struct textparse_family {
 	unsigned line;         /* where it first appeared */
 };
 
+/* 40 bytes, not 48: a 100,000-line file holds 100,000 of these at once. */
 struct textparse_sample {
 	const char *name;      /* the series' own name: foo_bucket, foo_sum... */
 	uint32_t family;       /* index into families */
 	uint32_t first_label;  /* index into labels */
 	uint32_t n_labels;
-	unsigned line;
+	uint32_t line : 31;    /* a line past 2^31 (a 2 GiB file) wraps, in logs only */
+	uint32_t has_ts : 1;
 	double value;
 	int64_t ts_ms;         /* valid when has_ts */
-	bool has_ts;
 };
+_Static_assert(sizeof(struct textparse_sample) == 40, "a sample line's record stays small");
 
 /* Bounds on what one text may hold; past one, the parse fails (and the
  * caller skips the whole text). 0: no bound. */
