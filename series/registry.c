@@ -65,6 +65,9 @@ struct registry *registry_create(const struct kv *external, size_t n_external,
 		return NULL;
 	r->base_labels = calloc(n_external + 2, sizeof(*r->base_labels));
 	hashmap_init(&r->series, INITIAL_BUCKETS);
+	/* Looked up only when a series is not where it was last round: at
+	 * 7/8, 100,000 series take 2 MiB of slots instead of 4. */
+	hashmap_set_max_load(&r->series, 7);
 	hashmap_init(&r->families, FAMILY_BUCKETS);
 	if (!r->base_labels || hashmap_reserve(&r->series, 0) < 0 ||
 	    grow_array((void **)&r->sources, &r->cap_sources, 1, sizeof(*r->sources)) < 0)
