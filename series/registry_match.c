@@ -2,10 +2,10 @@
 /* The emit path's common case, without building anything: a collector
  * emits the series it emitted at this position last round, so its labels
  * are compared with that node's key where they stand, merged with the base
- * labels on the fly. No label is validated, sorted, copied or encoded: the
- * key was built from labels that passed those checks, and labels whose
+ * labels on the fly. No label is validated, copied or encoded (a few are
+ * sorted, by pointer): the key was built from labels that passed those checks, and labels whose
  * encoding equals it byte for byte would pass them again. Anything this
- * does not settle (labels out of order, a label too long for a one-byte
+ * does not settle (more than 16 labels, a label too long for a one-byte
  * length, a label left out for its empty value whose name fails a check)
  * answers "no", and the caller takes the full path, which gives
  * the same verdict it always gave. */
@@ -113,35 +113,41 @@ static bool dropped_label_ok(const struct label *l)
 	return valid_label_name(l->name, strlen(l->name)) && strcmp(l->name, "__name__") != 0;
 }
 
-/* No order check is needed: the key's names strictly ascend, so labels
- * out of order or named twice cannot match all of it. */
+/* Labels in any order: up to this many are sorted here (by pointer, an
+ * insertion sort, one comparison a label when they come sorted); more
+ * take the full path. */
+#define MATCH_SORTED_MAX 16
+
+/* No check for a name given twice is needed: the key's names strictly
+ * ascend, so two labels of one name cannot both match it. */
 bool labels_match_key(const struct registry *r, const struct series_node *node,
 		      const char *name, const struct label *labels, size_t n_labels)
 {
 	const struct label metric = {"__name__", name};
+	const struct label *own[MATCH_SORTED_MAX + 1] = {&metric};
 	const uint8_t *key = node_key(node);
 	struct key_cursor k = {key, key + node->key_len};
-	size_t base = 0;
-	bool name_taken = false;
+	size_t n_own = 1, base = 0;
 
 	for (size_t i = 0; i < n_labels; i++) {
 		const struct label *l = &labels[i];
+		size_t j = n_own;
 
 		if (!l->value || !l->value[0]) {
 			if (!dropped_label_ok(l))
 				return false;
 			continue;
 		}
-		if (!name_taken && name_cmp(metric.name, l->name) < 0) {
-			if (!take_own(r, &k, &base, &metric))
-				return false;
-			name_taken = true;
-		}
-		if (!take_own(r, &k, &base, l))
+		if (n_own > MATCH_SORTED_MAX)
 			return false;
+		for (; j > 0 && name_cmp(own[j - 1]->name, l->name) > 0; j--)
+			own[j] = own[j - 1];
+		own[j] = l;
+		n_own++;
 	}
-	if (!name_taken && !take_own(r, &k, &base, &metric))
-		return false;
+	for (size_t i = 0; i < n_own; i++)
+		if (!take_own(r, &k, &base, own[i]))
+			return false;
 	for (; base < r->n_base; base++)
 		if (!take_base(r, &k, base))
 			return false;

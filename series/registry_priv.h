@@ -175,8 +175,7 @@ void series_meta_init(const struct registry *r, struct series_node *n);
  * that started over changed); cheap when it is unchanged. */
 void series_sync_start(const struct registry *r, struct series_node *n);
 /* registry_match.c: whether emitting name and labels now would find
- * node by its key (labels in ascending order, short ones: the common
- * case); false when it would not, or when that takes the full path to
+ * node by its key (up to 16 labels, short ones: the common case); false when it would not, or when that takes the full path to
  * tell. */
 bool labels_match_key(const struct registry *r, const struct series_node *node,
 		      const char *name, const struct label *labels, size_t n_labels);
