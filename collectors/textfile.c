@@ -90,6 +90,8 @@ struct textfile_state {
 	size_t max_file_bytes; /* 0: no bound */
 	struct file_buf file;
 	struct textparse parser;
+	struct label *labels;  /* a sample's labels as registry_emit takes them */
+	size_t cap_labels;
 	size_t round_peak; /* bytes of the largest file read this round */
 	struct log_memory logged;
 };
@@ -263,7 +265,6 @@ static void emit_sample(struct textfile_state *st, struct registry *reg,
 			const struct textparse_sample *s, struct drops *d)
 {
 	const struct textparse_family *f = &st->parser.families[s->family];
-	struct label *labels = &st->parser.labels[s->first_label];
 	struct metric_desc desc = {f->name, f->help ? f->help : st->help, f->type};
 
 	int rc;
@@ -272,9 +273,15 @@ static void emit_sample(struct textfile_state *st, struct registry *reg,
 		drop(d, &d->duplicates, s->line);
 		return;
 	}
+	if (grow_array((void **)&st->labels, &st->cap_labels, s->n_labels, sizeof(*st->labels)) < 0) {
+		drop(d, &d->rejected, s->line);
+		return;
+	}
+	for (uint32_t i = 0; i < s->n_labels; i++)
+		st->labels[i] = textparse_label(&st->parser, s->first_label + i);
 	/* The registry knows a series seen before this round, from this file,
 	 * another file or another collector: the first one wins. */
-	rc = registry_emit(reg, &desc, s->name, labels, s->n_labels, s->value,
+	rc = registry_emit(reg, &desc, s->name, st->labels, s->n_labels, s->value,
 			   s->has_ts ? s->ts_ms : 0);
 	if (rc < 0)
 		drop(d, &d->rejected, s->line);
@@ -385,6 +392,12 @@ static void release_big_buffers(struct textfile_state *st)
 						    PARSER_PER_FILE_BYTE * need : KEEP_BYTES) ||
 		freed;
 	st->round_peak = 0;
+	if (st->cap_labels * sizeof(*st->labels) > KEEP_BYTES) { /* a line of many labels */
+		free(st->labels);
+		st->labels = NULL;
+		st->cap_labels = 0;
+		freed = true;
+	}
 #ifdef __GLIBC__
 	if (freed)
 		malloc_trim(0);
@@ -421,6 +434,7 @@ static void textfile_exit(struct collector_ctx *ctx)
 	free(st->help);
 	file_buf_free(&st->file);
 	textparse_free(&st->parser);
+	free(st->labels);
 	free(st->logged.before);
 	free(st->logged.now);
 	free(st);

@@ -338,13 +338,13 @@ static int label_seen(struct textparse *p, size_t first, const char *name)
 
 	if (n < LABELS_SCANNED) {
 		for (size_t i = first; i < p->n_labels; i++)
-			if (strcmp(p->labels[i].name, name) == 0)
+			if (strcmp(p->text + p->labels[i].name, name) == 0)
 				return 1;
 		return 0;
 	}
 	if (n == LABELS_SCANNED) /* from now on the set: it gets the scanned ones */
 		for (size_t i = first; i < p->n_labels; i++)
-			if (nameset_add(&p->label_names, p->labels[i].name) < 0)
+			if (nameset_add(&p->label_names, p->text + p->labels[i].name) < 0)
 				return -1;
 	return nameset_add(&p->label_names, name);
 }
@@ -399,7 +399,8 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 		return -1;
 	if (grow_array((void **)&p->labels, &p->cap_labels, p->n_labels + 1, sizeof(*p->labels)) < 0)
 		return fail_oom(p, c);
-	p->labels[p->n_labels++] = (struct label){name, value};
+	p->labels[p->n_labels++] =
+		(struct textparse_label){(uint32_t)(name - p->text), (uint32_t)(value - p->text)};
 	return 0;
 }
 
@@ -424,7 +425,7 @@ static int parse_labels(struct textparse *p, struct cursor *c, const struct text
 		if (!at_eol(c) && *c->pos == '}')
 			break;
 		return fail(p, c, "unexpected end of label set: expected ',' or '}' after label \"%s\"",
-			    p->labels[p->n_labels - 1].name);
+			    p->text + p->labels[p->n_labels - 1].name);
 	}
 	c->pos++; /* '}' */
 	return 0;
@@ -581,8 +582,13 @@ int textparse_parse(struct textparse *p, char *text, size_t len)
 	struct cursor c = {text, text, 0};
 
 	reset(p);
+	p->text = text;
 	if (len == 0)
 		return 0;
+	if (len > UINT32_MAX) {
+		c.line = 1;
+		return fail(p, &c, "4 GiB or more of text: labels are 32-bit offsets into it");
+	}
 	if (check_no_nul(p, text, len) < 0)
 		return -1;
 	while (c.pos < end) {

@@ -37,22 +37,32 @@ struct textparse_family {
 	unsigned line;         /* where it first appeared */
 };
 
+/* 40 bytes, not 48: a 100,000-line file holds 100,000 of these at once. */
 struct textparse_sample {
 	const char *name;      /* the series' own name: foo_bucket, foo_sum... */
 	uint32_t family;       /* index into families */
 	uint32_t first_label;  /* index into labels */
 	uint32_t n_labels;
-	unsigned line;
+	uint32_t line : 31;    /* a line past 2^31 (a 2 GiB file) wraps, in logs only */
+	uint32_t has_ts : 1;
 	double value;
 	int64_t ts_ms;         /* valid when has_ts */
-	bool has_ts;
 };
+_Static_assert(sizeof(struct textparse_sample) == 40, "a sample line's record stays small");
 
 /* Bounds on what one text may hold; past one, the parse fails (and the
  * caller skips the whole text). 0: no bound. */
 struct textparse_limits {
 	size_t max_samples; /* sample lines in the text */
 	size_t max_labels;  /* labels between one sample's braces */
+};
+
+/* A sample's label: where its name and value start in the text (both
+ * NUL-terminated there). Offsets, not pointers: 8 bytes a label instead
+ * of 16, and a textfile line holds two or three. textparse_label gives
+ * it as a struct label. */
+struct textparse_label {
+	uint32_t name, value;
 };
 
 struct textparse_error {
@@ -65,7 +75,8 @@ struct textparse {
 	size_t n_families, cap_families;
 	struct textparse_sample *samples;
 	size_t n_samples, cap_samples;
-	struct label *labels;  /* the samples' labels, in file order */
+	const char *text;      /* the text parsed last: what labels index */
+	struct textparse_label *labels; /* the samples' labels, in file order */
 	size_t n_labels, cap_labels;
 	struct hashmap index;  /* families by name: index + 1 */
 	/* The name resolved last and its family: consecutive lines are
@@ -86,7 +97,13 @@ void textparse_free(struct textparse *p);
  * allocates again. Keeps the limits. Returns whether it freed them. */
 bool textparse_trim(struct textparse *p, size_t keep_bytes);
 
-/* Parses text[0..len), writing into it (see above). Returns 0, or -1 with
+static inline struct label textparse_label(const struct textparse *p, size_t i)
+{
+	return (struct label){p->text + p->labels[i].name, p->text + p->labels[i].value};
+}
+
+/* Parses text[0..len), writing into it (see above); a text of 4 GiB or
+ * more is refused (labels are 32-bit offsets into it). Returns 0, or -1 with
  * p->error set (the first error; the result is then incomplete and must
  * not be used). The result is valid until the next parse or until text
  * changes. */

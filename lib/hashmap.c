@@ -31,8 +31,16 @@ static size_t floor_cap(const struct hashmap *m)
 
 void hashmap_free(struct hashmap *m)
 {
+	unsigned max_load = m->max_load;
+
 	free(m->slots);
 	hashmap_init(m, m->min_cap);
+	m->max_load = max_load;
+}
+
+void hashmap_set_max_load(struct hashmap *m, unsigned eighths)
+{
+	m->max_load = eighths < 6 ? 6 : eighths > 7 ? 7 : eighths;
 }
 
 void hashmap_clear(struct hashmap *m)
@@ -108,7 +116,7 @@ int hashmap_reserve(struct hashmap *m, size_t n)
 {
 	size_t cap = m->cap ? m->cap : floor_cap(m);
 
-	while (n > cap / 4 * 3) {
+	while (n > cap / 8 * (m->max_load ? m->max_load : 6)) {
 		if (cap > SIZE_MAX / 2 / sizeof(struct hashmap_slot))
 			return -1;
 		cap *= 2;

@@ -22,6 +22,7 @@ struct hashmap {
 	size_t cap;     /* 0 or a power of two */
 	size_t len;
 	size_t min_cap; /* first size, and the floor hashmap_shrink keeps */
+	unsigned max_load; /* eighths full before it grows; 0: 6 (three quarters) */
 };
 
 uint64_t hashmap_hash(const void *data, size_t len);
@@ -32,12 +33,16 @@ uint64_t hashmap_hash_more(const void *data, size_t len, uint64_t seed);
  * empty table with min_cap 0. */
 void hashmap_init(struct hashmap *m, size_t min_cap);
 void hashmap_free(struct hashmap *m);
+/* Grows at eighths/8 full (6 to 7) instead of three quarters: for a big
+ * table whose lookups are rare, half the memory at the price of longer
+ * probes. */
+void hashmap_set_max_load(struct hashmap *m, unsigned eighths);
 /* Empties the table, keeping its memory. */
 void hashmap_clear(struct hashmap *m);
 /* Room for n items in all without growing. 0, or -1 on ENOMEM. */
 int hashmap_reserve(struct hashmap *m, size_t n);
 /* Adds item (not NULL), which the caller knows is absent. Grows at three
- * quarters full; 0, or -1 on ENOMEM with the table unchanged. */
+ * quarters full (or max_load); 0, or -1 on ENOMEM with the table unchanged. */
 int hashmap_insert(struct hashmap *m, uint64_t hash, void *item);
 /* Removes this item (by identity). Returns whether it was there. */
 bool hashmap_remove(struct hashmap *m, uint64_t hash, const void *item);

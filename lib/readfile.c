@@ -25,14 +25,32 @@ static int reserve(struct file_buf *b, size_t extra)
 	return grow_array((void **)&b->data, &b->cap, b->len + extra + 1, 1);
 }
 
+/* Room for a file fstat says is size bytes: that much, rounded to a page,
+ * not the next power of two (a 5.6 MB textfile took 8 MiB), +1 so that the
+ * read that sees EOF does not grow the buffer first, +1 for the NUL. A file
+ * that grew since fstat still grows the buffer by doubling. */
+static int reserve_size(struct file_buf *b, size_t size)
+{
+	size_t need = (size + 2 + MIN_READ - 1) / MIN_READ * MIN_READ;
+	char *p;
+
+	if (size > SIZE_MAX - 2 * MIN_READ)
+		return -1;
+	if (b->cap >= need)
+		return 0;
+	if (!(p = realloc(b->data, need)))
+		return -1;
+	b->data = p;
+	b->cap = need;
+	return 0;
+}
+
 /* Reads up to limit + 1 bytes: 0, -1 (errno), or FILE_BUF_TOO_LARGE when
  * there were more than limit. */
 static int read_all(struct file_buf *b, int fd, size_t size_hint, size_t limit, bool at_zero)
 {
 	b->len = 0;
-	/* +1: room left after the whole file, so the read that sees EOF
-	 * does not grow the buffer first. */
-	if (reserve(b, size_hint >= MIN_READ ? size_hint + 1 : MIN_READ) < 0)
+	if ((size_hint >= MIN_READ ? reserve_size(b, size_hint) : reserve(b, MIN_READ)) < 0)
 		return -1;
 	for (;;) {
 		size_t room = b->cap - b->len - 1;

@@ -98,6 +98,8 @@ struct view {
 struct registry {
 	struct label *base_labels; /* external, then job and instance if unset */
 	size_t n_base;
+	struct buf base_pb;        /* the base labels encoded, in order, */
+	uint32_t *base_end;        /* and where each ends in it */
 
 	struct hashmap series;   /* series_node by the hash of its key */
 	struct hashmap families; /* family_node by XXH3 of its name */
@@ -172,6 +174,14 @@ void series_meta_init(const struct registry *r, struct series_node *n);
 /* Brings the series' wire.start_ms to its source's (which a collector
  * that started over changed); cheap when it is unchanged. */
 void series_sync_start(const struct registry *r, struct series_node *n);
+/* registry_match.c: whether emitting name and labels now would find
+ * node by its key (up to 16 labels, short ones: the common case); false when it would not, or when that takes the full path to
+ * tell. */
+bool labels_match_key(const struct registry *r, const struct series_node *node,
+		      const char *name, const struct label *labels, size_t n_labels);
+/* Fills base_pb and base_end once the base labels are sorted. 0, or -1
+ * on ENOMEM. */
+int registry_encode_base(struct registry *r);
 /* Encodes labels into b. 0, or -1 on ENOMEM. */
 int encode_label_set(struct buf *b, const struct label *l, size_t n);
 

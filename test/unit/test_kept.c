@@ -108,6 +108,36 @@ static const char *make_cgroup(char *path, size_t size, const char **parent)
 	return NULL;
 }
 
+/* A regular file is read into a buffer of its size (to a page), not the
+ * next power of two: a 5.6 MB textfile held 8 MiB. One that grew since
+ * the first read is read whole too. */
+static void test_file_buffer_sized_to_the_file(void **state)
+{
+	char dir[] = "/tmp/bpfpush-kept-XXXXXX", path[64];
+	size_t size = 5 * 1024 * 1024 + 123;
+	struct file_buf b = {0};
+	const char *why;
+	FILE *out;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/big.prom", dir);
+	for (int pass = 0; pass < 2; pass++, size += 3 * 1024 * 1024) {
+		assert_non_null(out = fopen(path, "w"));
+		for (size_t i = 0; i < size; i++)
+			fputc('a' + (int)(i % 26), out);
+		assert_int_equal(fclose(out), 0);
+		assert_int_equal(file_buf_read(&b, path, NULL, &why), 0);
+		assert_int_equal(b.len, size);
+		assert_int_equal(b.data[size], '\0');
+		assert_int_equal(b.data[size - 1], 'a' + (int)((size - 1) % 26));
+		assert_true(b.cap >= size + 2 && b.cap <= size + 2 + 4096);
+	}
+	file_buf_free(&b);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_cgroup_file_gone_and_back(void **state)
 {
 	char path[256];
@@ -183,6 +213,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_procfs_kept_and_fresh),
 		cmocka_unit_test(test_ordinary_file_not_kept),
+		cmocka_unit_test(test_file_buffer_sized_to_the_file),
 		cmocka_unit_test_teardown(test_cgroup_file_gone_and_back, remove_cgroups),
 		cmocka_unit_test_teardown(test_keptdir_entry_gone_and_back, remove_cgroups),
 	};

@@ -98,6 +98,38 @@ static void test_grows_and_shrinks(void **state)
 	hashmap_free(&m);
 }
 
+static bool found_by(const struct hashmap *m, size_t i)
+{
+	size_t pos;
+	uint64_t h = hashmap_hash(&i, sizeof(i));
+
+	for (void *it = hashmap_first(m, h, &pos); it; it = hashmap_next(m, h, &pos))
+		if (it == &items[i])
+			return true;
+	return false;
+}
+
+/* At max_load 7 a table grows past seven eighths, not three quarters, and
+ * keeps that after hashmap_free; every item stays found and removable. */
+static void test_max_load_seven_eighths(void **state)
+{
+	struct hashmap m;
+	(void)state;
+
+	hashmap_init(&m, 64);
+	hashmap_set_max_load(&m, 7);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < 896; i++) /* 7/8 of 1024 */
+			assert_int_equal(hashmap_insert(&m, hashmap_hash(&i, sizeof(i)), &items[i]), 0);
+		assert_int_equal(m.cap, 1024);
+		for (size_t i = 0; i < 896; i++)
+			assert_true(found_by(&m, i));
+		assert_int_equal(hashmap_insert(&m, hashmap_hash(&items[896], 1), &items[896]), 0);
+		assert_int_equal(m.cap, 2048);
+		hashmap_free(&m);
+	}
+}
+
 static void test_clear_keeps_memory(void **state)
 {
 	struct hashmap m;
@@ -161,6 +193,7 @@ int main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_churn_against_reference),
 		cmocka_unit_test(test_grows_and_shrinks),
+		cmocka_unit_test(test_max_load_seven_eighths),
 		cmocka_unit_test(test_clear_keeps_memory),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_utf8),

@@ -138,6 +138,93 @@ static void invalid_names_and_duplicates_are_refused(void **state)
 	registry_destroy(r);
 }
 
+struct emit_case {
+	const char *name;
+	struct label l[4];
+	size_t n;
+};
+
+/* rc of emitting c in the round after primer was emitted at the same
+ * position (so that the registry guesses primer's series), and the
+ * emitted series' encoded labels in *out (NULL when none). */
+static int emit_after(const struct emit_case *primer, const struct emit_case *c,
+		      const uint8_t **out, size_t *out_len, struct registry **keep)
+{
+	struct registry *r = new_registry();
+	const struct sample *s;
+	size_t n;
+	int rc;
+
+	if (primer) { /* which may be refused: then nothing is guessed */
+		registry_begin_round(r, 1 << 19);
+		registry_emit(r, &gauge, primer->name, primer->l, primer->n, 1, 0);
+		registry_end_round(r, &n);
+	}
+	registry_begin_round(r, 1 << 20);
+	rc = registry_emit(r, &gauge, c->name, c->l, c->n, 1.5, 0);
+	s = registry_end_round(r, &n);
+	*out = NULL;
+	if (rc == 0) {
+		assert_true(n >= 1 && s[0].value == 1.5);
+		*out = s[0].series->labels_pb;
+		*out_len = s[0].series->labels_len;
+	}
+	*keep = r;
+	return rc;
+}
+
+/* The emit path compares labels with last round's series at the same
+ * position without building them; every emit must get the verdict and the
+ * series the full path gives it (the same emit in a fresh registry). */
+static void a_guessed_series_gets_the_full_paths_verdict(void **state)
+{
+	static const char long_value[] = "0123456789012345678901234567890123456789"
+					 "0123456789012345678901234567890123456789"
+					 "0123456789012345678901234567890123456789";
+	const struct emit_case primer = {NULL, {{"a", "1"}, {"b", "2"}}, 2},
+			       longer = {NULL, {{"a", "1"}, {"zz", "9"}}, 2};
+	const struct emit_case cases[] = {
+		{NULL, {{"a", "1"}, {"b", "2"}}, 2},
+		{NULL, {{"b", "2"}, {"a", "1"}}, 2},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"__name__", "test_gauge"}}, 3},
+		{NULL, {{"__name__", "test_gauge"}, {"a", "1"}, {"b", "2"}}, 3},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"bad-name", ""}}, 3},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"__name__", ""}}, 3},
+		{NULL, {{"a", "1"}, {"a", "1"}, {"b", "2"}}, 3},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"instance", "node-7"}}, 3},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"instance", "other"}}, 3},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"zone", ""}}, 3},
+		{NULL, {{"a", "1"}}, 1},
+		{NULL, {{"a", "1"}, {"b", "2"}, {"c", "3"}}, 3},
+		{NULL, {{"a", "1"}, {"b", "22"}}, 2},
+		{"test_gauge2", {{"a", "1"}, {"b", "2"}}, 2},
+		{"9lives", {{"a", "1"}, {"b", "2"}}, 2},
+		{NULL, {{"A", "1"}, {"__a", "2"}, {"_a", "3"}, {"a", "1"}}, 4},
+		{NULL, {{"a", "1"}, {"b", long_value}}, 2},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* Primed with itself too: a hit of a series of that shape. */
+		const struct emit_case *primers[] = {&primer, &longer, &cases[i]};
+
+		for (size_t p = 0; p < 3; p++) {
+			struct registry *fresh, *primed;
+			const uint8_t *want, *got;
+			size_t want_len = 0, got_len = 0;
+			int want_rc = emit_after(NULL, &cases[i], &want, &want_len, &fresh);
+			int got_rc = emit_after(primers[p], &cases[i], &got, &got_len, &primed);
+
+			assert_int_equal(got_rc, want_rc);
+			assert_int_equal(got_len, want_len);
+			if (want)
+				assert_memory_equal(got, want, want_len);
+			registry_destroy(fresh);
+			registry_destroy(primed);
+		}
+	}
+}
+
 static void series_are_interned_and_encoded_once(void **state)
 {
 	struct registry *r = new_registry();
@@ -525,6 +612,7 @@ int main(void)
 		cmocka_unit_test(many_labels_in_any_order_are_one_series),
 		cmocka_unit_test(own_label_wins_over_external),
 		cmocka_unit_test(invalid_names_and_duplicates_are_refused),
+		cmocka_unit_test(a_guessed_series_gets_the_full_paths_verdict),
 		cmocka_unit_test(series_are_interned_and_encoded_once),
 		cmocka_unit_test(vanished_series_get_one_stale_marker),
 		cmocka_unit_test(explicit_timestamps_and_duplicates_in_a_round),

@@ -78,8 +78,8 @@ static const char *label_value(const struct fixture *f, size_t i, const char *na
 	const struct textparse_sample *s = sample(f, i);
 
 	for (uint32_t k = 0; k < s->n_labels; k++)
-		if (strcmp(f->p.labels[s->first_label + k].name, name) == 0)
-			return f->p.labels[s->first_label + k].value;
+		if (strcmp(textparse_label(&f->p, s->first_label + k).name, name) == 0)
+			return textparse_label(&f->p, s->first_label + k).value;
 	return NULL;
 }
 
