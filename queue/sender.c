@@ -45,6 +45,8 @@ struct sender {
 	uint64_t connections;
 	int64_t conn_requests;         /* requests made on the current connection */
 	int64_t conn_opened_ms;
+	bool kept;                     /* the last request left its connection open */
+	bool fresh;                    /* this request must open a new one */
 	_Atomic int64_t abort_at_ms;
 };
 
@@ -517,6 +519,7 @@ static long plan_recycling(struct sender *s, int64_t now)
 		forbid = 1;
 	curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
 	curl_easy_setopt(s->curl, CURLOPT_FORBID_REUSE, forbid);
+	s->fresh = fresh;
 	return forbid;
 }
 
@@ -608,6 +611,7 @@ static void outcome_reset(struct send_outcome *out)
 	out->retry_after_ms = -1;
 	out->samples_written = out->histograms_written = out->exemplars_written = -1;
 	out->error[0] = '\0';
+	out->reused_connection = false;
 	out->body[0] = '\0';
 	out->body_len = 0;
 	out->duration_s = 0;
@@ -637,7 +641,11 @@ static enum send_result post_once(struct sender *s, const uint8_t *body, size_t 
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)body);
 	last = plan_recycling(s, now);
+	/* Not libcurl's count: when a kept connection turns out dead, libcurl
+	 * retries on a new one, and its error text stays the first failure's. */
+	out->reused_connection = s->kept && !s->fresh;
 	rc = perform(s);
+	s->kept = rc == CURLE_OK && !last;
 	out->duration_s = mono_seconds() - t0;
 	count_connection(s, now);
 	if (last)

@@ -42,6 +42,7 @@ struct send_outcome {
 	/* Remote Write 2.0: X-Prometheus-Remote-Write-*-Written; -1 if absent. */
 	int64_t samples_written, histograms_written, exemplars_written;
 	char error[256];             /* curl's error text for network errors */
+	bool reused_connection;      /* the request went on a kept-alive connection */
 	char body[SENDER_BODY_KEEP + 1]; /* first 1 KiB of the response, NUL-terminated */
 	size_t body_len;
 	double duration_s;           /* wall time of the request */
