@@ -125,6 +125,7 @@ UNIT_OBJS_test_registry_relabel = $(call layer_objs,series)
 UNIT_OBJS_test_relabel         = $(call layer_objs,series)
 UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
+UNIT_OBJS_test_tls_files       = $(call layer_objs,queue)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
 .PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux

@@ -20,6 +20,7 @@
 #include "queue/aws_sts.h"
 #include "queue/oauth2.h"
 #include "queue/response.h"
+#include "queue/tls_files.h"
 #include "lib/clock.h"
 
 /* Go's http.Client stops after 10 redirects, and so does Prometheus. */
@@ -47,6 +48,7 @@ struct sender {
 	int64_t conn_opened_ms;
 	bool kept;                     /* the last request left its connection open */
 	bool fresh;                    /* this request must open a new one */
+	struct tls_files tls_files;    /* as the connection was opened with them */
 	_Atomic int64_t abort_at_ms;
 };
 
@@ -181,10 +183,19 @@ static void set_tls(struct sender *s)
 {
 	const struct tls_config *t = &s->cfg->tls;
 
-	if (t->ca_file)
+	/* libcurl may keep a parsed ca_file for a day (CURLOPT_CA_CACHE_TIMEOUT;
+	 * not when built with a CA directory too, as Debian's is); a new
+	 * connection after the file changed (tls_files.h) must read it again. */
+	if (t->ca_file) {
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, t->ca_file);
-	if (t->cert_file)
+		curl_easy_setopt(s->curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+	}
+	/* A resumed TLS session would carry the client certificate it began
+	 * with past a rotation: a new connection is a full handshake. */
+	if (t->cert_file) {
 		curl_easy_setopt(s->curl, CURLOPT_SSLCERT, t->cert_file);
+		curl_easy_setopt(s->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	}
 	if (t->key_file)
 		curl_easy_setopt(s->curl, CURLOPT_SSLKEY, t->key_file);
 	if (t->insecure_skip_verify) {
@@ -295,6 +306,7 @@ struct sender *sender_create(const struct remote_write_config *cfg,
 	if (apply_server_name(s) < 0 || build_headers(s) < 0)
 		goto fail;
 	set_options(s);
+	tls_files_init(&s->tls_files, &cfg->tls);
 	return s;
 fail:
 	log_msg(LOG_ERROR, "remote_write: cannot set up HTTP client", NULL);
@@ -506,7 +518,8 @@ oom:
 }
 
 /* Decides, before a request, whether its connection must be a new one
- * (too old) or the last one (enough requests), per connection_config. */
+ * (too old, per connection_config, or the TLS files changed on disk) or
+ * the last one (enough requests). */
 static long plan_recycling(struct sender *s, int64_t now)
 {
 	const struct connection_config *c = &s->cfg->connection;
@@ -514,6 +527,8 @@ static long plan_recycling(struct sender *s, int64_t now)
 
 	if (s->conn_requests > 0 && c->max_age_ms > 0 &&
 	    now - s->conn_opened_ms >= c->max_age_ms)
+		fresh = 1;
+	if (tls_files_changed(&s->tls_files, &s->cfg->tls))
 		fresh = 1;
 	if (c->max_requests > 0 && (fresh ? 1 : s->conn_requests + 1) >= c->max_requests)
 		forbid = 1;
