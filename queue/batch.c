@@ -433,6 +433,13 @@ static int attempt_once(struct shard *sh, enum send_result *r)
 	return 1;
 }
 
+/* Doubled up to max_backoff; a zero max_backoff must not spin. */
+static int64_t next_backoff(int64_t backoff, int64_t max_backoff)
+{
+	backoff = backoff > max_backoff / 2 ? max_backoff : backoff * 2;
+	return backoff < 1 ? 1 : backoff;
+}
+
 /* The stop deadline ended the batch unsent: a record stays on disk (the
  * next run sends it); memory's goes to disk when there is one, else it is
  * dropped. */
@@ -492,9 +499,7 @@ static void try_batch(struct shard *sh)
 		log_retry(sh, attempt, delay, &warned);
 		if (!sh->replaying)
 			spill_on_failure(sh->q);
-		backoff = backoff > qc->max_backoff_ms / 2 ? qc->max_backoff_ms : backoff * 2;
-		if (backoff < 1)
-			backoff = 1; /* a zero max_backoff must not spin */
+		backoff = next_backoff(backoff, qc->max_backoff_ms);
 		if (!backoff_wait(sh, delay, stopping))
 			break;
 		if (!settle(sh, PH_POST) || !reencode_aged(sh))
