@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 
 from receivers import free_port, wait_until
@@ -177,7 +178,9 @@ class Haproxy:
         self.dir = os.path.join(workdir, "haproxy")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
-        self.sock = os.path.join(self.dir, "admin.sock")
+        # A unix socket's path must fit 108 bytes: not under tmp_path.
+        self.sock_dir = tempfile.mkdtemp(prefix="haproxy-")
+        self.sock = os.path.join(self.sock_dir, "admin.sock")
         self.conf = os.path.join(self.dir, "haproxy.cfg")
         self.url = f"http://127.0.0.1:{self.port}/api/v1/write"
         with open(self.conf, "w") as f:
@@ -223,6 +226,7 @@ class Haproxy:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.sock_dir, ignore_errors=True)
 
 
 def wait_for(predicate, timeout, what):

@@ -106,6 +106,8 @@ def test_verification_failures_are_logged_once_retried_and_kept(vm, pki, agent, 
         nginx.stop()
     for line in log_lines(err, msg=RETRYING):
         print(line)
+    stopped = log_lines(err, msg="remote_write stopped")
+    assert len(stopped) == 1 and " failed=0 shutdown_dropped=0 " in stopped[0], stopped
     stamps = rounds_in_vm(vm, "node_load1", 10)
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
     assert max(gaps) < 1500, gaps
