@@ -128,6 +128,7 @@ UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 UNIT_OBJS_test_histview       = $(call layer_objs,series)
 UNIT_OBJS_test_show_draw      = $(call layer_objs,agent)
 UNIT_OBJS_test_status_html    = $(call layer_objs,agent)
+UNIT_OBJS_test_tls_files       = $(call layer_objs,queue)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
 .PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux

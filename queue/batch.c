@@ -289,18 +289,25 @@ static const char *failure_text(struct shard *sh, char *out, size_t outsz)
 	return log_quote(o->body, o->body_len, out, outsz);
 }
 
-static void log_retry(struct shard *sh, unsigned attempt, int64_t delay)
+/* One warn line per batch, however long the outage lasts: at the first
+ * failure that says why. A kept-alive connection the server closed while
+ * idle (a reload, an idle timeout) fails the attempt that finds it, and the
+ * next attempt, on a new connection, meets the real cause (a certificate
+ * the server now presents, say): that first failure is not the line. */
+static void log_retry(struct shard *sh, unsigned attempt, int64_t delay, bool *warned)
 {
 	struct queue *q = sh->q;
 	char text[QUOTED_BODY_MAX];
+	bool stale = sh->out.http_status == 0 && sh->out.reused_connection;
 
 	failure_text(sh, text, sizeof(text));
-	/* One warn line per batch, however long the outage lasts. */
-	if (attempt == 1)
+	if (!*warned && !stale) {
 		log_msg(LOG_WARN, "remote_write send failed, retrying",
 			"remote_name=%s url=%s shard=%u status=%ld %s=%s samples=%zu",
 			q->log_name, q->log_url, sh->idx, sh->out.http_status,
 			sh->out.http_status ? "body" : "err", text, sh->batch_n);
+		*warned = true;
+	}
 	log_msg(LOG_DEBUG, "remote_write attempt failed",
 		"remote_name=%s shard=%u attempt=%u status=%ld %s=%s retry_after_ms=%lld backoff_ms=%lld",
 		q->log_name, sh->idx, attempt, sh->out.http_status,
@@ -429,6 +436,13 @@ static int attempt_once(struct shard *sh, enum send_result *r)
 	return 1;
 }
 
+/* Doubled up to max_backoff; a zero max_backoff must not spin. */
+static int64_t next_backoff(int64_t backoff, int64_t max_backoff)
+{
+	backoff = backoff > max_backoff / 2 ? max_backoff : backoff * 2;
+	return backoff < 1 ? 1 : backoff;
+}
+
 /* The stop deadline ended the batch unsent: a record stays on disk (the
  * next run sends it); memory's goes to disk when there is one, else it is
  * dropped. */
@@ -451,6 +465,7 @@ static void try_batch(struct shard *sh)
 	const struct queue_config *qc = &sh->q->cfg->queue;
 	int64_t backoff = qc->min_backoff_ms > 0 ? qc->min_backoff_ms : 1;
 	unsigned attempt = 0;
+	bool warned = false;
 
 	if (!sh->replaying && !reencode_aged(sh))
 		return;
@@ -484,12 +499,10 @@ static void try_batch(struct shard *sh)
 			break; /* cut short by stopping: not worth a warning */
 		sh->failing = true;
 		delay = backoff_delay(sh, backoff, sh->out.retry_after_ms, stopping);
-		log_retry(sh, attempt, delay);
+		log_retry(sh, attempt, delay, &warned);
 		if (!sh->replaying)
 			spill_on_failure(sh->q);
-		backoff = backoff > qc->max_backoff_ms / 2 ? qc->max_backoff_ms : backoff * 2;
-		if (backoff < 1)
-			backoff = 1; /* a zero max_backoff must not spin */
+		backoff = next_backoff(backoff, qc->max_backoff_ms);
 		if (!backoff_wait(sh, delay, stopping))
 			break;
 		if (!settle(sh, PH_POST) || !reencode_aged(sh))

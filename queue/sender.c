@@ -20,6 +20,7 @@
 #include "queue/aws_sts.h"
 #include "queue/oauth2.h"
 #include "queue/response.h"
+#include "queue/tls_files.h"
 #include "lib/clock.h"
 
 /* Go's http.Client stops after 10 redirects, and so does Prometheus. */
@@ -45,6 +46,9 @@ struct sender {
 	uint64_t connections;
 	int64_t conn_requests;         /* requests made on the current connection */
 	int64_t conn_opened_ms;
+	bool kept;                     /* the last request left its connection open */
+	bool fresh;                    /* this request must open a new one */
+	struct tls_files tls_files;    /* as the connection was opened with them */
 	_Atomic int64_t abort_at_ms;
 };
 
@@ -179,10 +183,19 @@ static void set_tls(struct sender *s)
 {
 	const struct tls_config *t = &s->cfg->tls;
 
-	if (t->ca_file)
+	/* libcurl may keep a parsed ca_file for a day (CURLOPT_CA_CACHE_TIMEOUT;
+	 * not when built with a CA directory too, as Debian's is); a new
+	 * connection after the file changed (tls_files.h) must read it again. */
+	if (t->ca_file) {
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, t->ca_file);
-	if (t->cert_file)
+		curl_easy_setopt(s->curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+	}
+	/* A resumed TLS session would carry the client certificate it began
+	 * with past a rotation: a new connection is a full handshake. */
+	if (t->cert_file) {
 		curl_easy_setopt(s->curl, CURLOPT_SSLCERT, t->cert_file);
+		curl_easy_setopt(s->curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	}
 	if (t->key_file)
 		curl_easy_setopt(s->curl, CURLOPT_SSLKEY, t->key_file);
 	if (t->insecure_skip_verify) {
@@ -293,6 +306,7 @@ struct sender *sender_create(const struct remote_write_config *cfg,
 	if (apply_server_name(s) < 0 || build_headers(s) < 0)
 		goto fail;
 	set_options(s);
+	tls_files_init(&s->tls_files, &cfg->tls);
 	return s;
 fail:
 	log_msg(LOG_ERROR, "remote_write: cannot set up HTTP client", NULL);
@@ -504,7 +518,8 @@ oom:
 }
 
 /* Decides, before a request, whether its connection must be a new one
- * (too old) or the last one (enough requests), per connection_config. */
+ * (too old, per connection_config, or the TLS files changed on disk) or
+ * the last one (enough requests). */
 static long plan_recycling(struct sender *s, int64_t now)
 {
 	const struct connection_config *c = &s->cfg->connection;
@@ -513,10 +528,13 @@ static long plan_recycling(struct sender *s, int64_t now)
 	if (s->conn_requests > 0 && c->max_age_ms > 0 &&
 	    now - s->conn_opened_ms >= c->max_age_ms)
 		fresh = 1;
+	if (tls_files_changed(&s->tls_files, &s->cfg->tls))
+		fresh = 1;
 	if (c->max_requests > 0 && (fresh ? 1 : s->conn_requests + 1) >= c->max_requests)
 		forbid = 1;
 	curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, fresh);
 	curl_easy_setopt(s->curl, CURLOPT_FORBID_REUSE, forbid);
+	s->fresh = fresh;
 	return forbid;
 }
 
@@ -609,6 +627,7 @@ static void outcome_reset(struct send_outcome *out)
 	out->samples_written = out->histograms_written = out->exemplars_written = -1;
 	out->error[0] = '\0';
 	out->curl_code = 0;
+	out->reused_connection = false;
 	out->body[0] = '\0';
 	out->body_len = 0;
 	out->body_seen = 0;
@@ -653,7 +672,11 @@ static enum send_result post_once(struct sender *s, const uint8_t *body, size_t 
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)body);
 	last = plan_recycling(s, now);
+	/* Not libcurl's count: when a kept connection turns out dead, libcurl
+	 * retries on a new one, and its error text stays the first failure's. */
+	out->reused_connection = s->kept && !s->fresh;
 	rc = perform(s);
+	s->kept = rc == CURLE_OK && !last;
 	out->duration_s = mono_seconds() - t0;
 	count_connection(s, now);
 	if (last)

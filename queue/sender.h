@@ -48,6 +48,7 @@ struct send_outcome {
 	int64_t samples_written, histograms_written, exemplars_written;
 	char error[256];             /* curl's error text for network errors */
 	int curl_code;               /* the CURLcode that failed the request, or 0 */
+	bool reused_connection;      /* the request went on a kept-alive connection */
 	char body[SENDER_BODY_KEEP + 1]; /* first 1 KiB of the response, NUL-terminated */
 	size_t body_len;
 	size_t body_seen;            /* bytes of the final response's body read */

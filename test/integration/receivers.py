@@ -70,9 +70,10 @@ class Server:
 
 
 class VictoriaMetrics(Server):
-    def __init__(self, workdir):
+    def __init__(self, workdir, flags=()):
         super().__init__(workdir, "victoria-metrics")
         self.write_url = self.base + "/api/v1/write"
+        self.flags = list(flags)
 
     def start(self):
         return super().start([
@@ -82,6 +83,7 @@ class VictoriaMetrics(Server):
             "-retentionPeriod=1y",
             "-search.latencyOffset=0s",
             "-loggerLevel=WARN",
+            *self.flags,
         ], "/health")
 
     def export(self, match, min_samples=1, timeout=15):
