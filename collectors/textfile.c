@@ -263,7 +263,9 @@ static void emit_sample(struct textfile_state *st, struct registry *reg,
 			const struct textparse_sample *s, struct drops *d)
 {
 	const struct textparse_family *f = &st->parser.families[s->family];
-	struct label *labels = &st->parser.labels[s->first_label];
+	/* No label in the whole text leaves the array unallocated (NULL):
+	 * NULL + 0 is undefined. */
+	struct label *labels = s->n_labels ? &st->parser.labels[s->first_label] : NULL;
 	struct metric_desc desc = {f->name, f->help ? f->help : st->help, f->type};
 
 	int rc;
