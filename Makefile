@@ -266,11 +266,12 @@ FUZZ_NAMES   := $(patsubst test/fuzz/fuzz_%.c,%,$(wildcard test/fuzz/fuzz_*.c))
 FUZZ_OBJS_textfile     = $(call layer_objs,collectors)
 FUZZ_OBJS_response     = $(call layer_objs,queue)
 FUZZ_OBJS_disk_segment = $(call layer_objs,queue)
+FUZZ_OBJS_procfs       = $(filter-out $(BUILD)/bpf/ksyms.o,$(LIB_OBJS)) # includes ksyms.c
 fuzz_objs  = $(or $(FUZZ_OBJS_$(1)),$(LIB_OBJS))
 
 $(BUILD)/bin/fuzz_%: test/fuzz/fuzz_%.c $(wildcard test/fuzz/*.h) $$(call fuzz_objs,$$*)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DFUZZ_SRCDIR='"$(CURDIR)"' -fsanitize=fuzzer -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -DFUZZ_SRCDIR='"$(CURDIR)"' -fsanitize=fuzzer -MMD -MP -o $@ $< \
 		$(call fuzz_objs,$*) $(LDLIBS)
 
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/bin/fuzz_%)
@@ -297,4 +298,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(RW_HARNESS:.o=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(RW_HARNESS:.o=.d) $(FUZZ_NAMES:%=$(BUILD)/bin/fuzz_%.d)

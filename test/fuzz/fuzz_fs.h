@@ -65,13 +65,14 @@ static inline struct fuzz_fs *fuzz_fs_get(void)
 	return &fs;
 }
 
-/* Collector c run once with root/rel holding data[0..size); rel's old
- * content (or its absence) restored after. */
-static inline void fuzz_fs_run(const struct collector *c, const char *rel, const uint8_t *data,
-			       size_t size)
+/* Collector c (or, c NULL, run(the file's path)) run once with root/rel
+ * holding data[0..size); rel's old content (or its absence) restored
+ * after. */
+static inline void fuzz_fs_run(const struct collector *c, const char *rel,
+			       void (*run)(const char *path), const uint8_t *data, size_t size)
 {
 	struct fuzz_fs *fs = fuzz_fs_get();
-	const struct section_config *sc = config_collector(&fs->cfg, c->name);
+	const struct section_config *sc = c ? config_collector(&fs->cfg, c->name) : NULL;
 	struct file_buf old = {0};
 	char path[PATH_MAX];
 	const char *why;
@@ -80,7 +81,10 @@ static inline void fuzz_fs_run(const struct collector *c, const char *rel, const
 	snprintf(path, sizeof(path), "%s/%s", fs->root, rel);
 	existed = file_buf_read(&old, path, NULL, &why) == 0;
 	fuzz_write(fs->root, rel, data, size);
-	fuzz_collect(c, sc ? sc->opts : NULL, &fs->cfg.global);
+	if (c)
+		fuzz_collect(c, sc ? sc->opts : NULL, &fs->cfg.global);
+	else
+		run(path);
 	if (existed)
 		fuzz_write(fs->root, rel, (const uint8_t *)old.data, old.len);
 	else

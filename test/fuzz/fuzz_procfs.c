@@ -4,8 +4,12 @@
  * content, in a copy of the fixture tree where the collector's other files
  * are real. The collector runs as the scheduler runs it (init, two rounds,
  * exit) with its default options. The rootfs files the same collectors
- * read (os-release, udev's database) are here too. */
+ * read (os-release, udev's database) are here too, and /proc/kallsyms as
+ * the BPF collectors' symbol table reads it (bpf/ksyms.c is compiled into
+ * this target to reach its loader, which takes a path). */
 #include "collectors/all.h"
+
+#include "bpf/ksyms.c"
 
 #include "fuzz_tree.h"
 #include "fuzz_collect.h"
@@ -13,9 +17,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void kallsyms(const char *path);
+
 static const struct {
-	const struct collector *collector;
+	const struct collector *collector; /* NULL: run instead */
 	const char *file; /* under the rootfs */
+	void (*run)(const char *path);
 } targets[] = {
 	{&collector_cpu, "proc/stat"},
 	{&collector_stat, "proc/stat"},
@@ -41,9 +48,31 @@ static const struct {
 	{&collector_conntrack, "proc/net/stat/nf_conntrack"},
 	{&collector_schedstat, "proc/schedstat"},
 	{&collector_os, "etc/os-release"},
+	{NULL, "proc/kallsyms", kallsyms},
 };
 
 #define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
+
+static volatile size_t sink;
+
+/* The table loaded from path, and looked up around every address that
+ * could matter: before the first symbol, each symbol's, past the last. */
+static void kallsyms(const char *path)
+{
+	struct ksyms *k = ksyms_load(path);
+	uint64_t offset;
+
+	if (!k)
+		return;
+	sink += ksyms_lookup(k, 0, &offset) != NULL;
+	for (size_t i = 0; i < k->n; i++) {
+		const char *name = ksyms_lookup(k, k->syms[i].addr, &offset);
+		sink += name ? strlen(name) : 0;
+		sink += ksyms_lookup(k, k->syms[i].addr + 1, NULL) != NULL;
+	}
+	sink += ksyms_lookup(k, UINT64_MAX, &offset) != NULL;
+	ksyms_free(k);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,6 +85,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_fs_run(targets[data[0] % N_TARGETS].collector, targets[data[0] % N_TARGETS].file,
-		    data + 1, size - 1);
+		    targets[data[0] % N_TARGETS].run, data + 1, size - 1);
 	return 0;
 }

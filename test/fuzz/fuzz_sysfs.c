@@ -68,6 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rel[4 + rel_len] = '\0';
 	if (!allowed(t, rel + 4))
 		return 0;
-	fuzz_fs_run(targets[t].collector, rel, nul + 1, size - (size_t)(nul + 1 - data));
+	fuzz_fs_run(targets[t].collector, rel, NULL, nul + 1, size - (size_t)(nul + 1 - data));
 	return 0;
 }

@@ -64,10 +64,30 @@ def table(source, pattern):
     return re.findall(pattern, text.split("targets[] = {", 1)[1].split("};", 1)[0])
 
 
+# Files no fixture holds: a few lines of their real shape.
+SYNTHETIC = {
+    "proc/kallsyms": b"""0000000000000000 A fixed_percpu_data
+ffffffff81000000 T _stext
+ffffffff81000000 T _text
+ffffffff81001000 T __pfx_do_one_initcall
+ffffffff81001010 T do_one_initcall
+ffffffff81001290 t trace_initcall_level
+ffffffff810012f0 W arch_cpu_idle
+ffffffff81001300 w __weak_alias
+ffffffff81001400 T tcp_v4_rcv
+ffffffff81001500 d __already_done.1
+ffffffffc0a01000 t veth_xmit\t[veth]
+ffffffffc0a02000 T nf_conntrack_in\t[nf_conntrack]
+""",
+}
+
+
 def procfs():
     seeds = {}
-    files = table("test/fuzz/fuzz_procfs.c", r'\{&collector_\w+, "([^"]+)"\}')
+    files = table("test/fuzz/fuzz_procfs.c", r'\{(?:&collector_\w+|NULL), "([^"]+)"')
     for i, rel in enumerate(files):
+        if rel in SYNTHETIC:
+            seeds["%02d-synthetic-%s" % (i, os.path.basename(rel))] = bytes([i]) + SYNTHETIC[rel]
         for tree in sorted(os.listdir(FIXTURES)):
             for cand in (rel, rel.replace("etc/", "usr/lib/")):
                 path = os.path.join(FIXTURES, tree, cand)
