@@ -35,6 +35,8 @@ TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python
 # renders the base but not a kustomize component (kustomize v3.7+).
 TEST_PKGS += systemd $(if $(shell command -v kubectl),,kubernetes-client) \
 	$(if $(shell command -v npm),,nodejs npm)
+# libFuzzer's runtime (make fuzz, make test): clang only recommends it.
+TEST_PKGS += libclang-rt-dev
 DEB_PKGS  := $(BUILD_PKGS) $(TEST_PKGS)
 
 PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8 libseccomp libmicrohttpd libcap-ng
