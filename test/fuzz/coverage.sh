@@ -17,7 +17,7 @@ files_of() {
 	textfile) echo 'collectors/text(file|parse|lex)\.c' ;;
 	procfs) echo 'collectors/(cpu|stat|meminfo|loadavg|diskstats|netdev|netstat|sockstat|softnet|vmstat|filesystem|pressure|filefd|conntrack|schedstat|os|kvlines)\.c|bpf/ksyms\.c' ;;
 	sysfs) echo 'collectors/(netclass|cpufreq|hwmon|thermal_zone|cgroup|keptdir|sysfs_attr)\.c|lib/(cgroupfs|devname)\.c' ;;
-	response) echo 'queue/response\.c' ;;
+	response) echo 'queue/(response|token_response)\.c' ;;
 	disk_segment) echo 'queue/disk_(read|segment)\.c' ;;
 	esac
 }

@@ -5,10 +5,16 @@
  * the headers, as on the wire (several header blocks: a 1xx or a redirect
  * before the final response). The first byte sets the body's chunk size.
  * Checked after every call: the outcome's fields stay in their ranges and
- * the kept body start stays NUL-terminated within its buffer. */
+ * the kept body start stays NUL-terminated within its buffer.
+ *
+ * A first byte with its high bit set picks the other response the queue
+ * reads from a server instead: an OAuth2 token endpoint's body
+ * (token_response.c: JSON or a form), its Content-Type chosen by the low
+ * two bits. */
 #include <stdlib.h>
 
 #include "queue/response.h"
+#include "queue/token_response.h"
 
 #include "fuzz_tree.h"
 
@@ -49,6 +55,22 @@ static void body(struct send_outcome *o, const uint8_t *data, size_t size, size_
 	}
 }
 
+static void token(uint8_t mode, const uint8_t *data, size_t size)
+{
+	static const char *const types[] = {NULL, "application/json",
+					    "application/x-www-form-urlencoded",
+					    "text/plain; charset=utf-8"};
+	struct token_response t = {0};
+	char why[256] = "", *body = malloc(size ? size : 1);
+
+	memcpy(body, data, size);
+	(void)token_response_parse(body, size, types[mode & 3], &t, why, sizeof(why));
+	if (memchr(t.error, '\0', sizeof(t.error)) == NULL || memchr(why, '\0', sizeof(why)) == NULL)
+		abort();
+	token_response_free(&t);
+	free(body);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct send_outcome o = {.retry_after_ms = -1, .samples_written = -1,
@@ -57,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] & 0x80) {
+		token(data[0], data + 1, size - 1);
+		return 0;
+	}
 	chunk = (size_t)data[0] * 16 + 1;
 	data++;
 	size--;
