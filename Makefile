@@ -137,8 +137,7 @@ UNIT_OBJS_test_sender          = $(call layer_objs,queue) $(RW_HARNESS)
 UNIT_OBJS_test_textparse       = $(call layer_objs,collectors)
 unit_objs  = $(or $(UNIT_OBJS_$(1)),$(LIB_OBJS))
 
-.PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux \
-	fuzz fuzz-build
+.PHONY: all deps deps-build npm-deps run test unit integration bench bench-quick install clean vmlinux
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H) $(BPF_SKELS) $(RW_HARNESS) $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 
@@ -276,6 +275,7 @@ $(BUILD)/bin/fuzz_%: test/fuzz/fuzz_%.c $(wildcard test/fuzz/*.h) $$(call fuzz_o
 	$(CC) $(ALL_CFLAGS) -DFUZZ_SRCDIR='"$(CURDIR)"' -fsanitize=fuzzer -MMD -MP -o $@ $< \
 		$(call fuzz_objs,$*) $(LDLIBS)
 
+.PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/bin/fuzz_%)
 
 fuzz:
