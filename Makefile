@@ -7,6 +7,7 @@
 #   make test       unit tests (plain and ASan+UBSan), then integration tests
 #   make bench      benchmarks
 #   make bench-quick every benchmark on a tiny workload (< 60 s, no targets; in make test)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (clang, ASan+UBSan)
 #   make install    PREFIX=/usr/local
 #   make clean
 #   make vmlinux    regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel
@@ -34,6 +35,8 @@ TEST_PKGS := prometheus victoria-metrics prometheus-node-exporter python3 python
 # renders the base but not a kustomize component (kustomize v3.7+).
 TEST_PKGS += systemd $(if $(shell command -v kubectl),,kubernetes-client) \
 	$(if $(shell command -v npm),,nodejs npm)
+# libFuzzer's runtime (make fuzz, make test): clang only recommends it.
+TEST_PKGS += libclang-rt-dev
 DEB_PKGS  := $(BUILD_PKGS) $(TEST_PKGS)
 
 PKGS      := libcurl yaml-0.1 libprotobuf-c libpcre2-8 libseccomp libmicrohttpd libcap-ng
@@ -46,6 +49,13 @@ LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lbpf -lelf -lz -lsn
 	-lpthread -lm
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+# The objects of the fuzz targets: instrumented for libFuzzer's coverage
+# (the targets link its main with -fsanitize=fuzzer). clang, unlike gcc,
+# counts a positional initializer's omitted tail as missing fields.
+ifeq ($(FUZZ),1)
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -Wno-missing-field-initializers
 endif
 
 SRCS      := $(wildcard lib/*.c config/*.c proto/*.c queue/*.c series/*.c collectors/*.c agent/*.c) \
@@ -232,6 +242,7 @@ npm-deps: $(BUILD)/npm/node_modules/.package-lock.json \
 test: deps npm-deps
 	$(MAKE) all unit $(BUILD)/py/write_v2_pb2.py
 	$(MAKE) BUILD=build/san SAN=1 all unit
+	$(FUZZ_MAKE) fuzz-build
 	test/run-tests.sh
 
 # Figures with their targets beside them; a missed target is reported, not
@@ -258,6 +269,32 @@ bench: deps all $(BUILD)/bench/encode_bench
 bench-quick: all $(BUILD)/bench/encode_bench
 	test/bench/quick.sh $(BUILD)
 
+# libFuzzer targets, one per parser family (test/fuzz/fuzz_<name>.c), built
+# with clang into $(BUILD)/fuzz; each runs FUZZ_SECONDS from its seed corpus
+# test/fuzz/corpus/<name>/ (real fixtures, and every finding's reproducer).
+# A finding prints its reproducer's path and fails.
+FUZZ_SECONDS ?= 20
+FUZZ_MAKE     = $(MAKE) BUILD=$(BUILD)/fuzz FUZZ=1 CC=clang CFLAGS='-O1 -g'
+FUZZ_JOBS    ?= 2
+FUZZ_NAMES   := $(patsubst test/fuzz/fuzz_%.c,%,$(wildcard test/fuzz/fuzz_*.c))
+FUZZ_OBJS_textfile     = $(call layer_objs,collectors)
+FUZZ_OBJS_response     = $(call layer_objs,queue)
+FUZZ_OBJS_disk_segment = $(call layer_objs,queue)
+FUZZ_OBJS_procfs       = $(filter-out $(BUILD)/bpf/ksyms.o,$(LIB_OBJS)) # includes ksyms.c
+fuzz_objs  = $(or $(FUZZ_OBJS_$(1)),$(LIB_OBJS))
+
+$(BUILD)/bin/fuzz_%: test/fuzz/fuzz_%.c $(wildcard test/fuzz/*.h) $$(call fuzz_objs,$$*)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_SRCDIR='"$(CURDIR)"' -fsanitize=fuzzer -MMD -MP -o $@ $< \
+		$(call fuzz_objs,$*) $(LDLIBS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/bin/fuzz_%)
+
+fuzz:
+	$(FUZZ_MAKE) fuzz-build
+	test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_NAMES)
+
 # The unit names $(PREFIX)/bin/bpfpush and $(PREFIX)/share/doc/bpfpush; an
 # existing /etc/bpfpush/bpfpush.yml is kept (the new one goes beside it).
 install: all
@@ -276,4 +313,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(RW_HARNESS:.o=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(RW_HARNESS:.o=.d) $(FUZZ_NAMES:%=$(BUILD)/bin/fuzz_%.d)

@@ -141,7 +141,8 @@ static struct ksyms *ksyms_load(const char *path)
 	k->names = realloc(text, used ? used : 1);
 	if (!k->names)
 		k->names = text;
-	qsort(k->syms, k->n, sizeof(*k->syms), by_addr);
+	if (k->n) /* else syms is NULL, which qsort must not be given */
+		qsort(k->syms, k->n, sizeof(*k->syms), by_addr);
 	return k;
 nomem:
 	free(text);

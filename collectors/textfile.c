@@ -266,7 +266,6 @@ static void emit_sample(struct textfile_state *st, struct registry *reg,
 {
 	const struct textparse_family *f = &st->parser.families[s->family];
 	struct metric_desc desc = {f->name, f->help ? f->help : st->help, f->type};
-
 	int rc;
 
 	if (is_reserved(s->name)) {

@@ -13,6 +13,10 @@
 
 #include <curl/curl.h>
 
+/* A wait longer than a year is taken as a year, in either form: a date
+ * far in the future must not overflow the milliseconds. */
+#define RETRY_AFTER_MAX_S (86400LL * 365)
+
 static int64_t parse_retry_after(const char *v)
 {
 	char *end;
@@ -24,14 +28,16 @@ static int64_t parse_retry_after(const char *v)
 		secs = strtoll(v, &end, 10);
 		if (errno || *end != '\0')
 			return -1;
-		if (secs > 86400LL * 365)
-			secs = 86400LL * 365;
+		if (secs > RETRY_AFTER_MAX_S)
+			secs = RETRY_AFTER_MAX_S;
 		return (int64_t)secs * 1000;
 	}
 	t = curl_getdate(v, NULL);
 	if (t == (time_t)-1)
 		return -1;
 	t -= time(NULL);
+	if (t > RETRY_AFTER_MAX_S)
+		t = RETRY_AFTER_MAX_S;
 	return t > 0 ? (int64_t)t * 1000 : 0;
 }
 

@@ -5,6 +5,7 @@
 #   integration tests (pytest; real VictoriaMetrics and Prometheus receivers),
 #   most of them two at a time, then the BPF, runtime and parity tests alone
 # A unit binary that dies without cmocka's summary counts as one failure.
+# Then each fuzz target for 20 s (one test each; test/fuzz/run.sh).
 # Last, `make bench-quick` (every benchmark on a tiny workload) counts as one test.
 set -u
 cd "$(dirname "$0")/.."
@@ -94,6 +95,19 @@ echo "== integration (pytest, one at a time: BPF, runtime, parity)"
 out="$log_dir/integration-alone.log"
 pytest_run $alone 2>&1 | tee "$out"
 count_pytest "$out"
+
+# Each libFuzzer target (make fuzz-build, in build/fuzz) for 20 s, two at a
+# time, as one test each: its seed corpus (past findings included) replayed
+# and no new finding.
+echo "== fuzz (libFuzzer, 20 s per target)"
+fuzz_names=$(ls test/fuzz/fuzz_*.c | sed 's|test/fuzz/fuzz_\(.*\)\.c|\1|')
+test/fuzz/run.sh build/fuzz 20 2 $fuzz_names >"$log_dir/fuzz.log" 2>&1
+cat "$log_dir/fuzz.log"
+p=$(grep -c '^PASS fuzz_' "$log_dir/fuzz.log")
+for name in $fuzz_names; do
+	grep -q "^PASS fuzz_$name:" "$log_dir/fuzz.log" || failed=$((failed + 1))
+done
+passed=$((passed + p))
 
 # The benchmarks on tiny workloads, as one test: they must still run.
 echo "== bench-quick (smoke test: every figure, no targets)"

@@ -136,7 +136,8 @@ static void test_sender_bearer_from_file(void **state)
 }
 
 /* A receiver's Retry-After that is neither delay-seconds nor an HTTP date
- * counts as absent (plain backoff); an absurd delay is capped at a year. */
+ * counts as absent (plain backoff); an absurd delay is capped at a year,
+ * in either form (a date far enough ahead overflowed the milliseconds). */
 static size_t feed_header(struct send_outcome *o, const char *line)
 {
 	char buf[128];
@@ -208,6 +209,8 @@ static void test_malformed_retry_after(void **state)
 	} cases[] = {
 		{"soon", -1}, {"12abc", -1}, {"-5", -1}, {"1.5", -1},
 		{"99999999999", 86400LL * 365 * 1000}, {"0", 0}, {"7", 7000},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 86400LL * 365 * 1000},
+		{"Fri, 05 Dec 705942999 00:00:00 GMT", 86400LL * 365 * 1000},
 	};
 	enum { N = sizeof(cases) / sizeof(cases[0]) };
 	struct fixture *f = *state;
