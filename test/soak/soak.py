@@ -182,6 +182,8 @@ def self_metrics(status_port):
     out = {}
     for line in text.splitlines():
         if line.startswith("bpfpush_remote_storage_samples") or \
+                line.startswith("bpfpush_remote_storage_shards ") or \
+                line.startswith("bpfpush_remote_storage_shards{") or \
                 line.startswith("bpfpush_samples_in_total"):
             series, _, value = line.rpartition(" ")
             name = series.split("{")[0].replace("bpfpush_remote_storage_", "")
@@ -201,12 +203,16 @@ def slope_kb_per_min(points):
 
 # ---- the run -----------------------------------------------------------------
 
-def watch(args, agent, t0, until, figures):
-    """Samples RSS and fds every 5 s until `until` (monotonic)."""
+def watch(args, agent, status_port, t0, until, figures):
+    """Samples RSS, fds and shards every 5 s until `until` (monotonic)."""
     while time.monotonic() < until:
         if agent.poll() is not None:
             raise RuntimeError(f"bpfpush exited {agent.returncode} during the soak")
-        figures.append((time.monotonic() - t0, *proc_figures(agent.pid)))
+        try:
+            shards = self_metrics(status_port).get("shards", 0)
+        except OSError:  # not listening yet
+            shards = 0
+        figures.append((time.monotonic() - t0, *proc_figures(agent.pid), int(shards)))
         time.sleep(5)
 
 
@@ -216,12 +222,12 @@ def soak(args, wd, vm, proxy, agent, status_port, logpath):
     span = args.minutes * 60
     for i, (what, receiver) in enumerate((("fault proxy killed (SIGKILL)", proxy),
                                           ("VictoriaMetrics stopped (SIGTERM)", vm))):
-        watch(args, agent, t0, t0 + span * (i + 1) / 3, figures)
+        watch(args, agent, status_port, t0, t0 + span * (i + 1) / 3, figures)
         log(f"{what}; " + ", ".join(f"{k} {v:.0f}" for k, v in
                                     sorted(self_metrics(status_port).items()) if v))
         receiver.restart(args.outage)
         log("receiver back")
-    watch(args, agent, t0, t0 + span, figures)
+    watch(args, agent, status_port, t0, t0 + span, figures)
     proxy.kill()
     proxy.start(fail_rate=0)  # healed: the rest drains
     end_metrics = self_metrics(status_port)
@@ -236,23 +242,36 @@ def soak(args, wd, vm, proxy, agent, status_port, logpath):
     return figures, end_metrics, rounds, offered, lost, received
 
 
-def report(args, figures, end_metrics, rounds, offered, lost, received):
-    after = [(t, rss, fds) for t, rss, fds in figures if t >= args.warmup * 60]
-    slope = slope_kb_per_min([(t, rss) for t, rss, _ in after])
-    fds = [f for _, _, f in after]
-    rss = [r for _, r, _ in after]
+def report(args, wd, figures, end_metrics, rounds, offered, lost, received):
+    """Each shard is a thread with its own ring, connection and malloc
+    arena, and the shard count follows the backlog: RSS and fds are judged
+    at the shard count seen most after warm-up, and fds net of shards."""
+    with open(os.path.join(wd, "figures.csv"), "w") as f:
+        f.write("seconds,rss_kb,fds,shards\n")
+        f.writelines(f"{t:.1f},{r},{n},{s}\n" for t, r, n, s in figures)
+    after = [x for x in figures if x[0] >= args.warmup * 60]
+    modal = max({x[3] for x in after}, key=lambda s: sum(x[3] == s for x in after))
+    at_modal = [x for x in after if x[3] == modal]
+    slope_all = slope_kb_per_min([(t, r) for t, r, _, _ in after])
+    slope = slope_kb_per_min([(t, r) for t, r, _, _ in at_modal])
+    net = [n - s for _, _, n, s in after]
+    rss = [r for _, r, _, _ in after]
     print(f"\nbpfpush soak: {args.minutes} min, {args.series} series every {args.interval}s, "
           f"{args.fail_rate:.0%} of requests failed, receiver restarted twice, "
           f"{rounds} rounds; load average {os.getloadavg()[0]:.2f}")
-    print(f"  RSS after {args.warmup} min warm-up: {min(rss)}-{max(rss)} KB, "
-          f"slope {slope:+.1f} KB/min ({len(after)} points)")
-    print(f"  open fds after warm-up: min {min(fds)}, max {max(fds)}")
-    print(f"  self-metrics before the final flush: "
+    print(f"  after {args.warmup} min warm-up ({len(after)} points): RSS {min(rss)}-{max(rss)} KB, "
+          f"slope {slope_all:+.1f} KB/min; shards {min(x[3] for x in after)}-"
+          f"{max(x[3] for x in after)}")
+    print(f"  at {modal} shards ({len(at_modal)} points, {at_modal[0][0]:.0f}-"
+          f"{at_modal[-1][0]:.0f} s): RSS slope {slope:+.1f} KB/min")
+    print(f"  open fds: {min(x[2] for x in after)}-{max(x[2] for x in after)}, "
+          f"net of shards {min(net)}-{max(net)}")
+    print("  self-metrics before the final flush: "
           + ", ".join(f"{k} {v:.0f}" for k, v in sorted(end_metrics.items())))
     print(f"  offered {offered} = received {received} + not delivered {lost} "
           f"(difference {offered - received - lost})")
-    checks = {"RSS slope": abs(slope) <= args.max_slope,
-              "fds flat": max(fds) - min(fds) <= args.max_fd_spread,
+    checks = {"RSS slope at a steady shard count": abs(slope) <= args.max_slope,
+              "fds net of shards flat": max(net) - min(net) <= args.max_fd_spread,
               "offered = received + not delivered": offered == received + lost}
     for what, ok in checks.items():
         print(f"  {what}: {'PASS' if ok else 'FAIL'}")
@@ -306,7 +325,7 @@ def main():
                                      stdin=subprocess.DEVNULL, stdout=logf,
                                      stderr=subprocess.STDOUT)
         log(f"bpfpush pid {agent.pid}, status 127.0.0.1:{status_port}, log {logpath}")
-        return report(args, *soak(args, wd, vm, proxy, agent, status_port, logpath))
+        return report(args, wd, *soak(args, wd, vm, proxy, agent, status_port, logpath))
     except (RuntimeError, OSError, subprocess.SubprocessError, KeyError, IndexError) as e:
         log(f"cannot run: {e}")
         return 1
