@@ -11,8 +11,14 @@ of the run the proxy is killed with SIGKILL (connections reset, port closed
 for --outage seconds) and started again; at two thirds VictoriaMetrics
 itself is stopped and started again (the proxy answers 502 meanwhile).
 
-Measured, after --warmup minutes: the agent's RSS (VmRSS, every 5 s) as a
-least-squares slope in KB per minute, its open file descriptors (min/max),
+Measured, after --warmup minutes, every 5 s: the agent's RSS (VmRSS), its
+open file descriptors and its shard count. Each shard is a thread with a
+ring, a connection and a malloc arena, and the shard count follows the
+backlog, so RSS is judged as a least-squares slope in KB per minute over
+each steady stretch (10+ points at one thread count, the calm between
+faults: the last one is judged, every one is printed), and the fds against
+the thread count (a linear fit over the steady stretches: no residual past
+--max-fd-spread);
 and at the end (faults off, SIGTERM, the queues flushed) the accounting:
 samples offered (the agent's `samples_collected` at exit) = samples
 received (counted in VictoriaMetrics, deduplicated: a request the proxy
@@ -20,9 +26,9 @@ forwarded but could not answer is sent again) + samples counted as not
 delivered (`not_delivered` at exit, the `samples_dropped_total` and
 `samples_failed_total` it sums are printed too).
 
-Pass: RSS slope within --max-slope KB/min, fds within --max-fd-spread of
-each other, the accounting exact, the agent alive throughout. Exit 0 on
-pass, 1 on fail or when it could not run. Only loopback, files under
+Pass: RSS slope within --max-slope KB/min in the last steady stretch, fds
+within --max-fd-spread of the fit, the accounting exact, the agent alive
+throughout. Exit 0 on pass, 1 on fail or when it could not run. Only loopback, files under
 --workdir (build/soak); every process started here is stopped by its pid.
 """
 import argparse
@@ -172,9 +178,13 @@ def write_config(path, args, textdir, disable, url, status_port):
 
 
 def proc_figures(pid):
+    """RSS in KB, open fds and threads, read together: a shard is a thread,
+    so the thread count says the shard count at that instant (/metrics
+    says it a round late)."""
     with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+        status = dict(line.split(":", 1) for line in f)
+    return (int(status["VmRSS"].split()[0]), len(os.listdir(f"/proc/{pid}/fd")),
+            int(status["Threads"]))
 
 
 def self_metrics(status_port):
@@ -182,8 +192,6 @@ def self_metrics(status_port):
     out = {}
     for line in text.splitlines():
         if line.startswith("bpfpush_remote_storage_samples") or \
-                line.startswith("bpfpush_remote_storage_shards ") or \
-                line.startswith("bpfpush_remote_storage_shards{") or \
                 line.startswith("bpfpush_samples_in_total"):
             series, _, value = line.rpartition(" ")
             name = series.split("{")[0].replace("bpfpush_remote_storage_", "")
@@ -204,15 +212,11 @@ def slope_kb_per_min(points):
 # ---- the run -----------------------------------------------------------------
 
 def watch(args, agent, status_port, t0, until, figures):
-    """Samples RSS, fds and shards every 5 s until `until` (monotonic)."""
+    """Samples RSS, fds and threads every 5 s until `until` (monotonic)."""
     while time.monotonic() < until:
         if agent.poll() is not None:
             raise RuntimeError(f"bpfpush exited {agent.returncode} during the soak")
-        try:
-            shards = self_metrics(status_port).get("shards", 0)
-        except OSError:  # not listening yet
-            shards = 0
-        figures.append((time.monotonic() - t0, *proc_figures(agent.pid), int(shards)))
+        figures.append((time.monotonic() - t0, *proc_figures(agent.pid)))
         time.sleep(5)
 
 
@@ -242,36 +246,63 @@ def soak(args, wd, vm, proxy, agent, status_port, logpath):
     return figures, end_metrics, rounds, offered, lost, received
 
 
+def steady_stretches(points, least=10):
+    """Runs of consecutive points at one thread count, less a point at
+    each end, of at least `least` points."""
+    runs, cur = [], []
+    for x in points:
+        if cur and x[3] != cur[-1][3]:
+            runs.append(cur)
+            cur = []
+        cur.append(x)
+    runs.append(cur)
+    return [r[1:-1] for r in runs if len(r) - 2 >= least]
+
+
+def fd_fit(points):
+    """fds = base + per_thread * threads, least squares: (base,
+    per_thread, largest residual)."""
+    n = len(points)
+    ms = sum(x[3] for x in points) / n
+    mf = sum(x[2] for x in points) / n
+    den = sum((x[3] - ms) ** 2 for x in points)
+    per = sum((x[3] - ms) * (x[2] - mf) for x in points) / den if den else 0.0
+    base = mf - per * ms
+    return base, per, max(abs(x[2] - base - per * x[3]) for x in points)
+
+
 def report(args, wd, figures, end_metrics, rounds, offered, lost, received):
     """Each shard is a thread with its own ring, connection and malloc
-    arena, and the shard count follows the backlog: RSS and fds are judged
-    at the shard count seen most after warm-up, and fds net of shards."""
+    arena, and the shard count follows the backlog (an outage grows it,
+    a minute of calm shrinks it): RSS is judged over each steady stretch
+    (10+ points at one thread count), fds against the threads there."""
     with open(os.path.join(wd, "figures.csv"), "w") as f:
-        f.write("seconds,rss_kb,fds,shards\n")
+        f.write("seconds,rss_kb,fds,threads\n")
         f.writelines(f"{t:.1f},{r},{n},{s}\n" for t, r, n, s in figures)
     after = [x for x in figures if x[0] >= args.warmup * 60]
-    modal = max({x[3] for x in after}, key=lambda s: sum(x[3] == s for x in after))
-    at_modal = [x for x in after if x[3] == modal]
-    slope_all = slope_kb_per_min([(t, r) for t, r, _, _ in after])
-    slope = slope_kb_per_min([(t, r) for t, r, _, _ in at_modal])
-    net = [n - s for _, _, n, s in after]
-    rss = [r for _, r, _, _ in after]
+    rss = [x[1] for x in after]
     print(f"\nbpfpush soak: {args.minutes} min, {args.series} series every {args.interval}s, "
           f"{args.fail_rate:.0%} of requests failed, receiver restarted twice, "
           f"{rounds} rounds; load average {os.getloadavg()[0]:.2f}")
-    print(f"  after {args.warmup} min warm-up ({len(after)} points): RSS {min(rss)}-{max(rss)} KB, "
-          f"slope {slope_all:+.1f} KB/min; shards {min(x[3] for x in after)}-"
-          f"{max(x[3] for x in after)}")
-    print(f"  at {modal} shards ({len(at_modal)} points, {at_modal[0][0]:.0f}-"
-          f"{at_modal[-1][0]:.0f} s): RSS slope {slope:+.1f} KB/min")
-    print(f"  open fds: {min(x[2] for x in after)}-{max(x[2] for x in after)}, "
-          f"net of shards {min(net)}-{max(net)}")
+    print(f"  after {args.warmup} min warm-up ({len(after)} points): RSS {min(rss)}-{max(rss)} KB "
+          f"(slope {slope_kb_per_min([x[:2] for x in after]):+.1f} KB/min across reshards); "
+          f"threads {min(x[3] for x in after)}-{max(x[3] for x in after)}")
+    slopes = []
+    for run in steady_stretches(after):
+        slopes.append(slope_kb_per_min([x[:2] for x in run]))
+        print(f"  steady at {run[0][3]} threads, {run[0][0]:.0f}-{run[-1][0]:.0f} s: RSS "
+              f"{run[0][1]}-{run[-1][1]} KB, slope {slopes[-1]:+.1f} KB/min")
+    steady = [x for run in steady_stretches(after) for x in run]
+    base, per, resid = fd_fit(steady) if steady else (0, 0, float("inf"))
+    print(f"  open fds {min(x[2] for x in after)}-{max(x[2] for x in after)} = "
+          f"{base:.1f} + {per:.2f} per thread (largest residual {resid:.1f})")
     print("  self-metrics before the final flush: "
           + ", ".join(f"{k} {v:.0f}" for k, v in sorted(end_metrics.items())))
     print(f"  offered {offered} = received {received} + not delivered {lost} "
           f"(difference {offered - received - lost})")
-    checks = {"RSS slope at a steady shard count": abs(slope) <= args.max_slope,
-              "fds net of shards flat": max(net) - min(net) <= args.max_fd_spread,
+    checks = {"RSS flat in the last steady stretch":
+              bool(slopes) and abs(slopes[-1]) <= args.max_slope,
+              "fds follow the threads (shards), nothing else": resid <= args.max_fd_spread,
               "offered = received + not delivered": offered == received + lost}
     for what, ok in checks.items():
         print(f"  {what}: {'PASS' if ok else 'FAIL'}")
