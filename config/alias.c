@@ -12,8 +12,8 @@
  *
  * One pass over the events counts the nodes as the walk will see them,
  * each alias adding the size of what it repeats, and stops at the first
- * event past a limit. Syntax errors are left to the loader, which reports
- * them with its own words. */
+ * event past a limit (nodes, aliases, nesting depth). Syntax errors are
+ * left to the loader, which reports them with its own words. */
 #include "config/internal.h"
 
 #include <stdlib.h>
@@ -23,6 +23,10 @@
  * a handful of times), far below what takes noticeable time or memory. */
 #define ALIAS_MAX 1000
 #define NODE_MAX 100000
+/* A real config nests about 6 deep. libyaml's scanner walks every open
+ * flow level per token, so 100,000 nested "[" take it half a minute:
+ * the scan stops at the first collection past this depth instead. */
+#define DEPTH_MAX 64
 
 struct anchor {
 	char *name;
@@ -163,6 +167,12 @@ static int on_event(struct cfg_ctx *ctx, struct alias_scan *s, const yaml_event_
 				 : add_anchor(s, ev->data.mapping_start.anchor, 0);
 		if (anchor >= 0)
 			anchor = push_open(s, anchor) < 0 ? -1 : 0;
+		if (anchor == 0 && s->depth > DEPTH_MAX) {
+			cfg_error(ctx->err, ctx->name, (int)ev->start_mark.line + 1,
+				  (int)ev->start_mark.column + 1,
+				  "YAML nested deeper than %d levels", DEPTH_MAX);
+			return -1;
+		}
 		break;
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:

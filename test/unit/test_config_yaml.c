@@ -133,6 +133,30 @@ static void test_node_limit_without_aliases(void **state)
 	free(y);
 }
 
+/* 100,000 nested flow sequences (200 KB) stop at the 65th level, at
+ * once: libyaml alone scans them for half a minute. 64 levels are left to
+ * the loader (here: "global" is not a sequence). */
+static void test_nesting_depth_limit(void **state)
+{
+	size_t n = 100000, len = 0;
+	char *y = malloc(2 * n + 16);
+	struct config_error err;
+	struct config cfg;
+
+	(void)state;
+	assert_non_null(y);
+	len = (size_t)sprintf(y, "global: ");
+	memset(y + len, '[', n);
+	memset(y + len + n, ']', n);
+	y[len + 2 * n] = '\0';
+	expect_error(y, 1, 72, "YAML nested deeper than 64 levels");
+	memset(y + len + 63, ']', 63);
+	y[len + 126] = '\0';
+	assert_int_equal(config_load_string("test.yml", y, strlen(y), &schemas, &cfg, &err), -1);
+	assert_null(strstr(err.text, "nested"));
+	free(y);
+}
+
 static void test_alias_cycles(void **state)
 {
 	(void)state;
@@ -220,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_alias_bomb),
 		cmocka_unit_test(test_alias_count_limit),
 		cmocka_unit_test(test_node_limit_without_aliases),
+		cmocka_unit_test(test_nesting_depth_limit),
 		cmocka_unit_test(test_alias_cycles),
 		cmocka_unit_test(test_duplicate_keys_in_large_mappings),
 	};
