@@ -86,7 +86,7 @@ static bool ring_batch_due(const struct shard *sh, int64_t now, int64_t deadline
 static bool next_batch(struct shard *sh)
 {
 	struct queue *q = sh->q;
-	bool go = false, hold;
+	bool go = false, hold = false;
 
 	pthread_mutex_lock(&sh->mu);
 	for (;;) {
@@ -102,6 +102,8 @@ static bool next_batch(struct shard *sh)
 			pthread_mutex_unlock(&sh->mu);
 			return true;
 		}
+		if (deadline != INT64_MAX)
+			hold = replay_holds(sh); /* no claims once stopping */
 		if (hold && deadline != INT64_MAX)
 			break; /* the ring follows the disk's records to disk */
 		if (!hold && ring_batch_due(sh, now, deadline)) {

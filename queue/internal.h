@@ -296,6 +296,10 @@ void spill_free(struct queue *q);
 /* replay.c. Under sh->mu: in DISK mode, claims a record for sh (true);
  * *hold: the ring must not be sent yet (older samples are on disk). */
 bool replay_claim(struct shard *sh, bool *hold);
+/* Whether the disk tier holds records (or a batch on its way there) that
+ * go before the ring's samples: the ring must wait for them, or follow
+ * them to disk when stopping. */
+bool replay_holds(const struct shard *sh);
 /* sample_age_limit on a claimed record (its newest sample decides): true
  * when it was too old, dropped and acknowledged. */
 bool replay_too_old(struct shard *sh);

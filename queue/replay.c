@@ -19,19 +19,22 @@
 /* rate_limit lets a burst of this much time's budget through at once. */
 #define RATE_BURST_US 1000000
 
+bool replay_holds(const struct shard *sh)
+{
+	const struct queue *q = sh->q;
+
+	if (!q->disk || atomic_load(&q->mode) != QMODE_DISK)
+		return false;
+	/* drained (nothing on disk, no batch on its way there): the ring is next */
+	return !disk_empty(q->disk) || atomic_load(&q->surrendered_busy) > 0;
+}
+
 bool replay_claim(struct shard *sh, bool *hold)
 {
 	struct queue *q = sh->q;
-	bool empty;
 
-	*hold = false;
-	if (!q->disk || atomic_load(&q->mode) != QMODE_DISK)
-		return false;
-	empty = disk_empty(q->disk);
-	if (empty && atomic_load(&q->surrendered_busy) == 0)
-		return false; /* drained: what the ring holds is next */
-	*hold = true;
-	if (empty || atomic_load(&q->surrendered_busy) > 0 ||
+	*hold = replay_holds(sh);
+	if (!*hold || disk_empty(q->disk) || atomic_load(&q->surrendered_busy) > 0 ||
 	    mono_ms() < atomic_load(&q->replay_after_ms))
 		return false;
 	if (disk_claim(q->disk, &sh->body, &sh->rec, &sh->ticket) != 1)
