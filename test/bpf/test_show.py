@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import BIN, SAN_BIN
+from test_bpf_runqlat import remove_cgroup
 
 ROW = re.compile(r"^\s*(\S+) -> (\S+)\s+: (\d+)\s+\|(\**) *\|$")
 NARROW_ROW = re.compile(r"^\s*(<=|>)(\S+)\s+(\d+) \*+\s*$")
@@ -94,14 +95,7 @@ def child_cgroup():
     try:
         yield "/" + name, path
     finally:
-        deadline = time.monotonic() + 10
-        while os.path.exists(path):  # once its last task is reaped
-            try:
-                os.rmdir(path)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        remove_cgroup(path)
 
 
 def next_frame(t, *seen):

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from receivers import free_port, wait_until
+from receivers import free_port, stop_process, wait_until
 
 
 def _run(*argv):
@@ -160,13 +160,7 @@ class Nginx:
         return out
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: waits for requests
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, signal.SIGQUIT)  # graceful: waits for requests
 
 
 class Haproxy:
@@ -219,21 +213,8 @@ class Haproxy:
         return out
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.sock_dir, ignore_errors=True)
 
 
-def wait_for(predicate, timeout, what):
-    """Polls predicate every 50 ms; AssertionError naming what on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out ({timeout}s) waiting for {what}")
+wait_for = wait_until  # the name the TLS and load balancer tests use

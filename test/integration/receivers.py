@@ -7,6 +7,7 @@ told or forwards the request to a real receiver."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -27,6 +28,18 @@ def free_port():
 def http_get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read()
+
+
+def stop_process(proc, sig=signal.SIGTERM):
+    """sig, then SIGKILL after 20 s; a process never started or already
+    gone is left alone."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def wait_until(predicate, timeout, what):
@@ -59,13 +72,7 @@ class Server:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
