@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """runqlat under CPU contention, against the kernel's own schedstat; by
 cgroup, in a child group of the cgroup v2 hierarchy made for the test."""
+import contextlib
 import multiprocessing
 import os
 import subprocess
@@ -125,16 +126,22 @@ def remove_cgroup(path):
             time.sleep(0.1)
 
 
-@pytest.fixture
-def child_cgroup():
-    """A fresh empty group below the v2 root: (its label, its directory)."""
-    name = "bpfpush-test-runqlat-%d" % os.getpid()
+@contextlib.contextmanager
+def cgroup_below_root(name):
+    """A fresh empty group below the v2 root: (its label, its directory),
+    removed afterwards."""
     path = os.path.join(v2_root(), name)
     os.mkdir(path)
     try:
         yield "/" + name, path
     finally:
         remove_cgroup(path)
+
+
+@pytest.fixture
+def child_cgroup():
+    with cgroup_below_root("bpfpush-test-runqlat-%d" % os.getpid()) as group:
+        yield group
 
 
 def latency_series(round_):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import BIN, SAN_BIN
-from test_bpf_runqlat import remove_cgroup
+from test_bpf_runqlat import cgroup_below_root
 
 ROW = re.compile(r"^\s*(\S+) -> (\S+)\s+: (\d+)\s+\|(\**) *\|$")
 NARROW_ROW = re.compile(r"^\s*(<=|>)(\S+)\s+(\d+) \*+\s*$")
@@ -78,24 +78,12 @@ def spin(seconds, cgroup_procs):
         pass
 
 
-def v2_root():
-    for d in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
-        if os.path.exists(os.path.join(d, "cgroup.controllers")):
-            return d
-    pytest.skip("no cgroup v2 hierarchy on this host")
-
-
 @pytest.fixture
 def child_cgroup():
-    """A fresh group below the v2 root (its name sorts before the other
-    tests' ones, so its histogram is drawn near the top): (label, dir)."""
-    name = "bpfpush-a-show-%d-%d" % (os.getpid(), time.monotonic_ns())
-    path = os.path.join(v2_root(), name)
-    os.mkdir(path)
-    try:
-        yield "/" + name, path
-    finally:
-        remove_cgroup(path)
+    """Its name sorts before the other tests' groups, so its histogram is
+    drawn near the top: (label, dir)."""
+    with cgroup_below_root("bpfpush-a-show-%d-%d" % (os.getpid(), time.monotonic_ns())) as group:
+        yield group
 
 
 def next_frame(t, *seen):
