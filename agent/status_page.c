@@ -9,6 +9,7 @@
 
 #include "agent/offlog.h"
 #include "agent/status_html.h"
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -26,11 +27,6 @@
  * lock; a response copies front (a page is tens of KiB, read by a person
  * every few seconds), so no page outlives a swap and both buffers keep
  * their size: a round allocates nothing once they have grown. */
-struct buf {
-	char *text;
-	size_t len, cap;
-};
-
 struct status_page {
 	struct status_html *html;
 	FILE *render;            /* writes into back; publisher only */
@@ -50,20 +46,7 @@ static ssize_t buf_write(void *cookie, const char *data, size_t size)
 {
 	struct buf *b = &((struct status_page *)cookie)->back;
 
-	if (size > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 64 * 1024;
-		char *text;
-
-		while (size > cap - b->len)
-			cap *= 2;
-		if (!(text = realloc(b->text, cap)))
-			return -1;
-		b->text = text;
-		b->cap = cap;
-	}
-	memcpy(b->text + b->len, data, size);
-	b->len += size;
-	return (ssize_t)size;
+	return buf_append(b, data, size) < 0 ? -1 : (ssize_t)size;
 }
 
 struct status_page *status_page_create(void)
@@ -90,8 +73,8 @@ void status_page_free(struct status_page *p)
 	if (p->render)
 		fclose(p->render);
 	status_html_free(p->html);
-	free(p->front.text);
-	free(p->back.text);
+	buf_free(&p->front);
+	buf_free(&p->back);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
@@ -157,9 +140,8 @@ void status_page_publish(struct status_page *p, const struct sample *samples, si
 	for (size_t i = 0; i < n_resume; i++)
 		MHD_resume_connection(resume[i]);
 	if (!wanted) {
-		free(unread.text);
-		free(p->back.text);
-		p->back = (struct buf){0};
+		buf_free(&unread);
+		buf_free(&p->back);
 	}
 }
 
@@ -207,7 +189,7 @@ enum MHD_Result status_page_serve(struct status_page *p, struct MHD_Connection *
 			       sizeof(RETRY_TEXT) - 1, "text/plain");
 	} else if (p->rounds && p->page_round == p->rounds) {
 		/* Copied under the lock: the publisher swaps only under it. */
-		rc = send_text(conn, MHD_HTTP_OK, p->front.text, p->front.len, HTML_TYPE);
+		rc = send_text(conn, MHD_HTTP_OK, (const char *)p->front.data, p->front.len, HTML_TYPE);
 	} else if (p->rounds == 0) {
 		waiting = true;
 	} else if (p->n_waiters < MAX_WAITERS) {
