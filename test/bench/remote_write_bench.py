@@ -668,7 +668,7 @@ def scaling(args):
     """CPU per sample and peak RSS per series of bpfpush at each size of
     --scaling, --repeat runs each (median, min-max); flat means the largest
     median CPU per sample is within TARGET_FLAT of the smallest."""
-    rows, medians, base_interval = [], [], args.interval
+    rows, medians, hwm, base_interval = [], [], [], args.interval
     for series in [int(x) for x in args.scaling.split(",")]:
         # A longer interval past 300,000 series (1.5 s per 100,000): one
         # round's samples must reach VictoriaMetrics within the interval
@@ -688,6 +688,7 @@ def scaling(args):
         kb = sorted(p.hwm_kb for p in runs)
         med = us[len(us) // 2]
         medians.append(med)
+        hwm.append((series, kb[len(kb) // 2]))
         rows.append([f"{series:,}", f"{args.interval}s", f"{med:.3f}", f"{us[0]:.3f}-{us[-1]:.3f}",
                      f"{kb[len(kb) // 2] / 1024:.1f}", f"{kb[len(kb) // 2] * 1024 / series:.0f}"])
         log(f"scaling: {series} series: " + " ".join(rows[-1][2:]))
@@ -704,7 +705,36 @@ def scaling(args):
         spread = max(medians) / min(medians) - 1
         print(f"{what} : {'PASS' if spread <= TARGET_FLAT else 'FAIL'} "
               f"(largest {spread:.0%} above the smallest)")
+    if len(hwm) == len(rows) and len(hwm) >= 2:
+        print_memory_scaling(args, hwm)
     sys.stdout.flush()
+
+
+def flat_verdict(values):
+    spread = max(values) / min(values) - 1
+    return f"{'PASS' if spread <= TARGET_FLAT else 'FAIL'} (largest {spread:.0%} above the smallest)"
+
+
+def print_memory_scaling(args, hwm):
+    """Peak RSS per series, and what each added series costs: between two
+    sizes, the peak's growth over the series added. The first includes what
+    does not grow with the series (shared libraries, threads, buffers of
+    fixed size) spread over them, so it cannot be flat from a small size;
+    the second is the per-series cost itself and is flat when nothing grows
+    faster than the series do."""
+    per_series = [kb * 1024 / n for n, kb in hwm]
+    added = [((kb1 - kb0) * 1024 / (n1 - n0), n0, n1)
+             for (n0, kb0), (n1, kb1) in zip(hwm, hwm[1:])]
+    fixed_kb = hwm[0][1] - added[0][0] * hwm[0][0] / 1024
+    print("bpfpush memory per series: " + ", ".join(
+        f"{n:,}: {b:.0f} B" for (n, _), b in zip(hwm, per_series)) +
+          "; added per series: " + ", ".join(f"{n0:,}->{n1:,}: {b:.0f} B" for b, n0, n1 in added) +
+          f"; fixed part (the line through the two smallest sizes at 0 series): {fixed_kb / 1024:.1f} MiB")
+    print(f"target bpfpush peak RSS per series flat within {TARGET_FLAT:.0%} across {args.scaling} "
+          f"series : {flat_verdict(per_series)}")
+    if len(added) >= 2:
+        print(f"target bpfpush memory per added series flat within {TARGET_FLAT:.0%} across "
+              f"{args.scaling} series : {flat_verdict([b for b, _, _ in added])}")
 
 
 # ---- the report ------------------------------------------------------------
