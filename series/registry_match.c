@@ -24,15 +24,12 @@ struct key_cursor {
 	const uint8_t *p, *end;
 };
 
-/* Whether the C string s is the len bytes at k, with no strlen: a byte
- * loop beats strlen + memcmp calls on strings this short. */
+/* Whether the C string s is the len bytes at k. strncmp stops at s's end
+ * and reads k no further than len (a key holds no NUL), so s[len] is read
+ * only when s is at least that long; one call instead of strlen + memcmp. */
 static bool same_string(const uint8_t *k, size_t len, const char *s)
 {
-	size_t i = 0;
-
-	while (i < len && (uint8_t)s[i] == k[i])
-		i++;
-	return i == len && s[len] == '\0';
+	return strncmp(s, (const char *)k, len) == 0 && s[len] == '\0';
 }
 
 /* Consumes one Label of the short form encode_label writes (name and value
@@ -124,11 +121,12 @@ bool labels_match_key(const struct registry *r, const struct series_node *node,
 		      const char *name, const struct label *labels, size_t n_labels)
 {
 	const struct label metric = {"__name__", name};
-	const struct label *own[MATCH_SORTED_MAX + 1] = {&metric};
+	const struct label *own[MATCH_SORTED_MAX + 1]; /* [0, n_own) set */
 	const uint8_t *key = node_key(node);
 	struct key_cursor k = {key, key + node->key_len};
 	size_t n_own = 1, base = 0;
 
+	own[0] = &metric;
 	for (size_t i = 0; i < n_labels; i++) {
 		const struct label *l = &labels[i];
 		size_t j = n_own;
