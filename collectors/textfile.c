@@ -5,8 +5,11 @@
  * "Client timestamps in textfiles": remote write carries them, and late data such as a 3-hours-old air quality
  * reading belongs at its own time).
  *
- * A file is parsed whole before anything of it is emitted: one bad line
- * skips the whole file, so a half-written file never shows half its series.
+ * A file is all or nothing: one bad line skips the whole file, so a
+ * half-written file never shows half its series. It is read in pieces (a
+ * reused buffer; a longer line grows it) and each sample is emitted as it
+ * is parsed, inside a registry transaction: committed at the end of a good
+ * file, aborted (every emit of the file undone) on a bad line or a bound.
  * node_textfile_scrape_error says whether some file (or the directory) could
  * not be read; node_textfile_mtime_seconds{file} tells when each good file
  * last changed, so a writer that stopped can be alerted on.
@@ -22,6 +25,8 @@
  * round too: buffers a big file grew are freed when the round ends. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -42,9 +47,12 @@
 /* What the file buffer and the parser may keep from one round to the next:
  * enough for ordinary textfiles to allocate nothing in steady state. */
 #define KEEP_BYTES (1024 * 1024)
-/* The parser's arrays for a file are of the order of its size in bytes;
+/* The parser's arrays for a piece are of the order of its size in bytes;
  * a bound with room to spare. */
 #define PARSER_PER_FILE_BYTE 4
+/* What a file is read in: lines of a piece are parsed and emitted before
+ * the next is read. A setter lets tests make it small. */
+static size_t piece_bytes = TEXTFILE_PIECE_BYTES;
 /* The parser indexes samples and labels with 32 bits. */
 #define COUNT_MAX UINT32_MAX
 
@@ -88,11 +96,15 @@ struct textfile_state {
 	char *help;        /* "Metric read from <path>", for families without HELP */
 	size_t path_cap, help_cap;
 	size_t max_file_bytes; /* 0: no bound */
-	struct file_buf file;
+	struct file_buf file;  /* the piece being parsed, and a line begun */
 	struct textparse parser;
+	/* A file with a HELP line after samples of its family is read twice:
+	 * the first reading's families give the second its HELP texts. */
+	struct textparse hints;
+	bool second_reading;
 	struct label *labels;  /* a sample's labels as registry_emit takes them */
 	size_t cap_labels;
-	size_t round_peak; /* bytes of the largest file read this round */
+	size_t round_peak; /* bytes of the largest piece read this round */
 	struct log_memory logged;
 };
 
@@ -264,10 +276,16 @@ static void drop(struct drops *d, size_t *counter, unsigned line)
 static void emit_sample(struct textfile_state *st, struct registry *reg,
 			const struct textparse_sample *s, struct drops *d)
 {
-	const struct textparse_family *f = &st->parser.families[s->family];
-	struct metric_desc desc = {f->name, f->help ? f->help : st->help, f->type};
+	struct textparse_family *f = &st->parser.families[s->family];
+	const struct textparse_family *hint;
+	struct metric_desc desc = {f->name, f->help, f->type};
 	int rc;
 
+	if (!desc.help) {
+		hint = st->second_reading ? textparse_find(&st->hints, f->name, f->name_len) : NULL;
+		desc.help = hint && hint->help ? hint->help : st->help;
+		f->used_without_help = !st->second_reading;
+	}
 	if (is_reserved(s->name)) {
 		drop(d, &d->duplicates, s->line);
 		return;
@@ -288,66 +306,201 @@ static void emit_sample(struct textfile_state *st, struct registry *reg,
 		drop(d, &d->duplicates, s->line);
 }
 
-static void emit_samples(struct textfile_state *st, struct registry *reg)
+static void note_drops(struct textfile_state *st, const struct drops *d)
 {
-	struct drops d = {0};
 	char qpath[QUOTED_MAX];
 
-	for (size_t i = 0; i < st->parser.n_samples; i++)
-		emit_sample(st, reg, &st->parser.samples[i], &d);
-	if (d.duplicates + d.rejected)
+	if (d->duplicates + d->rejected)
 		note(st, "textfile series dropped",
 		     "file=%s duplicates=%zu rejected=%zu first_line=%u", quote(st->path, qpath),
-		     d.duplicates, d.rejected, d.first_line);
+		     d->duplicates, d->rejected, d->first_line);
 }
 
-/* Reads st->path into st->file: 0, or -1 (logged) when it cannot be read
- * or is over max_file_bytes. */
-static int read_file(struct textfile_state *st, struct stat *sb)
+static void note_too_large(struct textfile_state *st, const struct stat *sb)
+{
+	char qpath[QUOTED_MAX];
+
+	/* Keyed by the path alone: a file that keeps growing is one
+	 * condition, logged once. */
+	note_keyed(st, "textfile skipped", st->path,
+		   "file=%s size=%jd err=\"over max_file_bytes (%zu)\"", quote(st->path, qpath),
+		   (intmax_t)sb->st_size, st->max_file_bytes);
+}
+
+static int note_unreadable(struct textfile_state *st, const char *why)
 {
 	char qpath[QUOTED_MAX], qwhy[QUOTED_MAX];
-	const char *why;
-	int rc = file_buf_read_max(&st->file, st->path, sb, st->max_file_bytes, &why);
 
-	if (rc == 0 && st->file.len > st->round_peak)
-		st->round_peak = st->file.len;
+	note(st, "textfile unreadable", "file=%s err=%s", quote(st->path, qpath), quote(why, qwhy));
+	return -1;
+}
 
-	if (rc == FILE_BUF_TOO_LARGE) {
-		/* Keyed by the path alone: a file that keeps growing is one
-		 * condition, logged once. */
-		note_keyed(st, "textfile skipped", st->path,
-			   "file=%s size=%jd err=\"over max_file_bytes (%zu)\"",
-			   quote(st->path, qpath), (intmax_t)sb->st_size, st->max_file_bytes);
-		return -1;
+static int note_parse_error(struct textfile_state *st)
+{
+	char qpath[QUOTED_MAX], qwhy[QUOTED_MAX], at[QUOTED_MAX];
+
+	snprintf(at, sizeof(at), "%s:%u", st->path, st->parser.error.line);
+	note(st, "textfile skipped", "at=%s err=%s", quote(at, qpath),
+	     quote(st->parser.error.reason, qwhy));
+	return -1;
+}
+
+/* Opens st->path: its descriptor, or -1 (logged) when it cannot be read
+ * or fstat says it is over max_file_bytes. */
+static int open_file(struct textfile_state *st, struct stat *sb)
+{
+	/* O_NONBLOCK: opening a FIFO someone named x.prom must not hang us. */
+	int fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	const char *why = NULL;
+
+	if (fd < 0)
+		return note_unreadable(st, strerror(errno));
+	if (fstat(fd, sb) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb->st_mode))
+		why = "not a regular file";
+	else if (st->max_file_bytes && (uintmax_t)sb->st_size > st->max_file_bytes)
+		why = "";
+	if (!why)
+		return fd;
+	close(fd);
+	if (!*why)
+		note_too_large(st, sb);
+	else
+		note_unreadable(st, why);
+	return -1;
+}
+
+/* Room to read into: the piece, or twice the line begun when it fills the
+ * piece (up to one byte past max_file_bytes: a line that long ends the
+ * file anyway). How many bytes to read next, or 0 on ENOMEM. */
+static size_t make_room(struct textfile_state *st)
+{
+	struct file_buf *b = &st->file;
+	size_t need = b->len < piece_bytes ? piece_bytes : 2 * b->len;
+
+	if (st->max_file_bytes && need > st->max_file_bytes + 1)
+		need = st->max_file_bytes + 1;
+	if (need < b->len + 1)
+		need = b->len + 1;
+	if (need > st->round_peak)
+		st->round_peak = need;
+	if (grow_array((void **)&b->data, &b->cap, need + 1, 1) < 0)
+		return 0;
+	return need - b->len;
+}
+
+/* The complete lines read so far parsed, their samples emitted (unless a
+ * late HELP line means this reading only learns the HELP texts); the
+ * incomplete last line moved to the front. 0, or -1 (logged). */
+static int parse_piece(struct textfile_state *st, struct registry *reg, struct drops *d,
+		       bool *emitting)
+{
+	struct file_buf *b = &st->file;
+	size_t used;
+
+	if (textparse_feed(&st->parser, b->data, b->len, &used) < 0)
+		return note_parse_error(st);
+	for (size_t i = 0; *emitting && i < st->parser.n_samples; i++)
+		emit_sample(st, reg, &st->parser.samples[i], d);
+	if (*emitting && st->parser.late_help && !st->second_reading) {
+		registry_txn_abort(reg);
+		*emitting = false;
+	}
+	memmove(b->data, b->data + used, b->len - used);
+	b->len -= used;
+	return 0;
+}
+
+/* One reading of the open file from its start: 0 when it was good (its
+ * samples emitted unless *emitting went false), else -1 (logged). */
+static int read_pieces(struct textfile_state *st, struct registry *reg, int fd,
+		       const struct stat *sb, struct drops *d, bool *emitting)
+{
+	struct file_buf *b = &st->file;
+	size_t total = 0;
+
+	b->len = 0;
+	textparse_begin(&st->parser);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return note_unreadable(st, strerror(errno));
+	for (;;) {
+		size_t room = make_room(st);
+		ssize_t n;
+
+		if (!room)
+			return note_unreadable(st, "out of memory");
+		n = read(fd, b->data + b->len, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return note_unreadable(st, strerror(errno));
+		if (n == 0)
+			break;
+		total += (size_t)n;
+		b->len += (size_t)n;
+		if (st->max_file_bytes && total > st->max_file_bytes) {
+			note_too_large(st, sb); /* it grew while read */
+			return -1;
+		}
+		if (parse_piece(st, reg, d, emitting) < 0)
+			return -1;
+	}
+	if (textparse_end(&st->parser, b->data, b->len) < 0)
+		return note_parse_error(st);
+	return 0;
+}
+
+/* The file's samples emitted inside a transaction, committed when the file
+ * was good: 0, or -1 (logged, nothing of it emitted). A HELP line after
+ * samples of its family: the first reading only checks the file and learns
+ * the HELP texts, and a second one emits with them. */
+static int stream_file(struct textfile_state *st, struct registry *reg, int fd,
+		       const struct stat *sb)
+{
+	struct drops d = {0};
+	bool emitting = true;
+	struct textparse swap;
+	int rc;
+
+	st->second_reading = false;
+	registry_txn_begin(reg);
+	rc = read_pieces(st, reg, fd, sb, &d, &emitting);
+	if (rc == 0 && !emitting) {
+		swap = st->hints, st->hints = st->parser, st->parser = swap;
+		st->second_reading = true;
+		d = (struct drops){0};
+		emitting = true;
+		registry_txn_begin(reg);
+		rc = read_pieces(st, reg, fd, sb, &d, &emitting);
 	}
 	if (rc < 0) {
-		note(st, "textfile unreadable", "file=%s err=%s", quote(st->path, qpath),
-		     quote(why, qwhy));
+		registry_txn_abort(reg);
 		return -1;
 	}
+	registry_txn_commit(reg);
+	note_drops(st, &d);
 	return 0;
 }
 
 /* 0, or -1 when the file could not be read or parsed (nothing emitted). */
 static int collect_file(struct textfile_state *st, struct registry *reg, const char *name)
 {
-	char qpath[QUOTED_MAX], qwhy[QUOTED_MAX], at[QUOTED_MAX];
+	char qpath[QUOTED_MAX];
 	struct label file_label;
 	struct stat sb;
+	int fd, rc;
 
 	if (set_path_and_help(st, name) < 0) {
 		note(st, "textfile skipped", "file=%s err=\"out of memory\"", quote(name, qpath));
 		return -1;
 	}
-	if (read_file(st, &sb) < 0)
+	if ((fd = open_file(st, &sb)) < 0)
 		return -1;
-	if (textparse_parse(&st->parser, st->file.data, st->file.len) < 0) {
-		snprintf(at, sizeof(at), "%s:%u", st->path, st->parser.error.line);
-		note(st, "textfile skipped", "at=%s err=%s", quote(at, qpath),
-		     quote(st->parser.error.reason, qwhy));
+	rc = stream_file(st, reg, fd, &sb);
+	close(fd);
+	if (rc < 0)
 		return -1;
-	}
-	emit_samples(st, reg);
 	file_label = (struct label){"file", st->path};
 	/* Whole seconds, as node_exporter reports it. */
 	registry_emit(reg, &mtime_desc, NULL, &file_label, 1, (double)sb.st_mtim.tv_sec, 0);
@@ -374,12 +527,13 @@ static int collect_directory(struct textfile_state *st, struct registry *reg)
 	return rc;
 }
 
-/* A big file's memory must not outlive the file: buffers past KEEP_BYTES
- * that are more than this round needed (twice its largest file for the
- * read buffer, PARSER_PER_FILE_BYTE times for the parser's arrays) are
- * freed, so a deleted or shrunk file gives its memory back a round later.
- * Buffers a large file needs every round are kept: freeing and faulting
- * them in again every round showed as CPU per sample in make bench.
+/* A long line's memory must not outlive it: buffers past KEEP_BYTES that
+ * are more than this round needed (twice its largest piece, a piece
+ * holding at least one whole line, for the read buffer, PARSER_PER_FILE_BYTE
+ * times that for the parser's arrays) are freed, so a deleted or shrunk
+ * file gives its memory back a round later. Buffers a file needs every
+ * round are kept: freeing and faulting them in again every round showed as
+ * CPU per sample in make bench.
  * free() alone may keep mid-sized blocks in the heap, so glibc is asked to
  * give the pages back. */
 static void release_big_buffers(struct textfile_state *st)
@@ -390,6 +544,7 @@ static void release_big_buffers(struct textfile_state *st)
 	freed = textparse_trim(&st->parser, need > KEEP_BYTES / PARSER_PER_FILE_BYTE ?
 						    PARSER_PER_FILE_BYTE * need : KEEP_BYTES) ||
 		freed;
+	freed = textparse_trim(&st->hints, KEEP_BYTES) || freed;
 	st->round_peak = 0;
 	if (st->cap_labels * sizeof(*st->labels) > KEEP_BYTES) { /* a line of many labels */
 		free(st->labels);
@@ -433,6 +588,7 @@ static void textfile_exit(struct collector_ctx *ctx)
 	free(st->help);
 	file_buf_free(&st->file);
 	textparse_free(&st->parser);
+	textparse_free(&st->hints);
 	free(st->labels);
 	free(st->logged.before);
 	free(st->logged.now);
@@ -454,6 +610,7 @@ static void set_limits(struct textfile_state *st, const struct textfile_opts *op
 	}
 	st->max_file_bytes = (size_t)file_bytes;
 	st->parser.limits = (struct textparse_limits){(size_t)series, (size_t)labels};
+	st->hints.limits = st->parser.limits;
 }
 
 static int textfile_init(struct collector_ctx *ctx)
@@ -473,6 +630,7 @@ static int textfile_init(struct collector_ctx *ctx)
 		return -1;
 	}
 	textparse_init(&st->parser);
+	textparse_init(&st->hints);
 	set_limits(st, opts);
 	ctx->state = st;
 	return 0;
@@ -487,3 +645,8 @@ const struct collector collector_textfile = {
 	.update = textfile_update,
 	.exit = textfile_exit,
 };
+
+void textfile_set_piece_bytes(size_t bytes)
+{
+	piece_bytes = bytes ? bytes : TEXTFILE_PIECE_BYTES;
+}

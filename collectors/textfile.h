@@ -4,6 +4,7 @@
 #ifndef BPFPUSH_TEXTFILE_H
 #define BPFPUSH_TEXTFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TEXTFILE_DEFAULT_DIRECTORY "/var/lib/bpfpush/textfile"
@@ -19,6 +20,13 @@
  * series, VictoriaMetrics 30 or 40 by version): a series with more would
  * be refused there anyway. */
 #define TEXTFILE_DEFAULT_MAX_LABELS_PER_SERIES "64"
+
+/* A file is read in pieces of this many bytes (a line longer than that
+ * grows the buffer to what it needs). */
+#define TEXTFILE_PIECE_BYTES (128 * 1024)
+
+/* For tests: the piece size from now on (0: TEXTFILE_PIECE_BYTES). */
+void textfile_set_piece_bytes(size_t bytes);
 
 struct textfile_opts {
 	char *directory;               /* every *.prom in it is read each interval */

@@ -107,18 +107,55 @@ static int64_t find_family(const struct textparse *p, const char *name, size_t l
 	return -1;
 }
 
+/* s[0..len) and a NUL into p->strings: its offset, or -1 on ENOMEM. The
+ * families' pointers follow the array when it moves. */
+static int64_t own_string(struct textparse *p, const char *s, size_t len)
+{
+	size_t at = p->len_strings;
+
+	if (len >= UINT32_MAX - at - 1)
+		return -1;
+	if (at + len + 1 > p->cap_strings) {
+		if (grow_array((void **)&p->strings, &p->cap_strings, at + len + 1, 1) < 0)
+			return -1;
+		for (size_t i = 0; i < p->n_families; i++) {
+			struct textparse_family *f = &p->families[i];
+
+			f->name = p->strings + f->name_off;
+			if (f->help_off != UINT32_MAX)
+				f->help = p->strings + f->help_off;
+		}
+	}
+	memcpy(p->strings + at, s, len);
+	p->strings[at + len] = '\0';
+	p->len_strings = at + len + 1;
+	return (int64_t)at;
+}
+
 static int add_family(struct textparse *p, const struct cursor *c, const char *name,
 		      size_t len, uint32_t *out)
 {
+	int64_t off;
+
 	if (grow_array((void **)&p->families, &p->cap_families, p->n_families + 1,
-		 sizeof(*p->families)) < 0 ||
+		       sizeof(*p->families)) < 0 ||
+	    (off = own_string(p, name, len)) < 0 ||
 	    hashmap_insert(&p->index, hashmap_hash(name, len),
 			   (void *)(uintptr_t)(p->n_families + 1)) < 0)
 		return fail_oom(p, c);
 	p->families[p->n_families] = (struct textparse_family){
-		.name = name, .name_len = len, .type = METRIC_UNTYPED, .line = c->line};
+		.name = p->strings + off, .name_len = len, .type = METRIC_UNTYPED, .line = c->line,
+		.name_off = (uint32_t)off, .help_off = UINT32_MAX};
 	*out = (uint32_t)p->n_families++;
 	return 0;
+}
+
+const struct textparse_family *textparse_find(const struct textparse *p, const char *name,
+					      size_t len)
+{
+	int64_t fam = find_family(p, name, len);
+
+	return fam < 0 ? NULL : &p->families[fam];
 }
 
 /* ---- families ------------------------------------------------------ */
@@ -180,10 +217,12 @@ static int resolve_family(struct textparse *p, const struct cursor *c, const cha
 /* ---- comments: # HELP, # TYPE, anything else ----------------------- */
 
 /* Unescapes \\, \n (and \" as current expfmt does) in place up to the end
- * of the line; the rest of the line is the docstring. */
-static int parse_help(struct textparse *p, struct cursor *c, struct textparse_family *f)
+ * of the line; the rest of the line is the docstring, copied. */
+static int parse_help(struct textparse *p, struct cursor *c, uint32_t fam)
 {
+	struct textparse_family *f = &p->families[fam];
 	char *r = c->pos, *w = c->pos;
+	int64_t off;
 
 	if (f->help)
 		return fail(p, c, "second HELP line for metric name \"%.*s\"",
@@ -204,8 +243,12 @@ static int parse_help(struct textparse *p, struct cursor *c, struct textparse_fa
 		}
 		r += 2;
 	}
-	*w = '\0';
-	f->help = c->pos;
+	if ((off = own_string(p, c->pos, (size_t)(w - c->pos))) < 0)
+		return fail_oom(p, c);
+	f = &p->families[fam];
+	f->help_off = (uint32_t)off;
+	f->help = p->strings + off;
+	p->late_help |= f->used_without_help;
 	return 0;
 }
 
@@ -271,7 +314,7 @@ static int parse_comment(struct textparse *p, struct cursor *c)
 	if (at_eol(c))
 		return 0;
 	if (help)
-		return parse_help(p, c, &p->families[fam]);
+		return parse_help(p, c, fam);
 	return parse_type(p, c, &p->families[fam]);
 }
 
@@ -476,6 +519,7 @@ static struct textparse_sample *new_sample(struct textparse *p)
 {
 	if (grow_array((void **)&p->samples, &p->cap_samples, p->n_samples + 1, sizeof(*p->samples)) < 0)
 		return NULL;
+	p->n_total++;
 	return &p->samples[p->n_samples++];
 }
 
@@ -494,7 +538,7 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
 		return fail(p, c, "invalid character '%c' in metric name \"%.*s\"", *c->pos,
 			    (int)len, name);
-	if (p->limits.max_samples && p->n_samples >= p->limits.max_samples)
+	if (p->limits.max_samples && p->n_total >= p->limits.max_samples)
 		return fail(p, c, "more than %zu series (max_series_per_file)", p->limits.max_samples);
 	if (resolve_family(p, c, name, len, &fam) < 0)
 		return -1;
@@ -522,10 +566,14 @@ static int parse_sample(struct textparse *p, struct cursor *c)
 
 /* ---- the text ------------------------------------------------------ */
 
-static void reset(struct textparse *p)
+void textparse_begin(struct textparse *p)
 {
-	p->n_families = p->n_samples = p->n_labels = 0;
+	p->n_families = p->n_samples = p->n_labels = p->n_total = 0;
+	p->len_strings = 0;
+	p->line = 0;
+	p->late_help = false;
 	p->last_name = NULL;
+	p->text = NULL;
 	hashmap_clear(&p->index);
 	p->error = (struct textparse_error){0};
 }
@@ -538,7 +586,7 @@ static int check_no_nul(struct textparse *p, const char *text, size_t len)
 
 	if (!nul)
 		return 0;
-	c.line = 1;
+	c.line = p->line + 1;
 	for (const char *s = text; s < nul; s++)
 		c.line += *s == '\n';
 	return fail(p, &c, "NUL byte in input");
@@ -556,6 +604,7 @@ void textparse_free(struct textparse *p)
 	struct textparse_limits limits = p->limits;
 
 	free(p->families);
+	free(p->strings);
 	free(p->samples);
 	free(p->labels);
 	hashmap_free(&p->index);
@@ -566,7 +615,7 @@ void textparse_free(struct textparse *p)
 
 bool textparse_trim(struct textparse *p, size_t keep_bytes)
 {
-	size_t held = p->cap_families * sizeof(*p->families) +
+	size_t held = p->cap_families * sizeof(*p->families) + p->cap_strings +
 		      p->cap_samples * sizeof(*p->samples) + p->cap_labels * sizeof(*p->labels) +
 		      hashmap_bytes(&p->index) + nameset_bytes(&p->label_names);
 
@@ -576,39 +625,68 @@ bool textparse_trim(struct textparse *p, size_t keep_bytes)
 	return true;
 }
 
-int textparse_parse(struct textparse *p, char *text, size_t len)
+/* The complete lines of text[0..len), the last ending at end. */
+static int parse_lines(struct textparse *p, char *text, char *end)
 {
-	char *end = text + len;
-	struct cursor c = {text, text, 0};
+	struct cursor c = {text, text, p->line};
 
-	reset(p);
-	p->text = text;
-	if (len == 0)
-		return 0;
-	if (len > UINT32_MAX) {
-		c.line = 1;
-		return fail(p, &c, "4 GiB or more of text: labels are 32-bit offsets into it");
-	}
-	if (check_no_nul(p, text, len) < 0)
-		return -1;
 	while (c.pos < end) {
 		char *nl = memchr(c.pos, '\n', (size_t)(end - c.pos));
 		int rc;
 
 		c.line++;
-		c.eol = nl ? nl : end;
+		c.eol = nl;
 		skip_blanks(&c);
 		if (!at_eol(&c)) {
-			if (!nl)
-				return fail(p, &c, "unexpected end of input stream: "
-						   "the last line has no newline");
 			rc = *c.pos == '#' ? parse_comment(p, &c) : parse_sample(p, &c);
 			if (rc < 0)
 				return -1;
 		}
-		if (!nl)
-			break;
 		c.pos = nl + 1;
 	}
+	p->line = c.line;
 	return 0;
+}
+
+int textparse_feed(struct textparse *p, char *text, size_t len, size_t *used)
+{
+	char *last = len ? memrchr(text, '\n', len) : NULL;
+	struct cursor c = {0};
+
+	p->n_samples = p->n_labels = 0;
+	p->last_name = NULL; /* it pointed into the piece before */
+	p->text = text;
+	*used = last ? (size_t)(last + 1 - text) : 0;
+	if (*used > UINT32_MAX) {
+		c.line = p->line + 1;
+		return fail(p, &c, "4 GiB or more of text: labels are 32-bit offsets into it");
+	}
+	if (check_no_nul(p, text, *used) < 0)
+		return -1;
+	return parse_lines(p, text, text + *used);
+}
+
+int textparse_end(struct textparse *p, const char *rest, size_t len)
+{
+	struct cursor c = {(char *)rest, (char *)rest + len, p->line + 1};
+
+	if (check_no_nul(p, rest, len) < 0)
+		return -1;
+	skip_blanks(&c);
+	if (!at_eol(&c))
+		return fail(p, &c, "unexpected end of input stream: the last line has no newline");
+	return 0;
+}
+
+int textparse_parse(struct textparse *p, char *text, size_t len)
+{
+	size_t used;
+
+	textparse_begin(p);
+	p->text = text;
+	if (len == 0)
+		return 0;
+	if (textparse_feed(p, text, len, &used) < 0)
+		return -1;
+	return textparse_end(p, text + used, len - used);
 }

@@ -11,10 +11,13 @@
  *
  * The parser works in place: it unescapes HELP texts and label values inside
  * the caller's buffer and NUL-terminates names and values there (over the
- * byte that ended them: a blank, '=', '"', '{' or the line's '\n'), so every
- * string in the result points into that buffer and nothing is copied.
- * Its arrays are reused from one parse to the next: steady state allocates
- * nothing. */
+ * byte that ended them: a blank, '=', '"', '{' or the line's '\n'), so a
+ * sample's strings point into that buffer and nothing is copied. Families'
+ * names and HELP texts are copied (a text has few families): they outlive
+ * the piece they were read from, so a text can be fed in pieces
+ * (textparse_begin, textparse_feed, textparse_end), each piece's samples
+ * used before the next is read. Its arrays are reused from one parse to the
+ * next: steady state allocates nothing. */
 #ifndef BPFPUSH_TEXTPARSE_H
 #define BPFPUSH_TEXTPARSE_H
 
@@ -34,10 +37,15 @@ struct textparse_family {
 	const char *help;      /* NULL when the text has no HELP for it */
 	enum metric_type type; /* METRIC_UNTYPED unless a TYPE line said otherwise */
 	bool typed;            /* a TYPE line or a first sample fixed the type */
+	/* Set by the caller when it used a sample of the family without HELP:
+	 * a HELP line for it after that sets textparse.late_help. */
+	bool used_without_help;
 	unsigned line;         /* where it first appeared */
+	uint32_t name_off, help_off; /* in strings; help_off UINT32_MAX: none */
 };
 
-/* 40 bytes, not 48: a 100,000-line file holds 100,000 of these at once. */
+/* 40 bytes, not 48: textparse_parse holds one per sample line of the text
+ * (a piece fed holds its own only). */
 struct textparse_sample {
 	const char *name;      /* the series' own name: foo_bucket, foo_sum... */
 	uint32_t family;       /* index into families */
@@ -73,8 +81,13 @@ struct textparse_error {
 struct textparse {
 	struct textparse_family *families;
 	size_t n_families, cap_families;
-	struct textparse_sample *samples;
+	char *strings;         /* the families' names and HELP texts */
+	size_t len_strings, cap_strings;
+	struct textparse_sample *samples; /* of the piece parsed last */
 	size_t n_samples, cap_samples;
+	size_t n_total;        /* sample lines in the text so far */
+	unsigned line;         /* lines of the text so far */
+	bool late_help;        /* see textparse_family.used_without_help */
 	const char *text;      /* the text parsed last: what labels index */
 	struct textparse_label *labels; /* the samples' labels, in file order */
 	size_t n_labels, cap_labels;
@@ -108,5 +121,18 @@ static inline struct label textparse_label(const struct textparse *p, size_t i)
  * not be used). The result is valid until the next parse or until text
  * changes. */
 int textparse_parse(struct textparse *p, char *text, size_t len);
+
+/* A text fed in pieces: begin; feed each piece (writing into it), which
+ * parses its complete lines (up to its last '\n'), leaves in samples and
+ * labels that piece's only, and sets *used to the bytes parsed (the rest,
+ * an incomplete line, starts the next piece); end with what was left
+ * after the last piece (an error unless blanks: the last line has no
+ * newline). feed and end return 0, or -1 with p->error set. */
+void textparse_begin(struct textparse *p);
+int textparse_feed(struct textparse *p, char *text, size_t len, size_t *used);
+int textparse_end(struct textparse *p, const char *rest, size_t len);
+/* The family named name[0..len) in the text so far, or NULL. */
+const struct textparse_family *textparse_find(const struct textparse *p, const char *name,
+					      size_t len);
 
 #endif

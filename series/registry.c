@@ -99,7 +99,7 @@ static uint64_t family_hash(const char *name)
 }
 
 /* A family goes with its last series: metric names churn too. */
-static void free_series(struct registry *r, struct series_node *n)
+void registry_free_series(struct registry *r, struct series_node *n)
 {
 	struct family_node *f = (struct family_node *)(void *)n->s.family;
 
@@ -115,7 +115,7 @@ static void limbo_free(struct registry *r, struct limbo *l)
 {
 	for (struct series_node *n = l->head, *next; n; n = next) {
 		next = n->next;
-		free_series(r, n);
+		registry_free_series(r, n);
 	}
 	*l = (struct limbo){0};
 }
@@ -147,6 +147,7 @@ void registry_destroy(struct registry *r)
 	}
 	free(r->base_labels);
 	free(r->sources);
+	txn_free(r);
 	series_vec_free(&r->vanished);
 	free(r->samples);
 	free(r->scratch);
@@ -197,6 +198,7 @@ void registry_begin_round(struct registry *r, int64_t ts_ms)
 	r->n_samples = 0;
 	r->emitted.len = 0;
 	r->guess_shift = 0;
+	r->txn.active = false;
 }
 
 static int push_sample(struct registry *r, struct sample s)
@@ -465,6 +467,8 @@ static struct series_node *new_series(struct registry *r, const struct metric_de
 	const struct family *f;
 
 	r->refused = false;
+	if (r->txn.active && txn_reserve(r) < 0)
+		return NULL; /* its emit must not fail once it is made */
 	if (r->rules) {
 		int rc = relabel_new_series(r, &n);
 
@@ -533,6 +537,8 @@ static int emit(struct registry *r, const struct metric_desc *family, const char
 		return -1; /* a series holds floats or native histograms, never both */
 	if (node->emitted_round == r->round)
 		return 1; /* the same series twice in a round: the first wins */
+	if (r->txn.active && txn_note(r, node) < 0)
+		return -1;
 	node->emitted_round = r->round;
 	node->position = (uint32_t)r->emitted.len;
 	if (push_emitted(&r->emitted, node) < 0)
@@ -578,9 +584,9 @@ static double stale_nan(void)
 	return d;
 }
 
-/* Out of the table and into limbo: a lookup no longer finds it, a new
- * series with its labels gets a node of its own. */
-static void forget(struct registry *r, struct series_node *node)
+/* Out of the table: a lookup no longer finds it, a new series with its
+ * labels gets a node of its own. */
+void registry_unlink(struct registry *r, struct series_node *node)
 {
 	bool own_key = node_key(node) != node->s.wire.labels_pb; /* relabeled or dropped */
 
@@ -592,6 +598,12 @@ static void forget(struct registry *r, struct series_node *node)
 			hashmap_remove(&r->outputs, node->s.wire.hash, node);
 	}
 	views_forget_node(r, node);
+}
+
+/* Unlinked, and into limbo. */
+static void forget(struct registry *r, struct series_node *node)
+{
+	registry_unlink(r, node);
 	r->forgotten_total++;
 	node->next = r->retiring.head;
 	r->retiring.head = node;
@@ -618,6 +630,7 @@ const struct sample *registry_end_round(struct registry *r, size_t *n)
 {
 	struct series_vec tmp;
 
+	r->txn.active = false;
 	forget_vanished(r);
 	for (size_t i = 0; i < r->previously_emitted.len; i++) {
 		struct series_node *node = r->previously_emitted.items[i];

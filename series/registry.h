@@ -141,6 +141,22 @@ void registry_begin_round(struct registry *r, int64_t ts_ms);
 int registry_emit(struct registry *r, const struct metric_desc *family, const char *name,
 		  const struct label *labels, size_t n_labels, double value, int64_t ts_ms);
 
+/* A transaction inside a round, for a source that is all or nothing (a
+ * textfile emitted line by line: one bad line and none of the file is
+ * sent). After begin, emits are ordinary emits; commit keeps them; abort
+ * undoes every emit since begin exactly: the samples go, series emitted
+ * again get back their last round, position and newest timestamp (a
+ * client timestamp seen inside is sent next round as if never read),
+ * and series created inside leave the table (and their source's live
+ * count) as if never seen. Counters of refusals and relabeling are not
+ * undone: they count what happened. Native histogram state is not undone
+ * (a reset hint only). begin inside a transaction returns -1 and changes
+ * nothing; commit or abort outside one do nothing; begin_round and
+ * end_round commit an open one. Steady state allocates nothing. */
+int registry_txn_begin(struct registry *r);
+void registry_txn_commit(struct registry *r);
+void registry_txn_abort(struct registry *r);
+
 /* Ends the round: returns its samples (stale markers for vanished series
  * appended), valid until the next begin_round. Series that got their stale
  * marker last round and were not emitted in this one are forgotten. */

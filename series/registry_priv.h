@@ -87,6 +87,26 @@ struct source {
 };
 
 /* A write_relabel_configs rule set, one per endpoint that has one. */
+/* What a transaction (registry_txn.c) must undo: per emit since its mark,
+ * the node's fields as they were (the node is emitted.items[n_emitted + i]:
+ * one entry per entry of the emitted list, in step). 16 bytes an emit,
+ * reused from one file to the next. A node never emitted before (made
+ * inside the transaction) is taken out again. */
+struct txn_undo {
+	int64_t last_ts_ms;
+	uint32_t position;
+	uint32_t rounds_back; /* round - emitted_round, saturated; TXN_NEW: 0 */
+};
+#define TXN_NEW UINT32_MAX
+
+struct registry_txn {
+	bool active;
+	size_t n_samples, n_emitted; /* at the mark */
+	ptrdiff_t guess_shift;
+	struct txn_undo *undo;
+	size_t n_undo, cap_undo;
+};
+
 struct view {
 	struct relabel_rules *rules; /* NULL: a free slot */
 	struct relabel_stats stats;
@@ -116,6 +136,7 @@ struct registry {
 	struct series_vec vanished;
 	struct limbo retiring, retired;
 	uint64_t forgotten_total;
+	struct registry_txn txn;
 
 	struct source *sources; /* [0] is the agent's own, without a limit */
 	size_t n_sources, cap_sources;
@@ -148,6 +169,34 @@ struct registry {
 	struct label *labels_out; /* the sorted set build_labels made, in scratch */
 	struct buf pb;
 };
+
+/* registry.c: takes a node out of the table(s) and its source's live
+ * count (forget()'s first half), and frees a node (and its family with
+ * its last series). */
+void registry_unlink(struct registry *r, struct series_node *node);
+void registry_free_series(struct registry *r, struct series_node *n);
+/* registry_txn.c: room for one more emit in the undo log and the emitted
+ * list (0, or -1 on ENOMEM), made before a series is created inside a
+ * transaction, so that its emit cannot fail after; and the transaction's
+ * memory freed (registry_destroy). */
+int txn_reserve(struct registry *r);
+void txn_free(struct registry *r);
+
+/* Called by emit() inside a transaction: notes node's fields before emit
+ * changes them, with room made in r->emitted for it (so the push that
+ * follows cannot fail); 0 or -1 on ENOMEM. Inline: once per sample. */
+static inline int txn_note(struct registry *r, const struct series_node *node)
+{
+	struct registry_txn *t = &r->txn;
+	uint64_t back = r->round - node->emitted_round;
+
+	if ((t->n_undo >= t->cap_undo || r->emitted.len >= r->emitted.cap) && txn_reserve(r) < 0)
+		return -1;
+	t->undo[t->n_undo++] = (struct txn_undo){
+		node->last_ts_ms, node->position,
+		!node->emitted_round ? TXN_NEW : back >= TXN_NEW ? TXN_NEW - 1 : (uint32_t)back};
+	return 0;
+}
 
 /* Relabels the new series in r->own with r->rules: returns 1 with
  * r->relabeled / r->out_pb holding the labels to keep (base labels merged,

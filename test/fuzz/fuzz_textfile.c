@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The textfile collector fed one arbitrary *.prom file: the text format's
  * lexer and parser (textlex.c, textparse.c) and what the collector makes of
- * a parse (families, types, histograms, duplicates) into a registry. */
+ * a parse (families, types, histograms, duplicates) into a registry. Read
+ * in pieces of 64 bytes, so that most inputs cross a piece's end. */
 #include "collectors/all.h"
 #include "collectors/textfile.h"
 
@@ -18,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!dir[0]) {
 		fuzz_logs_on();
+		textfile_set_piece_bytes(64);
 		snprintf(dir, sizeof(dir), "%s/textfile", fuzz_scratch());
 		/* The defaults config would fill in, from textfile.h. */
 		opts = (struct textfile_opts){dir, strtoll(TEXTFILE_DEFAULT_MAX_FILE_BYTES, NULL, 10),

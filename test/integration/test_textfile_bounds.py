@@ -53,14 +53,16 @@ def wait_metrics(port, needle, timeout=20):
 
 
 def write_big(path, sample):
-    """BIG_BYTES of comment lines, then one sample line; renamed into place
-    so that no round sees it half-written."""
-    line = b"# " + b"x" * 1021 + b"\n"
+    """A comment line of BIG_BYTES, then one sample line; renamed into place
+    so that no round sees it half-written. One line: the collector reads a
+    file in pieces, and only a line longer than a piece grows its buffer."""
+    chunk = b"x" * MIB
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        for _ in range(BIG_BYTES // len(line)):
-            f.write(line)
-        f.write(sample.encode())
+        f.write(b"# ")
+        for _ in range(BIG_BYTES // MIB):
+            f.write(chunk)
+        f.write(b"\n" + sample.encode())
     os.rename(tmp, path)
 
 

@@ -208,6 +208,35 @@ static void dropped_series_do_not_count_toward_max_series(void **state)
 	registry_destroy(r);
 }
 
+/* A transaction aborted after creating a dropped series and a relabeled
+ * one: both leave the table and the index of what kept series send, so
+ * the relabeled one emitted again is new, not a duplicate of itself. */
+static void abort_takes_relabeled_and_dropped_series_out(void **state)
+{
+	static const struct rule_spec rules[] = {{RELABEL_DROP, "k", "drop.*", NULL, NULL},
+						 {RELABEL_REPLACE, NULL, NULL, "r", "1"}, {0}};
+	struct registry *r = new_registry(rules);
+	struct label l[] = {{"k", "drop1"}, {"k", "a"}};
+	const struct sample *s;
+	struct registry_stats st;
+	size_t n;
+	(void)state;
+
+	registry_begin_round(r, round_ts += 1000);
+	assert_int_equal(registry_txn_begin(r), 0);
+	assert_int_equal(registry_emit(r, &gauge, NULL, &l[0], 1, 1, 0), 0);
+	assert_int_equal(registry_emit(r, &gauge, NULL, &l[1], 1, 2, 0), 0);
+	registry_txn_abort(r);
+	registry_get_stats(r, &st);
+	assert_int_equal(st.series, 0);
+	assert_int_equal(registry_emit(r, &gauge, NULL, &l[1], 1, 3, 0), 0);
+	s = registry_end_round(r, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(wire_text(s[0].series),
+			    "__name__=test_gauge,cluster=prod,instance=host-a,job=bpfpush,k=a,r=1");
+	registry_destroy(r);
+}
+
 #define CHURN_ROUNDS 50
 #define CHURN_DROPPED 100
 #define CHURN_WARMUP 10
@@ -388,6 +417,7 @@ int main(void)
 		cmocka_unit_test(double_underscore_labels_are_removed),
 		cmocka_unit_test(bad_results_are_dropped_by_reason_and_relabeled_once),
 		cmocka_unit_test(dropped_series_do_not_count_toward_max_series),
+		cmocka_unit_test(abort_takes_relabeled_and_dropped_series_out),
 		cmocka_unit_test(churning_dropped_series_are_forgotten_and_freed),
 		cmocka_unit_test(views_relabel_after_external_labels_once_per_series),
 		cmocka_unit_test(a_removed_view_is_forgotten_and_its_id_reused),
