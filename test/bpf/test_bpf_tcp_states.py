@@ -35,7 +35,7 @@ CHURN = r"""
 import socket, sys, threading
 m = int(sys.argv[1])
 listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
+listener.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0))
 listener.listen(128)
 port = listener.getsockname()[1]
 
@@ -79,10 +79,11 @@ class Namespace:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
-def churn(ns, m):
-    """m connect/close pairs in ns, the client closing first; returns the
-    server's port and how many timewait sockets ss lists for it."""
-    port = int(ns.run(PY, "-c", CHURN, str(m)))
+def churn(ns, m, port=0):
+    """m connect/close pairs in ns, the client closing first, to port (0:
+    any free one); returns the server's port and how many timewait sockets
+    ss lists for it."""
+    port = int(ns.run(PY, "-c", CHURN, str(m), str(port)))
     # The server's last FINs may still be on their way to the timewait
     # sockets (ss shows those as FIN-WAIT-2 until they arrive); on a busy
     # machine that can take a moment.
@@ -168,6 +169,34 @@ def test_tcp_churn(tmp_path, hook, program):
     cfg = tmp_path / "bpfpush.yml"
     cfg.write_text(bpf_only_config({"tcp_states": "{hook: %s}" % hook}))
     check_churn(*run_churn(BIN, cfg), program=program)
+
+
+def test_port_in_a_chunk_first_touched_later(tmp_path):
+    """The user side reads only the port chunks the kernel side marked
+    (portcount.h): a port in a chunk first counted into after the agent's
+    earlier rounds read the marks still shows up. Port 2000 (chunk 0) is
+    churned and read, then port 65000 (chunk 15: above the ephemeral range,
+    so no other connection on the host is likely to have marked it)."""
+    m = 50
+    cfg = tmp_path / "bpfpush.yml"
+    cfg.write_text(bpf_only_config({"tcp_states": "{top_ports: 65536}"}))
+    ns = Namespace()
+    agent = DryRunAgent(BIN, str(cfg))
+    try:
+        first = agent.next_round()
+        churn(ns, m, 2000)
+        middle = agent.next_round()
+        agent.next_round()
+        late, in_time_wait, resets = churn(ns, m, 65000)
+        last = agent.next_round()
+    finally:
+        rc, err = agent.stop()
+        ns.close()
+    assert rc == 0, err
+    assert late == 65000
+    name = "kernel_tcp_time_wait_entered_total"
+    assert m - resets <= delta(first, middle, name, remote_port=2000) <= m
+    assert in_time_wait <= delta(middle, last, name, remote_port=65000) <= m
 
 
 HOLD = r"""
