@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "collectors/all.h"
+#include "collectors/kvlines.h"
 #include "lib/readfile.h"
 #include "lib/log.h"
 
@@ -88,8 +89,9 @@ static int emit_line(struct registry *reg, const char *line, const char *eol)
 	}
 	if (key_len >= 6 && strcmp(key + key_len - 6, "_total") == 0)
 		desc.type = METRIC_COUNTER;
-	snprintf(name, sizeof(name), "node_memory_%s", key);
-	snprintf(help, sizeof(help), "Memory information field %s.", key);
+	kv_join(name, sizeof(name), (const char *const[]){"node_memory_", key}, 2);
+	kv_join(help, sizeof(help), (const char *const[]){"Memory information field ", key, "."},
+		3);
 	return registry_emit(reg, &desc, NULL, NULL, 0, v, 0) == 0;
 }
 

@@ -43,19 +43,19 @@ static int emit_field(void *arg, const char *proto, const char *field, const cha
 	struct emit_ctx *e = arg;
 	char key[KEY_LEN], name[KEY_LEN + 16], help[KEY_LEN + 16];
 	struct metric_desc desc = {name, help, METRIC_UNTYPED};
-	int n = snprintf(key, sizeof(key), "%s_%s", proto, field);
+	size_t n = kv_join(key, sizeof(key), (const char *const[]){proto, "_", field}, 3);
 	double v;
 
-	if (n < 0 || (size_t)n >= sizeof(key))
+	if (n >= sizeof(key))
 		return 0;
-	if (!name_filter_keep(&e->st->fields, key, (size_t)n))
+	if (!name_filter_keep(&e->st->fields, key, n))
 		return 0;
 	if (!kv_double(value, &v)) {
 		log_msg(LOG_DEBUG, "netstat: invalid value", "path=%s field=%s", e->path, key);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "node_netstat_%s", key);
-	snprintf(help, sizeof(help), "Statistic %s%s.", proto, field);
+	kv_join(name, sizeof(name), (const char *const[]){"node_netstat_", key}, 2);
+	kv_join(help, sizeof(help), (const char *const[]){"Statistic ", proto, field, "."}, 4);
 	registry_emit(e->reg, &desc, NULL, NULL, 0, v, 0);
 	return 0;
 }

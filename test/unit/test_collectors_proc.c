@@ -258,6 +258,25 @@ static void test_kvlines(void **state)
 	}
 }
 
+/* kv_join: the parts in order; what does not fit is cut, NUL-terminated,
+ * and reported as cap. */
+static void test_kv_join(void **state)
+{
+	char out[8];
+	(void)state;
+
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"ab", "_", "cd"}, 3), 5);
+	assert_string_equal(out, "ab_cd");
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abc", "defg"}, 2), 7);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abcd", "efgh"}, 2), 8);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abcdefghij", "k"}, 2), 8);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(kv_join(out, sizeof(out), NULL, 0), 0);
+	assert_string_equal(out, "");
+}
+
 /* ---- stat ---------------------------------------------------------------- */
 
 static void test_stat(void **state)
@@ -620,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_kvlines),
+		cmocka_unit_test(test_kv_join),
 		cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_diskstats_linux6),
 		cmocka_unit_test(test_diskstats_filters),
