@@ -258,43 +258,6 @@ static void test_kvlines(void **state)
 	}
 }
 
-/* kv_join: the parts in order; what does not fit is cut, NUL-terminated,
- * and reported as cap. */
-static void test_kv_join(void **state)
-{
-	char out[8];
-	(void)state;
-
-	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"ab", "_", "cd"}, 3), 5);
-	assert_string_equal(out, "ab_cd");
-	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abc", "defg"}, 2), 7);
-	assert_string_equal(out, "abcdefg");
-	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abcd", "efgh"}, 2), 8);
-	assert_string_equal(out, "abcdefg");
-	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abcdefghij", "k"}, 2), 8);
-	assert_string_equal(out, "abcdefg");
-	assert_int_equal(kv_join(out, sizeof(out), NULL, 0), 0);
-	assert_string_equal(out, "");
-}
-
-/* kv_double's integer path gives what strtod gives, past 2^53 too (the
- * conversion rounds to nearest, as strtod does). */
-static void test_kv_double_integers(void **state)
-{
-	static const char *const texts[] = {"0", "007", "4096", "9007199254740993",
-					    "18446744073709551615", "18446744073709551616",
-					    "12345678901234567890123", "-5", "1.5", "1e3"};
-	double v;
-	(void)state;
-
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		assert_true(kv_double(texts[i], &v));
-		assert_true(v == strtod(texts[i], NULL));
-	}
-	assert_false(kv_double("12 ", &v));
-	assert_false(kv_double(" 12", &v));
-}
-
 /* ---- stat ---------------------------------------------------------------- */
 
 static void test_stat(void **state)
@@ -696,8 +659,6 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_kvlines),
-		cmocka_unit_test(test_kv_join),
-		cmocka_unit_test(test_kv_double_integers),
 		cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_diskstats_linux6),
 		cmocka_unit_test(test_diskstats_filters),
