@@ -65,6 +65,18 @@ static int read_ports(int map_fd, const volatile uint8_t *touched, uint64_t *out
 	return 0;
 }
 
+#define ZERO_RUN 8 /* ports checked at once by busiest_ports; divides PORTCOUNT_CHUNK */
+
+/* counts[0..ZERO_RUN) are all 0: one branch for the run, not one a port. */
+static bool all_zero(const uint64_t *counts)
+{
+	uint64_t any = 0;
+
+	for (int i = 0; i < ZERO_RUN; i++)
+		any |= counts[i];
+	return any == 0;
+}
+
 /* The (at most n) ports with the largest nonzero counts, largest first
  * (ties: lower port first), into top[]; returns how many. */
 static size_t busiest_ports(const uint64_t *counts, const bool live[PORTCOUNT_CHUNKS], size_t n,
@@ -80,6 +92,10 @@ static size_t busiest_ports(const uint64_t *counts, const bool live[PORTCOUNT_CH
 
 		if (p % PORTCOUNT_CHUNK == 0 && !live[p / PORTCOUNT_CHUNK]) {
 			p += PORTCOUNT_CHUNK - 1; /* all zero */
+			continue;
+		}
+		if (p % ZERO_RUN == 0 && all_zero(counts + p)) {
+			p += ZERO_RUN - 1; /* most ports of a live chunk are 0 too */
 			continue;
 		}
 		if (!counts[p] || (have == n && counts[p] <= counts[top[have - 1]]))
