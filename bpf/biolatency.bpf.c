@@ -137,8 +137,16 @@ static __always_inline long request_hist(struct request *rq, const bool btf)
 	return device_row(dev) * BIO_OPS + op_of[flags & BIO_REQ_OP_MASK];
 }
 
+/* Histogram number h has counted something: user space reads only these
+ * (each read is a system call, and most device x operation pairs never
+ * count). Through the mmapped .bss; a byte each, stored once, before the
+ * counts (see portcount.h). */
+__u8 counted[(BIO_MAX_DEVICES + 1) * BIO_OPS];
+
 static __always_inline void record(u32 hist, u64 delta, u64 bytes)
 {
+	if (hist < sizeof(counted) && !counted[hist])
+		((volatile __u8 *)counted)[hist] = 1;
 	hist_add(&latency, hist, delta / BIO_UNIT_NS, delta);
 	hist_add(&size, hist, bytes > 1 ? bytes - 1 : 0, bytes);
 }

@@ -265,23 +265,32 @@ static void biolatency_release(struct bpf_run *r)
 }
 
 /* Emits histogram h (row * BIO_OPS + op) once it has counted anything:
- * the latency sum of a completed request is never 0. */
+ * the latency sum of a completed request is never 0. The kernel side marks
+ * the histograms it counts into (counted[] in the mmapped .bss): the rest
+ * cost no system call. Without the mapping, the sum slot is probed first. */
 static int emit_row_op(struct bpf_run *r, struct registry *reg, uint32_t h, const char *device,
 		       const char *op)
 {
 	struct bio_state *st = r->state;
 	struct biolatency_bpf *skel = r->skel;
+	const volatile __u8 *counted = skel->bss ? skel->bss->counted : NULL;
 	int lat_fd = bpf_map__fd(skel->maps.latency);
 	int size_fd = bpf_map__fd(skel->maps.size);
 	uint64_t entries[HIST_ENTRIES], sum;
 	struct label l[2] = {{"device", device}, {"operation", op}};
 
-	if (bpf_percpu_sum(lat_fd, h * HIST_ENTRIES + HIST_SUM_SLOT, 1, &sum) < 0)
-		return -1;
-	if (!sum)
+	if (counted && !counted[h])
 		return 0;
+	if (!counted) {
+		if (bpf_percpu_sum(lat_fd, h * HIST_ENTRIES + HIST_SUM_SLOT, 1, &sum) < 0)
+			return -1;
+		if (!sum)
+			return 0;
+	}
 	if (bpf_percpu_sum(lat_fd, h * HIST_ENTRIES, HIST_ENTRIES, entries) < 0)
 		return -1;
+	if (!entries[HIST_SUM_SLOT])
+		return 0; /* marked, its first count not added yet */
 	bpf_emit_log2_histogram(reg, &latency_desc[st->from], l, 2, entries, BIO_LATENCY_BUCKETS,
 				BIO_UNIT_NS / 1e9, 1e-9);
 	if (bpf_percpu_sum(size_fd, h * HIST_ENTRIES, HIST_ENTRIES, entries) < 0)

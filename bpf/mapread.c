@@ -19,9 +19,6 @@
 static uint64_t *values; /* per-CPU values */
 static size_t values_cap;
 
-/* out[p] = sum over CPUs of port p's counter in a portcount map, for
- * p < MAPREAD_PORTS; live[c]: chunk c has a nonzero count (most are all
- * zero, and busiest_ports need not look at them). 0 or -1. */
 /* sum[i] = chunk c's port i summed over ncpu CPUs; whether any is nonzero.
  * The first two CPUs in one pass (no copy first), and plain loops without
  * a branch per port, which the compiler vectorises (restrict: without
@@ -43,7 +40,13 @@ static bool sum_chunk(const struct port_chunk *restrict c, int ncpu, uint64_t *r
 	return any != 0;
 }
 
-static int read_ports(int map_fd, uint64_t *out, bool live[PORTCOUNT_CHUNKS])
+/* out[p] = sum over CPUs of port p's counter in a portcount map, for the
+ * ports of the chunks touched marks (every chunk when touched is NULL);
+ * live[c]: chunk c was read and has a nonzero count. out's other chunks
+ * are left as they are: a chunk is never unmarked, so they are the zeros
+ * top_ports_init put there. 0 or -1. */
+static int read_ports(int map_fd, const volatile uint8_t *touched, uint64_t *out,
+		      bool live[PORTCOUNT_CHUNKS])
 {
 	int ncpu = bpf_possible_cpus();
 
@@ -51,12 +54,27 @@ static int read_ports(int map_fd, uint64_t *out, bool live[PORTCOUNT_CHUNKS])
 				    (size_t)PORTCOUNT_CHUNK * (size_t)ncpu, sizeof(*values)) < 0)
 		return -1;
 	for (uint32_t chunk = 0; chunk < PORTCOUNT_CHUNKS; chunk++) {
+		live[chunk] = false;
+		if (touched && !touched[chunk])
+			continue;
 		if (bpf_map_lookup_elem(map_fd, &chunk, values) < 0)
 			return -1;
 		live[chunk] = sum_chunk((const struct port_chunk *)values, ncpu,
 					out + (size_t)chunk * PORTCOUNT_CHUNK);
 	}
 	return 0;
+}
+
+#define ZERO_RUN 8 /* ports checked at once by busiest_ports; divides PORTCOUNT_CHUNK */
+
+/* counts[0..ZERO_RUN) are all 0: one branch for the run, not one a port. */
+static bool all_zero(const uint64_t *counts)
+{
+	uint64_t any = 0;
+
+	for (int i = 0; i < ZERO_RUN; i++)
+		any |= counts[i];
+	return any == 0;
 }
 
 /* The (at most n) ports with the largest nonzero counts, largest first
@@ -74,6 +92,10 @@ static size_t busiest_ports(const uint64_t *counts, const bool live[PORTCOUNT_CH
 
 		if (p % PORTCOUNT_CHUNK == 0 && !live[p / PORTCOUNT_CHUNK]) {
 			p += PORTCOUNT_CHUNK - 1; /* all zero */
+			continue;
+		}
+		if (p % ZERO_RUN == 0 && all_zero(counts + p)) {
+			p += ZERO_RUN - 1; /* most ports of a live chunk are 0 too */
 			continue;
 		}
 		if (!counts[p] || (have == n && counts[p] <= counts[top[have - 1]]))
@@ -104,15 +126,15 @@ void top_ports_free(struct top_ports *t)
 	t->top = NULL;
 }
 
-int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
-		   const struct metric_desc *desc)
+int top_ports_emit(struct top_ports *t, int map_fd, const volatile uint8_t *touched,
+		   struct registry *reg, const struct metric_desc *desc)
 {
 	char port[8];
 	struct label l = {"remote_port", port};
 	bool live[PORTCOUNT_CHUNKS];
 	size_t have;
 
-	if (read_ports(map_fd, t->counts, live) < 0)
+	if (read_ports(map_fd, touched, t->counts, live) < 0)
 		return -1;
 	have = busiest_ports(t->counts, live, t->n, t->top);
 	for (size_t i = 0; i < have; i++) {

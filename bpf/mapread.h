@@ -37,9 +37,11 @@ int top_ports_init(struct top_ports *t, int64_t n);
 void top_ports_free(struct top_ports *t);
 
 /* Reads the portcount map and emits desc{remote_port} for its t->n
- * busiest ports (ties: the lower port first). 0 or -1. */
-int top_ports_emit(struct top_ports *t, int map_fd, struct registry *reg,
-		   const struct metric_desc *desc);
+ * busiest ports (ties: the lower port first). touched: the map's
+ * PORTCOUNT_CHUNKS chunk marks (portcount.h, the kernel side's .bss), only
+ * marked chunks are read; NULL reads every chunk. 0 or -1. */
+int top_ports_emit(struct top_ports *t, int map_fd, const volatile uint8_t *touched,
+		   struct registry *reg, const struct metric_desc *desc);
 
 /* Calls fn(key, sum over CPUs of its u64 value, arg) for every key of a
  * per-CPU hash with u64 values. Returns the number of keys, or -1. */

@@ -28,12 +28,16 @@ struct port_chunk {
 };
 
 #if defined(__bpf__)
-/* Adds n to port's counter in map (a per-CPU array of struct port_chunk). */
-static __always_inline void portcount_add(void *map, __u32 port, __u64 n)
+/* Adds n to port's counter in map (a per-CPU array of struct port_chunk),
+ * after marking its chunk in touched (PORTCOUNT_CHUNKS bytes in .bss). */
+static __always_inline void portcount_add(void *map, volatile __u8 *touched, __u32 port, __u64 n)
 {
 	__u32 chunk = (port >> 12) & (PORTCOUNT_CHUNKS - 1);
-	struct port_chunk *c = bpf_map_lookup_elem(map, &chunk);
+	struct port_chunk *c;
 
+	if (!touched[chunk])
+		touched[chunk] = 1;
+	c = bpf_map_lookup_elem(map, &chunk);
 	if (c)
 		c->count[port & (PORTCOUNT_CHUNK - 1)] += n;
 }

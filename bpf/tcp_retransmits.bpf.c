@@ -41,11 +41,15 @@ struct {
 	__type(value, struct port_chunk);
 } ports SEC(".maps");
 
+/* The ports chunks ever counted into (portcount.h), read by user space
+ * through the mmapped .bss. */
+__u8 ports_touched[PORTCOUNT_CHUNKS];
+
 static __always_inline int count(u32 state, u32 segs, u32 remote_port)
 {
 	percpu_add(&retransmits, state < TCP_RETRANS_STATES ? state : TCP_RETRANS_STATES - 1, segs);
 	if (by_port)
-		portcount_add(&ports, remote_port, segs);
+		portcount_add(&ports, ports_touched, remote_port, segs);
 	return 0;
 }
 

@@ -162,8 +162,10 @@ static int tcp_retransmits_update(struct bpf_run *r, struct registry *reg)
 		}
 		registry_emit(reg, &retrans_desc, NULL, &l, 1, (double)counts[s], 0);
 	}
+	/* No .bss mapping (a kernel without mmapable arrays): every chunk. */
 	if (st->ports.counts &&
-	    top_ports_emit(&st->ports, bpf_map__fd(skel->maps.ports), reg, &port_desc) < 0)
+	    top_ports_emit(&st->ports, bpf_map__fd(skel->maps.ports),
+			   skel->bss ? skel->bss->ports_touched : NULL, reg, &port_desc) < 0)
 		return -1;
 	return 0;
 }

@@ -75,6 +75,10 @@ struct {
 	__type(value, struct port_chunk);
 } time_wait SEC(".maps");
 
+/* The time_wait chunks ever counted into (portcount.h), read by user space
+ * through the mmapped .bss. */
+__u8 time_wait_touched[PORTCOUNT_CHUNKS];
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TCP_STATES_COUNTERS);
@@ -99,7 +103,7 @@ static __always_inline bool starts(u32 new)
 static __always_inline void count_time_wait(u32 old, int sk_err, u32 remote_port)
 {
 	if (by_port && (old == st_fin_wait2 || old == st_closing) && !sk_err)
-		portcount_add(&time_wait, remote_port, 1);
+		portcount_add(&time_wait, time_wait_touched, remote_port, 1);
 }
 
 /* sk: the connection's key, a socket's address (0 marks a free slot). */

@@ -225,8 +225,10 @@ static int tcp_states_update(struct bpf_run *r, struct registry *reg)
 		      (double)counters[TCP_STATES_START_OVERFLOW], 0);
 	if (st->ports.counts) {
 		int fd = bpf_map__fd(skel->maps.time_wait);
+		/* No .bss mapping (a kernel without mmapable arrays): every chunk. */
+		const volatile uint8_t *touched = skel->bss ? skel->bss->time_wait_touched : NULL;
 
-		if (top_ports_emit(&st->ports, fd, reg, &time_wait_desc) < 0)
+		if (top_ports_emit(&st->ports, fd, touched, reg, &time_wait_desc) < 0)
 			return -1;
 	}
 	return 0;

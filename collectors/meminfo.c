@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "collectors/all.h"
+#include "collectors/kvlines.h"
 #include "lib/readfile.h"
 #include "lib/log.h"
 
@@ -19,19 +20,31 @@
 static size_t rewrite_key(const char *key, size_t len, char *out, size_t outsz)
 {
 	const char *open = memchr(key, '(', len), *close = NULL;
-	int n;
+	size_t head, inner, tail;
 
 	for (const char *p = key + len; open && p > open; p--)
 		if (p[-1] == ')') {
 			close = p - 1;
 			break;
 		}
-	if (!close)
-		n = snprintf(out, outsz, "%.*s", (int)len, key);
-	else
-		n = snprintf(out, outsz, "%.*s_%.*s%.*s", (int)(open - key), key,
-			     (int)(close - open - 1), open + 1, (int)(key + len - close - 1), close + 1);
-	return n > 0 && (size_t)n < outsz ? (size_t)n : 0;
+	if (!close) {
+		if (len >= outsz)
+			return 0;
+		memcpy(out, key, len);
+		out[len] = '\0';
+		return len;
+	}
+	head = (size_t)(open - key);
+	inner = (size_t)(close - open - 1);
+	tail = (size_t)(key + len - close - 1);
+	if (head + 1 + inner + tail >= outsz)
+		return 0;
+	memcpy(out, key, head);
+	out[head] = '_';
+	memcpy(out + head + 1, open + 1, inner);
+	memcpy(out + head + 1 + inner, close + 1, tail);
+	out[head + 1 + inner + tail] = '\0';
+	return head + 1 + inner + tail;
 }
 
 /* The next blank-separated token of the line, or 0 at its end. */
@@ -49,14 +62,13 @@ static size_t next_token(const char **p, const char *eol)
 
 static bool parse_number(const char *tok, size_t len, double *v)
 {
-	char num[32], *end;
+	char num[32];
 
 	if (len == 0 || len >= sizeof(num))
 		return false;
 	memcpy(num, tok, len);
 	num[len] = '\0';
-	*v = strtod(num, &end);
-	return *end == '\0';
+	return kv_double(num, v);
 }
 
 /* "Active(anon):     1234 kB" or "HugePages_Total:       0".
@@ -88,8 +100,9 @@ static int emit_line(struct registry *reg, const char *line, const char *eol)
 	}
 	if (key_len >= 6 && strcmp(key + key_len - 6, "_total") == 0)
 		desc.type = METRIC_COUNTER;
-	snprintf(name, sizeof(name), "node_memory_%s", key);
-	snprintf(help, sizeof(help), "Memory information field %s.", key);
+	kv_join(name, sizeof(name), (const char *const[]){"node_memory_", key}, 2);
+	kv_join(help, sizeof(help), (const char *const[]){"Memory information field ", key, "."},
+		3);
 	return registry_emit(reg, &desc, NULL, NULL, 0, v, 0) == 0;
 }
 

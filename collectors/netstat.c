@@ -17,6 +17,7 @@
 #include "collectors/all.h"
 #include "collectors/filter.h"
 #include "collectors/kvlines.h"
+#include "collectors/pairplan.h"
 #include "collectors/procopts.h"
 #include "lib/readfile.h"
 #include "lib/log.h"
@@ -30,6 +31,8 @@ static const char *const source_names[N_SOURCES] = {"net/netstat", "net/snmp", "
 struct netstat_state {
 	struct source_file *src[N_SOURCES];
 	struct name_filter fields;
+	struct pair_plan *plans; /* one per header line of netstat, then snmp */
+	size_t n_plans;
 };
 
 struct emit_ctx {
@@ -43,20 +46,81 @@ static int emit_field(void *arg, const char *proto, const char *field, const cha
 	struct emit_ctx *e = arg;
 	char key[KEY_LEN], name[KEY_LEN + 16], help[KEY_LEN + 16];
 	struct metric_desc desc = {name, help, METRIC_UNTYPED};
-	int n = snprintf(key, sizeof(key), "%s_%s", proto, field);
+	size_t n = kv_join(key, sizeof(key), (const char *const[]){proto, "_", field}, 3);
 	double v;
 
-	if (n < 0 || (size_t)n >= sizeof(key))
+	if (n >= sizeof(key))
 		return 0;
-	if (!name_filter_keep(&e->st->fields, key, (size_t)n))
+	if (!name_filter_keep(&e->st->fields, key, n))
 		return 0;
 	if (!kv_double(value, &v)) {
 		log_msg(LOG_DEBUG, "netstat: invalid value", "path=%s field=%s", e->path, key);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "node_netstat_%s", key);
-	snprintf(help, sizeof(help), "Statistic %s%s.", proto, field);
+	kv_join(name, sizeof(name), (const char *const[]){"node_netstat_", key}, 2);
+	kv_join(help, sizeof(help), (const char *const[]){"Statistic ", proto, field, "."}, 4);
 	registry_emit(e->reg, &desc, NULL, NULL, 0, v, 0);
+	return 0;
+}
+
+/* Plan number i, made room for (its header lines are read in the same
+ * order every round: the array grows only in the first). */
+static struct pair_plan *plan_at(struct netstat_state *st, size_t i)
+{
+	if (i >= st->n_plans) {
+		struct pair_plan *more = realloc(st->plans, (i + 1) * sizeof(*more));
+
+		if (!more)
+			return NULL;
+		memset(more + st->n_plans, 0, (i + 1 - st->n_plans) * sizeof(*more));
+		st->plans = more;
+		st->n_plans = i + 1;
+	}
+	return &st->plans[i];
+}
+
+/* One header/value line pair through its plan (pairplan.h): what kv_pairs
+ * with emit_field does, the same series, errors and all. 0 or -1. */
+static int emit_pair(struct emit_ctx *e, struct pair_plan *plan, const char *header,
+		     char *values)
+{
+	size_t len = strlen(header);
+
+	if (!pair_plan_matches(plan, header, len) &&
+	    pair_plan_build(plan, header, len, &e->st->fields) < 0)
+		return -1;
+	if (!pair_plan_values(plan, values))
+		return -1;
+	for (size_t i = 0; i < plan->n_kept; i++) {
+		const struct pair_column *c = &plan->kept[i];
+		struct metric_desc desc = {c->name, c->help, METRIC_UNTYPED};
+		double v;
+
+		if (!kv_double(c->value, &v)) {
+			log_msg(LOG_DEBUG, "netstat: invalid value", "path=%s field=%s", e->path,
+				c->name);
+			return -1;
+		}
+		registry_emit(e->reg, &desc, NULL, NULL, 0, v, 0);
+	}
+	return 0;
+}
+
+/* netstat and snmp: pairs of lines, as kv_pairs reads them (a blank line
+ * is skipped; a header without its value line is an error). *plan_i counts
+ * the header lines across both files. 0 or -1. */
+static int walk_pairs(char *text, struct emit_ctx *e, size_t *plan_i)
+{
+	char *cur = text, *header, *values;
+	struct pair_plan *plan;
+
+	while ((header = kv_line(&cur))) {
+		if (header[strspn(header, " \t")] == '\0')
+			continue;
+		if (!(values = kv_line(&cur)) || !(plan = plan_at(e->st, (*plan_i)++)) ||
+		    emit_pair(e, plan, header, values) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -89,13 +153,14 @@ static int netstat_update(struct collector_ctx *ctx, struct registry *reg)
 	struct emit_ctx e = {st, reg, NULL};
 	struct source_file *snmp6 = st->src[SNMP6];
 	const char *why;
+	size_t plan_i = 0;
 	int err;
 
 	if (source_file_read(st->src[NETSTAT]) < 0 || source_file_read(st->src[SNMP]) < 0)
 		return -1;
 	for (size_t i = NETSTAT; i <= SNMP; i++) {
 		e.path = st->src[i]->path;
-		if (kv_pairs(st->src[i]->buf.data, emit_field, &e) != 0) {
+		if (walk_pairs(st->src[i]->buf.data, &e, &plan_i) != 0) {
 			log_msg(LOG_DEBUG, "netstat: unexpected format", "path=%s", e.path);
 			return -1;
 		}
@@ -120,6 +185,9 @@ static void netstat_exit(struct collector_ctx *ctx)
 		return;
 	for (size_t i = 0; i < N_SOURCES; i++)
 		source_file_close(st->src[i]);
+	for (size_t i = 0; i < st->n_plans; i++)
+		pair_plan_free(&st->plans[i]);
+	free(st->plans);
 	name_filter_free(&st->fields);
 	free(st);
 	ctx->state = NULL;

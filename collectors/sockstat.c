@@ -40,8 +40,9 @@ static void emit(struct registry *reg, const char *proto, const char *key, doubl
 	char name[NAME_LEN], help[NAME_LEN + 32];
 	struct metric_desc desc = {name, help, METRIC_GAUGE};
 
-	snprintf(name, sizeof(name), "node_sockstat_%s_%s", proto, key);
-	snprintf(help, sizeof(help), "Number of %s sockets in state %s.", proto, key);
+	kv_join(name, sizeof(name), (const char *const[]){"node_sockstat_", proto, "_", key}, 4);
+	kv_join(help, sizeof(help),
+		(const char *const[]){"Number of ", proto, " sockets in state ", key, "."}, 5);
 	registry_emit(reg, &desc, NULL, NULL, 0, v, 0);
 }
 

@@ -47,8 +47,9 @@ static int vmstat_update(struct collector_ctx *ctx, struct registry *reg)
 		n_lines++;
 		if (strlen(field) > NAME_LEN || !name_filter_keep(&st->fields, field, strlen(field)))
 			continue;
-		snprintf(name, sizeof(name), "node_vmstat_%s", field);
-		snprintf(help, sizeof(help), "/proc/vmstat information field %s.", field);
+		kv_join(name, sizeof(name), (const char *const[]){"node_vmstat_", field}, 2);
+		kv_join(help, sizeof(help),
+			(const char *const[]){"/proc/vmstat information field ", field, "."}, 3);
 		registry_emit(reg, &desc, NULL, NULL, 0, v, 0);
 	}
 	return n_lines > 0 ? 0 : -1;

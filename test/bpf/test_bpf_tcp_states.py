@@ -35,7 +35,7 @@ CHURN = r"""
 import socket, sys, threading
 m = int(sys.argv[1])
 listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
+listener.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0))
 listener.listen(128)
 port = listener.getsockname()[1]
 
@@ -79,10 +79,11 @@ class Namespace:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
-def churn(ns, m):
-    """m connect/close pairs in ns, the client closing first; returns the
-    server's port and how many timewait sockets ss lists for it."""
-    port = int(ns.run(PY, "-c", CHURN, str(m)))
+def churn(ns, m, port=0):
+    """m connect/close pairs in ns, the client closing first, to port (0:
+    any free one); returns the server's port and how many timewait sockets
+    ss lists for it."""
+    port = int(ns.run(PY, "-c", CHURN, str(m), str(port)))
     # The server's last FINs may still be on their way to the timewait
     # sockets (ss shows those as FIN-WAIT-2 until they arrive); on a busy
     # machine that can take a moment.
@@ -108,12 +109,19 @@ def out_resets(ns):
     return int(lines[1][lines[0].index("OutRsts")])
 
 
+# The server's port: in the last port chunk (portcount.h: 61440-65535, above
+# the ephemeral range, so no other connection on the host is likely to have
+# marked it), first counted into after the agent's earlier rounds read the
+# chunk marks: the churn's port showing up means a chunk marked later is read.
+CHURN_PORT = 65000
+
+
 def run_churn(binary, cfg):
     ns = Namespace()
     agent = DryRunAgent(binary, str(cfg))
     try:
         before = agent.next_round()
-        port, in_time_wait, resets = churn(ns, M)
+        port, in_time_wait, resets = churn(ns, M, CHURN_PORT)
         after = agent.next_round()
     finally:
         rc, err = agent.stop()

@@ -247,6 +247,45 @@ static void test_netclass_linux26(void **state)
 	run_stop(&r);
 }
 
+/* ---- kvlines, for netstat's names and values ------------------------------ */
+
+/* kv_join: the parts in order; what does not fit is cut, NUL-terminated,
+ * and reported as cap. */
+static void test_kv_join(void **state)
+{
+	char out[8];
+	(void)state;
+
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"ab", "_", "cd"}, 3), 5);
+	assert_string_equal(out, "ab_cd");
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abc", "defg"}, 2), 7);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abcd", "efgh"}, 2), 8);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(kv_join(out, sizeof(out), (const char *const[]){"abcdefghij", "k"}, 2), 8);
+	assert_string_equal(out, "abcdefg");
+	assert_int_equal(kv_join(out, sizeof(out), NULL, 0), 0);
+	assert_string_equal(out, "");
+}
+
+/* kv_double's integer path gives what strtod gives, past 2^53 too (the
+ * conversion rounds to nearest, as strtod does). */
+static void test_kv_double_integers(void **state)
+{
+	static const char *const texts[] = {"0", "007", "4096", "9007199254740993",
+					    "18446744073709551615", "18446744073709551616",
+					    "12345678901234567890123", "-5", "1.5", "1e3"};
+	double v;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_true(kv_double(texts[i], &v));
+		assert_true(v == strtod(texts[i], NULL));
+	}
+	assert_false(kv_double("12 ", &v));
+	assert_false(kv_double(" 12", &v));
+}
+
 /* ---- netstat ------------------------------------------------------------- */
 
 static void test_netstat_linux6(void **state)
@@ -430,6 +469,8 @@ int main(void)
 		cmocka_unit_test(test_netclass_linux6),
 		cmocka_unit_test(test_netclass_ignored),
 		cmocka_unit_test(test_netclass_linux26),
+		cmocka_unit_test(test_kv_join),
+		cmocka_unit_test(test_kv_double_integers),
 		cmocka_unit_test(test_netstat_linux6),
 		cmocka_unit_test(test_netstat_fields),
 		cmocka_unit_test(test_netstat_linux26),
