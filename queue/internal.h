@@ -161,6 +161,9 @@ struct queue {
 	uint64_t demand_win[BURST_TICKS];
 	unsigned demand_pos;
 	atomic_bool burst_poke;      /* a round did not fit: reconsider now */
+	/* Memory was freed that malloc keeps unless asked (a ring shrank, a
+	 * reshard ended): the manager's next tick gives it back. */
+	atomic_bool trim_wanted;
 	/* The appender's own: when it last said that rings overflowed. */
 	int64_t full_logged_ms;
 	uint64_t full_logged_total;

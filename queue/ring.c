@@ -93,8 +93,8 @@ static void ring_idle(struct shard *sh)
 	sh->head = 0;
 	while (want < 2 * sh->ring_peak && want < sh->ring_cap)
 		want *= 2;
-	if (2 * want < sh->ring_cap)
-		ring_resize(sh, want); /* a failed shrink keeps the bigger ring */
+	if (2 * want < sh->ring_cap && ring_resize(sh, want) == 0) /* else kept */
+		atomic_store_explicit(&sh->q->trim_wanted, true, memory_order_relaxed);
 	sh->ring_peak = 0;
 }
 

@@ -2,7 +2,8 @@
 /* queue: rings sized to what is queued. A ring starts at a batch or two,
  * grows (doubling, up to capacity) with a backlog, keeps every sample and
  * its order while it grows around its wrapped end, and shrinks back once a
- * later busy period has used little of it. */
+ * later busy period has used little of it. A reshard's buffers are freed
+ * when it ends. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,10 +66,54 @@ static void test_ring_grows_with_a_backlog_and_shrinks_when_idle(void **state)
 	queue_destroy(q);
 }
 
+/* A reshard's staging ring and copy of the old rings (capacity times the
+ * shard count each, touched as far as the backlog moved) are freed once
+ * it ends, not kept at an outage's high-water mark for the next one. */
+static void test_hand_over_buffers_freed_after_a_reshard(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+	uint64_t appended = 0;
+	size_t kept;
+	bool resharding;
+	int64_t t0;
+
+	reshard_config(f, 1, 8);
+	rx_set_delay(f->rx, 100); /* one shard sends 500/s of 3000/s: grow */
+	q = start_reshard_queue(f, 300);
+	t0 = mono_ms();
+	for (int round = 0; round < 60; round++) {
+		pace(t0, round);
+		appended += append_round(f, q, round, RS_SERIES, 3);
+		stats_of(q, &st);
+		if (st.reshards >= 1)
+			break;
+	}
+	assert_true(st.reshards >= 1);
+	/* No tick after the one scheduled: the count stays where it is. */
+	rx_set_delay(f->rx, 0);
+	queue_set_reshard_interval(q, 600000);
+	sleep_ms(800);
+	pthread_mutex_lock(&q->route_mu);
+	resharding = q->resharding;
+	kept = q->st_alloc + q->sc_alloc;
+	pthread_mutex_unlock(&q->route_mu);
+	assert_false(resharding);
+	assert_int_equal(kept, 0); /* was capacity * (from + to) slots */
+	assert_true(wait_accepted(f->rx, appended, 5000));
+	assert_int_equal(stop_now(q, 2000), 0);
+	stats_of(q, &st);
+	assert_int_equal(all_dropped(&st), 0);
+	assert_int_equal(assert_series_increasing(f->rx), appended);
+	queue_destroy(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_ring_grows_with_a_backlog_and_shrinks_when_idle),
+		T(test_hand_over_buffers_freed_after_a_reshard),
 	};
 
 	return QUEUE_TESTS_RUN(tests);
