@@ -52,12 +52,15 @@ class Sink:
     """A remote_write receiver that reads each body and answers 204."""
 
     def __init__(self):
+        self.down = False  # --outage: answer 503 (the queue retries) while set
+        sink = self
+
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(204)
+                self.send_response(503 if sink.down else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -77,7 +80,10 @@ class Sink:
 def write_config(path, args, textdir, disable, url=None):
     lines = ["global:", f"  interval: {args.interval}s",
              f"  data_dir: {os.path.splitext(path)[0]}-data"]
-    if url:
+    if url and args.outage:  # the soak's queue: defaults, memory only
+        lines[-1] = '  data_dir: ""'
+        lines += ["remote_write:", f"  - url: {url}", "    name: bench"]
+    elif url:
         lines += ["remote_write:", f"  - url: {url}", "    name: bench", "    queue_config:",
                   "      capacity: 200000", "      max_samples_per_send: 2000",
                   "      batch_send_deadline: 5s", "      min_shards: 1"]
@@ -159,6 +165,42 @@ def one_run(args, cfg, logpath):
                 p.wait()
 
 
+def outage_run(args, wd, disable, textdir, sink):
+    """--outage: RssAnon and threads (1 + shards + a few) every 2 s
+    while the receiver answers 503 for --outage seconds from 20 s on, then
+    until the shards have come back down (or 150 s after it ended)."""
+    cfg = os.path.join(wd, "outage.yml")
+    write_config(cfg, args, textdir, disable, sink.url)
+    with open(os.path.join(wd, "outage.log"), "w") as logf:
+        p = subprocess.Popen([args.bpfpush, "--config", cfg], stdin=subprocess.DEVNULL,
+                             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    seen, t0 = [], time.monotonic()
+    try:
+        while True:
+            t = time.monotonic() - t0
+            sink.down = 20 <= t < 20 + args.outage
+            with open(f"/proc/{p.pid}/status") as f:
+                st = {k: v.split()[0] for k, _, v in (ln.partition(":") for ln in f)
+                      if v.split()}
+            seen.append((t, sink.down, int(st["Threads"]), int(st["RssAnon"]) / 1024))
+            print(f"  {t:4.0f} s  receiver {'503' if sink.down else 'ok '}  threads "
+                  f"{seen[-1][2]:3d}  RssAnon {seen[-1][3]:6.1f} MiB", flush=True)
+            before = [s for s in seen if 10 <= s[0] < 20]
+            after = t > 20 + args.outage + 30 and seen[-1][2] <= before[-1][2] + 4
+            if after or t > 20 + args.outage + 150 or p.poll() is not None:
+                break
+            time.sleep(2)
+    finally:
+        sink.down = False
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            p.wait(30)
+    if not before:
+        raise BenchError("bpfpush did not run 10 s (see outage.log)")
+    print(f"outage: RssAnon {before[-1][3]:.1f} MiB before ({before[-1][2]} threads), highest "
+          f"{max(s[3] for s in seen):.1f}, {seen[-1][3]:.1f} at the end ({seen[-1][2]} threads)")
+
+
 def measure(args, wd, mode, disable, textdir, sink):
     cfg = os.path.join(wd, f"{mode}.yml")
     write_config(cfg, args, textdir, disable, sink.url if mode == "remote_write" else None)
@@ -182,9 +224,14 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true",
                     help="10,000 series, one run of 3 rounds (make bench-quick)")
+    ap.add_argument("--outage", type=int, default=0, metavar="SECONDS",
+                    help="instead: RSS through a receiver outage of SECONDS (the soak's "
+                         "queue: default queue_config, data_dir \"\"; interval 2 s)")
     args = ap.parse_args()
     if args.quick:
         args.series, args.runs, args.rounds = 10000, 1, 3
+    if args.outage:
+        args.interval = 2
     args.bpfpush = os.path.abspath(args.bpfpush)
     wd = os.path.abspath(args.workdir)
     sink = None
@@ -202,6 +249,9 @@ def main():
             f.write(exposition(args.series))
         disable = probe_collectors(args, wd)
         sink = Sink()
+        if args.outage:
+            outage_run(args, wd, disable, textdir, sink)
+            return 0
         results = {m: measure(args, wd, m, disable, textdir, sink)
                    for m in ("remote_write", "collect")}
     except (BenchError, OSError, subprocess.SubprocessError) as e:
