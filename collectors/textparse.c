@@ -306,24 +306,50 @@ static struct textparse_sample *new_sample(struct textparse *p)
 	return &p->samples[p->n_samples++];
 }
 
+/* Whether the line at the cursor starts with the name resolved last, and
+ * that name ends there: consecutive lines nearly always name one series,
+ * and one memcmp is cheaper than classing each byte of the name. */
+static bool same_name_as_last(const struct textparse *p, const struct cursor *c)
+{
+	size_t len = p->last_name_len;
+
+	return p->last_name && (size_t)(c->eol - c->pos) > len &&
+	       memcmp(c->pos, p->last_name, len) == 0 && !metric_name_continues(c->pos[len]);
+}
+
+/* The sample's name and its family: *len 0 and -1 on an error. */
+static int sample_name(struct textparse *p, struct cursor *c, size_t *len, uint32_t *fam)
+{
+	char *name = c->pos;
+	bool same = same_name_as_last(p, c);
+
+	*len = same ? p->last_name_len : metric_name_len(c);
+	if (*len == 0)
+		return textparse_fail(p, c, "invalid metric name");
+	c->pos += *len;
+	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
+		return textparse_fail(p, c, "invalid character '%c' in metric name \"%.*s\"",
+				      *c->pos, (int)*len, name);
+	if (p->limits.max_samples && p->n_total >= p->limits.max_samples)
+		return textparse_fail(p, c, "more than %zu series (max_series_per_file)",
+				      p->limits.max_samples);
+	if (same) {
+		*fam = p->last_family;
+		return 0;
+	}
+	return resolve_family(p, c, name, *len, fam);
+}
+
 /* name [{labels}] value [timestamp] */
 static int parse_sample(struct textparse *p, struct cursor *c)
 {
 	char *name = c->pos;
-	size_t len = metric_name_len(c);
+	size_t len;
 	struct textparse_family *f;
 	struct textparse_sample *s;
 	uint32_t fam;
 
-	if (len == 0)
-		return textparse_fail(p, c, "invalid metric name");
-	c->pos += len;
-	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
-		return textparse_fail(p, c, "invalid character '%c' in metric name \"%.*s\"", *c->pos,
-			    (int)len, name);
-	if (p->limits.max_samples && p->n_total >= p->limits.max_samples)
-		return textparse_fail(p, c, "more than %zu series (max_series_per_file)", p->limits.max_samples);
-	if (resolve_family(p, c, name, len, &fam) < 0)
+	if (sample_name(p, c, &len, &fam) < 0)
 		return -1;
 	f = &p->families[fam];
 	f->typed = true; /* a later TYPE line is an error, as in expfmt */
