@@ -12,16 +12,40 @@
  * by a set. */
 #define LABELS_SCANNED 8
 
-/* In place: \\ \" \n are the only escapes; the closing quote becomes the
- * value's NUL. */
-static int parse_label_value(struct textparse *p, struct cursor *c, char **value, size_t *len)
+/* Bytes that end a label value's plain stretch: its closing quote, an
+ * escape, and any byte of a multi-byte UTF-8 sequence. One table load a
+ * byte instead of two compares, and a value found all ASCII needs no
+ * second pass for its UTF-8. */
+static const unsigned char value_stop[256] = {['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1};
+
+/* From r past plain bytes to the closing quote, a backslash or eol;
+ * *ascii false if a byte on the way was not ASCII. */
+static char *skip_plain(char *r, const char *eol, bool *ascii)
 {
-	char *r = c->pos, *w;
+	for (;;) {
+		while (r < eol && !value_stop[(unsigned char)*r])
+			r++;
+		if (r >= eol || (unsigned char)*r < 0x80)
+			return r;
+		*ascii = false;
+		r++;
+	}
+}
+
+/* In place: \\ \" \n are the only escapes; the closing quote becomes the
+ * value's NUL. *ascii: whether the value is known to be all ASCII (then
+ * it is UTF-8 without a check). */
+static int parse_label_value(struct textparse *p, struct cursor *c, char **value, size_t *len,
+			     bool *ascii)
+{
+	char *r, *w;
 
 	/* Up to the first quote or backslash nothing moves: most values have
 	 * no escapes, and are only scanned. */
-	while (r < c->eol && *r != '"' && *r != '\\')
-		r++;
+	*ascii = true;
+	r = skip_plain(c->pos, c->eol, ascii);
+	if (r < c->eol && *r == '\\')
+		*ascii = false; /* what follows is only unescaped: UTF-8 checked after */
 	w = r;
 	while (r < c->eol && *r != '"') {
 		if (*r != '\\') {
@@ -111,6 +135,7 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 {
 	char *name = c->pos, *value = NULL;
 	size_t len = label_name_len(c), value_len = 0;
+	bool ascii;
 
 	if (len == 0)
 		return textparse_fail(p, c, "invalid label name for metric \"%.*s\"", (int)f->name_len, f->name);
@@ -126,9 +151,9 @@ static int parse_label(struct textparse *p, struct cursor *c, const struct textp
 	if (at_eol(c) || *c->pos != '"')
 		return textparse_fail(p, c, "expected '\"' at start of label value of \"%s\"", name);
 	c->pos++;
-	if (parse_label_value(p, c, &value, &value_len) < 0)
+	if (parse_label_value(p, c, &value, &value_len, &ascii) < 0)
 		return -1;
-	if (!valid_utf8(value, value_len))
+	if (!ascii && !valid_utf8(value, value_len))
 		return textparse_fail(p, c, "invalid label value of \"%s\": not UTF-8", name);
 	if (check_special_label(p, c, f, name, value) < 0)
 		return -1;
