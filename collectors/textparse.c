@@ -259,10 +259,16 @@ static int parse_comment(struct textparse *p, struct cursor *c)
 
 static int parse_value(struct textparse *p, struct cursor *c, double *value)
 {
-	size_t len = token_len(c);
+	const char *stop = text_parse_decimal(c->pos, c->eol, value);
+	size_t len;
 	char *tok = c->pos, saved;
 	bool ok;
 
+	if (stop && (stop == c->eol || is_blank(*stop))) {
+		c->pos = (char *)stop; /* a plain decimal, the common case */
+		return 0;
+	}
+	len = token_len(c);
 	if (len == 0)
 		return textparse_fail(p, c, "missing value");
 	c->pos += len;

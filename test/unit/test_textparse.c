@@ -260,6 +260,17 @@ static void test_label_value_utf8_everywhere(void **state)
 	expect_error(f, "m{a=\"ab\xc3\xa9\n", 1, "unterminated");
 }
 
+/* Whether text_parse_decimal, where it reads all of s, gives other bits
+ * than want; it must refuse what it cannot read exactly. */
+static bool decimal_disagrees(const char *s, double want)
+{
+	const char *end = s + strlen(s), *stop;
+	double got;
+
+	stop = text_parse_decimal(s, end, &got);
+	return stop == end && memcmp(&got, &want, sizeof(got)) != 0;
+}
+
 /* The fast decimal path gives strtod's bits exactly, and leaves to strtod
  * what it cannot do exactly (too many digits, powers of ten past 22). */
 static void test_floats_as_strtod(void **state)
@@ -278,6 +289,7 @@ static void test_floats_as_strtod(void **state)
 		want = strtod(fixed[i], NULL);
 		assert_true(text_parse_float(fixed[i], &got));
 		assert_memory_equal(&got, &want, sizeof(got));
+		assert_false(decimal_disagrees(fixed[i], want));
 	}
 	srand(16);
 	for (int i = 0; i < 200000; i++) {
@@ -294,6 +306,8 @@ static void test_floats_as_strtod(void **state)
 		assert_true(text_parse_float(text, &got));
 		if (memcmp(&got, &want, sizeof(got)) != 0)
 			fail_msg("%s: %.17g, strtod %.17g", text, got, want);
+		if (decimal_disagrees(text, want))
+			fail_msg("%s: text_parse_decimal is not strtod", text);
 	}
 }
 
