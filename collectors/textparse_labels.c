@@ -96,9 +96,13 @@ static int label_seen(struct textparse *p, size_t first, const char *name)
 	size_t n = p->n_labels - first;
 
 	if (n < LABELS_SCANNED) {
-		for (size_t i = first; i < p->n_labels; i++)
-			if (strcmp(p->text + p->labels[i].name, name) == 0)
+		/* The first byte settles nearly every pair: no strcmp call. */
+		for (size_t i = first; i < p->n_labels; i++) {
+			const char *other = p->text + p->labels[i].name;
+
+			if (other[0] == name[0] && strcmp(other, name) == 0)
 				return 1;
+		}
 		return 0;
 	}
 	if (n == LABELS_SCANNED) /* from now on the set: it gets the scanned ones */
