@@ -80,6 +80,45 @@ static bool parse_float_fast(const char *s, double *out)
 	return true;
 }
 
+/* Digits from d, not past end, into *m: where they stop. */
+static const char *take_digits_upto(const char *d, const char *end, uint64_t *m)
+{
+	uint64_t v = *m;
+
+	for (; d < end && (unsigned)(*d - '0') <= 9; d++)
+		v = v * 10 + (unsigned)(*d - '0'); /* past 19 digits it wraps: refused after */
+	*m = v;
+	return d;
+}
+
+/* The sample values of most texts, read where they stand (no copy, no
+ * NUL): [+-]digits[.digits] within the limits of Clinger's fast path, as
+ * parse_float_fast reads them. */
+const char *text_parse_decimal(const char *s, const char *end, double *out)
+{
+	const char *d = s, *whole, *frac = NULL;
+	bool negative = d < end && *d == '-';
+	uint64_t m = 0;
+	ptrdiff_t digits, frac_digits = 0;
+	double v;
+
+	d += d < end && (*d == '-' || *d == '+');
+	whole = d;
+	d = take_digits_upto(d, end, &m);
+	digits = d - whole;
+	if (d < end && *d == '.') {
+		frac = d + 1;
+		d = take_digits_upto(frac, end, &m);
+		frac_digits = d - frac;
+		digits += frac_digits;
+	}
+	if (digits == 0 || digits > MANTISSA_DIGITS_MAX || m > EXACT_MANTISSA_MAX)
+		return NULL;
+	v = (double)m / pow10_exact[frac_digits]; /* frac_digits <= 19: exact */
+	*out = negative ? -v : v;
+	return d;
+}
+
 /* Go's strconv.ParseFloat as expfmt uses it: decimal or scientific, NaN,
  * [+-]Inf(inity) in any case; no hex floats, no '_' separators, no
  * overflow. s is NUL-terminated. */

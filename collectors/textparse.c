@@ -6,6 +6,7 @@
  * find. Parsing stops at the first error: the caller skips the whole file. */
 #include "collectors/textparse.h"
 #include "collectors/textlex.h"
+#include "collectors/textparse_cursor.h"
 #include "lib/buf.h"
 #include "lib/names.h"
 
@@ -15,27 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Longest token quoted verbatim in an error reason. */
-#define TOKEN_SHOWN 40
-/* Labels of a sample checked for a repeated name by a scan; past this many,
- * by a set. */
-#define LABELS_SCANNED 8
-
-static int shown(ptrdiff_t len)
-{
-	return len < TOKEN_SHOWN ? (int)len : TOKEN_SHOWN;
-}
-
-struct cursor {
-	char *pos;
-	char *eol; /* the current line's '\n' (or the end of the text) */
-	unsigned line;
-};
-
-static int fail(struct textparse *p, const struct cursor *c, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct textparse *p, const struct cursor *c, const char *fmt, ...)
+int textparse_fail(struct textparse *p, const struct cursor *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -44,50 +25,6 @@ static int fail(struct textparse *p, const struct cursor *c, const char *fmt, ..
 	vsnprintf(p->error.reason, sizeof(p->error.reason), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static int fail_oom(struct textparse *p, const struct cursor *c)
-{
-	return fail(p, c, "out of memory");
-}
-
-/* ---- characters ---------------------------------------------------- */
-
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-static bool at_eol(const struct cursor *c)
-{
-	return c->pos >= c->eol;
-}
-
-static void skip_blanks(struct cursor *c)
-{
-	while (c->pos < c->eol && is_blank(*c->pos))
-		c->pos++;
-}
-
-/* Length of the metric name at the cursor (0: none starts there). */
-static size_t metric_name_len(const struct cursor *c)
-{
-	return at_eol(c) ? 0 : metric_name_span(c->pos, (size_t)(c->eol - c->pos));
-}
-
-static size_t label_name_len(const struct cursor *c)
-{
-	return at_eol(c) ? 0 : label_name_span(c->pos, (size_t)(c->eol - c->pos));
-}
-
-/* Up to the next blank or the end of the line. */
-static size_t token_len(const struct cursor *c)
-{
-	const char *s = c->pos;
-
-	while (s < c->eol && !is_blank(*s))
-		s++;
-	return (size_t)(s - c->pos);
 }
 
 /* ---- storage ------------------------------------------------------- */
@@ -142,7 +79,7 @@ static int add_family(struct textparse *p, const struct cursor *c, const char *n
 	    (off = own_string(p, name, len)) < 0 ||
 	    hashmap_insert(&p->index, hashmap_hash(name, len),
 			   (void *)(uintptr_t)(p->n_families + 1)) < 0)
-		return fail_oom(p, c);
+		return textparse_fail_oom(p, c);
 	p->families[p->n_families] = (struct textparse_family){
 		.name = p->strings + off, .name_len = len, .type = METRIC_UNTYPED, .line = c->line,
 		.name_off = (uint32_t)off, .help_off = UINT32_MAX};
@@ -225,7 +162,7 @@ static int parse_help(struct textparse *p, struct cursor *c, uint32_t fam)
 	int64_t off;
 
 	if (f->help)
-		return fail(p, c, "second HELP line for metric name \"%.*s\"",
+		return textparse_fail(p, c, "second HELP line for metric name \"%.*s\"",
 			    (int)f->name_len, f->name);
 	while (r < c->eol) {
 		if (*r != '\\') {
@@ -233,18 +170,18 @@ static int parse_help(struct textparse *p, struct cursor *c, uint32_t fam)
 			continue;
 		}
 		if (r + 1 >= c->eol)
-			return fail(p, c, "invalid escape sequence at end of HELP");
+			return textparse_fail(p, c, "invalid escape sequence at end of HELP");
 		switch (r[1]) {
 		case '\\': *w++ = '\\'; break;
 		case 'n': *w++ = '\n'; break;
 		case '"': *w++ = '"'; break;
 		default:
-			return fail(p, c, "invalid escape sequence '\\%c'", r[1]);
+			return textparse_fail(p, c, "invalid escape sequence '\\%c'", r[1]);
 		}
 		r += 2;
 	}
 	if ((off = own_string(p, c->pos, (size_t)(w - c->pos))) < 0)
-		return fail_oom(p, c);
+		return textparse_fail_oom(p, c);
 	f = &p->families[fam];
 	f->help_off = (uint32_t)off;
 	f->help = p->strings + off;
@@ -265,7 +202,7 @@ static int parse_type(struct textparse *p, struct cursor *c, struct textparse_fa
 	const char *end = c->eol;
 
 	if (f->typed)
-		return fail(p, c,
+		return textparse_fail(p, c,
 			    "second TYPE line for metric name \"%.*s\", or TYPE reported after samples",
 			    (int)f->name_len, f->name);
 	while (end > c->pos && is_blank(end[-1]))
@@ -278,7 +215,7 @@ static int parse_type(struct textparse *p, struct cursor *c, struct textparse_fa
 			return 0;
 		}
 	}
-	return fail(p, c, "unknown metric type \"%.*s\"", shown(end - c->pos), c->pos);
+	return textparse_fail(p, c, "unknown metric type \"%.*s\"", shown(end - c->pos), c->pos);
 }
 
 /* "# HELP name text" or "# TYPE name type". As in expfmt, a keyword or a
@@ -306,7 +243,7 @@ static int parse_comment(struct textparse *p, struct cursor *c)
 	if (at_eol(c))
 		return 0;
 	if (!is_blank(*c->pos))
-		return fail(p, c, "invalid metric name in comment");
+		return textparse_fail(p, c, "invalid metric name in comment");
 	skip_blanks(c);
 	name[name_len] = '\0'; /* over a blank already passed */
 	if (resolve_family(p, c, name, name_len, &fam) < 0)
@@ -320,175 +257,27 @@ static int parse_comment(struct textparse *p, struct cursor *c)
 
 /* ---- samples ------------------------------------------------------- */
 
-/* In place: \\ \" \n are the only escapes; the closing quote becomes the
- * value's NUL. */
-static int parse_label_value(struct textparse *p, struct cursor *c, char **value, size_t *len)
-{
-	char *r = c->pos, *w;
-
-	/* Up to the first quote or backslash nothing moves: most values have
-	 * no escapes, and are only scanned. */
-	while (r < c->eol && *r != '"' && *r != '\\')
-		r++;
-	w = r;
-	while (r < c->eol && *r != '"') {
-		if (*r != '\\') {
-			*w++ = *r++;
-			continue;
-		}
-		if (r + 1 >= c->eol)
-			break;
-		switch (r[1]) {
-		case '\\': *w++ = '\\'; break;
-		case '"': *w++ = '"'; break;
-		case 'n': *w++ = '\n'; break;
-		default:
-			return fail(p, c, "invalid escape sequence '\\%c'", r[1]);
-		}
-		r += 2;
-	}
-	if (r >= c->eol)
-		return fail(p, c, "label value \"%.*s\" contains unescaped new-line (unterminated)",
-			    shown(w - c->pos), c->pos);
-	*w = '\0';
-	*value = c->pos;
-	*len = (size_t)(w - c->pos);
-	c->pos = r + 1;
-	return 0;
-}
-
-/* A histogram's le and a summary's quantile must be numbers. */
-static int check_special_label(struct textparse *p, const struct cursor *c,
-			       const struct textparse_family *f, const char *name, const char *value)
-{
-	double ignored;
-	const char *special = f->type == METRIC_HISTOGRAM ? "le" :
-			      f->type == METRIC_SUMMARY   ? "quantile" : NULL;
-
-	if (special && strcmp(name, special) == 0 && !text_parse_float(value, &ignored))
-		return fail(p, c, "expected float as value for '%s' label, got \"%.*s\"", special,
-			    TOKEN_SHOWN, value);
-	return 0;
-}
-
-/* Whether the sample's labels so far (from first) hold name: 1, 0, or -1
- * on ENOMEM. A few labels: a scan, cheaper than hashing every name. More:
- * a set, not a scan of the labels before it: a line of n labels must cost
- * O(n), or one line of 60,000 labels stalls the round. */
-static int label_seen(struct textparse *p, size_t first, const char *name)
-{
-	size_t n = p->n_labels - first;
-
-	if (n < LABELS_SCANNED) {
-		for (size_t i = first; i < p->n_labels; i++)
-			if (strcmp(p->text + p->labels[i].name, name) == 0)
-				return 1;
-		return 0;
-	}
-	if (n == LABELS_SCANNED) /* from now on the set: it gets the scanned ones */
-		for (size_t i = first; i < p->n_labels; i++)
-			if (nameset_add(&p->label_names, p->text + p->labels[i].name) < 0)
-				return -1;
-	return nameset_add(&p->label_names, name);
-}
-
-/* Not reserved, not past the label limit, not a second label of that name
- * in the sample. */
-static int check_label_name(struct textparse *p, const struct cursor *c,
-			    const struct textparse_family *f, size_t first, const char *name)
-{
-	int seen;
-
-	if (name[0] == '_' && strcmp(name, "__name__") == 0)
-		return fail(p, c, "label name \"__name__\" is reserved");
-	if (p->limits.max_labels && p->n_labels - first >= p->limits.max_labels)
-		return fail(p, c, "more than %zu labels for metric \"%.*s\" (max_labels_per_series)",
-			    p->limits.max_labels, (int)f->name_len, f->name);
-	seen = label_seen(p, first, name);
-	if (seen < 0)
-		return fail_oom(p, c);
-	if (seen > 0)
-		return fail(p, c, "duplicate label name \"%s\" for metric \"%.*s\"", name,
-			    (int)f->name_len, f->name);
-	return 0;
-}
-
-/* name = "value" */
-static int parse_label(struct textparse *p, struct cursor *c, const struct textparse_family *f,
-		       size_t first)
-{
-	char *name = c->pos, *value = NULL;
-	size_t len = label_name_len(c), value_len = 0;
-
-	if (len == 0)
-		return fail(p, c, "invalid label name for metric \"%.*s\"", (int)f->name_len, f->name);
-	c->pos += len;
-	skip_blanks(c);
-	if (at_eol(c) || *c->pos != '=')
-		return fail(p, c, "expected '=' after label name \"%.*s\"", (int)len, name);
-	c->pos++;
-	name[len] = '\0'; /* over '=' or a blank, both passed */
-	if (check_label_name(p, c, f, first, name) < 0)
-		return -1;
-	skip_blanks(c);
-	if (at_eol(c) || *c->pos != '"')
-		return fail(p, c, "expected '\"' at start of label value of \"%s\"", name);
-	c->pos++;
-	if (parse_label_value(p, c, &value, &value_len) < 0)
-		return -1;
-	if (!valid_utf8(value, value_len))
-		return fail(p, c, "invalid label value of \"%s\": not UTF-8", name);
-	if (check_special_label(p, c, f, name, value) < 0)
-		return -1;
-	if (grow_array((void **)&p->labels, &p->cap_labels, p->n_labels + 1, sizeof(*p->labels)) < 0)
-		return fail_oom(p, c);
-	p->labels[p->n_labels++] =
-		(struct textparse_label){(uint32_t)(name - p->text), (uint32_t)(value - p->text)};
-	return 0;
-}
-
-/* After '{': labels separated by commas, a trailing comma allowed. */
-static int parse_labels(struct textparse *p, struct cursor *c, const struct textparse_family *f)
-{
-	size_t first = p->n_labels;
-
-	if (p->label_names.n) /* a sample before had many labels */
-		nameset_clear(&p->label_names);
-	for (;;) {
-		skip_blanks(c);
-		if (!at_eol(c) && *c->pos == '}')
-			break;
-		if (parse_label(p, c, f, first) < 0)
-			return -1;
-		skip_blanks(c);
-		if (!at_eol(c) && *c->pos == ',') {
-			c->pos++;
-			continue;
-		}
-		if (!at_eol(c) && *c->pos == '}')
-			break;
-		return fail(p, c, "unexpected end of label set: expected ',' or '}' after label \"%s\"",
-			    p->text + p->labels[p->n_labels - 1].name);
-	}
-	c->pos++; /* '}' */
-	return 0;
-}
-
 static int parse_value(struct textparse *p, struct cursor *c, double *value)
 {
-	size_t len = token_len(c);
+	const char *stop = text_parse_decimal(c->pos, c->eol, value);
+	size_t len;
 	char *tok = c->pos, saved;
 	bool ok;
 
+	if (stop && (stop == c->eol || is_blank(*stop))) {
+		c->pos = (char *)stop; /* a plain decimal, the common case */
+		return 0;
+	}
+	len = token_len(c);
 	if (len == 0)
-		return fail(p, c, "missing value");
+		return textparse_fail(p, c, "missing value");
 	c->pos += len;
 	saved = *c->pos; /* strtod wants a NUL; the line is ours until its end */
 	*c->pos = '\0';
 	ok = text_parse_float(tok, value);
 	*c->pos = saved;
 	if (!ok)
-		return fail(p, c, "expected float as value, got \"%.*s\"",
+		return textparse_fail(p, c, "expected float as value, got \"%.*s\"",
 			    shown((ptrdiff_t)len), tok);
 	return 0;
 }
@@ -504,13 +293,13 @@ static int parse_timestamp(struct textparse *p, struct cursor *c, struct textpar
 		return 0;
 	len = token_len(c);
 	if (!text_parse_int64(c->pos, len, &s->ts_ms))
-		return fail(p, c, "expected integer as timestamp, got \"%.*s\"",
+		return textparse_fail(p, c, "expected integer as timestamp, got \"%.*s\"",
 			    shown((ptrdiff_t)len), c->pos);
 	s->has_ts = true;
 	c->pos += len;
 	skip_blanks(c);
 	if (!at_eol(c))
-		return fail(p, c, "spurious string after timestamp: \"%.*s\"",
+		return textparse_fail(p, c, "spurious string after timestamp: \"%.*s\"",
 			    shown(c->eol - c->pos), c->pos);
 	return 0;
 }
@@ -523,36 +312,62 @@ static struct textparse_sample *new_sample(struct textparse *p)
 	return &p->samples[p->n_samples++];
 }
 
+/* Whether the line at the cursor starts with the name resolved last, and
+ * that name ends there: consecutive lines nearly always name one series,
+ * and one memcmp is cheaper than classing each byte of the name. */
+static bool same_name_as_last(const struct textparse *p, const struct cursor *c)
+{
+	size_t len = p->last_name_len;
+
+	return p->last_name && (size_t)(c->eol - c->pos) > len &&
+	       memcmp(c->pos, p->last_name, len) == 0 && !metric_name_continues(c->pos[len]);
+}
+
+/* The sample's name and its family: *len 0 and -1 on an error. */
+static int sample_name(struct textparse *p, struct cursor *c, size_t *len, uint32_t *fam)
+{
+	char *name = c->pos;
+	bool same = same_name_as_last(p, c);
+
+	*len = same ? p->last_name_len : metric_name_len(c);
+	if (*len == 0)
+		return textparse_fail(p, c, "invalid metric name");
+	c->pos += *len;
+	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
+		return textparse_fail(p, c, "invalid character '%c' in metric name \"%.*s\"",
+				      *c->pos, (int)*len, name);
+	if (p->limits.max_samples && p->n_total >= p->limits.max_samples)
+		return textparse_fail(p, c, "more than %zu series (max_series_per_file)",
+				      p->limits.max_samples);
+	if (same) {
+		*fam = p->last_family;
+		return 0;
+	}
+	return resolve_family(p, c, name, *len, fam);
+}
+
 /* name [{labels}] value [timestamp] */
 static int parse_sample(struct textparse *p, struct cursor *c)
 {
 	char *name = c->pos;
-	size_t len = metric_name_len(c);
+	size_t len;
 	struct textparse_family *f;
 	struct textparse_sample *s;
 	uint32_t fam;
 
-	if (len == 0)
-		return fail(p, c, "invalid metric name");
-	c->pos += len;
-	if (!at_eol(c) && !is_blank(*c->pos) && *c->pos != '{')
-		return fail(p, c, "invalid character '%c' in metric name \"%.*s\"", *c->pos,
-			    (int)len, name);
-	if (p->limits.max_samples && p->n_total >= p->limits.max_samples)
-		return fail(p, c, "more than %zu series (max_series_per_file)", p->limits.max_samples);
-	if (resolve_family(p, c, name, len, &fam) < 0)
+	if (sample_name(p, c, &len, &fam) < 0)
 		return -1;
 	f = &p->families[fam];
 	f->typed = true; /* a later TYPE line is an error, as in expfmt */
 	if (!(s = new_sample(p)))
-		return fail_oom(p, c);
+		return textparse_fail_oom(p, c);
 	*s = (struct textparse_sample){.name = name, .family = fam,
 				       .first_label = (uint32_t)p->n_labels, .line = c->line};
 	skip_blanks(c);
 	if (!at_eol(c) && *c->pos == '{') {
 		c->pos++;
 		name[len] = '\0'; /* over a blank or the '{', both passed */
-		if (parse_labels(p, c, f) < 0)
+		if (textparse_labels(p, c, f) < 0)
 			return -1;
 		skip_blanks(c);
 	} else {
@@ -589,7 +404,7 @@ static int check_no_nul(struct textparse *p, const char *text, size_t len)
 	c.line = p->line + 1;
 	for (const char *s = text; s < nul; s++)
 		c.line += *s == '\n';
-	return fail(p, &c, "NUL byte in input");
+	return textparse_fail(p, &c, "NUL byte in input");
 }
 
 void textparse_init(struct textparse *p)
@@ -659,7 +474,7 @@ int textparse_feed(struct textparse *p, char *text, size_t len, size_t *used)
 	*used = last ? (size_t)(last + 1 - text) : 0;
 	if (*used > UINT32_MAX) {
 		c.line = p->line + 1;
-		return fail(p, &c, "4 GiB or more of text: labels are 32-bit offsets into it");
+		return textparse_fail(p, &c, "4 GiB or more of text: labels are 32-bit offsets into it");
 	}
 	if (check_no_nul(p, text, *used) < 0)
 		return -1;
@@ -674,7 +489,7 @@ int textparse_end(struct textparse *p, const char *rest, size_t len)
 		return -1;
 	skip_blanks(&c);
 	if (!at_eol(&c))
-		return fail(p, &c, "unexpected end of input stream: the last line has no newline");
+		return textparse_fail(p, &c, "unexpected end of input stream: the last line has no newline");
 	return 0;
 }
 

@@ -48,6 +48,11 @@ size_t label_name_span(const char *s, size_t len)
 	return name_span(s, len, NAME_START, NAME_REST);
 }
 
+bool metric_name_continues(char ch)
+{
+	return name_class[(unsigned char)ch] & (NAME_REST | NAME_COLON);
+}
+
 bool valid_metric_name(const char *s, size_t len)
 {
 	return len > 0 && metric_name_span(s, len) == len;

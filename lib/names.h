@@ -13,6 +13,8 @@
 size_t metric_name_span(const char *s, size_t len);
 /* The same for a label name: [a-zA-Z_][a-zA-Z0-9_]* */
 size_t label_name_span(const char *s, size_t len);
+/* Whether ch may follow the start of a metric name: where one ends. */
+bool metric_name_continues(char ch);
 /* Whether all of s[0..len) is one such name. */
 bool valid_metric_name(const char *s, size_t len);
 bool valid_label_name(const char *s, size_t len);

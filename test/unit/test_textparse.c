@@ -228,6 +228,49 @@ static void test_family_of_repeated_names(void **state)
 	assert_string_equal(family_of(f, 1)->name, "s_sum");
 }
 
+/* A line that starts with the name before it is another name when more
+ * name bytes follow, and still refused when a byte no name holds does. */
+static void test_name_that_extends_the_last(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, "foo 1\nfoo_bar 2\nfoo:x 3\nfoo7 4\nfoo{a=\"b\"} 5\nfoo\t6\n"), 0);
+	assert_int_equal(f->p.n_families, 4);
+	assert_string_equal(sample(f, 1)->name, "foo_bar");
+	assert_string_equal(family_of(f, 2)->name, "foo:x");
+	assert_string_equal(family_of(f, 3)->name, "foo7");
+	assert_string_equal(family_of(f, 4)->name, "foo");
+	assert_true(sample(f, 5)->value == 6);
+	expect_error(f, "foo 1\nfoo-bar 2\n", 2, "invalid character '-' in metric name \"foo\"");
+	expect_error(f, "foo 1\nfoo\n", 2, "missing value");
+}
+
+/* Non-ASCII bytes anywhere in a value, before or after an escape, are
+ * checked for UTF-8. */
+static void test_label_value_utf8_everywhere(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, "m{a=\"\xc3\xa9\\\\\xe2\x82\xac\",b=\"x\xf0\x9f\x98\x80\"} 1\n"), 0);
+	assert_string_equal(label_value(f, 0, "a"), "\xc3\xa9\\\xe2\x82\xac");
+	expect_error(f, "m{a=\"ok\\\\\xc3\x28\"} 1\n", 1, "not UTF-8");
+	expect_error(f, "m{a=\"\xc3\xa9ok\x80\"} 1\n", 1, "not UTF-8");
+	expect_error(f, "m{a=\"\xff\"} 1\n", 1, "not UTF-8");
+	expect_error(f, "m{a=\"ab\xc3\"} 1\n", 1, "not UTF-8");
+	expect_error(f, "m{a=\"ab\xc3\xa9\n", 1, "unterminated");
+}
+
+/* Whether text_parse_decimal, where it reads all of s, gives other bits
+ * than want; it must refuse what it cannot read exactly. */
+static bool decimal_disagrees(const char *s, double want)
+{
+	const char *end = s + strlen(s), *stop;
+	double got;
+
+	stop = text_parse_decimal(s, end, &got);
+	return stop == end && memcmp(&got, &want, sizeof(got)) != 0;
+}
+
 /* The fast decimal path gives strtod's bits exactly, and leaves to strtod
  * what it cannot do exactly (too many digits, powers of ten past 22). */
 static void test_floats_as_strtod(void **state)
@@ -246,6 +289,7 @@ static void test_floats_as_strtod(void **state)
 		want = strtod(fixed[i], NULL);
 		assert_true(text_parse_float(fixed[i], &got));
 		assert_memory_equal(&got, &want, sizeof(got));
+		assert_false(decimal_disagrees(fixed[i], want));
 	}
 	srand(16);
 	for (int i = 0; i < 200000; i++) {
@@ -262,6 +306,8 @@ static void test_floats_as_strtod(void **state)
 		assert_true(text_parse_float(text, &got));
 		if (memcmp(&got, &want, sizeof(got)) != 0)
 			fail_msg("%s: %.17g, strtod %.17g", text, got, want);
+		if (decimal_disagrees(text, want))
+			fail_msg("%s: text_parse_decimal is not strtod", text);
 	}
 }
 
@@ -561,6 +607,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 		cmocka_unit_test(test_floats_as_strtod),
 		cmocka_unit_test_setup_teardown(test_family_of_repeated_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_that_extends_the_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_label_value_utf8_everywhere, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("textparse", tests, NULL, NULL);
