@@ -285,12 +285,17 @@ static const struct metric_desc prog_runs = {
 	"bpfpush_bpf_program_runs_total",
 	"Times the kernel ran this BPF program (run statistics).", METRIC_COUNTER};
 
+static const struct metric_desc prog_missed = {
+	"bpfpush_bpf_program_missed_total",
+	"Events this BPF program did not run for: it was already running on that CPU "
+	"(an interrupt's event nested in it), so the kernel skipped it.", METRIC_COUNTER};
+
 void bpf_emit_program_stats(struct registry *reg, const char *collector,
 			    struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 
-	if (!stats_enabled || !obj)
+	if (!obj)
 		return;
 	bpf_object__for_each_program(prog, obj) {
 		struct bpf_prog_info info;
@@ -302,6 +307,11 @@ void bpf_emit_program_stats(struct registry *reg, const char *collector,
 			continue; /* not loaded: a hook this kernel lacks */
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		/* Counted by the kernel with or without run statistics: a count
+		 * that came out short says so here. */
+		registry_emit(reg, &prog_missed, NULL, l, 2, (double)info.recursion_misses, 0);
+		if (!stats_enabled)
 			continue;
 		/* Duty-cycled, what ran while counted stands for the whole:
 		 * scaled by period / on (a constant: the counters stay monotonic). */

@@ -58,9 +58,10 @@ void bpf_emit_log2_histogram(struct registry *reg, const struct metric_desc *des
 			     const uint64_t *entries, unsigned n_slots, double unit_seconds,
 			     double sum_scale);
 
-/* bpfpush_bpf_program_run_seconds_total{collector,program} and
- * bpfpush_bpf_program_runs_total: each program's own cost, from the
- * kernel's run statistics (when enabled). */
+/* bpfpush_bpf_program_missed_total{collector,program}, always (events the
+ * kernel skipped because the program was already running on that CPU), and
+ * bpfpush_bpf_program_run_seconds_total and bpfpush_bpf_program_runs_total:
+ * each program's own cost, from the kernel's run statistics (when enabled). */
 void bpf_emit_program_stats(struct registry *reg, const char *collector,
 			    struct bpf_object *obj);
 
