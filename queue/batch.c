@@ -428,6 +428,11 @@ static bool reencode_aged(struct shard *sh)
  * retry); 0: *r says how it went. */
 static int attempt_once(struct shard *sh, enum send_result *r)
 {
+	/* Waiting for the rate limit, a batch looks on the wire to a move to
+	 * disk, which copies it after a while anyway: then it is the disk's,
+	 * and posting it too would send it twice. */
+	if (!settle(sh, PH_POST))
+		return -1;
 	if (sh->body_v2 && !proto_v2_now(sh->q) && !batch_to_v1(sh))
 		return -1;
 	sender_set_v2(sh->sender, sh->body_v2);

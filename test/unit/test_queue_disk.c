@@ -273,6 +273,45 @@ static void test_rate_limit_paces_sends(void **state)
 	remove_data_dir();
 }
 
+/* A batch waiting for the rate limit looks on the wire to a move to disk,
+ * which copies it there after a while anyway (spill.c, BATCH_WAIT_MS: 1 s):
+ * it must then be the disk's alone, not also posted when its wait ends. The
+ * first batch (96 samples) books about 4 s of budget, 1 s of it a burst, so
+ * the second waits about 3 s; 300 ms into that wait the ring overflows and
+ * everything goes to disk. */
+static void test_a_batch_waiting_for_the_rate_limit_moved_to_disk_is_sent_once(void **state)
+{
+	struct fixture *f = *state;
+	struct queue_stats st;
+	struct queue *q;
+	uint64_t n;
+
+	disk_config(f);
+	f->cfg.queue.capacity = 100;
+	f->cfg.queue.max_samples_per_send = 100;
+	f->cfg.queue.rate_limit = 150;
+	q = disk_queue(f, true);
+	n = rounds(f, q, 0, 3, N_SERIES, 0);  /* the first batch, sent at once */
+	sleep_ms(200);
+	n += rounds(f, q, 3, 1, N_SERIES, 0); /* the second, waiting */
+	sleep_ms(300);
+	n += rounds(f, q, 4, 4, N_SERIES, 0); /* over capacity: to disk */
+	/* Until the queue counts every sample sent (once each, whichever way):
+	 * a copy posted as well is then at the receiver too. */
+	for (int waited = 0; waited < 20000; waited += 50) {
+		stats_of(q, &st);
+		if (st.samples_sent >= n)
+			break;
+		sleep_ms(50);
+	}
+	assert_int_equal(st.samples_sent, n);
+	assert_int_equal(accepted_count(f->rx), n);
+	assert_series_increasing(f->rx);
+	assert_int_equal(stop_now(q, 2000), 0);
+	queue_destroy(q);
+	remove_data_dir();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +322,7 @@ int main(void)
 		T(test_max_disk_bytes_drops_oldest_counted),
 		T(test_age_limit_applies_to_replay),
 		T(test_rate_limit_paces_sends),
+		T(test_a_batch_waiting_for_the_rate_limit_moved_to_disk_is_sent_once),
 	};
 
 	return QUEUE_TESTS_RUN(tests);
