@@ -25,7 +25,6 @@
  * round too: buffers a big file grew are freed when the round ends. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <malloc.h>
@@ -349,26 +348,14 @@ static int note_parse_error(struct textfile_state *st)
  * or fstat says it is over max_file_bytes. */
 static int open_file(struct textfile_state *st, struct stat *sb)
 {
-	/* O_NONBLOCK: opening a FIFO someone named x.prom must not hang us. */
-	int fd = open(st->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	const char *why = NULL;
+	const char *why;
+	int fd = file_open_regular(st->path, sb, st->max_file_bytes, &why);
 
-	if (fd < 0)
-		return note_unreadable(st, strerror(errno));
-	if (fstat(fd, sb) < 0)
-		why = strerror(errno);
-	else if (!S_ISREG(sb->st_mode))
-		why = "not a regular file";
-	else if (st->max_file_bytes && (uintmax_t)sb->st_size > st->max_file_bytes)
-		why = "";
-	if (!why)
-		return fd;
-	close(fd);
-	if (!*why)
+	if (fd == FILE_BUF_TOO_LARGE)
 		note_too_large(st, sb);
-	else
+	else if (fd < 0)
 		note_unreadable(st, why);
-	return -1;
+	return fd < 0 ? -1 : fd;
 }
 
 /* Room to read into: the piece, or twice the line begun when it fills the

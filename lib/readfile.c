@@ -45,21 +45,17 @@ static int reserve_size(struct file_buf *b, size_t size)
 	return 0;
 }
 
-/* Reads up to limit + 1 bytes: 0, -1 (errno), or FILE_BUF_TOO_LARGE when
- * there were more than limit. */
-static int read_all(struct file_buf *b, int fd, size_t size_hint, size_t limit, bool at_zero)
+/* Reads fd to its end into b: 0, or -1 (errno). */
+static int read_all(struct file_buf *b, int fd, size_t size_hint, bool at_zero)
 {
 	b->len = 0;
 	if ((size_hint >= MIN_READ ? reserve_size(b, size_hint) : reserve(b, MIN_READ)) < 0)
 		return -1;
 	for (;;) {
 		size_t room = b->cap - b->len - 1;
-		ssize_t n;
+		ssize_t n = at_zero ? pread(fd, b->data + b->len, room, (off_t)b->len)
+				    : read(fd, b->data + b->len, room);
 
-		if (room > limit - b->len + 1)
-			room = limit - b->len + 1;
-		n = at_zero ? pread(fd, b->data + b->len, room, (off_t)b->len)
-			    : read(fd, b->data + b->len, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -67,10 +63,6 @@ static int read_all(struct file_buf *b, int fd, size_t size_hint, size_t limit, 
 		if (n == 0)
 			break;
 		b->len += (size_t)n;
-		if (b->len > limit) {
-			b->len = 0;
-			return FILE_BUF_TOO_LARGE;
-		}
 		if (b->cap - b->len - 1 == 0 && reserve(b, b->cap) < 0)
 			return -1;
 	}
@@ -78,18 +70,11 @@ static int read_all(struct file_buf *b, int fd, size_t size_hint, size_t limit, 
 	return 0;
 }
 
-int file_buf_read_max(struct file_buf *b, const char *path, struct stat *st, size_t max_bytes,
-		      const char **why)
+int file_open_regular(const char *path, struct stat *st, size_t max_bytes, const char **why)
 {
-	size_t limit = max_bytes ? max_bytes : SIZE_MAX - 1;
-	struct stat local;
-	int fd, rc = -1;
-
-	if (!st)
-		st = &local;
-	b->len = 0;
 	/* O_NONBLOCK: opening a FIFO someone named x.prom must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc = -1;
+
 	if (fd < 0) {
 		*why = strerror(errno);
 		return -1;
@@ -98,19 +83,28 @@ int file_buf_read_max(struct file_buf *b, const char *path, struct stat *st, siz
 		*why = strerror(errno);
 	else if (!S_ISREG(st->st_mode))
 		*why = "not a regular file";
-	else if ((uintmax_t)st->st_size > limit)
+	else if (max_bytes && (uintmax_t)st->st_size > max_bytes)
 		rc = FILE_BUF_TOO_LARGE;
-	else if ((rc = read_all(b, fd, (size_t)st->st_size, limit, false)) == -1)
-		*why = strerror(errno);
-	if (rc == FILE_BUF_TOO_LARGE)
-		*why = "larger than its bound";
+	else
+		return fd;
 	close(fd);
 	return rc;
 }
 
 int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why)
 {
-	return file_buf_read_max(b, path, st, 0, why);
+	struct stat local;
+	int fd, rc;
+
+	if (!st)
+		st = &local;
+	b->len = 0;
+	if ((fd = file_open_regular(path, st, 0, why)) < 0)
+		return -1;
+	if ((rc = read_all(b, fd, (size_t)st->st_size, false)) < 0)
+		*why = strerror(errno);
+	close(fd);
+	return rc;
 }
 
 bool file_buf_shrink(struct file_buf *b, size_t keep_bytes)
@@ -214,7 +208,7 @@ int source_file_try(struct source_file *f, const char **why)
 
 		if (fresh && source_reopen(f, why) < 0)
 			return -1;
-		if (read_all(&f->buf, f->fd, 0, SIZE_MAX - 1, true) == 0) {
+		if (read_all(&f->buf, f->fd, 0, true) == 0) {
 			if (!f->keep)
 				source_drop(f);
 			return 0;

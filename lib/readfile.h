@@ -21,14 +21,14 @@ struct file_buf {
  * regular file"). st, if not NULL, receives the file's fstat. */
 int file_buf_read(struct file_buf *b, const char *path, struct stat *st, const char **why);
 
-/* Returned by file_buf_read_max for a file larger than its bound. */
+/* Returned by file_open_regular for a file larger than its bound. */
 #define FILE_BUF_TOO_LARGE (-2)
 
-/* file_buf_read, but a file of more than max_bytes (0: no bound) is not
- * read: FILE_BUF_TOO_LARGE, with st filled and b->len 0, whether fstat
- * said so or the file grew past it while being read. */
-int file_buf_read_max(struct file_buf *b, const char *path, struct stat *st, size_t max_bytes,
-		      const char **why);
+/* Opens path for reading when it is a regular file of at most max_bytes
+ * (0: no bound), without blocking on a FIFO: its descriptor, with st
+ * filled; -1 with *why set to a static text; or FILE_BUF_TOO_LARGE, st
+ * filled. For readers that take a file in pieces (textfile). */
+int file_open_regular(const char *path, struct stat *st, size_t max_bytes, const char **why);
 void file_buf_free(struct file_buf *b);
 /* Frees the buffer when it holds more than keep_bytes: one huge file read
  * once must not pin its size for the rest of the run. Returns whether it
